@@ -1,0 +1,10 @@
+/*
+ * mwrt/mwrt.h - the whole public API of the mwrt runtime.
+ */
+#ifndef MWRT_MWRT_H
+#define MWRT_MWRT_H
+
+#include <mwrt/common.h>
+#include <mwrt/alloc.h>
+
+#endif /* MWRT_MWRT_H */

@@ -1,0 +1,349 @@
+/*
+ * arena.c - arenas: mapping them from the OS, the arena map that tells our
+ * pointers from everyone else's, and each heap's usable-arena list.
+ *
+ * The usable list is kept sorted by nfreepools ascending, so pools are
+ * taken from the fullest arena and the emptiest ones get the chance to
+ * drain completely and go back to the OS (obmalloc's policy, which in
+ * CPython's measurements freed far more arenas than address order did).
+ * To re-sort in O(1) when one arena's count moves by one, the heap keeps
+ * nfp2last[k]: the last arena in the list whose count is k, or NULL.
+ * Invariants (checked by mw__heap_arenas_are_valid):
+ *   - every arena on the list has 0 < nfreepools < POOLS_PER_ARENA;
+ *   - counts never decrease along the list;
+ *   - nfp2last[k] is the last arena with count k, or NULL if there is none.
+ */
+#include "alloc/alloc.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+_Atomic(_Atomic(uint64_t) *) mw__arena_map[MW__MAP_ROOT_SIZE];
+bool (*mw__alloc_fail_hook)(size_t bytes);
+
+/* ======================================================================
+ * OS layer
+ * ====================================================================== */
+
+static void *os_map(size_t bytes)
+{
+    if (mw_unlikely(mw__alloc_fail_hook != NULL) && mw__alloc_fail_hook(bytes)) {
+        return NULL;
+    }
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void os_unmap(void *p, size_t bytes)
+{
+    if (munmap(p, bytes) != 0) {
+        mw__fatal("munmap(%p, %zu) failed: errno %d", p, bytes, errno);
+    }
+}
+
+/*
+ * Map an arena-aligned arena.  mmap only promises page alignment, so first
+ * try a plain mapping (usually aligned when arenas are mapped one after
+ * another); otherwise map twice the size and trim both ends.
+ */
+static void *os_map_arena(void)
+{
+    void *p = os_map(MW__ARENA_SIZE);
+    if (p == NULL || ((uintptr_t)p & (MW__ARENA_SIZE - 1)) == 0) {
+        return p;
+    }
+    os_unmap(p, MW__ARENA_SIZE);
+    char *raw = os_map(2 * MW__ARENA_SIZE);
+    if (raw == NULL) {
+        return NULL;
+    }
+    uintptr_t aligned = ((uintptr_t)raw + MW__ARENA_SIZE - 1) & ~(uintptr_t)(MW__ARENA_SIZE - 1);
+    size_t head = aligned - (uintptr_t)raw;
+    if (head > 0) {
+        os_unmap(raw, head);
+    }
+    os_unmap((char *)aligned + MW__ARENA_SIZE, MW__ARENA_SIZE - head);
+    return (void *)aligned;
+}
+
+/* ======================================================================
+ * The arena map (see alloc.h for why relaxed loads are enough)
+ * ====================================================================== */
+
+/* Set or clear the bit of the arena at address.  Returns false if the map
+ * cannot cover it (address too high, or no memory for a leaf). */
+static bool arena_map_mark(uintptr_t address, bool present)
+{
+    uintptr_t a = address >> MW_ALLOC_ARENA_BITS;
+    uintptr_t root = a >> MW__MAP_LEAF_BITS;
+    if (root >= MW__MAP_ROOT_SIZE) {
+        return false;
+    }
+    _Atomic(uint64_t) *leaf = mw__atomic_load_acquire(&mw__arena_map[root]);
+    if (leaf == NULL) {
+        // Leaves are never freed; two threads racing to add one keep the
+        // first, and the loser unmaps its own.  Acquire/release orders the
+        // zeroed leaf's contents before its publication.
+        _Atomic(uint64_t) *fresh = os_map(MW__MAP_LEAF_WORDS * sizeof(uint64_t));
+        if (fresh == NULL) {
+            return false;
+        }
+        _Atomic(uint64_t) *expected = NULL;
+        if (mw__atomic_cas_acq_rel(&mw__arena_map[root], &expected, fresh)) {
+            leaf = fresh;
+        } else {
+            os_unmap((void *)fresh, MW__MAP_LEAF_WORDS * sizeof(uint64_t));
+            leaf = expected;
+        }
+    }
+    uintptr_t bit = a & (((uintptr_t)1 << MW__MAP_LEAF_BITS) - 1);
+    uint64_t mask = (uint64_t)1 << (bit & 63);
+    if (present) {
+        mw__atomic_or_relaxed(&leaf[bit >> 6], mask);
+    } else {
+        mw__atomic_and_relaxed(&leaf[bit >> 6], ~mask);
+    }
+    return true;
+}
+
+/* ======================================================================
+ * Arena descriptors: a slab of them, never unmapped
+ * ====================================================================== */
+
+/* A lock of its own, not the global one: an arena is released (and its
+ * descriptor recycled) while the global lock is held to drain an abandoned
+ * heap.  Taken only around the list operations below, never with another
+ * lock acquired inside it. */
+pthread_mutex_t mw__arena_descriptor_lock = PTHREAD_MUTEX_INITIALIZER;
+static mw__arena *free_descriptors;
+
+static mw__arena *descriptor_new(void)
+{
+    pthread_mutex_lock(&mw__arena_descriptor_lock);
+    if (free_descriptors == NULL) {
+        mw__arena *slab = os_map(MW__POOL_SIZE);
+        if (slab != NULL) {
+            for (size_t i = 0; i < MW__POOL_SIZE / sizeof(mw__arena); i++) {
+                slab[i].next = free_descriptors;
+                free_descriptors = &slab[i];
+            }
+        }
+    }
+    mw__arena *a = free_descriptors;
+    if (a != NULL) {
+        free_descriptors = a->next;
+    }
+    pthread_mutex_unlock(&mw__arena_descriptor_lock);
+    return a;
+}
+
+static void descriptor_free(mw__arena *a)
+{
+    pthread_mutex_lock(&mw__arena_descriptor_lock);
+    a->next = free_descriptors;
+    free_descriptors = a;
+    pthread_mutex_unlock(&mw__arena_descriptor_lock);
+}
+
+/* ======================================================================
+ * Mapping and releasing arenas
+ * ====================================================================== */
+
+static void note_bytes(ssize_t delta)
+{
+    size_t now = atomic_fetch_add_explicit(&mw__alloc_global.bytes_from_os, (size_t)delta,
+                                           memory_order_relaxed) + (size_t)delta;
+    size_t peak = mw__atomic_load_relaxed(&mw__alloc_global.peak_bytes_from_os);
+    while (now > peak && !atomic_compare_exchange_weak_explicit(
+                             &mw__alloc_global.peak_bytes_from_os, &peak, now,
+                             memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+/*
+ * Give the heap a usable arena: its spare if it has one, else a new one from
+ * the OS.  Before mapping, memory freed into the heaps of exited threads is
+ * reclaimed, which may return their arenas to the OS.  The arena becomes the
+ * whole usable list (the list is empty when this is called).  Returns NULL
+ * if the OS has no memory.  Owner only.
+ */
+mw__arena *mw__arena_new(mw__heap *h)
+{
+    mw_assert_internal(h->usable == NULL);
+    mw__arena *a = h->spare;
+    if (a != NULL) {
+        h->spare = NULL;
+    } else {
+        if (mw__atomic_load_relaxed(&mw__alloc_global.nabandoned) > 0) {
+            mw__heap_reclaim_abandoned(false);
+        }
+        a = descriptor_new();
+        void *address = a != NULL ? os_map_arena() : NULL;
+        if (address == NULL || !arena_map_mark((uintptr_t)address, true)) {
+            if (address != NULL) {
+                os_unmap(address, MW__ARENA_SIZE);
+            }
+            if (a != NULL) {
+                descriptor_free(a);
+            }
+            return NULL;
+        }
+        a->address = (uintptr_t)address;
+        a->freepools = NULL;
+        a->nfreepools = MW__POOLS_PER_ARENA;
+        a->ntouched = 0;
+        a->heap = h;
+        mw__atomic_add_relaxed(&mw__alloc_global.arenas_mapped, 1);
+        note_bytes((ssize_t)MW__ARENA_SIZE);
+        mw__counter_add(&h->free_pools, MW__POOLS_PER_ARENA);
+    }
+    a->next = a->prev = NULL;
+    h->usable = a;
+    h->nfp2last[a->nfreepools] = a;
+    return a;
+}
+
+/*
+ * Unmap a free arena and recycle its descriptor.  Its pools hold no block,
+ * so nothing can point into it.  Owner only.
+ */
+void mw__arena_release(mw__heap *h, mw__arena *a)
+{
+    mw_assert_internal(a->nfreepools == MW__POOLS_PER_ARENA);
+    arena_map_mark(a->address, false);
+    os_unmap((void *)a->address, MW__ARENA_SIZE);
+    mw__counter_sub(&h->free_pools, MW__POOLS_PER_ARENA);
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_released, 1);
+    note_bytes(-(ssize_t)MW__ARENA_SIZE);
+    descriptor_free(a);
+}
+
+/* ======================================================================
+ * The usable list
+ * ====================================================================== */
+
+static void usable_unlink(mw__heap *h, mw__arena *a)
+{
+    if (a->prev != NULL) {
+        a->prev->next = a->next;
+    } else {
+        h->usable = a->next;
+    }
+    if (a->next != NULL) {
+        a->next->prev = a->prev;
+    }
+}
+
+static void usable_insert_after(mw__heap *h, mw__arena *at, mw__arena *a)
+{
+    a->prev = at;
+    a->next = at->next;
+    if (at->next != NULL) {
+        at->next->prev = a;
+    }
+    at->next = a;
+}
+
+/* a is leaving the group of arenas with count k: fix nfp2last[k]. */
+static void group_leave(mw__heap *h, mw__arena *a, unsigned k)
+{
+    if (h->nfp2last[k] == a) {
+        h->nfp2last[k] = (a->prev != NULL && a->prev->nfreepools == k) ? a->prev : NULL;
+    }
+}
+
+/*
+ * A pool was taken from a, the head of the usable list (the fullest).  Its
+ * count drops from k to k - 1, which keeps it first; at 0 it leaves the list.
+ */
+void mw__arena_took_pool(mw__heap *h, mw__arena *a)
+{
+    mw_assert_internal(h->usable == a && a->nfreepools > 0);
+    unsigned k = a->nfreepools;
+    group_leave(h, a, k);
+    a->nfreepools = k - 1;
+    mw__counter_sub(&h->free_pools, 1);
+    if (k - 1 == 0) {
+        usable_unlink(h, a);
+    } else if (h->nfp2last[k - 1] == NULL) {
+        h->nfp2last[k - 1] = a;   // a is first, so no other arena has k - 1
+    }
+    mw_assert_expensive(mw__heap_arenas_are_valid(h));
+}
+
+/*
+ * A pool of a became empty: its count rises from k to k + 1.  A full arena
+ * rejoins the list at the head (1 is the smallest count); otherwise a moves
+ * to the end of the k + 1 group, unless it was the last of group k, where
+ * it already is in order.  An arena now wholly free leaves the list and
+ * becomes the heap's spare, or goes back to the OS if there is one already.
+ * Owner only.
+ */
+void mw__arena_gave_pool(mw__heap *h, mw__arena *a)
+{
+    unsigned k = a->nfreepools;
+    mw__counter_add(&h->free_pools, 1);
+    if (k == 0) {
+        a->nfreepools = 1;
+        a->prev = NULL;
+        a->next = h->usable;
+        if (a->next != NULL) {
+            a->next->prev = a;
+        }
+        h->usable = a;
+        if (h->nfp2last[1] == NULL) {
+            h->nfp2last[1] = a;
+        }
+        mw_assert_expensive(mw__heap_arenas_are_valid(h));
+        return;
+    }
+    mw__arena *last_k = h->nfp2last[k];
+    group_leave(h, a, k);
+    a->nfreepools = k + 1;
+    if (k + 1 == MW__POOLS_PER_ARENA) {
+        usable_unlink(h, a);
+        if (h->spare == NULL) {
+            h->spare = a;
+        } else {
+            mw__arena_release(h, a);
+        }
+    } else if (a != last_k) {
+        // Move a behind the k+1 group if there is one, else behind group k.
+        mw__arena *at = h->nfp2last[k + 1] != NULL ? h->nfp2last[k + 1] : last_k;
+        usable_unlink(h, a);
+        usable_insert_after(h, at, a);
+        h->nfp2last[k + 1] = a;
+    } else if (h->nfp2last[k + 1] == NULL) {
+        h->nfp2last[k + 1] = a;
+    }
+    mw_assert_expensive(mw__heap_arenas_are_valid(h));
+}
+
+/*
+ * The usable list's invariants (see the top of this file), as a check.
+ * Expensive tier: walks the whole list.
+ */
+bool mw__heap_arenas_are_valid(const mw__heap *h)
+{
+    unsigned prev_count = 0;
+    const mw__arena *prev = NULL;
+    for (const mw__arena *a = h->usable; a != NULL; prev = a, a = a->next) {
+        unsigned k = a->nfreepools;
+        if (k == 0 || k >= MW__POOLS_PER_ARENA || k < prev_count || a->prev != prev ||
+            a->heap != h) {
+            return false;
+        }
+        bool last_of_group = a->next == NULL || a->next->nfreepools != k;
+        if ((h->nfp2last[k] == a) != last_of_group) {
+            return false;
+        }
+        prev_count = k;
+    }
+    for (unsigned k = 1; k < MW__POOLS_PER_ARENA; k++) {
+        if (h->nfp2last[k] != NULL && h->nfp2last[k]->nfreepools != k) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,322 @@
+/*
+ * heap.c - per-thread heaps: acquiring one, the allocation slow path, remote
+ * frees, abandonment at thread exit and adoption afterwards.
+ *
+ * ======================================================================
+ * Remote frees: the thread-free list
+ * ======================================================================
+ *
+ * The technique is mimalloc's thread-free list, kept per heap (mimalloc
+ * keeps one per page; per heap is one cache line for a producer to hit
+ * instead of many, and the owner drains all of it in one exchange).
+ *
+ *   push (any thread):  b->next = head; CAS(head: b->next -> b), release
+ *   drain (owner only): list = exchange(head, NULL), acquire
+ *
+ * 1. Only the owner removes nodes, and it removes the whole list at once, so
+ *    there is no ABA: a pusher's CAS fails only if the head moved, and then
+ *    it retries with the new head.
+ * 2. The release CAS publishes the pusher's write of b->next (and every use
+ *    the pusher made of the block before freeing it); the owner's acquire
+ *    exchange makes them visible before it reads b->next or reuses b.
+ * 3. The owner of a heap may change (abandonment, adoption) but the heap
+ *    structure never goes away, so pool->heap is always a valid target and
+ *    a push never races with a free of the heap itself.
+ * 4. The list below a head the owner has loaded never changes (pushes only
+ *    prepend), so the owner may walk it without taking it (debug checks).
+ *
+ * ======================================================================
+ * Abandonment and adoption
+ * ======================================================================
+ *
+ * A pthread key destructor abandons the heap of an exiting thread: it takes
+ * back pending remote frees, returns its spare arena, and puts the heap on
+ * the global abandoned list under the global lock.  From then on the heap's
+ * owner is whoever holds that lock.  A thread that needs a heap adopts an
+ * abandoned one first; a thread about to map a new arena first drains the
+ * abandoned heaps (try-lock, so it never waits on this).  fork: the global
+ * and descriptor locks are taken around fork so the child gets them in a
+ * consistent state; heaps of threads that do not exist in the child stay
+ * where they are (their owner's state may have been mid-update at the fork,
+ * so they are never adopted) and their memory is lost to the child, as
+ * other threads' memory is with most allocators.
+ */
+#include "alloc/alloc.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+
+mw__alloc_globals mw__alloc_global = {.lock = PTHREAD_MUTEX_INITIALIZER};
+mw__heap mw__heap_empty;
+__thread mw__heap *mw__tls_heap __attribute__((tls_model("initial-exec"))) = &mw__heap_empty;
+
+/* ======================================================================
+ * One-time setup: the thread-exit key and the fork handlers
+ * ====================================================================== */
+
+static pthread_key_t heap_key;
+static bool heap_key_ok;
+static _Atomic(int) init_state;   // 0 not started, 1 running, 2 done
+static __thread bool tls_in_init;
+
+static void on_thread_exit(void *arg)
+{
+    (void)arg;
+    mw__heap_abandon();
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&mw__alloc_global.lock);
+    pthread_mutex_lock(&mw__arena_descriptor_lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&mw__arena_descriptor_lock);
+    pthread_mutex_unlock(&mw__alloc_global.lock);
+}
+
+static void atfork_child(void)
+{
+    pthread_mutex_init(&mw__arena_descriptor_lock, NULL);
+    pthread_mutex_init(&mw__alloc_global.lock, NULL);
+}
+
+/*
+ * Not pthread_once: pthread_atfork may call malloc, which must not wait on
+ * the initialization it is part of.  The initializing thread marks itself,
+ * and its nested calls go through; other threads wait for the end.
+ */
+static void ensure_init(void)
+{
+    if (mw_likely(mw__atomic_load_acquire(&init_state) == 2) || tls_in_init) {
+        return;
+    }
+    int expected = 0;
+    if (mw__atomic_cas_acq_rel(&init_state, &expected, 1)) {
+        tls_in_init = true;
+        heap_key_ok = pthread_key_create(&heap_key, on_thread_exit) == 0;
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        tls_in_init = false;
+        mw__atomic_store_release(&init_state, 2);   // publishes heap_key
+        return;
+    }
+    while (mw__atomic_load_acquire(&init_state) != 2) {
+        sched_yield();
+    }
+}
+
+/* ======================================================================
+ * Acquiring a heap
+ * ====================================================================== */
+
+static mw__heap *heap_new(void)
+{
+    if (mw__alloc_fail_hook != NULL && mw__alloc_fail_hook(sizeof(mw__heap))) {
+        return NULL;
+    }
+    void *p = mmap(NULL, sizeof(mw__heap), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    mw__heap *h = p;   // zeroed by mmap: every list empty, every count 0
+    pthread_mutex_lock(&mw__alloc_global.lock);
+    h->next_all = mw__atomic_load_relaxed(&mw__alloc_global.all_heaps);
+    // Release: next_all is written before the heap becomes reachable.
+    mw__atomic_store_release(&mw__alloc_global.all_heaps, h);
+    pthread_mutex_unlock(&mw__alloc_global.lock);
+    mw__atomic_add_relaxed(&mw__alloc_global.nheaps, 1);
+    return h;
+}
+
+/* Give the calling thread a heap: an abandoned one if any, else a new one.
+ * Returns NULL if the OS has no memory for a new heap. */
+static mw__heap *heap_acquire(void)
+{
+    ensure_init();
+    mw__heap *h = NULL;
+    if (mw__atomic_load_relaxed(&mw__alloc_global.nabandoned) > 0) {
+        pthread_mutex_lock(&mw__alloc_global.lock);
+        h = mw__alloc_global.abandoned;
+        if (h != NULL) {
+            mw__alloc_global.abandoned = h->next_abandoned;
+            h->next_abandoned = NULL;
+            mw__atomic_sub_relaxed(&mw__alloc_global.nabandoned, 1);
+            mw__atomic_store_relaxed(&h->abandoned, false);
+        }
+        pthread_mutex_unlock(&mw__alloc_global.lock);
+    }
+    if (h == NULL) {
+        h = heap_new();
+        if (h == NULL) {
+            return NULL;
+        }
+    }
+    // Publish the heap before registering it: pthread_setspecific may
+    // allocate, and that allocation must find this heap, not make another.
+    mw__tls_heap = h;
+    mw__heap_drain(h);
+    if (heap_key_ok) {
+        pthread_setspecific(heap_key, h);
+    }
+    return h;
+}
+
+/*
+ * The calling thread's heap, acquiring one on first use.  Returns NULL only
+ * when there is none and the OS cannot provide one.  Owner (the caller).
+ */
+mw__heap *mw__heap_current(void)
+{
+    mw__heap *h = mw__tls_heap;
+    return h != &mw__heap_empty ? h : heap_acquire();
+}
+
+/* ======================================================================
+ * The allocation slow path
+ * ====================================================================== */
+
+/*
+ * Called when used[idx] is empty: get a heap if the thread has none, take
+ * back blocks other threads freed, and only then take a fresh pool.
+ * Returns a block, or NULL with errno = ENOMEM.  Owner only.
+ */
+void *mw__heap_malloc_slow(mw__heap *h, unsigned idx)
+{
+    if (h == &mw__heap_empty) {
+        h = heap_acquire();
+        if (h == NULL) {
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    if (h->used[idx] == NULL && mw__atomic_load_relaxed(&h->thread_free) != NULL) {
+        mw__heap_drain(h);
+    }
+    if (h->used[idx] == NULL && mw__pool_acquire(h, idx) == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mw__heap_malloc_small(h, idx);
+}
+
+/* ======================================================================
+ * Remote frees
+ * ====================================================================== */
+
+/*
+ * Take back every block other threads freed to h.  Owner only (the thread
+ * whose heap it is, or the holder of the global lock for an abandoned one).
+ */
+void mw__heap_drain(mw__heap *h)
+{
+    // Acquire pairs with the pushers' release CAS (point 2 above).
+    mw__block *b = mw__atomic_exchange_acquire(&h->thread_free, NULL);
+    while (b != NULL) {
+        mw__block *next = b->next;
+        mw__pool_free_local(h, mw__pool_of(b), b);
+        b = next;
+    }
+}
+
+/*
+ * Free b, a block of owner's, from a thread that does not own it: push it
+ * on owner's thread-free list.  Lock-free; any thread.
+ */
+void mw__free_remote(mw__heap *owner, mw__block *b)
+{
+#if MW_DEBUG >= 1
+    // b is live, so its pool's class cannot change under us.
+    mw__pool *pool = mw__pool_of(b);
+    if (pool->szidx >= MW__NUM_CLASSES || pool->ref == 0) {
+        mw__fatal("free(%p): not a live block of this allocator", (void *)b);
+    }
+    if (mw__class_size(pool->szidx) >= 16) {
+        uintptr_t canary = (uintptr_t)b ^ (uintptr_t)0x6d77667265656421ull;
+        if (((uintptr_t *)b)[1] == canary) {
+            mw__fatal("free(%p): double free (from a thread that does not own it)", (void *)b);
+        }
+        ((uintptr_t *)b)[1] = canary;
+    }
+#endif
+    mw__block *head = mw__atomic_load_relaxed(&owner->thread_free);
+    do {
+        b->next = head;
+    } while (!mw__atomic_cas_weak_release(&owner->thread_free, &head, b));
+}
+
+/* ======================================================================
+ * Abandonment and reclaiming
+ * ====================================================================== */
+
+/* Give back what an unowned heap can give: pending frees and its spare. */
+static void heap_shrink(mw__heap *h)
+{
+    mw__heap_drain(h);
+    if (h->spare != NULL) {
+        mw__arena *a = h->spare;
+        h->spare = NULL;
+        mw__arena_release(h, a);
+    }
+}
+
+/*
+ * Abandon the calling thread's heap (thread exit, or mw_alloc_thread_exit):
+ * it goes on the global list for adoption with whatever blocks are still in
+ * use.  The thread is left with the empty heap.  Owner only.
+ */
+void mw__heap_abandon(void)
+{
+    mw__heap *h = mw__tls_heap;
+    if (h == &mw__heap_empty) {
+        return;
+    }
+    heap_shrink(h);
+    mw__tls_heap = &mw__heap_empty;
+    pthread_mutex_lock(&mw__alloc_global.lock);
+    h->next_abandoned = mw__alloc_global.abandoned;
+    mw__alloc_global.abandoned = h;
+    mw__atomic_store_relaxed(&h->abandoned, true);
+    mw__atomic_add_relaxed(&mw__alloc_global.nabandoned, 1);
+    pthread_mutex_unlock(&mw__alloc_global.lock);
+}
+
+/*
+ * Drain the abandoned heaps, returning the arenas that empties to the OS.
+ * With wait false, gives up at once if another thread holds the lock.
+ * Any thread (it becomes the abandoned heaps' owner while it holds the lock).
+ */
+void mw__heap_reclaim_abandoned(bool wait)
+{
+    if (wait) {
+        pthread_mutex_lock(&mw__alloc_global.lock);
+    } else if (pthread_mutex_trylock(&mw__alloc_global.lock) != 0) {
+        return;
+    }
+    for (mw__heap *h = mw__alloc_global.abandoned; h != NULL; h = h->next_abandoned) {
+        heap_shrink(h);
+    }
+    pthread_mutex_unlock(&mw__alloc_global.lock);
+}
+
+int mw_alloc_trim(void)
+{
+    mw__heap *h = mw__tls_heap;
+    if (h != &mw__heap_empty) {
+        heap_shrink(h);
+    }
+    mw__heap_reclaim_abandoned(true);
+    return 0;
+}
+
+void mw_alloc_thread_exit(void)
+{
+    mw__heap_abandon();
+    if (heap_key_ok) {
+        pthread_setspecific(heap_key, NULL);
+    }
+}
