@@ -19,6 +19,18 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer scans only its own heap, stacks and globals for pointers.
+ * A large block whose only reference sits in one of our pools would be
+ * reported as leaked, so under ASan every arena is registered as a root. */
+#include <sanitizer/lsan_interface.h>
+#define lsan_arena_mapped(p)   __lsan_register_root_region((p), MW__ARENA_SIZE)
+#define lsan_arena_unmapped(p) __lsan_unregister_root_region((p), MW__ARENA_SIZE)
+#else
+#define lsan_arena_mapped(p)   ((void)(p))
+#define lsan_arena_unmapped(p) ((void)(p))
+#endif
+
 _Atomic(_Atomic(uint64_t) *) mw__arena_map[MW__MAP_ROOT_SIZE];
 bool (*mw__alloc_fail_hook)(size_t bytes);
 
@@ -189,6 +201,7 @@ mw__arena *mw__arena_new(mw__heap *h)
             }
             return NULL;
         }
+        lsan_arena_mapped(address);
         a->address = (uintptr_t)address;
         a->freepools = NULL;
         a->nfreepools = MW__POOLS_PER_ARENA;
@@ -212,6 +225,7 @@ void mw__arena_release(mw__heap *h, mw__arena *a)
 {
     mw_assert_internal(a->nfreepools == MW__POOLS_PER_ARENA);
     arena_map_mark(a->address, false);
+    lsan_arena_unmapped((void *)a->address);
     os_unmap((void *)a->address, MW__ARENA_SIZE);
     mw__counter_sub(&h->free_pools, MW__POOLS_PER_ARENA);
     mw__atomic_add_relaxed(&mw__alloc_global.arenas_released, 1);

@@ -230,9 +230,10 @@ void mw__heap_drain(mw__heap *h)
 void mw__free_remote(mw__heap *owner, mw__block *b)
 {
 #if MW_DEBUG >= 1
-    // b is live, so its pool's class cannot change under us.
+    // b is live, so its pool's class cannot change under us; ref can (the
+    // owner is allocating), so it is not read here.
     mw__pool *pool = mw__pool_of(b);
-    if (pool->szidx >= MW__NUM_CLASSES || pool->ref == 0) {
+    if (pool->szidx >= MW__NUM_CLASSES) {
         mw__fatal("free(%p): not a live block of this allocator", (void *)b);
     }
     if (mw__class_size(pool->szidx) >= 16) {
