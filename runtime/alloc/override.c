@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,11 @@ static size_t libc_usable_size(void *p)
     return 0;
 }
 
+/* Where the stats line goes: a duplicate of stderr taken at start-up,
+ * because programs may close stderr in their own atexit handlers (GNU
+ * coreutils' close_stdout does) before ours runs. */
+static int stats_fd = -1;
+
 static void print_stats(void)
 {
     mw_alloc_stats st;
@@ -74,7 +80,7 @@ static void print_stats(void)
                      "heaps=%zu blocks_in_use=%zu\n",
                      st.arenas_mapped, st.arenas_live, st.peak_bytes_from_os, st.heaps, blocks);
     if (n > 0) {
-        ssize_t unused = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        ssize_t unused = write(stats_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)unused;
     }
 }
@@ -102,7 +108,10 @@ __attribute__((constructor)) static void resolve_next(void)
     }
     const char *stats = getenv("MWMALLOC_STATS");
     if (stats != NULL && stats[0] != '\0' && stats[0] != '0') {
-        atexit(print_stats);
+        stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 100);
+        if (stats_fd >= 0) {
+            atexit(print_stats);
+        }
     }
 }
 
