@@ -100,8 +100,9 @@ void *mw_malloc(size_t n)
 
 void mw_free(void *p)
 {
-    if (mw_likely(mw__arena_map_contains(p))) {
-        mw__free_small(p);
+    mw__arena *a = mw__arena_of(p);
+    if (mw_likely(a != NULL)) {
+        mw__free_small(a, p);
     } else if (p != NULL) {
         large_free(p);
     }
@@ -126,8 +127,9 @@ size_t mw_alloc_usable_size(const void *p)
     if (p == NULL) {
         return 0;
     }
-    if (mw__arena_map_contains(p)) {
-        return mw__class_size(mw__pool_of(p)->szidx);
+    mw__arena *a = mw__arena_of(p);
+    if (a != NULL) {
+        return mw__class_size(mw__block_class(a, p));
     }
     return large_header_of(p)->size;
 }
@@ -143,7 +145,7 @@ void *mw_realloc(void *p, size_t n)
     if (n <= old && n >= old - old / 4) {
         return p;
     }
-    if (!mw__arena_map_contains(p) && n > MW_ALLOC_SMALL_MAX) {
+    if (mw__arena_of(p) == NULL && n > MW_ALLOC_SMALL_MAX) {
         // Large to large: let the C library move (or grow in place).
         large_header *hdr = large_header_of(p);
         size_t before = hdr->size;

@@ -32,11 +32,14 @@
  * multiple of 16 and uses only the odd classes; the pool header is 48 bytes
  * so that those blocks are 16-byte aligned.
  *
- * Is a pointer ours?  A process-wide radix map has one bit per possible
- * arena (addresses are 48 bits, arenas 2^18 bytes, so 2^30 bits, in 4 KiB
- * leaves mapped on demand).  mw_free and the drop-in free test the bit
- * before reading any pool header, so a pointer from another allocator is
- * never dereferenced.
+ * Is a pointer ours?  A process-wide radix map has one entry per possible
+ * arena (addresses are 48 bits, arenas 2^18 bytes, so 2^30 entries, in
+ * leaves of 2^15 mapped on demand; untouched parts of a leaf are never
+ * resident), pointing at the arena's descriptor.  mw_free and the drop-in
+ * free look the pointer up before reading anything else, so a pointer from
+ * another allocator is never dereferenced; and the descriptor tells them
+ * the block's owner heap and size class, so a free does not read the pool
+ * header at all (only pool-level operations do).
  *
  * ======================================================================
  * Pool states and transitions (per pool, owner thread only)
@@ -56,7 +59,13 @@
  *
  * Key invariant (a pool of class c in state used or full):
  *     ref + length(freeblock list) == capacity(c)
- * Blocks on the heap's thread-free list still count in ref until drained.
+ * ref counts blocks the heap holds in its cache and blocks waiting on its
+ * thread-free list, as well as blocks the program holds.
+ *
+ * Above the pools, each heap keeps a small cache of freed blocks per class
+ * (a LIFO list, bounded; see the tunables): free pushes there and malloc
+ * pops there first, so a program that frees and allocates in turn reuses
+ * the block it just freed without touching any pool header's state.
  *
  * Arena states (per heap):
  *   usable:  0 < nfreepools < 64, on heap->usable, sorted by nfreepools
@@ -82,7 +91,7 @@
  * maps a fresh one, and threads that need a new arena (and mw_alloc_trim)
  * first drain abandoned heaps under the global lock, so memory freed after
  * its owner exited is reused or returned, never leaked.  A heap structure is
- * never unmapped, so pool->heap is always a valid pointer to free into.
+ * never unmapped, so arena->heap is always a valid pointer to free into.
  *
  * Ownership rule: a heap's non-atomic fields are touched only by its owner:
  * the thread whose mw__tls_heap it is, or, for an abandoned heap, whoever
@@ -124,6 +133,26 @@
 #define MW_ALLOC_ADDRESS_BITS 48
 #endif
 
+/* The heap's cache of freed blocks: per class, at most CACHE_BYTES worth,
+ * and between CACHE_MIN and CACHE_MAX blocks.  It absorbs alloc/free churn
+ * so that pools change state (full <-> used <-> empty) rarely: with 4 KiB
+ * pools a 512-byte class holds only 7 blocks per pool, and without the
+ * cache a steady churn flips a pool between full and used on almost every
+ * call.  Bounded, so at most 64 * 4 KiB per heap is held back from the
+ * pools, and mw_alloc_trim and thread exit give all of it back. */
+#ifndef MW_ALLOC_CACHE_BYTES
+#define MW_ALLOC_CACHE_BYTES 4096
+#endif
+#ifndef MW_ALLOC_CACHE_MIN
+#define MW_ALLOC_CACHE_MIN 8
+#endif
+#ifndef MW_ALLOC_CACHE_MAX
+#define MW_ALLOC_CACHE_MAX 64
+#endif
+_Static_assert(MW_ALLOC_CACHE_MIN >= 2 && MW_ALLOC_CACHE_MIN <= MW_ALLOC_CACHE_MAX,
+               "the cache spills half of itself, so it must hold at least 2");
+_Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "cache_room is 16 bits");
+
 #define MW__POOL_SIZE       ((size_t)1 << MW_ALLOC_POOL_BITS)
 #define MW__POOL_MASK       (~(uintptr_t)(MW__POOL_SIZE - 1))
 #define MW__ARENA_SIZE      ((size_t)1 << MW_ALLOC_ARENA_BITS)
@@ -164,7 +193,7 @@ typedef struct mw__pool {
     struct mw__pool *nextpool; /* used[] list, or the arena's freepools */
     struct mw__pool *prevpool; /* used[] list only */
     struct mw__arena *arena;   /* the arena this pool is carved from */
-    struct mw__heap *heap;     /* owner heap: fixed for the arena's life */
+    struct mw__heap *heap;     /* owner heap, as arena->heap */
 } mw__pool;
 
 #define MW__POOL_HEADER_SIZE sizeof(mw__pool)
@@ -174,17 +203,28 @@ _Static_assert(sizeof(mw__pool) % 16 == 0,
 
 /*
  * An arena descriptor.  Descriptors live in their own slab (arena.c), not in
- * the arena, so all 64 pools of an arena hold blocks.
+ * the arena, so all 64 pools of an arena hold blocks, and so that free can
+ * learn a block's owner and class from this small, densely packed record
+ * instead of the block's pool header: a random free then touches the block
+ * and nothing else on its page.  The first cache line is read by any thread
+ * and written only when a pool changes class; the list fields, which the
+ * owner updates, are on the second line so remote frees never contend with
+ * them.
  */
 typedef struct mw__arena {
+    /* --- read by any thread --- */
+    struct mw__heap *heap;     /* owner: fixed from mapping to release */
     uintptr_t address;         /* 256 KiB-aligned base */
-    mw__pool *freepools;       /* empty pools, linked through nextpool */
+    uint8_t pool_class[MW__POOLS_PER_ARENA]; /* size class of each pool in use */
+    /* --- owner only --- */
+    _Alignas(MW_CACHE_LINE) mw__pool *freepools; /* empty pools, via nextpool */
     uint32_t nfreepools;       /* empty + untouched pools */
     uint32_t ntouched;         /* pools [0, ntouched) have been initialized */
     struct mw__arena *next;    /* usable list (or the descriptor free list) */
     struct mw__arena *prev;
-    struct mw__heap *heap;     /* owner */
 } mw__arena;
+
+_Static_assert(MW__NUM_CLASSES <= 255, "pool_class is a byte");
 
 /*
  * A heap.  The owner-only part comes first; thread_free, which other
@@ -193,12 +233,16 @@ typedef struct mw__arena {
  */
 typedef struct mw__heap {
     /* --- owner only --- */
+    mw__block *cache[MW__NUM_CLASSES];  /* recently freed blocks, per class */
     mw__pool *used[MW__NUM_CLASSES];   /* pools with a free block, per class */
     mw__arena *usable;                 /* arenas with free pools, fullest first */
     mw__arena *nfp2last[MW__POOLS_PER_ARENA + 1];
     mw__arena *spare;                  /* one fully free arena kept mapped */
-    /* --- single-writer statistics (owner writes, anyone reads) --- */
-    mw__counter inuse[MW__NUM_CLASSES];  /* blocks in use per class */
+    /* --- single-writer counters (owner writes, anyone reads) --- */
+    _Atomic(uint16_t) cache_room[MW__NUM_CLASSES]; /* blocks each cache may
+                                                     still take */
+    mw__counter pool_inuse[MW__NUM_CLASSES]; /* blocks out of pools: held by
+                                               the program or the cache */
     mw__counter pools[MW__NUM_CLASSES];  /* pools assigned per class */
     mw__counter free_pools;             /* empty+untouched pools in arenas */
     mw__counter large_count;            /* large blocks allocated - freed here */
@@ -257,6 +301,14 @@ MW_INLINE size_t mw__class_size(unsigned idx)
     return ((size_t)idx + 1) << 3;
 }
 
+/* Debug builds: the word a freed block of 16+ bytes carries in its second
+ * word, so that a second free of it is noticed ("mwfree!" mixed with its
+ * address, so a copied block does not carry a valid canary). */
+MW_INLINE uintptr_t mw__free_canary(const void *b)
+{
+    return (uintptr_t)b ^ (uintptr_t)0x6d77667265656421ull;
+}
+
 /* ======================================================================
  * The arena map: is this pointer inside one of our arenas?
  * ====================================================================== */
@@ -264,30 +316,37 @@ MW_INLINE size_t mw__class_size(unsigned idx)
 #define MW__MAP_LEAF_BITS  15
 #define MW__MAP_ROOT_BITS  (MW_ALLOC_ADDRESS_BITS - MW_ALLOC_ARENA_BITS - MW__MAP_LEAF_BITS)
 #define MW__MAP_ROOT_SIZE  ((size_t)1 << MW__MAP_ROOT_BITS)
-#define MW__MAP_LEAF_WORDS (((size_t)1 << MW__MAP_LEAF_BITS) / 64)
+#define MW__MAP_LEAF_SIZE  ((size_t)1 << MW__MAP_LEAF_BITS)
 
-extern _Atomic(_Atomic(uint64_t) *) mw__arena_map[MW__MAP_ROOT_SIZE];
+typedef _Atomic(mw__arena *) mw__map_leaf[MW__MAP_LEAF_SIZE];
+extern _Atomic(mw__map_leaf *) mw__arena_map[MW__MAP_ROOT_SIZE];
 
 /*
- * True iff p lies in a live arena.  Relaxed loads suffice: if p is a live
- * block of ours, its arena's bit was set before the block was handed out,
- * and the block reached this thread through some synchronization that
- * carries that write along; if p is someone else's live memory, no arena
- * can be mapped over it, so the bit is clear and stays clear.
+ * The arena holding p, or NULL if p is not in one of our arenas.  Relaxed
+ * loads suffice: if p is a live block of ours, its arena's entry was set
+ * (after its descriptor was filled in) before the block was handed out, and
+ * the block reached this thread through some synchronization that carries
+ * those writes along; if p is someone else's live memory, no arena can be
+ * mapped over it, so its entry is NULL and stays NULL.
  */
-MW_INLINE bool mw__arena_map_contains(const void *p)
+MW_INLINE mw__arena *mw__arena_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p >> MW_ALLOC_ARENA_BITS;
     uintptr_t root = a >> MW__MAP_LEAF_BITS;
     if (mw_unlikely(root >= MW__MAP_ROOT_SIZE)) {
-        return false;
+        return NULL;
     }
-    _Atomic(uint64_t) *leaf = mw__atomic_load_relaxed(&mw__arena_map[root]);
+    mw__map_leaf *leaf = mw__atomic_load_relaxed(&mw__arena_map[root]);
     if (leaf == NULL) {
-        return false;
+        return NULL;
     }
-    uintptr_t bit = a & (((uintptr_t)1 << MW__MAP_LEAF_BITS) - 1);
-    return (mw__atomic_load_relaxed(&leaf[bit >> 6]) >> (bit & 63)) & 1;
+    return mw__atomic_load_relaxed(&(*leaf)[a & (MW__MAP_LEAF_SIZE - 1)]);
+}
+
+/* The size class of p, a live block of arena a. */
+MW_INLINE unsigned mw__block_class(const mw__arena *a, const void *p)
+{
+    return a->pool_class[((uintptr_t)p >> MW_ALLOC_POOL_BITS) & (MW__POOLS_PER_ARENA - 1)];
 }
 
 MW_INLINE mw__pool *mw__pool_of(const void *p)
@@ -300,7 +359,10 @@ MW_INLINE mw__pool *mw__pool_of(const void *p)
  * ====================================================================== */
 
 /* heap.c */
-void *mw__heap_malloc_slow(mw__heap *h, unsigned idx);
+void *mw__heap_malloc_pool(mw__heap *h, unsigned idx);
+void mw__heap_free_spill(mw__heap *h, unsigned idx, mw__block *b);
+unsigned mw__cache_limit(unsigned idx);
+void mw__heap_cache_flush(mw__heap *h);
 mw__heap *mw__heap_current(void);   /* the caller's heap, acquiring one */
 void mw__heap_drain(mw__heap *h);
 void mw__heap_abandon(void);
@@ -326,65 +388,85 @@ size_t mw__heap_blocks_in_use(void);
  * ====================================================================== */
 
 /*
- * Pop a block of class idx from heap h.  The whole fast path: one load of
- * the class's first used pool, pop its free list, count.  A pool that has
- * just given its last block leaves the used list out of line; anything else
- * (no pool, no heap yet, remote frees to take back) is the slow path.
- * Owner thread only.
+ * Return block b to its pool (the pool level below the heap's cache).
+ * Push it on the pool's free list; a pool that was full goes back on its
+ * used list, a pool that is now empty goes back to its arena - both out of
+ * line.  Owner only.
  */
-MW_INLINE void *mw__heap_malloc_small(mw__heap *h, unsigned idx)
+MW_INLINE void mw__pool_return(mw__heap *h, mw__pool *pool, mw__block *b)
 {
-    mw__pool *pool = h->used[idx];
-    if (mw_unlikely(pool == NULL)) {
-        return mw__heap_malloc_slow(h, idx);
-    }
-    mw__block *b = pool->freeblock;
-    mw__block *next = b->next;
-    pool->freeblock = next;
-    pool->ref++;
-    mw__counter_add(&h->inuse[idx], 1);
-    if (mw_unlikely(next == NULL)) {
-        mw__pool_became_full(h, pool);
-    }
-#if MW_DEBUG >= 1
-    if (mw__class_size(idx) >= 16) {
-        ((uintptr_t *)b)[1] = 0;   // wipe the double-free canary
-    }
-#endif
-    return b;
-}
-
-/*
- * Free block b of pool, owned by heap h, on h's owner thread.  Push it on
- * the pool's free list; a pool that was full goes back on its used list, a
- * pool that is now empty goes back to its arena - both out of line.
- */
-MW_INLINE void mw__pool_free_local(mw__heap *h, mw__pool *pool, mw__block *b)
-{
-#if MW_DEBUG >= 1
-    mw__pool_check_free(h, pool, b);
-#endif
+    mw__counter_sub(&h->pool_inuse[pool->szidx], 1);
     mw__block *old = pool->freeblock;
     b->next = old;
     pool->freeblock = b;
-    mw__counter_sub(&h->inuse[pool->szidx], 1);
     if (mw_unlikely(--pool->ref == 0 || old == NULL)) {
         mw__pool_free_slow(h, pool, old == NULL);
     }
 }
 
-/*
- * Free a block known to be in one of our arenas, from any thread: locally if
- * the caller owns its heap, else onto the owner's thread-free list.
- */
-MW_INLINE void mw__free_small(void *p)
+/* Debug builds: wipe the double-free canary of a block being handed out. */
+MW_INLINE void mw__debug_wipe_canary(mw__block *b, unsigned idx)
 {
-    mw__pool *pool = mw__pool_of(p);
+#if MW_DEBUG >= 1
+    if (mw__class_size(idx) >= 16) {
+        ((uintptr_t *)b)[1] = 0;
+    }
+#else
+    (void)b;
+    (void)idx;
+#endif
+}
+
+/*
+ * Pop a block of class idx from heap h.  The whole fast path: take the most
+ * recently freed block of the class from the heap's cache.  Everything else
+ * - the pools, a heap for a new thread, remote frees to take back - is one
+ * out-of-line call, so this stays a leaf with no stack frame.  Owner only.
+ */
+MW_INLINE void *mw__heap_malloc_small(mw__heap *h, unsigned idx)
+{
+    mw__block *b = h->cache[idx];
+    if (mw_unlikely(b == NULL)) {
+        return mw__heap_malloc_pool(h, idx);
+    }
+    h->cache[idx] = b->next;
+    mw__counter16_add(&h->cache_room[idx], 1);
+    mw__debug_wipe_canary(b, idx);
+    return b;
+}
+
+/*
+ * Free block b of class idx, owned by heap h, on h's owner thread: keep it
+ * in the heap's cache for the next allocation of its class (LIFO, so that
+ * block is still in the CPU cache).  A full cache spills half of itself
+ * back to the pools, out of line.  The pool header is not touched.
+ */
+MW_INLINE void mw__heap_free_local(mw__heap *h, unsigned idx, mw__block *b)
+{
+#if MW_DEBUG >= 1
+    mw__pool_check_free(h, mw__pool_of(b), b);
+#endif
+    uint16_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
+    if (mw_unlikely(room == 0)) {
+        mw__heap_free_spill(h, idx, b);
+        return;
+    }
+    mw__atomic_store_relaxed(&h->cache_room[idx], (uint16_t)(room - 1));
+    b->next = h->cache[idx];
+    h->cache[idx] = b;
+}
+
+/*
+ * Free p, a block of arena a, from any thread: locally if the caller owns
+ * its heap, else onto the owner's thread-free list.
+ */
+MW_INLINE void mw__free_small(mw__arena *a, void *p)
+{
     mw__heap *h = mw__tls_heap;
-    if (mw_likely(pool->heap == h)) {
-        mw__pool_free_local(h, pool, (mw__block *)p);
+    if (mw_likely(a->heap == h)) {
+        mw__heap_free_local(h, mw__block_class(a, p), (mw__block *)p);
     } else {
-        mw__free_remote(pool->heap, (mw__block *)p);
+        mw__free_remote(a->heap, (mw__block *)p);
     }
 }
 

@@ -16,6 +16,7 @@
 #include "alloc/alloc.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -31,7 +32,7 @@
 #define lsan_arena_unmapped(p) ((void)(p))
 #endif
 
-_Atomic(_Atomic(uint64_t) *) mw__arena_map[MW__MAP_ROOT_SIZE];
+_Atomic(mw__map_leaf *) mw__arena_map[MW__MAP_ROOT_SIZE];
 bool (*mw__alloc_fail_hook)(size_t bytes);
 
 /* ======================================================================
@@ -83,39 +84,35 @@ static void *os_map_arena(void)
  * The arena map (see alloc.h for why relaxed loads are enough)
  * ====================================================================== */
 
-/* Set or clear the bit of the arena at address.  Returns false if the map
- * cannot cover it (address too high, or no memory for a leaf). */
-static bool arena_map_mark(uintptr_t address, bool present)
+/* Point the map entry of the arena at address to a (NULL to clear it).
+ * Returns false if the map cannot cover it (address too high, or no memory
+ * for a leaf). */
+static bool arena_map_set(uintptr_t address, mw__arena *a)
 {
-    uintptr_t a = address >> MW_ALLOC_ARENA_BITS;
-    uintptr_t root = a >> MW__MAP_LEAF_BITS;
+    uintptr_t n = address >> MW_ALLOC_ARENA_BITS;
+    uintptr_t root = n >> MW__MAP_LEAF_BITS;
     if (root >= MW__MAP_ROOT_SIZE) {
         return false;
     }
-    _Atomic(uint64_t) *leaf = mw__atomic_load_acquire(&mw__arena_map[root]);
+    mw__map_leaf *leaf = mw__atomic_load_acquire(&mw__arena_map[root]);
     if (leaf == NULL) {
         // Leaves are never freed; two threads racing to add one keep the
         // first, and the loser unmaps its own.  Acquire/release orders the
         // zeroed leaf's contents before its publication.
-        _Atomic(uint64_t) *fresh = os_map(MW__MAP_LEAF_WORDS * sizeof(uint64_t));
+        mw__map_leaf *fresh = os_map(sizeof(mw__map_leaf));
         if (fresh == NULL) {
             return false;
         }
-        _Atomic(uint64_t) *expected = NULL;
+        mw__map_leaf *expected = NULL;
         if (mw__atomic_cas_acq_rel(&mw__arena_map[root], &expected, fresh)) {
             leaf = fresh;
         } else {
-            os_unmap((void *)fresh, MW__MAP_LEAF_WORDS * sizeof(uint64_t));
+            os_unmap((void *)fresh, sizeof(mw__map_leaf));
             leaf = expected;
         }
     }
-    uintptr_t bit = a & (((uintptr_t)1 << MW__MAP_LEAF_BITS) - 1);
-    uint64_t mask = (uint64_t)1 << (bit & 63);
-    if (present) {
-        mw__atomic_or_relaxed(&leaf[bit >> 6], mask);
-    } else {
-        mw__atomic_and_relaxed(&leaf[bit >> 6], ~mask);
-    }
+    // Release: a reader that finds a also finds its heap and address.
+    mw__atomic_store_release(&(*leaf)[n & (MW__MAP_LEAF_SIZE - 1)], a);
     return true;
 }
 
@@ -134,6 +131,7 @@ static mw__arena *descriptor_new(void)
 {
     pthread_mutex_lock(&mw__arena_descriptor_lock);
     if (free_descriptors == NULL) {
+        // mmap's page alignment keeps every descriptor cache-line aligned.
         mw__arena *slab = os_map(MW__POOL_SIZE);
         if (slab != NULL) {
             for (size_t i = 0; i < MW__POOL_SIZE / sizeof(mw__arena); i++) {
@@ -192,7 +190,15 @@ mw__arena *mw__arena_new(mw__heap *h)
         }
         a = descriptor_new();
         void *address = a != NULL ? os_map_arena() : NULL;
-        if (address == NULL || !arena_map_mark((uintptr_t)address, true)) {
+        if (address != NULL) {
+            a->heap = h;
+            a->address = (uintptr_t)address;
+            memset(a->pool_class, 0xff, sizeof a->pool_class);
+            a->freepools = NULL;
+            a->nfreepools = MW__POOLS_PER_ARENA;
+            a->ntouched = 0;
+        }
+        if (address == NULL || !arena_map_set((uintptr_t)address, a)) {
             if (address != NULL) {
                 os_unmap(address, MW__ARENA_SIZE);
             }
@@ -202,11 +208,6 @@ mw__arena *mw__arena_new(mw__heap *h)
             return NULL;
         }
         lsan_arena_mapped(address);
-        a->address = (uintptr_t)address;
-        a->freepools = NULL;
-        a->nfreepools = MW__POOLS_PER_ARENA;
-        a->ntouched = 0;
-        a->heap = h;
         mw__atomic_add_relaxed(&mw__alloc_global.arenas_mapped, 1);
         note_bytes((ssize_t)MW__ARENA_SIZE);
         mw__counter_add(&h->free_pools, MW__POOLS_PER_ARENA);
@@ -224,7 +225,7 @@ mw__arena *mw__arena_new(mw__heap *h)
 void mw__arena_release(mw__heap *h, mw__arena *a)
 {
     mw_assert_internal(a->nfreepools == MW__POOLS_PER_ARENA);
-    arena_map_mark(a->address, false);
+    arena_map_set(a->address, NULL);
     lsan_arena_unmapped((void *)a->address);
     os_unmap((void *)a->address, MW__ARENA_SIZE);
     mw__counter_sub(&h->free_pools, MW__POOLS_PER_ARENA);

@@ -20,7 +20,7 @@
  *    the pusher made of the block before freeing it); the owner's acquire
  *    exchange makes them visible before it reads b->next or reuses b.
  * 3. The owner of a heap may change (abandonment, adoption) but the heap
- *    structure never goes away, so pool->heap is always a valid target and
+ *    structure never goes away, so arena->heap is always a valid target and
  *    a push never races with a free of the heap itself.
  * 4. The list below a head the owner has loaded never changes (pushes only
  *    prepend), so the owner may walk it without taking it (debug checks).
@@ -113,6 +113,15 @@ static void ensure_init(void)
  * Acquiring a heap
  * ====================================================================== */
 
+/* Blocks of class idx a heap's cache may hold.  Any thread. */
+unsigned mw__cache_limit(unsigned idx)
+{
+    size_t n = MW_ALLOC_CACHE_BYTES / mw__class_size(idx);
+    return n < MW_ALLOC_CACHE_MIN ? MW_ALLOC_CACHE_MIN
+         : n > MW_ALLOC_CACHE_MAX ? MW_ALLOC_CACHE_MAX
+         : (unsigned)n;
+}
+
 static mw__heap *heap_new(void)
 {
     if (mw__alloc_fail_hook != NULL && mw__alloc_fail_hook(sizeof(mw__heap))) {
@@ -124,6 +133,9 @@ static mw__heap *heap_new(void)
         return NULL;
     }
     mw__heap *h = p;   // zeroed by mmap: every list empty, every count 0
+    for (unsigned i = 0; i < MW__NUM_CLASSES; i++) {
+        h->cache_room[i] = (uint16_t)mw__cache_limit(i);
+    }
     pthread_mutex_lock(&mw__alloc_global.lock);
     h->next_all = mw__atomic_load_relaxed(&mw__alloc_global.all_heaps);
     // Release: next_all is written before the heap becomes reachable.
@@ -181,27 +193,44 @@ mw__heap *mw__heap_current(void)
  * ====================================================================== */
 
 /*
- * Called when used[idx] is empty: get a heap if the thread has none, take
- * back blocks other threads freed, and only then take a fresh pool.
- * Returns a block, or NULL with errno = ENOMEM.  Owner only.
+ * The cache of class idx is empty: pop a block from the class's first used
+ * pool.  If there is none, get a heap if the thread has none, take back
+ * blocks other threads freed, and only then take a fresh pool.  Returns a
+ * block, or NULL with errno = ENOMEM.  Owner only.
  */
-void *mw__heap_malloc_slow(mw__heap *h, unsigned idx)
+void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
 {
-    if (h == &mw__heap_empty) {
-        h = heap_acquire();
-        if (h == NULL) {
+    mw__pool *pool = h->used[idx];
+    if (mw_unlikely(pool == NULL)) {
+        if (h == &mw__heap_empty) {
+            h = heap_acquire();
+            if (h == NULL) {
+                errno = ENOMEM;
+                return NULL;
+            }
+        }
+        if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
+            mw__heap_drain(h);
+            if (h->cache[idx] != NULL) {
+                return mw__heap_malloc_small(h, idx);
+            }
+        }
+        pool = h->used[idx];
+        if (pool == NULL && (pool = mw__pool_acquire(h, idx)) == NULL) {
             errno = ENOMEM;
             return NULL;
         }
     }
-    if (h->used[idx] == NULL && mw__atomic_load_relaxed(&h->thread_free) != NULL) {
-        mw__heap_drain(h);
+    mw__block *b = pool->freeblock;
+    mw__block *next = b->next;
+    pool->freeblock = next;
+    pool->ref++;
+    mw__counter_add(&h->pool_inuse[idx], 1);
+    if (mw_unlikely(next == NULL)) {
+        mw__pool_became_full(h, pool);
     }
-    if (h->used[idx] == NULL && mw__pool_acquire(h, idx) == NULL) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return mw__heap_malloc_small(h, idx);
+    mw__debug_wipe_canary(b, idx);
+    return b;
 }
 
 /* ======================================================================
@@ -218,8 +247,51 @@ void mw__heap_drain(mw__heap *h)
     mw__block *b = mw__atomic_exchange_acquire(&h->thread_free, NULL);
     while (b != NULL) {
         mw__block *next = b->next;
-        mw__pool_free_local(h, mw__pool_of(b), b);
+        mw__heap_free_local(h, mw__block_class(mw__arena_of(b), b), b);
         b = next;
+    }
+}
+
+/* ======================================================================
+ * The cache of freed blocks
+ * ====================================================================== */
+
+/* Return the blocks of class idx's cache after its first keep to their
+ * pools. */
+static void cache_return(mw__heap *h, unsigned idx, unsigned keep)
+{
+    mw__block **link = &h->cache[idx];
+    for (unsigned i = 0; i < keep && *link != NULL; i++) {
+        link = &(*link)->next;
+    }
+    mw__block *b = *link;
+    *link = NULL;
+    while (b != NULL) {
+        mw__block *next = b->next;
+        mw__pool_return(h, mw__pool_of(b), b);
+        mw__counter16_add(&h->cache_room[idx], 1);
+        b = next;
+    }
+}
+
+/*
+ * Free b when the cache of class idx is full: first send the cache's older
+ * half back to the pools, then cache b.  The newer half is the likelier to
+ * be in the CPU cache and to be asked for next; the older half goes back
+ * so that no block stays in the cache for ever, pinning its pool and
+ * arena.  Owner only.
+ */
+void mw__heap_free_spill(mw__heap *h, unsigned idx, mw__block *b)
+{
+    cache_return(h, idx, mw__cache_limit(idx) / 2);
+    mw__heap_free_local(h, idx, b);
+}
+
+/* Return every cached block to its pool.  Owner only. */
+void mw__heap_cache_flush(mw__heap *h)
+{
+    for (unsigned i = 0; i < MW__NUM_CLASSES; i++) {
+        cache_return(h, i, 0);
     }
 }
 
@@ -237,7 +309,7 @@ void mw__free_remote(mw__heap *owner, mw__block *b)
         mw__fatal("free(%p): not a live block of this allocator", (void *)b);
     }
     if (mw__class_size(pool->szidx) >= 16) {
-        uintptr_t canary = (uintptr_t)b ^ (uintptr_t)0x6d77667265656421ull;
+        uintptr_t canary = mw__free_canary(b);
         if (((uintptr_t *)b)[1] == canary) {
             mw__fatal("free(%p): double free (from a thread that does not own it)", (void *)b);
         }
@@ -258,6 +330,7 @@ void mw__free_remote(mw__heap *owner, mw__block *b)
 static void heap_shrink(mw__heap *h)
 {
     mw__heap_drain(h);
+    mw__heap_cache_flush(h);
     if (h->spare != NULL) {
         mw__arena *a = h->spare;
         h->spare = NULL;

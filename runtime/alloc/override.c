@@ -134,8 +134,9 @@ MW_EXPORT void *malloc(size_t n)
 
 MW_EXPORT void free(void *p)
 {
-    if (mw_likely(mw__arena_map_contains(p))) {
-        mw__free_small(p);
+    mw__arena *a = mw__arena_of(p);
+    if (mw_likely(a != NULL)) {
+        mw__free_small(a, p);
     } else if (p != NULL) {
         next.free(p);
     }
@@ -163,8 +164,9 @@ MW_EXPORT size_t malloc_usable_size(void *p)
     if (p == NULL) {
         return 0;
     }
-    if (mw__arena_map_contains(p)) {
-        return mw__class_size(mw__pool_of(p)->szidx);
+    mw__arena *a = mw__arena_of(p);
+    if (a != NULL) {
+        return mw__class_size(mw__block_class(a, p));
     }
     return next.usable_size(p);
 }
@@ -174,7 +176,8 @@ MW_EXPORT void *realloc(void *p, size_t n)
     if (p == NULL) {
         return malloc(n);
     }
-    if (!mw__arena_map_contains(p)) {
+    mw__arena *a = mw__arena_of(p);
+    if (a == NULL) {
         if (n - 1 < MW_ALLOC_SMALL_MAX || n == 0) {
             // Shrinking a foreign block into our pools would need its size;
             // the next allocator knows it, so let it keep the block.
@@ -182,7 +185,7 @@ MW_EXPORT void *realloc(void *p, size_t n)
         }
         return next.realloc(p, n);
     }
-    size_t old = mw__class_size(mw__pool_of(p)->szidx);
+    size_t old = mw__class_size(mw__block_class(a, p));
     if (n <= old && n + 16 > old) {
         return p;   // same 16-byte class: nothing to do
     }
@@ -191,7 +194,7 @@ MW_EXPORT void *realloc(void *p, size_t n)
         return NULL;   // errno set; p untouched, as C requires
     }
     memcpy(q, p, n < old ? n : old);
-    mw__free_small(p);
+    mw__free_small(a, p);
     return q;
 }
 

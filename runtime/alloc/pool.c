@@ -92,6 +92,7 @@ mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx)
     if (pool->szidx != idx) {
         format_pool(pool, idx);
     }
+    a->pool_class[((uintptr_t)pool - a->address) >> MW_ALLOC_POOL_BITS] = (uint8_t)idx;
     mw_assert_internal(pool->freeblock != NULL);
     pool->ref = 0;
     used_push(h, pool);
@@ -166,10 +167,10 @@ bool mw__pool_is_valid(const mw__pool *pool)
     return pool->ref + nfree == pool->capacity;
 }
 
-static bool freelist_contains(const mw__pool *pool, const mw__block *b)
+static bool list_contains(const mw__block *list, const mw__block *b)
 {
-    for (const mw__block *f = pool->freeblock; f != NULL; f = f->next) {
-        if (f == b) {
+    for (; list != NULL; list = list->next) {
+        if (list == b) {
             return true;
         }
     }
@@ -177,12 +178,13 @@ static bool freelist_contains(const mw__pool *pool, const mw__block *b)
 }
 
 /*
- * Debug builds (MW_DEBUG >= 1): before b is pushed on its pool's free list,
+ * Debug builds (MW_DEBUG >= 1): before b is freed by its heap's owner,
  * check that it is the start of a block in a pool that is in use, and that
  * it is not already free.  Freed blocks of 16 bytes and more carry a canary
  * in their second word (the block address mixed with a constant); a match
- * is confirmed against the pool's free list and the heap's thread-free list,
- * where the first free may still be waiting.
+ * (or any 8-byte block) is confirmed against the pool's free list, the
+ * heap's cache and its thread-free list, where the first free may still be
+ * waiting.
  * Aborts with a message on misuse.  Owner only.
  */
 void mw__pool_check_free(mw__heap *h, mw__pool *pool, mw__block *b)
@@ -199,26 +201,20 @@ void mw__pool_check_free(mw__heap *h, mw__pool *pool, mw__block *b)
     if (pool->ref == 0) {
         mw__fatal("free(%p): double free (its pool has no block in use)", (void *)b);
     }
-    uintptr_t canary = at ^ (uintptr_t)0x6d77667265656421ull;   // "mwfree!"
-    if (size < 16) {
-        if (freelist_contains(pool, b)) {
-            mw__fatal("free(%p): double free", (void *)b);
-        }
-        return;
-    }
-    if (((uintptr_t *)b)[1] == canary) {
-        if (freelist_contains(pool, b)) {
+    uintptr_t canary = mw__free_canary(b);
+    if (size < 16 || ((uintptr_t *)b)[1] == canary) {
+        if (list_contains(pool->freeblock, b) || list_contains(h->cache[pool->szidx], b)) {
             mw__fatal("free(%p): double free", (void *)b);
         }
         // The first free may still wait on the thread-free list.  Walking it
         // is safe for the owner: only the owner removes nodes, and pushes
         // only prepend, so the list below a loaded head never changes.
-        for (const mw__block *f = mw__atomic_load_acquire(&h->thread_free); f != NULL;
-             f = f->next) {
-            if (f == b) {
-                mw__fatal("free(%p): double free (first freed by another thread)", (void *)b);
-            }
+        if (list_contains(mw__atomic_load_acquire(&h->thread_free), b)) {
+            mw__fatal("free(%p): double free (first freed by another thread)", (void *)b);
         }
+    }
+    if (size < 16) {
+        return;   // no room for a canary beside the free-list link
     }
     ((uintptr_t *)b)[1] = canary;
 }

@@ -110,5 +110,9 @@ MW_INLINE void mw__counter_sub(mw__counter *c, size_t v)
 {
     mw__atomic_store_relaxed(c, mw__atomic_load_relaxed(c) - v);
 }
+MW_INLINE void mw__counter16_add(_Atomic(uint16_t) *c, uint16_t v)
+{
+    mw__atomic_store_relaxed(c, (uint16_t)(mw__atomic_load_relaxed(c) + v));
+}
 
 #endif /* MW_BASE_H */

@@ -169,10 +169,13 @@ START_TEST(pools_return_to_free_list)
     // Blocks of one pool share its 4 KiB page.
     ck_assert_ptr_eq((void *)((uintptr_t)blocks[0] & ~(uintptr_t)4095),
                      (void *)((uintptr_t)blocks[cap - 1] & ~(uintptr_t)4095));
-    // Empty the second pool: it goes back to the arena's free pools.
+    // Empty the second pool: it goes back to the arena's free pools once the
+    // heap's cache of freed blocks has handed its blocks back (trim).
     for (size_t i = cap; i < 2 * cap; i++) {
         mw_free(blocks[i]);
     }
+    ck_assert_uint_eq(stats().classes[idx].blocks_in_use, 2 * cap);
+    ck_assert_int_eq(mw_alloc_trim(), 0);
     st = stats();
     ck_assert_uint_eq(st.classes[idx].pools, 2);
     ck_assert_uint_eq(st.pools_free, MW_ALLOC_ARENA_SIZE / MW_ALLOC_POOL_SIZE - 2);
@@ -186,6 +189,7 @@ START_TEST(pools_return_to_free_list)
             mw_free(blocks[i]);
         }
     }
+    mw_alloc_trim();
     st = stats();
     ck_assert_uint_eq(st.classes[idx].pools, 0);
     ck_assert_uint_eq(st.pools_in_use, 0);
@@ -211,16 +215,23 @@ START_TEST(empty_arena_is_unmapped)
     for (size_t i = 0; i < n; i++) {
         mw_free(blocks[i]);
     }
-    // Two arenas went back to the OS; one is kept as the spare.
+    // Past the heap's cache of freed blocks, all three arenas are free: one
+    // is kept as the spare, two went back to the OS.
+    mw__heap_cache_flush(mw__tls_heap);
     st = stats();
     ck_assert_uint_eq(st.arenas_released, 2);
     ck_assert_uint_eq(st.arenas_live, 1);
     ck_assert_uint_eq(st.bytes_from_os, MW_ALLOC_ARENA_SIZE);
     ck_assert_uint_eq(st.peak_bytes_from_os, 3 * MW_ALLOC_ARENA_SIZE);
     // The spare is used before mapping anew.
-    void *p = mw_malloc(bs);
+    for (size_t i = 0; i < per_arena; i++) {
+        blocks[i] = mw_malloc(bs);
+    }
     ck_assert_uint_eq(stats().arenas_mapped, 3);
-    mw_free(p);
+    for (size_t i = 0; i < per_arena; i++) {
+        mw_free(blocks[i]);
+    }
+    // Trimming empties the cache and returns every arena, spare included.
     ck_assert_int_eq(mw_alloc_trim(), 0);
     st = stats();
     ck_assert_uint_eq(st.arenas_live, 0);
@@ -259,6 +270,7 @@ START_TEST(fullest_arena_first)
     }
     ck_assert_uint_eq(freed_in_0, 10 * cap);
     ck_assert_uint_eq(freed_in_1, 2 * cap);
+    mw_alloc_trim();   // the freed blocks' pools are empty only past the cache
     ck_assert(mw__heap_arenas_are_valid(mw__tls_heap));
     void *p = mw_malloc(24);   // a class with no pool yet: takes a pool
     ck_assert_uint_eq((uintptr_t)p & ~(uintptr_t)(MW_ALLOC_ARENA_SIZE - 1), arena1);
