@@ -208,15 +208,19 @@ void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
                 errno = ENOMEM;
                 return NULL;
             }
+            return mw__heap_malloc_small(h, idx);
         }
         if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
             mw__heap_drain(h);
             if (h->cache[idx] != NULL) {
                 return mw__heap_malloc_small(h, idx);
             }
+            pool = h->used[idx];
         }
-        pool = h->used[idx];
-        if (pool == NULL && (pool = mw__pool_acquire(h, idx)) == NULL) {
+    }
+    if (pool == NULL) {
+        pool = mw__pool_acquire(h, idx);
+        if (pool == NULL) {
             errno = ENOMEM;
             return NULL;
         }
@@ -228,6 +232,15 @@ void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
     mw__counter_add(&h->pool_inuse[idx], 1);
     if (mw_unlikely(next == NULL)) {
         mw__pool_became_full(h, pool);
+        // Also take back remote frees each time a pool fills, not only when
+        // a class runs out of pools: a heap with free blocks in some classes
+        // would otherwise let blocks other threads freed to it pile up
+        // while it fills fresh pools of other classes.  Once per pool keeps
+        // this off the path of every allocation, where it would pull the
+        // thread-free line away from the threads pushing to it.
+        if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
+            mw__heap_drain(h);
+        }
     }
     mw__debug_wipe_canary(b, idx);
     return b;

@@ -77,8 +77,9 @@ static void print_stats(void)
     char line[256];
     int n = snprintf(line, sizeof line,
                      "mwmalloc: arenas_mapped=%zu arenas_live=%zu peak_bytes_from_os=%zu "
-                     "heaps=%zu blocks_in_use=%zu\n",
-                     st.arenas_mapped, st.arenas_live, st.peak_bytes_from_os, st.heaps, blocks);
+                     "heaps=%zu blocks_in_use=%zu pools_in_use=%zu pools_free=%zu\n",
+                     st.arenas_mapped, st.arenas_live, st.peak_bytes_from_os, st.heaps, blocks,
+                     st.pools_in_use, st.pools_free);
     if (n > 0) {
         ssize_t unused = write(stats_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)unused;

@@ -16,7 +16,7 @@ SKIP = 77
 
 STATS_RE = re.compile(
     r"^mwmalloc: arenas_mapped=(\d+) arenas_live=(\d+) peak_bytes_from_os=(\d+)"
-    r" heaps=(\d+) blocks_in_use=(\d+)\s*$")
+    r" heaps=(\d+) blocks_in_use=(\d+)\b")
 STATS_FIELDS = ("arenas_mapped", "arenas_live", "peak_bytes_from_os", "heaps",
                 "blocks_in_use")
 
