@@ -28,6 +28,7 @@ extern "C" {
 #define MW_OK       0
 #define MW_ENOMEM   (-12)  /* out of memory */
 #define MW_EINVAL   (-22)  /* invalid argument */
+#define MW_EBUSY    (-16)  /* resource busy (e.g. threads still attached) */
 
 #define MW_VERSION_MAJOR 0
 #define MW_VERSION_MINOR 1

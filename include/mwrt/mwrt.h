@@ -6,5 +6,7 @@
 
 #include <mwrt/common.h>
 #include <mwrt/alloc.h>
+#include <mwrt/runtime.h>
+#include <mwrt/object.h>
 
 #endif /* MWRT_MWRT_H */

@@ -42,6 +42,8 @@ const char *mw_strerror(int status)
         return "out of memory";
     case MW_EINVAL:
         return "invalid argument";
+    case MW_EBUSY:
+        return "resource busy";
     default:
         return "unknown error";
     }

@@ -1,0 +1,134 @@
+/*
+ * mwrt/runtime.h - creating the runtime, attaching threads, errors.
+ *
+ * One runtime exists in a process at a time.  A thread that works with
+ * objects first attaches to it (mw_thread_attach) and detaches when done;
+ * the calling thread is implicit, as in CPython.  Object calls on a thread
+ * that is not attached fail with MW_ERR_STATE.
+ */
+#ifndef MWRT_RUNTIME_H
+#define MWRT_RUNTIME_H
+
+#include <mwrt/common.h>
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mw_runtime mw_runtime;
+
+/* How reference counts are kept (fixed for the runtime's life). */
+typedef enum mw_lock_mode {
+    MW_LOCK_GIL = 0,  /* one global lock; only its holder runs object code;
+                         counts are plain integers */
+    MW_LOCK_FREE = 1  /* no global lock; biased reference counting: the
+                         owning thread counts without atomics, others with */
+} mw_lock_mode;
+
+/* When the cycle collector runs (used by the collector and the master). */
+typedef enum mw_gc_policy {
+    MW_GC_STW = 0,    /* collect when a threshold trips, world stopped */
+    MW_GC_PAUSED = 1, /* hold off while workers are busy; collect when idle */
+    MW_GC_OFF = 2     /* only explicit collections */
+} mw_gc_policy;
+
+typedef struct mw_config {
+    mw_lock_mode lock;            /* default MW_LOCK_GIL */
+    mw_gc_policy gc_policy;       /* default MW_GC_STW */
+    int threshold[3];             /* default 700, 10, 10; clamped to >= 0 */
+    size_t memory_limit;          /* bytes; 0 (default) = none */
+    unsigned switch_interval_us;  /* GIL switch interval; default 5000 us,
+                                     clamped to 100 us .. 1 s */
+} mw_config;
+
+/* Fill *cfg with the defaults above.  Any thread. */
+MW_API void mw_config_default(mw_config *cfg);
+
+/*
+ * Create the runtime (cfg NULL = defaults).  Returns it, or NULL with an
+ * error set (MW_ERR_STATE if a runtime already exists, MW_ERR_NOMEM).
+ * The calling thread is not attached by this call.  Any thread.
+ */
+MW_API mw_runtime *mw_runtime_new(const mw_config *cfg);
+
+/*
+ * Destroy the runtime.  Every thread must have detached first: returns
+ * MW_EBUSY (and does nothing) otherwise, MW_EINVAL for a NULL or foreign
+ * runtime, 0 on success.  Objects still alive stay valid memory but must
+ * not be used with a later runtime.  Any thread that is not attached.
+ */
+MW_API int mw_runtime_free(mw_runtime *rt);
+
+/* The lock mode of rt.  Any thread. */
+MW_API mw_lock_mode mw_runtime_lock_mode(const mw_runtime *rt);
+
+/*
+ * Attach the calling thread to rt: it gets its own thread state (and, in
+ * GIL mode, takes the GIL).  Returns 0, MW_EINVAL (rt NULL or not the
+ * current runtime), MW_EBUSY (already attached) or MW_ENOMEM.
+ */
+MW_API int mw_thread_attach(mw_runtime *rt);
+
+/*
+ * Detach the calling thread: objects it owns stay alive and valid for the
+ * other threads (their counts are merged so any thread can free them).  In
+ * GIL mode releases the GIL.  Returns 0, or MW_EINVAL if not attached.
+ */
+MW_API int mw_thread_detach(void);
+
+/* True if the calling thread is attached.  Any thread. */
+MW_API bool mw_thread_is_attached(void);
+
+/*
+ * A point where the calling thread may yield: in GIL mode it hands the GIL
+ * over if another thread has waited a switch interval; it also settles
+ * reference counts other threads passed to it.  Attached threads only.
+ */
+MW_API void mw_safepoint(void);
+
+/*
+ * Bracket a blocking call (I/O, sleeping).  In between, the thread holds no
+ * object and must not touch one; in GIL mode the GIL is released.  Nests
+ * are not allowed.  Attached threads only.
+ */
+MW_API void mw_blocking_begin(void);
+MW_API void mw_blocking_end(void);
+
+/* ======================================================================
+ * Errors: one per thread, kind + message
+ * ====================================================================== */
+
+typedef enum mw_error_kind {
+    MW_ERR_NONE = 0,
+    MW_ERR_NOMEM,     /* out of memory */
+    MW_ERR_TYPE,      /* wrong type, NULL argument, unhashable key */
+    MW_ERR_INDEX,     /* index out of range */
+    MW_ERR_KEY,       /* key missing */
+    MW_ERR_OVERFLOW,  /* integer overflow, size too large */
+    MW_ERR_VALUE,     /* bad value (e.g. a dead weak proxy) */
+    MW_ERR_STATE,     /* runtime or thread in the wrong state */
+    MW_ERR_RECURSION  /* structure nested too deeply (deepcopy) */
+} mw_error_kind;
+
+/* The calling thread's pending error kind (MW_ERR_NONE if none).  Any thread. */
+MW_API mw_error_kind mw_err_occurred(void);
+
+/* Its message ("" if none); valid until the next error or clear. */
+MW_API const char *mw_err_message(void);
+
+/* Clear the calling thread's error. */
+MW_API void mw_err_clear(void);
+
+/* Set the calling thread's error (for user types' code), printf-style. */
+MW_API void mw_err_set(mw_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A static name for an error kind, e.g. "TypeError". */
+MW_API const char *mw_err_name(mw_error_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MWRT_RUNTIME_H */

@@ -1,0 +1,370 @@
+/*
+ * dict.c - insertion-ordered hash tables, laid out as CPython's compact
+ * dict (Raymond Hettinger's design, CPython 3.6+).
+ *
+ *     indices: int32_t[size]      EMPTY, DUMMY or an entry number
+ *     entries: entry[cap]         {hash, key, value} in insertion order
+ *
+ * One allocation holds both.  size is a power of two and cap = 2/3 of it,
+ * so the index stays at most 2/3 full and probing stays short; entries are
+ * dense, so iterating is a walk along an array, and memory per item is
+ * 24 bytes plus 6 of index rather than a sparse table of 24-byte slots.
+ * Probing follows CPython's recurrence (i = 5i + 1 + perturb, with perturb
+ * shifting in the high bits of the hash), which visits every slot.
+ * Deleting leaves DUMMY in the index and a hole (key NULL) in the entries;
+ * holes are squeezed out when the table is rebuilt.  Inserts only use
+ * EMPTY index slots, so a rebuild happens when the entries run out.
+ *
+ * In MW_LOCK_FREE mode a dict is not locked internally (see list.c).
+ */
+#include "object/object.h"
+
+#include <string.h>
+
+#define EMPTY (-1)
+#define DUMMY (-2)
+#define MIN_SIZE 8
+#define MAX_SIZE ((size_t)1 << 30)   /* int32 entry numbers */
+
+typedef struct entry {
+    int64_t hash;
+    mw_object *key;      /* NULL: a deleted entry */
+    mw_object *value;
+} entry;
+
+typedef struct mw__dict {
+    mw_object ob;
+    size_t len;          /* live items */
+    size_t used;         /* entries consumed, holes included */
+    size_t size;         /* index slots (power of two), 0 before the first insert */
+    int32_t *indices;
+    entry *entries;      /* cap = size * 2 / 3 of them, after the index */
+} mw__dict;
+
+static size_t capacity(size_t size)
+{
+    return size * 2 / 3;
+}
+
+/* ======================================================================
+ * Type hooks
+ * ====================================================================== */
+
+static int dict_traverse(mw_object *self, mw_visit_fn visit, void *arg)
+{
+    mw__dict *d = (mw__dict *)self;
+    for (size_t i = 0; i < d->used; i++) {
+        entry *e = &d->entries[i];
+        if (e->key != NULL) {
+            int r = visit(e->key, arg);
+            if (r == 0 && e->value != NULL) {
+                r = visit(e->value, arg);
+            }
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Drop every item; the dict is empty before the first decref. */
+static void dict_clear(mw_object *self)
+{
+    mw__dict *d = (mw__dict *)self;
+    int32_t *table = d->indices;
+    entry *entries = d->entries;
+    size_t used = d->used;
+    d->indices = NULL;
+    d->entries = NULL;
+    d->len = d->used = d->size = 0;
+    for (size_t i = 0; i < used; i++) {
+        mw__xdecref(entries[i].key);
+        mw__xdecref(entries[i].value);
+    }
+    mw_free(table);
+}
+
+const mw_type mw_dict_type = {
+    .name = "dict",
+    .size = sizeof(mw__dict),
+    .flags = MW_TYPE_GC,
+    .traverse = dict_traverse,
+    .clear = dict_clear,
+};
+
+/* ======================================================================
+ * The table
+ * ====================================================================== */
+
+/*
+ * Find key.  Returns 1 and the entry number in *ix if present, 0 and the
+ * first EMPTY index slot in *slot if absent, -1 if comparing keys failed.
+ */
+static int lookup(mw__dict *d, mw_object *key, int64_t hash, size_t *slot, size_t *ix)
+{
+    size_t mask = d->size - 1;
+    uint64_t perturb = (uint64_t)hash;
+    size_t i = (size_t)hash & mask;
+    for (;;) {
+        int32_t at = d->indices[i];
+        if (at == EMPTY) {
+            *slot = i;
+            return 0;
+        }
+        if (at >= 0) {
+            entry *e = &d->entries[at];
+            if (e->key == key) {
+                *ix = (size_t)at;
+                return 1;
+            }
+            if (e->hash == hash) {
+                int eq = mw__equal(e->key, key, 0);
+                if (eq != 0) {
+                    *ix = (size_t)at;
+                    return eq;   // 1 found, -1 error
+                }
+            }
+        }
+        perturb >>= 5;
+        i = (i * 5 + 1 + (size_t)perturb) & mask;
+    }
+}
+
+/* The first EMPTY slot for hash (the key is known to be absent). */
+static size_t empty_slot(mw__dict *d, int64_t hash)
+{
+    size_t mask = d->size - 1;
+    uint64_t perturb = (uint64_t)hash;
+    size_t i = (size_t)hash & mask;
+    while (d->indices[i] != EMPTY) {
+        perturb >>= 5;
+        i = (i * 5 + 1 + (size_t)perturb) & mask;
+    }
+    return i;
+}
+
+/* Rebuild with room for at least need items, squeezing out holes. */
+static int rebuild(mw__dict *d, size_t need)
+{
+    size_t size = MIN_SIZE;
+    while (capacity(size) < need) {
+        if (size >= MAX_SIZE) {
+            mw_err_set(MW_ERR_OVERFLOW, "dict too large");
+            return -1;
+        }
+        size *= 2;
+    }
+    size_t bytes = size * sizeof(int32_t) + capacity(size) * sizeof(entry);
+    int32_t *indices = mw_malloc(bytes);
+    if (indices == NULL) {
+        mw__err_nomem();
+        return -1;
+    }
+    memset(indices, 0xff, size * sizeof(int32_t));   // all EMPTY (-1)
+    entry *entries = (entry *)(indices + size);
+    size_t n = 0;
+    for (size_t i = 0; i < d->used; i++) {
+        if (d->entries[i].key != NULL) {
+            entries[n++] = d->entries[i];
+        }
+    }
+    mw_free(d->indices);
+    d->indices = indices;
+    d->entries = entries;
+    d->size = size;
+    d->used = n;
+    for (size_t i = 0; i < n; i++) {
+        d->indices[empty_slot(d, entries[i].hash)] = (int32_t)i;
+    }
+    return 0;
+}
+
+/* ======================================================================
+ * The API
+ * ====================================================================== */
+
+static mw__dict *checked(const char *func, mw_object *d)
+{
+    if (mw__tstate_checked(func) == NULL) {
+        return NULL;
+    }
+    if (!mw__is_type(d, &mw_dict_type)) {
+        return mw__err_type(func, "dict", d);
+    }
+    return (mw__dict *)d;
+}
+
+mw_object *mw_dict_new(void)
+{
+    if (mw__tstate_checked("mw_dict_new") == NULL) {
+        return NULL;
+    }
+    return mw__obj_alloc(&mw_dict_type, sizeof(mw__dict));
+}
+
+int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
+{
+    mw__dict *d = checked("mw_dict_set", dict);
+    if (d == NULL) {
+        return -1;
+    }
+    if (key == NULL || value == NULL) {
+        mw_err_set(MW_ERR_TYPE, "mw_dict_set: NULL %s", key == NULL ? "key" : "value");
+        return -1;
+    }
+    int64_t hash = mw__hash(key, 0);
+    if (hash == -1) {
+        return -1;
+    }
+    size_t slot = 0;
+    size_t ix = 0;
+    int found = d->size == 0 ? 0 : lookup(d, key, hash, &slot, &ix);
+    if (found < 0) {
+        return -1;
+    }
+    if (found) {
+        mw__setref(&d->entries[ix].value, value);
+        return 0;
+    }
+    if (d->size == 0 || d->used == capacity(d->size)) {
+        if (rebuild(d, (d->len + 1) * 3 / 2 + 1) != 0) {
+            return -1;
+        }
+        slot = empty_slot(d, hash);
+    }
+    mw__incref(key);
+    mw__incref(value);
+    d->entries[d->used] = (entry){.hash = hash, .key = key, .value = value};
+    d->indices[slot] = (int32_t)d->used;
+    d->used++;
+    d->len++;
+    return 0;
+}
+
+/* The entry for key, or NULL (with MW_ERR_KEY, or the comparison's error). */
+static entry *find(const char *func, mw__dict *d, mw_object *key, size_t *slot_out)
+{
+    if (key == NULL) {
+        mw_err_set(MW_ERR_TYPE, "%s: NULL key", func);
+        return NULL;
+    }
+    int64_t hash = mw__hash(key, 0);
+    if (hash == -1) {
+        return NULL;
+    }
+    size_t slot = 0;
+    size_t ix = 0;
+    int found = d->size == 0 ? 0 : lookup(d, key, hash, &slot, &ix);
+    if (found <= 0) {
+        if (found == 0) {
+            mw_err_set(MW_ERR_KEY, "%s: key not found", func);
+        }
+        return NULL;
+    }
+    if (slot_out != NULL) {
+        // The index slot that holds ix, for deletion.
+        size_t mask = d->size - 1;
+        uint64_t perturb = (uint64_t)hash;
+        size_t i = (size_t)hash & mask;
+        while (d->indices[i] != (int32_t)ix) {
+            perturb >>= 5;
+            i = (i * 5 + 1 + (size_t)perturb) & mask;
+        }
+        *slot_out = i;
+    }
+    return &d->entries[ix];
+}
+
+mw_object *mw_dict_get(mw_object *dict, mw_object *key)
+{
+    mw__dict *d = checked("mw_dict_get", dict);
+    if (d == NULL) {
+        return NULL;
+    }
+    entry *e = find("mw_dict_get", d, key, NULL);
+    if (e == NULL) {
+        return NULL;
+    }
+    mw__incref(e->value);
+    return e->value;
+}
+
+int mw_dict_del(mw_object *dict, mw_object *key)
+{
+    mw__dict *d = checked("mw_dict_del", dict);
+    if (d == NULL) {
+        return -1;
+    }
+    size_t slot;
+    entry *e = find("mw_dict_del", d, key, &slot);
+    if (e == NULL) {
+        return -1;
+    }
+    mw_object *k = e->key;
+    mw_object *v = e->value;
+    d->indices[slot] = DUMMY;
+    e->key = NULL;
+    e->value = NULL;
+    d->len--;
+    mw__decref(k);
+    mw__decref(v);
+    return 0;
+}
+
+size_t mw_dict_len(mw_object *dict)
+{
+    if (!mw__is_type(dict, &mw_dict_type)) {
+        mw__err_type("mw_dict_len", "dict", dict);
+        return (size_t)-1;
+    }
+    return ((mw__dict *)dict)->len;
+}
+
+int mw_dict_item(mw_object *dict, size_t i, mw_object **key, mw_object **value)
+{
+    mw__dict *d = checked("mw_dict_item", dict);
+    if (d == NULL) {
+        return -1;
+    }
+    if (i >= d->len) {
+        mw_err_set(MW_ERR_INDEX, "mw_dict_item: index %zu out of range (length %zu)", i, d->len);
+        return -1;
+    }
+    // Without holes the i-th item is entry i; with holes, count live ones.
+    size_t at = i;
+    if (d->used != d->len) {
+        for (at = 0;; at++) {
+            if (d->entries[at].key != NULL && i-- == 0) {
+                break;
+            }
+        }
+    }
+    entry *e = &d->entries[at];
+    if (key != NULL) {
+        mw__incref(e->key);
+        *key = e->key;
+    }
+    if (value != NULL) {
+        mw__incref(e->value);
+        *value = e->value;
+    }
+    return 0;
+}
+
+/* Walk the items: borrowed key and value of the next live entry at or after
+ * *pos, advancing *pos; false at the end.  For the layer's own iteration
+ * (copies); the dict must not change during the walk. */
+bool mw__dict_next(mw_object *dict, size_t *pos, mw_object **key, mw_object **value)
+{
+    mw__dict *d = (mw__dict *)dict;
+    while (*pos < d->used) {
+        entry *e = &d->entries[(*pos)++];
+        if (e->key != NULL) {
+            *key = e->key;
+            *value = e->value;
+            return true;
+        }
+    }
+    return false;
+}

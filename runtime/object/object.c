@@ -1,0 +1,211 @@
+/*
+ * object.c - allocating objects, the singletons, mw_new, hashing and
+ * equality.
+ */
+#include "object/object.h"
+
+#include <string.h>
+
+/* ======================================================================
+ * Allocation
+ * ====================================================================== */
+
+static size_t gc_head_size(const mw_type *t)
+{
+    return (t->flags & MW_TYPE_GC) ? sizeof(mw__gc_head) : 0;
+}
+
+mw_object *mw__obj_alloc(const mw_type *t, size_t size)
+{
+    size_t head = gc_head_size(t);
+    if (size > (size_t)PTRDIFF_MAX - head) {
+        mw_err_set(MW_ERR_OVERFLOW, "object of %zu bytes is too large", size);
+        return NULL;
+    }
+    char *mem = mw_malloc(head + size);
+    if (mem == NULL) {
+        return mw__err_nomem();
+    }
+    memset(mem, 0, head + size);
+    mw_object *o = (mw_object *)(mem + head);
+    mw__atomic_store_relaxed(&o->ob_ref_local, 1);
+    mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)mw__tls_tstate);
+    o->ob_type = t;
+    return o;
+}
+
+void mw__obj_free(mw_object *o)
+{
+    mw_free((char *)o - gc_head_size(o->ob_type));
+}
+
+mw_object *mw_new(const mw_type *type)
+{
+    if (mw__tstate_checked("mw_new") == NULL) {
+        return NULL;
+    }
+    if (type == NULL || type->size < sizeof(mw_object)) {
+        mw_err_set(MW_ERR_TYPE, "mw_new: %s", type == NULL ? "NULL type"
+                   : "type size is smaller than the object header");
+        return NULL;
+    }
+    return mw__obj_alloc(type, type->size);
+}
+
+const mw_type *mw_type_of(const mw_object *o)
+{
+    return o != NULL ? o->ob_type : NULL;
+}
+
+/* ======================================================================
+ * None, True, False
+ * ====================================================================== */
+
+const mw_type mw__none_type = {.name = "NoneType", .size = sizeof(mw_object)};
+const mw_type mw__bool_type = {.name = "bool", .size = sizeof(mw__int)};
+
+#define IMMORTAL_HEADER(type) {.ob_flags = MW__OBJ_IMMORTAL, .ob_type = (type)}
+
+static mw_object none_object = IMMORTAL_HEADER(&mw__none_type);
+static mw__int true_object = {.ob = IMMORTAL_HEADER(&mw__bool_type), .value = 1};
+static mw__int false_object = {.ob = IMMORTAL_HEADER(&mw__bool_type), .value = 0};
+
+mw_object *mw_none(void)
+{
+    return &none_object;
+}
+
+mw_object *mw_true(void)
+{
+    return &true_object.ob;
+}
+
+mw_object *mw_false(void)
+{
+    return &false_object.ob;
+}
+
+mw_object *mw_bool(bool v)
+{
+    return v ? &true_object.ob : &false_object.ob;
+}
+
+/* The caches are built once per process, on the first runtime. */
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+static void caches_build(void)
+{
+    mw__int_cache_init();
+    mw__str_cache_init();
+}
+
+void mw__caches_init(void)
+{
+    pthread_once(&caches_once, caches_build);
+}
+
+/* ======================================================================
+ * Hashing and equality
+ * ====================================================================== */
+
+static int64_t hash_tuple(mw__tuple *t, int depth)
+{
+    // The combination CPython uses for tuples (after xxHash's rounds).
+    uint64_t acc = 0x27d4eb2f165667c5ull;
+    for (size_t i = 0; i < t->len; i++) {
+        int64_t h = mw__hash(t->items[i], depth + 1);
+        if (h == -1) {
+            return -1;
+        }
+        acc += (uint64_t)h * 0xc2b2ae3d27d4eb4full;
+        acc = (acc << 31) | (acc >> 33);
+        acc *= 0x9e3779b185ebca87ull;
+    }
+    acc += t->len ^ (0x27d4eb2f165667c5ull ^ 3527539ull);
+    return acc == (uint64_t)-1 ? 1546275796 : (int64_t)acc;
+}
+
+int64_t mw__hash(mw_object *o, int depth)
+{
+    if (o == NULL) {
+        mw_err_set(MW_ERR_TYPE, "hash: NULL object");
+        return -1;
+    }
+    if (depth > MW_OBJECT_MAX_DEPTH) {
+        mw_err_set(MW_ERR_RECURSION, "hash: nested too deeply");
+        return -1;
+    }
+    const mw_type *t = o->ob_type;
+    if (t == &mw_str_type) {
+        return mw__str_hash((mw__str *)o);
+    }
+    if (t == &mw_int_type || t == &mw__bool_type) {
+        int64_t v = ((mw__int *)o)->value;
+        return v == -1 ? -2 : v;   // -1 means "error", as in CPython
+    }
+    if (t == &mw_tuple_type) {
+        return hash_tuple((mw__tuple *)o, depth);
+    }
+    if (t == &mw__none_type) {
+        return 0x5bd1e995;
+    }
+    mw_err_set(MW_ERR_TYPE, "unhashable type: '%s'", t->name);
+    return -1;
+}
+
+int64_t mw_hash(mw_object *o)
+{
+    return mw__hash(o, 0);
+}
+
+static int equal_items(mw_object **a, mw_object **b, size_t n, int depth)
+{
+    for (size_t i = 0; i < n; i++) {
+        int eq = mw__equal(a[i], b[i], depth + 1);
+        if (eq != 1) {
+            return eq;
+        }
+    }
+    return 1;
+}
+
+int mw__equal(mw_object *a, mw_object *b, int depth)
+{
+    if (a == NULL || b == NULL) {
+        mw_err_set(MW_ERR_TYPE, "equal: NULL object");
+        return -1;
+    }
+    if (a == b) {
+        return 1;
+    }
+    if (depth > MW_OBJECT_MAX_DEPTH) {
+        mw_err_set(MW_ERR_RECURSION, "equal: nested too deeply");
+        return -1;
+    }
+    const mw_type *t = a->ob_type;
+    if (t != b->ob_type) {
+        return 0;
+    }
+    if (t == &mw_str_type) {
+        return mw__str_eq((mw__str *)a, (mw__str *)b);
+    }
+    if (t == &mw_int_type) {
+        return ((mw__int *)a)->value == ((mw__int *)b)->value;
+    }
+    if (t == &mw_tuple_type) {
+        mw__tuple *x = (mw__tuple *)a;
+        mw__tuple *y = (mw__tuple *)b;
+        return x->len == y->len ? equal_items(x->items, y->items, x->len, depth) : 0;
+    }
+    if (t == &mw_list_type) {
+        mw__list *x = (mw__list *)a;
+        mw__list *y = (mw__list *)b;
+        return x->len == y->len ? equal_items(x->items, y->items, x->len, depth) : 0;
+    }
+    return 0;   // everything else compares by identity
+}
+
+int mw_equal(mw_object *a, mw_object *b)
+{
+    return mw__equal(a, b, 0);
+}

@@ -1,0 +1,332 @@
+/*
+ * object.h - objects, reference counts and thread states.  Start reading
+ * here for the object layer.
+ *
+ * ======================================================================
+ * The object header and the two counting modes
+ * ======================================================================
+ *
+ * Every object begins with mw_object (include/mwrt/object.h):
+ *
+ *     ob_owner       the thread state that owns ob_ref_local (free mode)
+ *     ob_ref_local   GIL mode: the count; free mode: the owner's count
+ *     ob_flags       MW__OBJ_IMMORTAL, MW__OBJ_FINALIZED
+ *     ob_gc_bits     reserved for the cycle collector
+ *     ob_ref_shared  free mode: other threads' count, shifted left by 2,
+ *                    with two state bits below (QUEUED, MERGED)
+ *     ob_type
+ *
+ * MW_LOCK_GIL: only the thread holding the global lock runs object code,
+ * so ob_ref_local is the whole count, updated with plain loads and stores
+ * (relaxed atomics, which compile to the same instructions and keep the
+ * race detector informed; the GIL's mutex orders one holder's updates
+ * before the next holder's).
+ *
+ * MW_LOCK_FREE: biased reference counting (Choi, Shull and Torrellas,
+ * "Biased Reference Counting", PACT 2018; the scheme CPython 3.13 uses
+ * without the GIL).  Most objects are only ever counted by the thread that
+ * made them, so that thread - the owner - counts in ob_ref_local with no
+ * atomic instruction; any other thread counts in ob_ref_shared with atomic
+ * adds.  The true count is local + shared.
+ *
+ *   1. Non-owner decref: subtract from shared.  If shared is exactly 0
+ *      (the reference being dropped was counted locally, e.g. handed over
+ *      without an incref) it would go negative; instead the thread marks
+ *      the object QUEUED and puts it on the owner's merge queue, which
+ *      then holds that reference.  Later non-owner decrefs may take shared
+ *      below zero; that is fine once queued.
+ *   2. The owner, at its next safepoint (or detach), merges each queued
+ *      object: count = local + shared - 1 (the queue's reference), stored
+ *      in shared with the MERGED bit, owner cleared; zero means free it.
+ *   3. Owner decref to local 0: if shared is 0 the object is dead; else the
+ *      owner gives it up: owner cleared, shared marked MERGED.
+ *   4. MERGED objects have no owner: every thread counts in shared, and the
+ *      one that takes it to zero frees it.
+ *   5. A detached thread's state is kept (and reused by the next thread to
+ *      attach), never freed, so ob_owner always points at a valid state.  A
+ *      thread that would queue an object to a detached owner merges it
+ *      itself, under the owner's queue lock, which serializes all mergers
+ *      of that owner's objects with each other and with a thread adopting
+ *      the state.
+ *
+ * Immortal objects (MW__OBJ_IMMORTAL) skip counting in both modes.
+ *
+ * ======================================================================
+ * Death
+ * ======================================================================
+ *
+ * When the count reaches zero (mw__dealloc): finalize runs once (the
+ * object is given a temporary reference around it; if the count is still
+ * above zero afterwards, the finalizer resurrected it and it lives on),
+ * then clear drops its references, destroy releases the rest, and the
+ * memory goes back to the allocator.  Freeing a long chain (a list of a
+ * list of ...) would recurse once per link, so past a depth the thread
+ * defers objects to a list and frees them iteratively (CPython's
+ * trashcan).
+ *
+ * Containers (MW_TYPE_GC) have a 16-byte link header in front of the
+ * object, reserved for the cycle collector.
+ */
+#ifndef MW_OBJECT_INTERNAL_H
+#define MW_OBJECT_INTERNAL_H
+
+#ifndef MW_BUILD_INTERNAL
+#error "runtime/object/object.h is internal to mwrt; include <mwrt/mwrt.h>"
+#endif
+
+#include <mwrt/mwrt.h>
+
+#include "alloc/alloc.h"
+#include "base/base.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+
+/* ======================================================================
+ * Tunables
+ * ====================================================================== */
+
+/* Depth of nested frees before the rest are deferred (trashcan). */
+#ifndef MW_OBJECT_DEALLOC_DEPTH
+#define MW_OBJECT_DEALLOC_DEPTH 64
+#endif
+/* Nesting depth at which deepcopy, equality and hashing give up. */
+#ifndef MW_OBJECT_MAX_DEPTH
+#define MW_OBJECT_MAX_DEPTH 10000
+#endif
+/* Default GIL switch interval and its clamps, in microseconds. */
+#define MW__SWITCH_INTERVAL_DEFAULT 5000u
+#define MW__SWITCH_INTERVAL_MIN     100u
+#define MW__SWITCH_INTERVAL_MAX     1000000u
+
+_Static_assert(MW_OBJECT_DEALLOC_DEPTH >= 8, "trashcan depth too small to matter");
+
+/* ======================================================================
+ * Header bits
+ * ====================================================================== */
+
+#define MW__OBJ_IMMORTAL  0x1u   /* never counted, never freed */
+#define MW__OBJ_FINALIZED 0x2u   /* finalize has run */
+
+#define MW__SHARED_QUEUED 0x1
+#define MW__SHARED_MERGED 0x2
+#define MW__SHARED_FLAGS  0x3
+#define MW__SHARED_SHIFT  2
+#define MW__SHARED_ONE    ((intptr_t)1 << MW__SHARED_SHIFT)
+
+/* The count mw_refcnt reports for immortal objects. */
+#define MW__IMMORTAL_REFCNT ((intptr_t)1 << 30)
+
+/* The collector's link header in front of every container. */
+typedef struct mw__gc_head {
+    uintptr_t next;
+    uintptr_t prev;
+} mw__gc_head;
+
+/* ======================================================================
+ * Runtime and thread states
+ * ====================================================================== */
+
+/* The global interpreter lock, fair in the way CPython's is: a waiter that
+ * has waited one switch interval asks the holder to drop it, and the holder
+ * does not take it back until someone else has had it. */
+typedef struct mw__gil {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;          /* signalled when the GIL is released */
+    pthread_cond_t switched;      /* signalled when a new holder took it */
+    bool locked;                  /* under mutex */
+    uint64_t switch_number;       /* under mutex: bumps on every take */
+    unsigned waiters;             /* under mutex: threads waiting to take */
+    struct mw__tstate *holder;    /* under mutex */
+    _Atomic(bool) drop_request;   /* a waiter wants it (read by the holder) */
+} mw__gil;
+
+struct mw_runtime {
+    mw_config config;
+    mw__gil gil;
+    pthread_mutex_t lock;          /* the thread-state lists */
+    struct mw__tstate *threads;    /* all states ever made (never freed) */
+    struct mw__tstate *spare;      /* detached states, for reuse */
+    _Atomic(size_t) attached;      /* threads attached now */
+};
+
+typedef struct mw__tstate {
+    mw_runtime *rt;
+    bool attached;
+    bool holds_gil;
+    bool blocking;                 /* inside mw_blocking_begin/end */
+    /* objects other threads queued for this owner to merge (biased counting) */
+    pthread_mutex_t brc_lock;
+    mw_object **brc_items;         /* under brc_lock */
+    size_t brc_len, brc_cap;       /* under brc_lock */
+    _Atomic(bool) brc_pending;     /* brc_len > 0, readable without the lock */
+    _Atomic(bool) detached;        /* the owning thread left (rule 5) */
+    /* deferred frees (trashcan) */
+    int dealloc_depth;
+    mw_object *dealloc_later;      /* linked through ob_owner */
+    struct mw__tstate *next_all;
+    struct mw__tstate *next_spare;
+} mw__tstate;
+
+extern mw_runtime *mw__runtime;            /* the one runtime, or NULL */
+extern bool mw__free_mode;                  /* fixed while a runtime exists */
+extern __thread mw__tstate *mw__tls_tstate __attribute__((tls_model("initial-exec")));
+
+/* ======================================================================
+ * Errors (runtime.c)
+ * ====================================================================== */
+
+void mw__err_setv(mw_error_kind kind, const char *fmt, va_list ap);
+#define mw__err_set mw_err_set
+/* Report a NULL or wrongly typed argument: sets MW_ERR_TYPE, returns NULL. */
+void *mw__err_type(const char *func, const char *expected, const mw_object *got);
+/* Out of memory: sets MW_ERR_NOMEM, returns NULL. */
+void *mw__err_nomem(void);
+/* The calling thread's state, or NULL with MW_ERR_STATE set. */
+mw__tstate *mw__tstate_checked(const char *func);
+
+/* ======================================================================
+ * Reference counting (refcount.c)
+ * ====================================================================== */
+
+void mw__dealloc(mw_object *o);
+bool mw__decref_is_last(mw_object *o, mw__tstate *t);
+void mw__brc_merge_queue(mw__tstate *t);
+void mw__brc_adopt(mw__tstate *t);
+
+MW_INLINE bool mw__is_immortal(const mw_object *o)
+{
+    return (o->ob_flags & MW__OBJ_IMMORTAL) != 0;
+}
+
+/* Make o immortal (it must not be shared with other threads yet). */
+MW_INLINE void mw__make_immortal(mw_object *o)
+{
+    o->ob_flags |= MW__OBJ_IMMORTAL;
+}
+
+/* Count a new reference.  Attached thread only. */
+MW_INLINE void mw__incref(mw_object *o)
+{
+    if (mw__is_immortal(o)) {
+        return;
+    }
+    if (!mw__free_mode ||
+        mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)mw__tls_tstate) {
+        mw__atomic_store_relaxed(&o->ob_ref_local,
+                                 mw__atomic_load_relaxed(&o->ob_ref_local) + 1);
+    } else {
+        mw__atomic_add_relaxed(&o->ob_ref_shared, MW__SHARED_ONE);
+    }
+}
+
+/* Drop a reference; free o if it was the last.  Attached thread only. */
+MW_INLINE void mw__decref(mw_object *o)
+{
+    if (mw__is_immortal(o)) {
+        return;
+    }
+    if (!mw__free_mode ||
+        mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)mw__tls_tstate) {
+        uint32_t local = mw__atomic_load_relaxed(&o->ob_ref_local) - 1;
+        mw__atomic_store_relaxed(&o->ob_ref_local, local);
+        if (mw_likely(local != 0)) {
+            return;
+        }
+    }
+    if (mw__decref_is_last(o, mw__tls_tstate)) {
+        mw__dealloc(o);
+    }
+}
+
+MW_INLINE void mw__xdecref(mw_object *o)
+{
+    if (o != NULL) {
+        mw__decref(o);
+    }
+}
+
+/* Store a new reference in *slot, dropping the old one after the store (so
+ * a finalizer that runs on the old one sees a consistent container). */
+MW_INLINE void mw__setref(mw_object **slot, mw_object *o)
+{
+    mw_object *old = *slot;
+    mw__incref(o);
+    *slot = o;
+    mw__xdecref(old);
+}
+
+/* ======================================================================
+ * Allocation of objects (object.c)
+ * ====================================================================== */
+
+/* Allocate and initialize an object of type t with size bytes (>= t->size
+ * for variable-size objects), count 1, owned by the calling thread.  The
+ * rest is zeroed.  NULL with MW_ERR_NOMEM. */
+mw_object *mw__obj_alloc(const mw_type *t, size_t size);
+/* Give an object's memory back (after clear/destroy). */
+void mw__obj_free(mw_object *o);
+
+/* ======================================================================
+ * Types' internals shared across files
+ * ====================================================================== */
+
+typedef struct mw__int {
+    mw_object ob;
+    int64_t value;
+} mw__int;
+
+typedef struct mw__str {
+    mw_object ob;
+    size_t len;
+    _Atomic(int64_t) hash;   /* -1 until computed; racing writers agree */
+    char data[];             /* len bytes and a NUL */
+} mw__str;
+
+typedef struct mw__tuple {
+    mw_object ob;
+    size_t len;
+    mw_object *items[];
+} mw__tuple;
+
+typedef struct mw__list {
+    mw_object ob;
+    size_t len;
+    size_t cap;
+    mw_object **items;
+} mw__list;
+
+extern const mw_type mw__none_type;
+extern const mw_type mw__bool_type;
+
+MW_INLINE bool mw__is_type(const mw_object *o, const mw_type *t)
+{
+    return o != NULL && o->ob_type == t;
+}
+
+/* str.c: a new str of n bytes (uninitialized data, NUL-terminated). */
+mw__str *mw__str_alloc(size_t n);
+int64_t mw__str_hash(mw__str *s);
+bool mw__str_eq(const mw__str *a, const mw__str *b);
+/* list.c: append without the argument checks; 0 or -1 (nomem). */
+int mw__list_append(mw__list *l, mw_object *o);
+/* dict.c, set.c: walk the members (borrowed); the container must not change
+ * during the walk.  Start with *pos = 0; false at the end. */
+bool mw__dict_next(mw_object *d, size_t *pos, mw_object **key, mw_object **value);
+bool mw__set_next(mw_object *s, size_t *pos, mw_object **key);
+/* The runtime-wide caches (object.c, str.c, int.c), built once per process. */
+void mw__caches_init(void);
+void mw__str_cache_init(void);
+void mw__int_cache_init(void);
+
+/* Hash and equality with a depth bound (object.c). */
+int64_t mw__hash(mw_object *o, int depth);
+int mw__equal(mw_object *a, mw_object *b, int depth);
+
+/* The GIL (gil.c). */
+void mw__gil_init(mw__gil *g);
+void mw__gil_destroy(mw__gil *g);
+void mw__gil_take(mw_runtime *rt, mw__tstate *t);
+void mw__gil_drop(mw_runtime *rt, mw__tstate *t, bool hand_over);
+
+#endif /* MW_OBJECT_INTERNAL_H */

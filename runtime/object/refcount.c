@@ -1,0 +1,251 @@
+/*
+ * refcount.c - the slow paths of reference counting: biased counting's
+ * shared decrements, merges and queues, and an object's death.
+ *
+ * The rules (numbered) are in object.h; the comments here refer to them.
+ */
+#include "object/object.h"
+
+#include <stdlib.h>
+
+/* ======================================================================
+ * The public entry points
+ * ====================================================================== */
+
+void mw_incref(mw_object *o)
+{
+    if (o != NULL) {
+        mw__incref(o);
+    }
+}
+
+void mw_decref(mw_object *o)
+{
+    if (o != NULL) {
+        mw__decref(o);
+    }
+}
+
+intptr_t mw_refcnt(const mw_object *o)
+{
+    if (o == NULL) {
+        return 0;
+    }
+    if (mw__is_immortal(o)) {
+        return MW__IMMORTAL_REFCNT;
+    }
+    mw_object *m = (mw_object *)o;   // the loads are atomic; nothing is written
+    intptr_t shared = mw__atomic_load_relaxed(&m->ob_ref_shared) >> MW__SHARED_SHIFT;
+    return (intptr_t)mw__atomic_load_relaxed(&m->ob_ref_local) + shared;
+}
+
+bool mw_is_immortal(const mw_object *o)
+{
+    return o != NULL && mw__is_immortal(o);
+}
+
+/* ======================================================================
+ * Biased counting
+ * ====================================================================== */
+
+/* Merge o's counts into shared, give up ownership, and return the total
+ * plus extra (rule 2).  The caller is o's owner, or holds the owner's
+ * brc_lock after the owner detached. */
+static intptr_t merge_counts(mw_object *o, intptr_t extra)
+{
+    intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
+    intptr_t total;
+    intptr_t merged;
+    do {
+        total = (shared >> MW__SHARED_SHIFT) +
+                (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local) + extra;
+        merged = (total << MW__SHARED_SHIFT) | MW__SHARED_MERGED;
+    } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, merged));
+    mw__atomic_store_relaxed(&o->ob_ref_local, 0);
+    mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
+    return total;
+}
+
+/* Queue o for its owner to merge, or merge it now if the owner has
+ * detached (rule 5).  Returns true if the caller must free o. */
+static bool queue_for_owner(mw_object *o)
+{
+    mw__tstate *owner = (mw__tstate *)mw__atomic_load_relaxed(&o->ob_owner);
+    pthread_mutex_lock(&owner->brc_lock);
+    if (mw__atomic_load_relaxed(&owner->detached)) {
+        intptr_t total = merge_counts(o, -1);
+        pthread_mutex_unlock(&owner->brc_lock);
+        return total == 0;
+    }
+    if (owner->brc_len == owner->brc_cap) {
+        size_t cap = owner->brc_cap ? owner->brc_cap * 2 : 64;
+        mw_object **items = realloc(owner->brc_items, cap * sizeof *items);
+        if (items == NULL) {
+            // No room to queue: the owner is alive, so its local count
+            // cannot be merged from here.  Keeping the object alive (a
+            // leak of one object) is the only safe outcome.
+            pthread_mutex_unlock(&owner->brc_lock);
+            return false;
+        }
+        owner->brc_items = items;
+        owner->brc_cap = cap;
+    }
+    owner->brc_items[owner->brc_len++] = o;
+    mw__atomic_store_relaxed(&owner->brc_pending, true);
+    pthread_mutex_unlock(&owner->brc_lock);
+    return false;
+}
+
+/*
+ * The count of o just dropped on a path that may have been its last
+ * reference: the owner's local count reached 0 (rule 3), a GIL-mode count
+ * reached 0, or a non-owner must decrement the shared count (rules 1, 4).
+ * Returns true if o is now dead and the caller must free it.
+ */
+bool mw__decref_is_last(mw_object *o, mw__tstate *t)
+{
+    if (!mw__free_mode) {
+        return true;   // the GIL-mode count reached zero
+    }
+    if (mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)t && t != NULL) {
+        // Rule 3: the owner's local count is 0.
+        intptr_t shared = mw__atomic_load_acquire(&o->ob_ref_shared);
+        if (shared == 0) {
+            return true;
+        }
+        // Clear the owner first: once MERGED is visible, no thread may
+        // count locally any more.
+        mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
+        intptr_t merged;
+        do {
+            merged = (shared & ~(intptr_t)MW__SHARED_FLAGS) | MW__SHARED_MERGED;
+        } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, merged));
+        return merged == MW__SHARED_MERGED;
+    }
+    // Rules 1 and 4: a decrement of the shared count.
+    intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
+    intptr_t next;
+    bool queue;
+    do {
+        queue = shared == 0;
+        next = queue ? MW__SHARED_QUEUED : shared - MW__SHARED_ONE;
+    } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, next));
+    if (queue) {
+        return queue_for_owner(o);
+    }
+    return next == MW__SHARED_MERGED;
+}
+
+/*
+ * Merge every object other threads queued to t (rule 2), freeing those
+ * whose count comes to zero.  t's own thread, at a safepoint or detach.
+ */
+void mw__brc_merge_queue(mw__tstate *t)
+{
+    for (;;) {
+        pthread_mutex_lock(&t->brc_lock);
+        size_t n = t->brc_len;
+        mw_object **items = t->brc_items;
+        t->brc_items = NULL;
+        t->brc_len = t->brc_cap = 0;
+        mw__atomic_store_relaxed(&t->brc_pending, false);
+        pthread_mutex_unlock(&t->brc_lock);
+        if (n == 0) {
+            free(items);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (merge_counts(items[i], -1) == 0) {
+                mw__dealloc(items[i]);   // may queue more: hence the loop
+            }
+        }
+        free(items);
+    }
+}
+
+/* A thread is taking over the detached state t: it becomes the owner of
+ * t's objects again (rule 5).  t's queue is empty (merged at detach, and
+ * nobody queues to a detached owner); under the lock, so no merger is
+ * half-way through one of t's objects, t stops being detached. */
+void mw__brc_adopt(mw__tstate *t)
+{
+    pthread_mutex_lock(&t->brc_lock);
+    mw__atomic_store_relaxed(&t->detached, false);
+    pthread_mutex_unlock(&t->brc_lock);
+}
+
+/* ======================================================================
+ * Death
+ * ====================================================================== */
+
+/* Give a dead object one reference again, owned by the caller. */
+static void resurrect(mw_object *o, mw__tstate *t)
+{
+    mw__atomic_store_relaxed(&o->ob_ref_local, 1);
+    if (mw__free_mode) {
+        mw__atomic_store_relaxed(&o->ob_ref_shared, 0);
+        mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)t);
+    }
+}
+
+/* Drop the temporary reference resurrect gave; true if that was the last. */
+static bool unresurrect(mw_object *o, mw__tstate *t)
+{
+    uint32_t local = mw__atomic_load_relaxed(&o->ob_ref_local) - 1;
+    mw__atomic_store_relaxed(&o->ob_ref_local, local);
+    if (local != 0) {
+        return false;
+    }
+    return mw__decref_is_last(o, t);
+}
+
+static void destroy(mw_object *o)
+{
+    const mw_type *type = o->ob_type;
+    if (type->clear != NULL) {
+        type->clear(o);
+    }
+    if (type->destroy != NULL) {
+        type->destroy(o);
+    }
+    mw__obj_free(o);
+}
+
+/*
+ * o's count reached zero: finalize it (once), and unless that resurrected
+ * it, clear, destroy and free it.  Past MW_OBJECT_DEALLOC_DEPTH nested
+ * frees, objects are put on a list and freed by the outermost call.
+ * Attached thread.
+ */
+void mw__dealloc(mw_object *o)
+{
+    mw__tstate *t = mw__tls_tstate;
+    const mw_type *type = o->ob_type;
+    if (type->finalize != NULL && !(o->ob_flags & MW__OBJ_FINALIZED)) {
+        o->ob_flags |= MW__OBJ_FINALIZED;
+        resurrect(o, t);
+        type->finalize(o);
+        if (!unresurrect(o, t)) {
+            return;   // the finalizer stored a reference somewhere
+        }
+    }
+    if (t == NULL) {
+        destroy(o);   // freed from outside the runtime (detached thread)
+        return;
+    }
+    if (t->dealloc_depth >= MW_OBJECT_DEALLOC_DEPTH) {
+        mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)t->dealloc_later);
+        t->dealloc_later = o;
+        return;
+    }
+    t->dealloc_depth++;
+    destroy(o);
+    if (t->dealloc_depth == 1) {
+        while (t->dealloc_later != NULL) {
+            mw_object *next = t->dealloc_later;
+            t->dealloc_later = (mw_object *)mw__atomic_load_relaxed(&next->ob_owner);
+            destroy(next);
+        }
+    }
+    t->dealloc_depth--;
+}

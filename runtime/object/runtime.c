@@ -1,0 +1,329 @@
+/*
+ * runtime.c - the runtime, thread states, safepoints and errors.
+ *
+ * One runtime at a time (mw__runtime).  Thread states are made on first
+ * attach, kept when their thread detaches, and reused by the next thread
+ * to attach: an object's ob_owner may point at any state ever made, so
+ * states are never freed while the process lives (their memory is small).
+ * Lock order: rt->lock, then a state's brc_lock.
+ */
+#include "object/object.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+mw_runtime *mw__runtime;
+bool mw__free_mode;
+__thread mw__tstate *mw__tls_tstate __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ======================================================================
+ * Errors
+ * ====================================================================== */
+
+typedef struct error_state {
+    mw_error_kind kind;
+    char message[256];
+} error_state;
+
+static __thread error_state tls_error;
+
+void mw__err_setv(mw_error_kind kind, const char *fmt, va_list ap)
+{
+    tls_error.kind = kind;
+    vsnprintf(tls_error.message, sizeof tls_error.message, fmt, ap);
+}
+
+void mw_err_set(mw_error_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mw__err_setv(kind, fmt, ap);
+    va_end(ap);
+}
+
+mw_error_kind mw_err_occurred(void)
+{
+    return tls_error.kind;
+}
+
+const char *mw_err_message(void)
+{
+    return tls_error.kind == MW_ERR_NONE ? "" : tls_error.message;
+}
+
+void mw_err_clear(void)
+{
+    tls_error.kind = MW_ERR_NONE;
+    tls_error.message[0] = '\0';
+}
+
+const char *mw_err_name(mw_error_kind kind)
+{
+    static const char *const names[] = {
+        [MW_ERR_NONE] = "NoError",         [MW_ERR_NOMEM] = "MemoryError",
+        [MW_ERR_TYPE] = "TypeError",       [MW_ERR_INDEX] = "IndexError",
+        [MW_ERR_KEY] = "KeyError",         [MW_ERR_OVERFLOW] = "OverflowError",
+        [MW_ERR_VALUE] = "ValueError",     [MW_ERR_STATE] = "StateError",
+        [MW_ERR_RECURSION] = "RecursionError",
+    };
+    if ((unsigned)kind >= sizeof names / sizeof names[0]) {
+        return "UnknownError";
+    }
+    return names[kind];
+}
+
+void *mw__err_type(const char *func, const char *expected, const mw_object *got)
+{
+    mw_err_set(MW_ERR_TYPE, "%s: expected %s, got %s", func, expected,
+               got == NULL ? "NULL" : got->ob_type->name);
+    return NULL;
+}
+
+void *mw__err_nomem(void)
+{
+    mw_err_set(MW_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+mw__tstate *mw__tstate_checked(const char *func)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (mw_unlikely(t == NULL || t->blocking)) {
+        mw_err_set(MW_ERR_STATE, "%s: the calling thread is %s", func,
+                   t == NULL ? "not attached to the runtime" : "inside a blocking region");
+        return NULL;
+    }
+    return t;
+}
+
+/* ======================================================================
+ * The runtime
+ * ====================================================================== */
+
+void mw_config_default(mw_config *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->lock = MW_LOCK_GIL;
+    cfg->gc_policy = MW_GC_STW;
+    cfg->threshold[0] = 700;
+    cfg->threshold[1] = 10;
+    cfg->threshold[2] = 10;
+    cfg->memory_limit = 0;
+    cfg->switch_interval_us = MW__SWITCH_INTERVAL_DEFAULT;
+}
+
+/* Copy cfg, clamping every field into its documented range. */
+static void config_clamp(mw_config *out, const mw_config *cfg)
+{
+    *out = *cfg;
+    if (out->lock != MW_LOCK_GIL && out->lock != MW_LOCK_FREE) {
+        out->lock = MW_LOCK_GIL;
+    }
+    if (out->gc_policy != MW_GC_STW && out->gc_policy != MW_GC_PAUSED &&
+        out->gc_policy != MW_GC_OFF) {
+        out->gc_policy = MW_GC_STW;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (out->threshold[i] < 0) {
+            out->threshold[i] = 0;
+        }
+    }
+    if (out->switch_interval_us < MW__SWITCH_INTERVAL_MIN) {
+        out->switch_interval_us = MW__SWITCH_INTERVAL_MIN;
+    } else if (out->switch_interval_us > MW__SWITCH_INTERVAL_MAX) {
+        out->switch_interval_us = MW__SWITCH_INTERVAL_MAX;
+    }
+}
+
+mw_runtime *mw_runtime_new(const mw_config *cfg)
+{
+    mw_config defaults;
+    if (cfg == NULL) {
+        mw_config_default(&defaults);
+        cfg = &defaults;
+    }
+    pthread_mutex_lock(&runtime_lock);
+    if (mw__runtime != NULL) {
+        pthread_mutex_unlock(&runtime_lock);
+        mw_err_set(MW_ERR_STATE, "mw_runtime_new: a runtime already exists in this process");
+        return NULL;
+    }
+    // The runtime's own struct comes from the C library: it outlives any
+    // thread's heap and is freed by whichever thread frees the runtime.
+    mw_runtime *rt = calloc(1, sizeof *rt);
+    if (rt == NULL) {
+        pthread_mutex_unlock(&runtime_lock);
+        return mw__err_nomem();
+    }
+    config_clamp(&rt->config, cfg);
+    pthread_mutex_init(&rt->lock, NULL);
+    mw__gil_init(&rt->gil);
+    mw__caches_init();
+    mw__free_mode = rt->config.lock == MW_LOCK_FREE;
+    mw__runtime = rt;
+    pthread_mutex_unlock(&runtime_lock);
+    return rt;
+}
+
+mw_lock_mode mw_runtime_lock_mode(const mw_runtime *rt)
+{
+    return rt != NULL ? rt->config.lock : MW_LOCK_GIL;
+}
+
+int mw_runtime_free(mw_runtime *rt)
+{
+    pthread_mutex_lock(&runtime_lock);
+    if (rt == NULL || rt != mw__runtime) {
+        pthread_mutex_unlock(&runtime_lock);
+        return MW_EINVAL;
+    }
+    if (mw__atomic_load_relaxed(&rt->attached) != 0) {
+        pthread_mutex_unlock(&runtime_lock);
+        return MW_EBUSY;
+    }
+    // Thread states stay: objects that outlive the runtime may still name
+    // them as owners.  They are detached and merged already.
+    mw__gil_destroy(&rt->gil);
+    mw__runtime = NULL;
+    pthread_mutex_unlock(&runtime_lock);
+    pthread_mutex_destroy(&rt->lock);
+    free(rt);
+    return MW_OK;
+}
+
+/* ======================================================================
+ * Attaching and detaching threads
+ * ====================================================================== */
+
+/* A thread state for the caller: a spare one (adopting the objects it
+ * owns) or a new one.  States come from the C library and are never freed
+ * (rule 5 in object.h). */
+static mw__tstate *tstate_acquire(mw_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    mw__tstate *t = rt->spare;
+    if (t != NULL) {
+        rt->spare = t->next_spare;
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (t != NULL) {
+        mw__brc_adopt(t);
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        return NULL;
+    }
+    t->rt = rt;
+    pthread_mutex_init(&t->brc_lock, NULL);
+    pthread_mutex_lock(&rt->lock);
+    t->next_all = rt->threads;
+    rt->threads = t;
+    pthread_mutex_unlock(&rt->lock);
+    return t;
+}
+
+int mw_thread_attach(mw_runtime *rt)
+{
+    if (rt == NULL || rt != mw__runtime) {
+        return MW_EINVAL;
+    }
+    if (mw__tls_tstate != NULL) {
+        return MW_EBUSY;
+    }
+    mw__tstate *t = tstate_acquire(rt);
+    if (t == NULL) {
+        return MW_ENOMEM;
+    }
+    t->attached = true;
+    t->blocking = false;
+    mw__atomic_add_relaxed(&rt->attached, 1);
+    mw__tls_tstate = t;
+    if (!mw__free_mode) {
+        mw__gil_take(rt, t);
+    }
+    return MW_OK;
+}
+
+int mw_thread_detach(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL) {
+        return MW_EINVAL;
+    }
+    mw_runtime *rt = t->rt;
+    if (t->blocking) {
+        mw_blocking_end();
+    }
+    // Settle counts others passed to us, then let mergers act for us.
+    mw__brc_merge_queue(t);
+    pthread_mutex_lock(&t->brc_lock);
+    mw__atomic_store_relaxed(&t->detached, true);
+    pthread_mutex_unlock(&t->brc_lock);
+    if (!mw__free_mode) {
+        mw__gil_drop(rt, t, false);
+    }
+    t->attached = false;
+    mw__tls_tstate = NULL;
+    pthread_mutex_lock(&rt->lock);
+    t->next_spare = rt->spare;
+    rt->spare = t;
+    pthread_mutex_unlock(&rt->lock);
+    mw__atomic_sub_relaxed(&rt->attached, 1);
+    return MW_OK;
+}
+
+bool mw_thread_is_attached(void)
+{
+    return mw__tls_tstate != NULL;
+}
+
+/* ======================================================================
+ * Safepoints and blocking regions
+ * ====================================================================== */
+
+void mw_safepoint(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL || t->blocking) {
+        return;
+    }
+    if (mw__atomic_load_relaxed(&t->brc_pending)) {
+        mw__brc_merge_queue(t);
+    }
+    if (!mw__free_mode && mw__atomic_load_relaxed(&t->rt->gil.drop_request)) {
+        mw__gil_drop(t->rt, t, true);
+        mw__gil_take(t->rt, t);
+    }
+}
+
+void mw_blocking_begin(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL || t->blocking) {
+        return;
+    }
+    t->blocking = true;
+    if (!mw__free_mode) {
+        mw__gil_drop(t->rt, t, false);
+    }
+}
+
+void mw_blocking_end(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL || !t->blocking) {
+        return;
+    }
+    if (!mw__free_mode) {
+        mw__gil_take(t->rt, t);
+    }
+    t->blocking = false;
+}

@@ -1,0 +1,247 @@
+/*
+ * set.c - hash sets: an open-addressing table of {hash, key} slots, kept at
+ * most 60% full (counting deleted slots), probed with the same recurrence
+ * as dict.  A deleted slot holds the DELETED marker until a rebuild.
+ *
+ * In MW_LOCK_FREE mode a set is not locked internally (see list.c).
+ */
+#include "object/object.h"
+
+#include <string.h>
+
+#define MIN_SIZE 8
+
+typedef struct slot {
+    int64_t hash;
+    mw_object *key;     /* NULL: empty; DELETED: removed */
+} slot;
+
+typedef struct mw__set {
+    mw_object ob;
+    size_t len;         /* live keys */
+    size_t fill;        /* live + deleted slots */
+    size_t size;        /* power of two; 0 before the first add */
+    slot *table;
+} mw__set;
+
+static mw_object deleted_marker;
+#define DELETED (&deleted_marker)
+
+static int set_traverse(mw_object *self, mw_visit_fn visit, void *arg)
+{
+    mw__set *s = (mw__set *)self;
+    for (size_t i = 0; i < s->size; i++) {
+        mw_object *k = s->table[i].key;
+        if (k != NULL && k != DELETED) {
+            int r = visit(k, arg);
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
+static void set_clear(mw_object *self)
+{
+    mw__set *s = (mw__set *)self;
+    slot *table = s->table;
+    size_t size = s->size;
+    s->table = NULL;
+    s->len = s->fill = s->size = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (table[i].key != NULL && table[i].key != DELETED) {
+            mw__decref(table[i].key);
+        }
+    }
+    mw_free(table);
+}
+
+const mw_type mw_set_type = {
+    .name = "set",
+    .size = sizeof(mw__set),
+    .flags = MW_TYPE_GC,
+    .traverse = set_traverse,
+    .clear = set_clear,
+};
+
+/*
+ * Probe for key: 1 and its slot if present; 0 and the slot to insert at
+ * (the first deleted or empty one) if absent; -1 if a comparison failed.
+ */
+static int probe(mw__set *s, mw_object *key, int64_t hash, size_t *out)
+{
+    size_t mask = s->size - 1;
+    uint64_t perturb = (uint64_t)hash;
+    size_t i = (size_t)hash & mask;
+    size_t free_slot = SIZE_MAX;
+    for (;;) {
+        slot *sl = &s->table[i];
+        if (sl->key == NULL) {
+            *out = free_slot != SIZE_MAX ? free_slot : i;
+            return 0;
+        }
+        if (sl->key == DELETED) {
+            if (free_slot == SIZE_MAX) {
+                free_slot = i;
+            }
+        } else if (sl->key == key) {
+            *out = i;
+            return 1;
+        } else if (sl->hash == hash) {
+            int eq = mw__equal(sl->key, key, 0);
+            if (eq != 0) {
+                *out = i;
+                return eq;
+            }
+        }
+        perturb >>= 5;
+        i = (i * 5 + 1 + (size_t)perturb) & mask;
+    }
+}
+
+/* Rebuild with room for need keys, dropping deleted slots. */
+static int rebuild(mw__set *s, size_t need)
+{
+    size_t size = MIN_SIZE;
+    while (size * 3 / 5 < need) {
+        if (size > ((size_t)PTRDIFF_MAX / sizeof(slot)) / 2) {
+            mw_err_set(MW_ERR_OVERFLOW, "set too large");
+            return -1;
+        }
+        size *= 2;
+    }
+    slot *table = mw_calloc(size, sizeof(slot));
+    if (table == NULL) {
+        mw__err_nomem();
+        return -1;
+    }
+    slot *old = s->table;
+    size_t old_size = s->size;
+    s->table = table;
+    s->size = size;
+    s->fill = s->len;
+    size_t mask = size - 1;
+    for (size_t j = 0; j < old_size; j++) {
+        if (old[j].key != NULL && old[j].key != DELETED) {
+            uint64_t perturb = (uint64_t)old[j].hash;
+            size_t i = (size_t)old[j].hash & mask;
+            while (table[i].key != NULL) {
+                perturb >>= 5;
+                i = (i * 5 + 1 + (size_t)perturb) & mask;
+            }
+            table[i] = old[j];
+        }
+    }
+    mw_free(old);
+    return 0;
+}
+
+static mw__set *checked(const char *func, mw_object *s, mw_object *key)
+{
+    if (mw__tstate_checked(func) == NULL) {
+        return NULL;
+    }
+    if (!mw__is_type(s, &mw_set_type)) {
+        return mw__err_type(func, "set", s);
+    }
+    if (key == NULL) {
+        mw_err_set(MW_ERR_TYPE, "%s: NULL key", func);
+        return NULL;
+    }
+    return (mw__set *)s;
+}
+
+mw_object *mw_set_new(void)
+{
+    if (mw__tstate_checked("mw_set_new") == NULL) {
+        return NULL;
+    }
+    return mw__obj_alloc(&mw_set_type, sizeof(mw__set));
+}
+
+int mw_set_add(mw_object *set, mw_object *key)
+{
+    mw__set *s = checked("mw_set_add", set, key);
+    if (s == NULL) {
+        return -1;
+    }
+    int64_t hash = mw__hash(key, 0);
+    if (hash == -1) {
+        return -1;
+    }
+    if ((s->fill + 1) * 5 > s->size * 3 && rebuild(s, (s->len + 1) * 2) != 0) {
+        return -1;
+    }
+    size_t at;
+    int found = probe(s, key, hash, &at);
+    if (found != 0) {
+        return found < 0 ? -1 : 0;
+    }
+    if (s->table[at].key == NULL) {
+        s->fill++;
+    }
+    mw__incref(key);
+    s->table[at] = (slot){.hash = hash, .key = key};
+    s->len++;
+    return 0;
+}
+
+int mw_set_contains(mw_object *set, mw_object *key)
+{
+    mw__set *s = checked("mw_set_contains", set, key);
+    if (s == NULL) {
+        return -1;
+    }
+    int64_t hash = mw__hash(key, 0);
+    if (hash == -1) {
+        return -1;
+    }
+    size_t at;
+    return s->size == 0 ? 0 : probe(s, key, hash, &at);
+}
+
+int mw_set_discard(mw_object *set, mw_object *key)
+{
+    mw__set *s = checked("mw_set_discard", set, key);
+    if (s == NULL) {
+        return -1;
+    }
+    int64_t hash = mw__hash(key, 0);
+    if (hash == -1) {
+        return -1;
+    }
+    size_t at;
+    int found = s->size == 0 ? 0 : probe(s, key, hash, &at);
+    if (found <= 0) {
+        return found;
+    }
+    mw_object *k = s->table[at].key;
+    s->table[at].key = DELETED;
+    s->len--;
+    mw__decref(k);
+    return 1;
+}
+
+size_t mw_set_len(mw_object *set)
+{
+    if (!mw__is_type(set, &mw_set_type)) {
+        mw__err_type("mw_set_len", "set", set);
+        return (size_t)-1;
+    }
+    return ((mw__set *)set)->len;
+}
+
+/* Walk the keys (borrowed), as mw__dict_next. */
+bool mw__set_next(mw_object *set, size_t *pos, mw_object **key)
+{
+    mw__set *s = (mw__set *)set;
+    while (*pos < s->size) {
+        mw_object *k = s->table[(*pos)++].key;
+        if (k != NULL && k != DELETED) {
+            *key = k;
+            return true;
+        }
+    }
+    return false;
+}
