@@ -22,7 +22,11 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
         mw_err_set(MW_ERR_OVERFLOW, "object of %zu bytes is too large", size);
         return NULL;
     }
-    char *mem = mw_malloc(head + size);
+    // Objects are small as a rule: go straight to the heap's fast path.
+    size_t total = head + size;
+    char *mem = total <= MW_ALLOC_SMALL_MAX
+                    ? mw__heap_malloc_small(mw__tls_heap, mw__size_class(total))
+                    : mw_malloc(total);
     if (mem == NULL) {
         return mw__err_nomem();
     }
@@ -36,7 +40,13 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
 
 void mw__obj_free(mw_object *o)
 {
-    mw_free((char *)o - gc_head_size(o->ob_type));
+    void *mem = (char *)o - gc_head_size(o->ob_type);
+    mw__arena *a = mw__arena_of(mem);
+    if (mw_likely(a != NULL)) {
+        mw__free_small(a, mem);
+    } else {
+        mw_free(mem);
+    }
 }
 
 mw_object *mw_new(const mw_type *type)

@@ -182,8 +182,19 @@ void mw__err_setv(mw_error_kind kind, const char *fmt, va_list ap);
 void *mw__err_type(const char *func, const char *expected, const mw_object *got);
 /* Out of memory: sets MW_ERR_NOMEM, returns NULL. */
 void *mw__err_nomem(void);
+/* Report a call from a thread that is not attached (or is inside a
+ * blocking region): sets MW_ERR_STATE, returns NULL. */
+mw__tstate *mw__tstate_error(const char *func);
+
 /* The calling thread's state, or NULL with MW_ERR_STATE set. */
-mw__tstate *mw__tstate_checked(const char *func);
+MW_INLINE mw__tstate *mw__tstate_checked(const char *func)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (mw_likely(t != NULL && !t->blocking)) {
+        return t;
+    }
+    return mw__tstate_error(func);
+}
 
 /* ======================================================================
  * Reference counting (refcount.c)

@@ -89,15 +89,12 @@ void *mw__err_nomem(void)
     return NULL;
 }
 
-mw__tstate *mw__tstate_checked(const char *func)
+mw__tstate *mw__tstate_error(const char *func)
 {
-    mw__tstate *t = mw__tls_tstate;
-    if (mw_unlikely(t == NULL || t->blocking)) {
-        mw_err_set(MW_ERR_STATE, "%s: the calling thread is %s", func,
-                   t == NULL ? "not attached to the runtime" : "inside a blocking region");
-        return NULL;
-    }
-    return t;
+    mw_err_set(MW_ERR_STATE, "%s: the calling thread is %s", func,
+               mw__tls_tstate == NULL ? "not attached to the runtime"
+                                      : "inside a blocking region");
+    return NULL;
 }
 
 /* ======================================================================
