@@ -11,15 +11,7 @@
 static int list_traverse(mw_object *self, mw_visit_fn visit, void *arg)
 {
     mw__list *l = (mw__list *)self;
-    for (size_t i = 0; i < l->len; i++) {
-        if (l->items[i] != NULL) {
-            int r = visit(l->items[i], arg);
-            if (r != 0) {
-                return r;
-            }
-        }
-    }
-    return 0;
+    return mw__visit_items(l->items, l->len, visit, arg);
 }
 
 /* Drop every item.  The list is emptied before any item is decref'd, so a

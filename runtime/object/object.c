@@ -62,6 +62,19 @@ mw_object *mw_new(const mw_type *type)
     return mw__obj_alloc(type, type->size);
 }
 
+int mw__visit_items(mw_object *const *items, size_t n, mw_visit_fn visit, void *arg)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] != NULL) {
+            int r = visit(items[i], arg);
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
 const mw_type *mw_type_of(const mw_object *o)
 {
     return o != NULL ? o->ob_type : NULL;

@@ -315,6 +315,10 @@ MW_INLINE bool mw__is_type(const mw_object *o, const mw_type *t)
     return o != NULL && o->ob_type == t;
 }
 
+/* Visit each non-NULL object of items[0..n-1]; the first non-zero result
+ * of visit, or 0 (the traverse of tuple and list). */
+int mw__visit_items(mw_object *const *items, size_t n, mw_visit_fn visit, void *arg);
+
 /* str.c: a new str of n bytes (uninitialized data, NUL-terminated). */
 mw__str *mw__str_alloc(size_t n);
 int64_t mw__str_hash(mw__str *s);

@@ -187,9 +187,10 @@ int mw_set_add(mw_object *set, mw_object *key)
     return 0;
 }
 
-int mw_set_contains(mw_object *set, mw_object *key)
+/* Look key up for func: 1 present (its slot in *at), 0 absent, -1 error. */
+static int find(const char *func, mw_object *set, mw_object *key, mw__set **out, size_t *at)
 {
-    mw__set *s = checked("mw_set_contains", set, key);
+    mw__set *s = checked(func, set, key);
     if (s == NULL) {
         return -1;
     }
@@ -197,22 +198,22 @@ int mw_set_contains(mw_object *set, mw_object *key)
     if (hash == -1) {
         return -1;
     }
+    *out = s;
+    return s->size == 0 ? 0 : probe(s, key, hash, at);
+}
+
+int mw_set_contains(mw_object *set, mw_object *key)
+{
+    mw__set *s;
     size_t at;
-    return s->size == 0 ? 0 : probe(s, key, hash, &at);
+    return find("mw_set_contains", set, key, &s, &at);
 }
 
 int mw_set_discard(mw_object *set, mw_object *key)
 {
-    mw__set *s = checked("mw_set_discard", set, key);
-    if (s == NULL) {
-        return -1;
-    }
-    int64_t hash = mw__hash(key, 0);
-    if (hash == -1) {
-        return -1;
-    }
+    mw__set *s;
     size_t at;
-    int found = s->size == 0 ? 0 : probe(s, key, hash, &at);
+    int found = find("mw_set_discard", set, key, &s, &at);
     if (found <= 0) {
         return found;
     }

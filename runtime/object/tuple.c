@@ -6,15 +6,7 @@
 static int tuple_traverse(mw_object *self, mw_visit_fn visit, void *arg)
 {
     mw__tuple *t = (mw__tuple *)self;
-    for (size_t i = 0; i < t->len; i++) {
-        if (t->items[i] != NULL) {
-            int r = visit(t->items[i], arg);
-            if (r != 0) {
-                return r;
-            }
-        }
-    }
-    return 0;
+    return mw__visit_items(t->items, t->len, visit, arg);
 }
 
 static void tuple_clear(mw_object *self)
