@@ -84,7 +84,9 @@ MW_API bool mw_thread_is_attached(void);
 /*
  * A point where the calling thread may yield: in GIL mode it hands the GIL
  * over if another thread has waited a switch interval; it also settles
- * reference counts other threads passed to it.  Attached threads only.
+ * reference counts other threads passed to it and takes back memory other
+ * threads freed to its heap.  Call it now and then in long loops.
+ * Attached threads only.
  */
 MW_API void mw_safepoint(void);
 

@@ -367,6 +367,7 @@ mw__heap *mw__heap_current(void);   /* the caller's heap, acquiring one */
 void mw__heap_drain(mw__heap *h);
 void mw__heap_abandon(void);
 void mw__heap_reclaim_abandoned(bool wait);
+void mw__heap_take_back(void);
 void mw__free_remote(mw__heap *owner, mw__block *b);
 /* pool.c */
 mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx);

@@ -309,6 +309,18 @@ void mw__heap_cache_flush(mw__heap *h)
 }
 
 /*
+ * Take back what other threads freed to the calling thread's heap, if
+ * anything: cheap enough for a safepoint.  Owner (the caller).
+ */
+void mw__heap_take_back(void)
+{
+    mw__heap *h = mw__tls_heap;
+    if (h != &mw__heap_empty && mw__atomic_load_relaxed(&h->thread_free) != NULL) {
+        mw__heap_drain(h);
+    }
+}
+
+/*
  * Free b, a block of owner's, from a thread that does not own it: push it
  * on owner's thread-free list.  Lock-free; any thread.
  */

@@ -295,6 +295,7 @@ void mw_safepoint(void)
     if (mw__atomic_load_relaxed(&t->brc_pending)) {
         mw__brc_merge_queue(t);
     }
+    mw__heap_take_back();
     if (!mw__free_mode && mw__atomic_load_relaxed(&t->rt->gil.drop_request)) {
         mw__gil_drop(t->rt, t, true);
         mw__gil_take(t->rt, t);
