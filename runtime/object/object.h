@@ -144,9 +144,6 @@ typedef struct mw__gil {
 struct mw_runtime {
     mw_config config;
     mw__gil gil;
-    pthread_mutex_t lock;          /* the thread-state lists */
-    struct mw__tstate *threads;    /* all states ever made (never freed) */
-    struct mw__tstate *spare;      /* detached states, for reuse */
     _Atomic(size_t) attached;      /* threads attached now */
 };
 

@@ -3,9 +3,10 @@
  *
  * One runtime at a time (mw__runtime).  Thread states are made on first
  * attach, kept when their thread detaches, and reused by the next thread
- * to attach: an object's ob_owner may point at any state ever made, so
- * states are never freed while the process lives (their memory is small).
- * Lock order: rt->lock, then a state's brc_lock.
+ * to attach, in this runtime or a later one: an object's ob_owner may
+ * point at any state ever made, so states are process-wide and never freed
+ * (their memory is small).  Lock order: tstate_lock, then a state's
+ * brc_lock.
  */
 #include "object/object.h"
 
@@ -19,6 +20,11 @@ bool mw__free_mode;
 __thread mw__tstate *mw__tls_tstate __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every thread state ever made, and the detached ones free for reuse. */
+static pthread_mutex_t tstate_lock = PTHREAD_MUTEX_INITIALIZER;
+static mw__tstate *all_tstates;
+static mw__tstate *spare_tstates;
 
 /* ======================================================================
  * Errors
@@ -160,7 +166,6 @@ mw_runtime *mw_runtime_new(const mw_config *cfg)
         return mw__err_nomem();
     }
     config_clamp(&rt->config, cfg);
-    pthread_mutex_init(&rt->lock, NULL);
     mw__gil_init(&rt->gil);
     mw__caches_init();
     mw__free_mode = rt->config.lock == MW_LOCK_FREE;
@@ -190,7 +195,6 @@ int mw_runtime_free(mw_runtime *rt)
     mw__gil_destroy(&rt->gil);
     mw__runtime = NULL;
     pthread_mutex_unlock(&runtime_lock);
-    pthread_mutex_destroy(&rt->lock);
     free(rt);
     return MW_OK;
 }
@@ -204,26 +208,26 @@ int mw_runtime_free(mw_runtime *rt)
  * (rule 5 in object.h). */
 static mw__tstate *tstate_acquire(mw_runtime *rt)
 {
-    pthread_mutex_lock(&rt->lock);
-    mw__tstate *t = rt->spare;
+    pthread_mutex_lock(&tstate_lock);
+    mw__tstate *t = spare_tstates;
     if (t != NULL) {
-        rt->spare = t->next_spare;
+        spare_tstates = t->next_spare;
     }
-    pthread_mutex_unlock(&rt->lock);
+    pthread_mutex_unlock(&tstate_lock);
     if (t != NULL) {
         mw__brc_adopt(t);
-        return t;
-    }
-    t = calloc(1, sizeof *t);
-    if (t == NULL) {
-        return NULL;
+    } else {
+        t = calloc(1, sizeof *t);
+        if (t == NULL) {
+            return NULL;
+        }
+        pthread_mutex_init(&t->brc_lock, NULL);
+        pthread_mutex_lock(&tstate_lock);
+        t->next_all = all_tstates;
+        all_tstates = t;
+        pthread_mutex_unlock(&tstate_lock);
     }
     t->rt = rt;
-    pthread_mutex_init(&t->brc_lock, NULL);
-    pthread_mutex_lock(&rt->lock);
-    t->next_all = rt->threads;
-    rt->threads = t;
-    pthread_mutex_unlock(&rt->lock);
     return t;
 }
 
@@ -269,10 +273,10 @@ int mw_thread_detach(void)
     }
     t->attached = false;
     mw__tls_tstate = NULL;
-    pthread_mutex_lock(&rt->lock);
-    t->next_spare = rt->spare;
-    rt->spare = t;
-    pthread_mutex_unlock(&rt->lock);
+    pthread_mutex_lock(&tstate_lock);
+    t->next_spare = spare_tstates;
+    spare_tstates = t;
+    pthread_mutex_unlock(&tstate_lock);
     mw__atomic_sub_relaxed(&rt->attached, 1);
     return MW_OK;
 }
