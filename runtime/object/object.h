@@ -241,6 +241,10 @@ MW_INLINE void mw__decref(mw_object *o)
         if (mw_likely(local != 0)) {
             return;
         }
+        if (!mw__free_mode) {
+            mw__dealloc(o);   // the GIL-mode count is the whole count
+            return;
+        }
     }
     if (mw__decref_is_last(o, mw__tls_tstate)) {
         mw__dealloc(o);
