@@ -26,6 +26,9 @@
 
 set -euo pipefail
 
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
 LIBDIR=/usr/lib/x86_64-linux-gnu
 
 build=${BUILD_DIR:-build}
@@ -100,10 +103,6 @@ fi
 
 notes=()
 
-note() {
-    notes+=("$1")
-    echo "note: $1" >&2
-}
 
 # ---------------------------------------------------------------------------
 # The allocators: names, what to preload ("" = none), and their packages.
@@ -176,23 +175,7 @@ clean_up() {
 }
 trap clean_up EXIT
 
-# field NAME LINE: the value of NAME=... in a result line.
-field() {
-    sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
-}
 
-# describe_exit RC: words for a failed run's exit status.
-describe_exit() {
-    local rc=$1
-
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-        echo "timed out after ${run_timeout}s"
-    elif [ "$rc" -gt 128 ]; then
-        echo "killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-    else
-        echo "exit status $rc"
-    fi
-}
 
 # record_failure KEY LABEL TEXT
 record_failure() {
@@ -275,16 +258,6 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 # Report
 # ---------------------------------------------------------------------------
 
-# median VALUES...: the median of the numbers given (mean of the middle two
-# for an even count).
-median() {
-    printf '%s\n' "$@" | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { exit }
-            if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 }
-        }'
-}
 
 declare -A med_ops=()
 declare -A med_rss=()
@@ -301,9 +274,6 @@ for w in $workloads; do
     done
 done
 
-calc() {
-    awk "BEGIN { printf \"$1\", ($2) }"
-}
 
 package_versions() {
     local p v

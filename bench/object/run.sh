@@ -29,6 +29,9 @@
 
 set -euo pipefail
 
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
 build=${BUILD_DIR:-build}
 reps=${BENCH_REPS:-5}
 n=${BENCH_N:-1000000}
@@ -117,10 +120,6 @@ fi
 
 notes=()
 
-note() {
-    notes+=("$1")
-    echo "note: $1" >&2
-}
 
 # ---------------------------------------------------------------------------
 # The configurations: a name and the command that runs it once
@@ -162,23 +161,7 @@ clean_up() {
 }
 trap clean_up EXIT
 
-# field NAME LINE: the value of NAME=... in a result line.
-field() {
-    sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
-}
 
-# describe_exit RC: words for a failed run's exit status.
-describe_exit() {
-    local rc=$1
-
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-        echo "timed out after ${run_timeout}s"
-    elif [ "$rc" -gt 128 ]; then
-        echo "killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-    else
-        echo "exit status $rc"
-    fi
-}
 
 run_one() {
     local c=$1 out rc line w p got=0 why last
@@ -250,20 +233,7 @@ fi
 # Report
 # ---------------------------------------------------------------------------
 
-# median VALUES...: the median of the numbers given (mean of the middle two
-# for an even count).
-median() {
-    printf '%s\n' "$@" | sort -g | awk '
-        { v[NR] = $1 }
-        END {
-            if (NR == 0) { exit }
-            if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 }
-        }'
-}
 
-calc() {
-    awk "BEGIN { printf \"$1\", ($2) }"
-}
 
 declare -A med=()
 for c in "${configs[@]}"; do

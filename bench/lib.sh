@@ -1,0 +1,41 @@
+# bench/lib.sh - helpers shared by the benchmark runners (sourced, not run).
+# They use the caller's globals: notes (array) and run_timeout (seconds).
+
+# note TEXT: remember a note for the report and show it now.
+note() {
+    notes+=("$1")
+    echo "note: $1" >&2
+}
+
+# field NAME LINE: the value of NAME=... in a result line.
+field() {
+    sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
+}
+
+# describe_exit RC: words for a failed run's exit status.
+describe_exit() {
+    local rc=$1
+
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "timed out after ${run_timeout}s"
+    elif [ "$rc" -gt 128 ]; then
+        echo "killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    else
+        echo "exit status $rc"
+    fi
+}
+
+# median VALUES...: the median of numbers (nothing if none).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { exit }
+            if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 }
+        }'
+}
+
+# calc FORMAT EXPR: evaluate an awk expression and print it with FORMAT.
+calc() {
+    awk "BEGIN { printf \"$1\", ($2) }"
+}
