@@ -118,7 +118,10 @@ MW_API mw_object *mw_bool(bool v);
  */
 MW_API int64_t mw_hash(mw_object *o);
 
-/* Value equality (identity for user types): 1 equal, 0 not, -1 error. */
+/* Value equality, as Python's == for the built-in types (ints and bools
+ * compare by value, so 1 == True; containers compare their members;
+ * identity for user types): 1 equal, 0 not, -1 error (MW_ERR_RECURSION for
+ * structures nested deeper than 1000 levels). */
 MW_API int mw_equal(mw_object *a, mw_object *b);
 
 /* ======================================================================
@@ -224,7 +227,7 @@ MW_API mw_object *mw_copy(mw_object *o);
 /* A deep copy: members copied recursively with a memo, so shared members
  * stay shared in the copy and cycles are reproduced.  NULL with the error
  * set (MW_ERR_TYPE for user types, MW_ERR_RECURSION if nested deeper than
- * 10000 levels, MW_ERR_NOMEM). */
+ * 1000 levels, as Python's default limit, MW_ERR_NOMEM). */
 MW_API mw_object *mw_deepcopy(mw_object *o);
 
 #ifdef __cplusplus

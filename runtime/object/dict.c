@@ -368,3 +368,31 @@ bool mw__dict_next(mw_object *dict, size_t *pos, mw_object **key, mw_object **va
     }
     return false;
 }
+
+/* Value equality of two dicts (object.c's mw__equal): same length, and each
+ * key of a maps to an equal value in b.  1, 0, or -1 with the error set. */
+int mw__dict_equal(mw_object *a, mw_object *b, int depth)
+{
+    mw__dict *x = (mw__dict *)a;
+    mw__dict *y = (mw__dict *)b;
+    if (x->len != y->len) {
+        return 0;
+    }
+    for (size_t i = 0; i < x->used; i++) {
+        entry *e = &x->entries[i];
+        if (e->key == NULL) {
+            continue;
+        }
+        size_t slot = 0;
+        size_t ix = 0;
+        int found = y->size == 0 ? 0 : lookup(y, e->key, e->hash, &slot, &ix);
+        if (found <= 0) {
+            return found;
+        }
+        int eq = mw__equal(e->value, y->entries[ix].value, depth + 1);
+        if (eq != 1) {
+            return eq;
+        }
+    }
+    return 1;
+}

@@ -206,14 +206,17 @@ int mw__equal(mw_object *a, mw_object *b, int depth)
         return -1;
     }
     const mw_type *t = a->ob_type;
+    bool a_int = t == &mw_int_type || t == &mw__bool_type;
+    bool b_int = b->ob_type == &mw_int_type || b->ob_type == &mw__bool_type;
+    if (a_int || b_int) {
+        // bool is an int, as in Python: 1 == True, and they hash alike.
+        return a_int && b_int && ((mw__int *)a)->value == ((mw__int *)b)->value;
+    }
     if (t != b->ob_type) {
         return 0;
     }
     if (t == &mw_str_type) {
         return mw__str_eq((mw__str *)a, (mw__str *)b);
-    }
-    if (t == &mw_int_type) {
-        return ((mw__int *)a)->value == ((mw__int *)b)->value;
     }
     if (t == &mw_tuple_type) {
         mw__tuple *x = (mw__tuple *)a;
@@ -224,6 +227,12 @@ int mw__equal(mw_object *a, mw_object *b, int depth)
         mw__list *x = (mw__list *)a;
         mw__list *y = (mw__list *)b;
         return x->len == y->len ? equal_items(x->items, y->items, x->len, depth) : 0;
+    }
+    if (t == &mw_dict_type) {
+        return mw__dict_equal(a, b, depth);
+    }
+    if (t == &mw_set_type) {
+        return mw__set_equal(a, b);
     }
     return 0;   // everything else compares by identity
 }

@@ -92,7 +92,10 @@
 #endif
 /* Nesting depth at which deepcopy, equality and hashing give up. */
 #ifndef MW_OBJECT_MAX_DEPTH
-#define MW_OBJECT_MAX_DEPTH 10000
+#define MW_OBJECT_MAX_DEPTH 1000   /* Python's default recursion limit; at
+                                      about 0.5 KiB of stack per level in a
+                                      debug build (more under ASan), this
+                                      fits the smallest thread stacks */
 #endif
 /* Default GIL switch interval and its clamps, in microseconds. */
 #define MW__SWITCH_INTERVAL_DEFAULT 5000u
@@ -199,7 +202,7 @@ MW_INLINE mw__tstate *mw__tstate_checked(const char *func)
 
 void mw__dealloc(mw_object *o);
 bool mw__decref_is_last(mw_object *o, mw__tstate *t);
-void mw__brc_merge_queue(mw__tstate *t);
+void mw__brc_merge_queue(mw__tstate *t, bool detach);
 void mw__brc_adopt(mw__tstate *t);
 
 MW_INLINE bool mw__is_immortal(const mw_object *o)
@@ -330,6 +333,8 @@ int mw__list_append(mw__list *l, mw_object *o);
  * during the walk.  Start with *pos = 0; false at the end. */
 bool mw__dict_next(mw_object *d, size_t *pos, mw_object **key, mw_object **value);
 bool mw__set_next(mw_object *s, size_t *pos, mw_object **key);
+int mw__dict_equal(mw_object *a, mw_object *b, int depth);
+int mw__set_equal(mw_object *a, mw_object *b);
 /* The runtime-wide caches (object.c, str.c, int.c), built once per process. */
 void mw__caches_init(void);
 void mw__str_cache_init(void);

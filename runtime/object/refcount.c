@@ -66,11 +66,10 @@ static intptr_t merge_counts(mw_object *o, intptr_t extra)
     return total;
 }
 
-/* Queue o for its owner to merge, or merge it now if the owner has
- * detached (rule 5).  Returns true if the caller must free o. */
-static bool queue_for_owner(mw_object *o)
+/* Queue o for owner to merge, or merge it now if owner has detached
+ * (rule 5).  Returns true if the caller must free o. */
+static bool queue_for_owner(mw_object *o, mw__tstate *owner)
 {
-    mw__tstate *owner = (mw__tstate *)mw__atomic_load_relaxed(&o->ob_owner);
     pthread_mutex_lock(&owner->brc_lock);
     if (mw__atomic_load_relaxed(&owner->detached)) {
         intptr_t total = merge_counts(o, -1);
@@ -122,25 +121,34 @@ bool mw__decref_is_last(mw_object *o, mw__tstate *t)
         } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, merged));
         return merged == MW__SHARED_MERGED;
     }
-    // Rules 1 and 4: a decrement of the shared count.
+    // Rules 1 and 4: a decrement of the shared count.  The owner is read
+    // before the CAS that queues: once QUEUED is set, the owner may merge
+    // the object and clear ob_owner at any time.  Read before, it is still
+    // the owner when a CAS from exactly 0 succeeds, because clearing it
+    // means the owner first set MERGED, and that CAS would then have failed.
     intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
     intptr_t next;
     bool queue;
+    mw__tstate *owner = NULL;
     do {
         queue = shared == 0;
+        if (queue) {
+            owner = (mw__tstate *)mw__atomic_load_relaxed(&o->ob_owner);
+        }
         next = queue ? MW__SHARED_QUEUED : shared - MW__SHARED_ONE;
     } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, next));
     if (queue) {
-        return queue_for_owner(o);
+        return queue_for_owner(o, owner);
     }
     return next == MW__SHARED_MERGED;
 }
 
 /*
  * Merge every object other threads queued to t (rule 2), freeing those
- * whose count comes to zero.  t's own thread, at a safepoint or detach.
+ * whose count comes to zero; with detach, also mark t detached once its
+ * queue is empty (rule 5).  t's own thread, at a safepoint or detach.
  */
-void mw__brc_merge_queue(mw__tstate *t)
+void mw__brc_merge_queue(mw__tstate *t, bool detach)
 {
     for (;;) {
         pthread_mutex_lock(&t->brc_lock);
@@ -149,6 +157,11 @@ void mw__brc_merge_queue(mw__tstate *t)
         t->brc_items = NULL;
         t->brc_len = t->brc_cap = 0;
         mw__atomic_store_relaxed(&t->brc_pending, false);
+        if (n == 0 && detach) {
+            // In the same hold as the check that the queue is empty: a
+            // thread that queues after this merges by itself instead.
+            mw__atomic_store_relaxed(&t->detached, true);
+        }
         pthread_mutex_unlock(&t->brc_lock);
         if (n == 0) {
             free(items);

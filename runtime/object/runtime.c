@@ -263,11 +263,8 @@ int mw_thread_detach(void)
     if (t->blocking) {
         mw_blocking_end();
     }
-    // Settle counts others passed to us, then let mergers act for us.
-    mw__brc_merge_queue(t);
-    pthread_mutex_lock(&t->brc_lock);
-    mw__atomic_store_relaxed(&t->detached, true);
-    pthread_mutex_unlock(&t->brc_lock);
+    // Settle counts others passed to us; from then on they merge for us.
+    mw__brc_merge_queue(t, true);
     if (!mw__free_mode) {
         mw__gil_drop(rt, t, false);
     }
@@ -297,7 +294,7 @@ void mw_safepoint(void)
         return;
     }
     if (mw__atomic_load_relaxed(&t->brc_pending)) {
-        mw__brc_merge_queue(t);
+        mw__brc_merge_queue(t, false);
     }
     mw__heap_take_back();
     if (!mw__free_mode && mw__atomic_load_relaxed(&t->rt->gil.drop_request)) {

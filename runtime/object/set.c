@@ -246,3 +246,26 @@ bool mw__set_next(mw_object *set, size_t *pos, mw_object **key)
     }
     return false;
 }
+
+/* Value equality of two sets (object.c's mw__equal): same length, and each
+ * key of a is in b.  1, 0, or -1 with the error set. */
+int mw__set_equal(mw_object *a, mw_object *b)
+{
+    mw__set *x = (mw__set *)a;
+    mw__set *y = (mw__set *)b;
+    if (x->len != y->len) {
+        return 0;
+    }
+    for (size_t i = 0; i < x->size; i++) {
+        mw_object *k = x->table[i].key;
+        if (k == NULL || k == DELETED) {
+            continue;
+        }
+        size_t at;
+        int found = y->size == 0 ? 0 : probe(y, k, x->table[i].hash, &at);
+        if (found != 1) {
+            return found;
+        }
+    }
+    return 1;
+}

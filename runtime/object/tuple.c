@@ -78,6 +78,9 @@ size_t mw_tuple_len(mw_object *t)
 
 mw_object *mw_tuple_get(mw_object *t, size_t i)
 {
+    if (mw__tstate_checked("mw_tuple_get") == NULL) {
+        return NULL;
+    }
     if (!mw__is_type(t, &mw_tuple_type)) {
         return mw__err_type("mw_tuple_get", "tuple", t);
     }
