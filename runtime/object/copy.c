@@ -54,11 +54,11 @@ static int memo_put(memo *m, mw_object *key, mw_object *value)
 {
     if ((m->count + 1) * 2 > m->size) {
         memo grown = {.size = m->size ? m->size * 2 : 64};
-        grown.keys = mw_calloc(grown.size, sizeof(mw_object *));
-        grown.values = mw_calloc(grown.size, sizeof(mw_object *));
+        grown.keys = mw__mem_calloc(grown.size, sizeof(mw_object *));
+        grown.values = mw__mem_calloc(grown.size, sizeof(mw_object *));
         if (grown.keys == NULL || grown.values == NULL) {
-            mw_free(grown.keys);
-            mw_free(grown.values);
+            mw__mem_free(grown.keys);
+            mw__mem_free(grown.values);
             mw__err_nomem();
             return -1;
         }
@@ -70,8 +70,8 @@ static int memo_put(memo *m, mw_object *key, mw_object *value)
             }
         }
         grown.count = m->count;
-        mw_free(m->keys);
-        mw_free(m->values);
+        mw__mem_free(m->keys);
+        mw__mem_free(m->values);
         *m = grown;
     }
     size_t i = memo_slot(m, key);
@@ -168,7 +168,7 @@ static mw_object *copy_set(copier *c, mw_object *o)
 static mw_object *copy_tuple(copier *c, mw_object *o)
 {
     mw__tuple *t = (mw__tuple *)o;
-    mw_object **items = mw_malloc(t->len * sizeof(mw_object *));
+    mw_object **items = mw__mem_malloc(t->len * sizeof(mw_object *));
     if (items == NULL) {
         return mw__err_nomem();
     }
@@ -195,7 +195,7 @@ done:
     for (size_t i = 0; i < n; i++) {
         mw__decref(items[i]);
     }
-    mw_free(items);
+    mw__mem_free(items);
     return r;
 }
 
@@ -260,7 +260,7 @@ mw_object *mw_deepcopy(mw_object *o)
     }
     copier c = {.deep = true};
     mw_object *r = copy_any(&c, o);
-    mw_free(c.memo.keys);
-    mw_free(c.memo.values);
+    mw__mem_free(c.memo.keys);
+    mw__mem_free(c.memo.values);
     return r;
 }

@@ -82,7 +82,7 @@ static void dict_clear(mw_object *self)
         mw__xdecref(entries[i].key);
         mw__xdecref(entries[i].value);
     }
-    mw_free(table);
+    mw__mem_free(table);
 }
 
 const mw_type mw_dict_type = {
@@ -156,7 +156,7 @@ static int rebuild(mw__dict *d, size_t need)
         size *= 2;
     }
     size_t bytes = size * sizeof(int32_t) + capacity(size) * sizeof(entry);
-    int32_t *indices = mw_malloc(bytes);
+    int32_t *indices = mw__mem_malloc(bytes);
     if (indices == NULL) {
         mw__err_nomem();
         return -1;
@@ -169,7 +169,7 @@ static int rebuild(mw__dict *d, size_t need)
             entries[n++] = d->entries[i];
         }
     }
-    mw_free(d->indices);
+    mw__mem_free(d->indices);
     d->indices = indices;
     d->entries = entries;
     d->size = size;

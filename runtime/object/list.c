@@ -26,7 +26,7 @@ static void list_clear(mw_object *self)
     for (size_t i = 0; i < n; i++) {
         mw__xdecref(items[i]);
     }
-    mw_free(items);
+    mw__mem_free(items);
 }
 
 const mw_type mw_list_type = {
@@ -57,7 +57,7 @@ static int list_reserve_one(mw__list *l)
         mw_err_set(MW_ERR_OVERFLOW, "list too long");
         return -1;
     }
-    mw_object **items = mw_realloc(l->items, cap * sizeof *items);
+    mw_object **items = mw__mem_realloc(l->items, cap * sizeof *items);
     if (items == NULL) {
         mw__err_nomem();
         return -1;

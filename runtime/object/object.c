@@ -24,9 +24,9 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     }
     // Objects are small as a rule: go straight to the heap's fast path.
     size_t total = head + size;
-    char *mem = total <= MW_ALLOC_SMALL_MAX
+    char *mem = total <= MW_ALLOC_SMALL_MAX && !MW__OBJECT_SYSTEM_MALLOC
                     ? mw__heap_malloc_small(mw__tls_heap, mw__size_class(total))
-                    : mw_malloc(total);
+                    : mw__mem_malloc(total);
     if (mem == NULL) {
         return mw__err_nomem();
     }
@@ -41,11 +41,11 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
 void mw__obj_free(mw_object *o)
 {
     void *mem = (char *)o - gc_head_size(o->ob_type);
-    mw__arena *a = mw__arena_of(mem);
+    mw__arena *a = MW__OBJECT_SYSTEM_MALLOC ? NULL : mw__arena_of(mem);
     if (mw_likely(a != NULL)) {
         mw__free_small(a, mem);
     } else {
-        mw_free(mem);
+        mw__mem_free(mem);
     }
 }
 

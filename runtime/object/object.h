@@ -275,6 +275,28 @@ MW_INLINE void mw__setref(mw_object **slot, mw_object *o)
  * Allocation of objects (object.c)
  * ====================================================================== */
 
+/*
+ * Memory for objects and their arrays: the heap's pools, except in an
+ * AddressSanitizer build, where it is the C library's malloc, which ASan
+ * instruments: ASan cannot see inside the pools, and a use after free or an
+ * overflow in object code (the classic collector bug) must be caught where
+ * it happens.  The allocator's own suite still runs its pools under ASan.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MW__OBJECT_SYSTEM_MALLOC 1
+#include <stdlib.h>
+#define mw__mem_malloc(n)      malloc(n)
+#define mw__mem_calloc(n, s)   calloc((n), (s))
+#define mw__mem_realloc(p, n)  realloc((p), (n))
+#define mw__mem_free(p)        free(p)
+#else
+#define MW__OBJECT_SYSTEM_MALLOC 0
+#define mw__mem_malloc(n)      mw_malloc(n)
+#define mw__mem_calloc(n, s)   mw_calloc((n), (s))
+#define mw__mem_realloc(p, n)  mw_realloc((p), (n))
+#define mw__mem_free(p)        mw_free(p)
+#endif
+
 /* Allocate and initialize an object of type t with size bytes (>= t->size
  * for variable-size objects), count 1, owned by the calling thread.  The
  * rest is zeroed.  NULL with MW_ERR_NOMEM. */

@@ -54,7 +54,7 @@ static void set_clear(mw_object *self)
             mw__decref(table[i].key);
         }
     }
-    mw_free(table);
+    mw__mem_free(table);
 }
 
 const mw_type mw_set_type = {
@@ -111,7 +111,7 @@ static int rebuild(mw__set *s, size_t need)
         }
         size *= 2;
     }
-    slot *table = mw_calloc(size, sizeof(slot));
+    slot *table = mw__mem_calloc(size, sizeof(slot));
     if (table == NULL) {
         mw__err_nomem();
         return -1;
@@ -133,7 +133,7 @@ static int rebuild(mw__set *s, size_t need)
             table[i] = old[j];
         }
     }
-    mw_free(old);
+    mw__mem_free(old);
     return 0;
 }
 
