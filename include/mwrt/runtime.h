@@ -27,7 +27,9 @@ typedef enum mw_lock_mode {
                          owning thread counts without atomics, others with */
 } mw_lock_mode;
 
-/* When the cycle collector runs (used by the collector and the master). */
+/* When the cycle collector runs.  Accepted and kept in the configuration
+ * now; the cycle collector and the master thread that act on it (with
+ * threshold and memory_limit) are not built yet. */
 typedef enum mw_gc_policy {
     MW_GC_STW = 0,    /* collect when a threshold trips, world stopped */
     MW_GC_PAUSED = 1, /* hold off while workers are busy; collect when idle */
