@@ -216,6 +216,42 @@ MW_API int mw_set_discard(mw_object *s, mw_object *key);
 MW_API size_t mw_set_len(mw_object *s);            /* (size_t)-1 on error */
 
 /* ======================================================================
+ * Weak references
+ * ====================================================================== */
+
+/*
+ * A weak reference does not keep its target alive.  When the target dies
+ * (its last reference dropped, after its finalizer ran without resurrecting
+ * it), every weak reference to it is cleared first, and then each one's
+ * callback, if it has one, is called with the weak reference (which is kept
+ * alive for the call).  Only instances of types with MW_TYPE_WEAKREF can be
+ * weakly referenced.  A callback runs on the thread where the target died,
+ * must not fail, and may not call mw_weakref_new on the dead target.
+ */
+typedef void (*mw_weakref_callback)(mw_object *weakref);
+
+extern MW_API const mw_type mw_weakref_type;
+extern MW_API const mw_type mw_weakproxy_type;
+
+/* A new weak reference to target, with callback (may be NULL).  NULL with
+ * MW_ERR_TYPE if target's type is not weakly referenceable. */
+MW_API mw_object *mw_weakref_new(mw_object *target, mw_weakref_callback callback);
+
+/* The target of ref as a new reference, or None (mw_none()) once it died. */
+MW_API mw_object *mw_weakref_get(mw_object *ref);
+
+/* A weak proxy: like a weak reference, but using it after its target died
+ * is an error rather than None (Python's weakref.proxy). */
+MW_API mw_object *mw_weakproxy_new(mw_object *target, mw_weakref_callback callback);
+
+/* The target of proxy as a new reference, or NULL with MW_ERR_VALUE
+ * ("weakly-referenced object no longer exists") once it died. */
+MW_API mw_object *mw_weakproxy_get(mw_object *proxy);
+
+/* How many weak references and proxies point at target now. */
+MW_API size_t mw_weakref_count(mw_object *target);
+
+/* ======================================================================
  * Copies
  * ====================================================================== */
 

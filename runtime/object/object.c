@@ -10,14 +10,9 @@
  * Allocation
  * ====================================================================== */
 
-static size_t gc_head_size(const mw_type *t)
-{
-    return (t->flags & MW_TYPE_GC) ? sizeof(mw__gc_head) : 0;
-}
-
 mw_object *mw__obj_alloc(const mw_type *t, size_t size)
 {
-    size_t head = gc_head_size(t);
+    size_t head = mw__prefix_size(t);
     if (size > (size_t)PTRDIFF_MAX - head) {
         mw_err_set(MW_ERR_OVERFLOW, "object of %zu bytes is too large", size);
         return NULL;
@@ -35,12 +30,15 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     mw__atomic_store_relaxed(&o->ob_ref_local, 1);
     mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)mw__tls_tstate);
     o->ob_type = t;
+    if (t->flags & MW_TYPE_WEAKREF) {
+        mw__rc_make_shared(o);   // see weakref.c
+    }
     return o;
 }
 
 void mw__obj_free(mw_object *o)
 {
-    void *mem = (char *)o - gc_head_size(o->ob_type);
+    void *mem = (char *)o - mw__prefix_size(o->ob_type);
     mw__arena *a = MW__OBJECT_SYSTEM_MALLOC ? NULL : mw__arena_of(mem);
     if (mw_likely(a != NULL)) {
         mw__free_small(a, mem);

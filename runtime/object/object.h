@@ -50,6 +50,11 @@
  *      the state.
  *
  * Immortal objects (MW__OBJ_IMMORTAL) skip counting in both modes.
+ * Weakly referenceable objects and weak references are counted as merged
+ * objects from birth (MW__OBJ_SHARED_COUNT, free mode): a weak reference
+ * may only hand out its target while the target's count is above zero,
+ * and with the whole count in one field that is a single CAS
+ * (mw__rc_try_incref).
  *
  * ======================================================================
  * Death
@@ -110,6 +115,7 @@ _Static_assert(MW_OBJECT_DEALLOC_DEPTH >= 8, "trashcan depth too small to matter
 
 #define MW__OBJ_IMMORTAL  0x1u   /* never counted, never freed */
 #define MW__OBJ_FINALIZED 0x2u   /* finalize has run */
+#define MW__OBJ_SHARED_COUNT 0x4u /* free mode: counted in ob_ref_shared only */
 
 #define MW__SHARED_QUEUED 0x1
 #define MW__SHARED_MERGED 0x2
@@ -204,6 +210,10 @@ void mw__dealloc(mw_object *o);
 bool mw__decref_is_last(mw_object *o, mw__tstate *t);
 void mw__brc_merge_queue(mw__tstate *t, bool detach);
 void mw__brc_adopt(mw__tstate *t);
+void mw__rc_make_shared(mw_object *o);
+bool mw__rc_try_incref(mw_object *o);
+/* weakref.c: clear o's weak references at its death and call callbacks. */
+void mw__weakrefs_clear(mw_object *o);
 
 MW_INLINE bool mw__is_immortal(const mw_object *o)
 {
@@ -303,6 +313,23 @@ MW_INLINE void mw__setref(mw_object **slot, mw_object *o)
 mw_object *mw__obj_alloc(const mw_type *t, size_t size);
 /* Give an object's memory back (after clear/destroy). */
 void mw__obj_free(mw_object *o);
+
+/* The hidden words in front of an object: the head of its weak-reference
+ * list (types with MW_TYPE_WEAKREF), then the collector's link header
+ * (MW_TYPE_GC), then the object. */
+MW_INLINE size_t mw__gc_prefix(const mw_type *t)
+{
+    return (t->flags & MW_TYPE_GC) ? sizeof(mw__gc_head) : 0;
+}
+MW_INLINE size_t mw__prefix_size(const mw_type *t)
+{
+    return mw__gc_prefix(t) + ((t->flags & MW_TYPE_WEAKREF) ? sizeof(void *) : 0);
+}
+struct mw__weakref;
+MW_INLINE struct mw__weakref **mw__weaklist_of(mw_object *o)
+{
+    return (struct mw__weakref **)((char *)o - mw__gc_prefix(o->ob_type) - sizeof(void *));
+}
 
 /* ======================================================================
  * Types' internals shared across files

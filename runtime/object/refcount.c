@@ -35,7 +35,10 @@ intptr_t mw_refcnt(const mw_object *o)
         return MW__IMMORTAL_REFCNT;
     }
     mw_object *m = (mw_object *)o;   // the loads are atomic; nothing is written
-    intptr_t shared = mw__atomic_load_relaxed(&m->ob_ref_shared) >> MW__SHARED_SHIFT;
+    // Acquire: a caller that finds the count at zero (a dying object's
+    // weak-reference check) must also see everything the thread that
+    // dropped the last shared reference did with the object before.
+    intptr_t shared = mw__atomic_load_acquire(&m->ob_ref_shared) >> MW__SHARED_SHIFT;
     return (intptr_t)mw__atomic_load_relaxed(&m->ob_ref_local) + shared;
 }
 
@@ -188,12 +191,63 @@ void mw__brc_adopt(mw__tstate *t)
 }
 
 /* ======================================================================
+ * Helpers for weak references (weakref.c)
+ * ====================================================================== */
+
+/*
+ * Free mode: count o in its shared field from now on, with no owner, as a
+ * merged object (rule 4).  o must be new, with count 1, and not yet seen by
+ * another thread.  Weakly referenceable objects and weak references are
+ * counted so from birth: then "is it dying?" is one atomic read of one
+ * field, and mw__rc_try_incref can refuse a dying object with a CAS,
+ * without which a weak reference could hand out an object whose death was
+ * already decided.
+ */
+void mw__rc_make_shared(mw_object *o)
+{
+    if (mw__free_mode) {
+        o->ob_flags |= MW__OBJ_SHARED_COUNT;
+        mw__atomic_store_relaxed(&o->ob_ref_local, 0);
+        mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
+        mw__atomic_store_relaxed(&o->ob_ref_shared, MW__SHARED_ONE | MW__SHARED_MERGED);
+    }
+}
+
+/*
+ * Count a new reference to o unless o is already dying (count 0).  For
+ * objects counted as mw__rc_make_shared makes them (free mode), or any
+ * object in GIL mode.  Returns whether it counted one.
+ */
+bool mw__rc_try_incref(mw_object *o)
+{
+    if (!mw__free_mode) {
+        if (mw__atomic_load_relaxed(&o->ob_ref_local) == 0) {
+            return false;
+        }
+        mw__incref(o);
+        return true;
+    }
+    intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
+    do {
+        if ((shared >> MW__SHARED_SHIFT) <= 0) {
+            return false;
+        }
+    } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, shared + MW__SHARED_ONE));
+    return true;
+}
+
+/* ======================================================================
  * Death
  * ====================================================================== */
 
-/* Give a dead object one reference again, owned by the caller. */
+/* Give a dead object one reference again, owned by the caller (counted as
+ * it was counted before: shared-only objects stay shared-only). */
 static void resurrect(mw_object *o, mw__tstate *t)
 {
+    if (o->ob_flags & MW__OBJ_SHARED_COUNT) {
+        mw__atomic_store_relaxed(&o->ob_ref_shared, MW__SHARED_ONE | MW__SHARED_MERGED);
+        return;
+    }
     mw__atomic_store_relaxed(&o->ob_ref_local, 1);
     if (mw__free_mode) {
         mw__atomic_store_relaxed(&o->ob_ref_shared, 0);
@@ -204,6 +258,9 @@ static void resurrect(mw_object *o, mw__tstate *t)
 /* Drop the temporary reference resurrect gave; true if that was the last. */
 static bool unresurrect(mw_object *o, mw__tstate *t)
 {
+    if (o->ob_flags & MW__OBJ_SHARED_COUNT) {
+        return mw__decref_is_last(o, t);   // a merged object's decrement
+    }
     uint32_t local = mw__atomic_load_relaxed(&o->ob_ref_local) - 1;
     mw__atomic_store_relaxed(&o->ob_ref_local, local);
     if (local != 0) {
@@ -225,8 +282,9 @@ static void destroy(mw_object *o)
 }
 
 /*
- * o's count reached zero: finalize it (once), and unless that resurrected
- * it, clear, destroy and free it.  Past MW_OBJECT_DEALLOC_DEPTH nested
+ * o's count reached zero: clear its weak references (calling their
+ * callbacks), finalize it (once), and unless that resurrected it, clear,
+ * destroy and free it.  Past MW_OBJECT_DEALLOC_DEPTH nested
  * frees, objects are put on a list and freed by the outermost call.
  * Attached thread.
  */
@@ -234,6 +292,9 @@ void mw__dealloc(mw_object *o)
 {
     mw__tstate *t = mw__tls_tstate;
     const mw_type *type = o->ob_type;
+    if (type->flags & MW_TYPE_WEAKREF) {
+        mw__weakrefs_clear(o);
+    }
     if (type->finalize != NULL && !(o->ob_flags & MW__OBJ_FINALIZED)) {
         o->ob_flags |= MW__OBJ_FINALIZED;
         resurrect(o, t);

@@ -61,7 +61,7 @@ static Suite *object_suite(void)
     TCase *(*const cases[])(void) = {
         tcase_seed,   tcase_types,     tcase_containers,
         tcase_errors, tcase_nomem,     tcase_copy,
-        tcase_lifecycle, tcase_threads, tcase_gil,
+        tcase_lifecycle, tcase_threads, tcase_gil, tcase_weakref,
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         suite_add_tcase(s, cases[i]());

@@ -101,5 +101,6 @@ TCase *tcase_copy(void);
 TCase *tcase_lifecycle(void);
 TCase *tcase_threads(void);
 TCase *tcase_gil(void);
+TCase *tcase_weakref(void);
 
 #endif /* MWRT_TEST_OBJECT_H */
