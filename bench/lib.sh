@@ -39,3 +39,27 @@ median() {
 calc() {
     awk "BEGIN { printf \"$1\", ($2) }"
 }
+
+# require_positive WHAT VALUE: exit 2 unless VALUE is a positive integer.
+require_positive() {
+    if ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
+        echo "run.sh: $1 must be a positive number, not '$2'" >&2
+        exit 2
+    fi
+}
+
+# take_positional ARGS...: the runners' positional [BUILD_DIR [REPS]] into
+# the globals build and reps.
+take_positional() {
+    if [ $# -ge 1 ]; then
+        build=$1
+    fi
+    if [ $# -ge 2 ]; then
+        reps=$2
+    fi
+    if [ $# -ge 3 ]; then
+        echo "run.sh: too many arguments" >&2
+        exit 2
+    fi
+    require_positive repetitions "$reps"
+}

@@ -79,20 +79,7 @@ while [ $# -gt 0 ]; do
         *) positional+=("$1"); shift ;;
     esac
 done
-if [ ${#positional[@]} -ge 1 ]; then
-    build=${positional[0]}
-fi
-if [ ${#positional[@]} -ge 2 ]; then
-    reps=${positional[1]}
-fi
-if [ ${#positional[@]} -ge 3 ]; then
-    echo "run.sh: too many arguments" >&2
-    exit 2
-fi
-if ! [[ $reps =~ ^[1-9][0-9]*$ ]]; then
-    echo "run.sh: repetitions must be a positive number, not '$reps'" >&2
-    exit 2
-fi
+take_positional "${positional[@]}"
 bench=${bench:-$build/bench/alloc/mwrt-bench-alloc}
 mwmalloc=${mwmalloc:-$build/runtime/libmwmalloc.so}
 

@@ -36,6 +36,8 @@
 #define _GNU_SOURCE
 #include <mwrt/mwrt.h>
 
+#include "../bench_util.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -109,28 +111,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
     exit(1);
 }
 
-static int compare_doubles(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa;
-    double b = *(const double *)pb;
-
-    if (a < b) {
-        return -1;
-    }
-    return a > b;
-}
-
-static double compute_median(const double *v, int n)
-{
-    double tmp[MAX_RUNS];
-
-    memcpy(tmp, v, (size_t)n * sizeof *v);
-    qsort(tmp, (size_t)n, sizeof *tmp, compare_doubles);
-    if (n % 2) {
-        return tmp[n / 2];
-    }
-    return (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 /* ----------------------------------------------------------------------
  * Building
@@ -441,7 +421,7 @@ static void print_summary(void)
         }
         for (int p = 0; p < 3; p++) {
             printf("| %s | %s | %.1f |\n", workload_names[w], phases[p],
-                   compute_median(results[w][p], opt.runs));
+                   bench_median(results[w][p], opt.runs));
         }
     }
     printf("\nmwrt %s, lock=%s, gc=%s, n=%" PRId64 "\n", mw_version(),

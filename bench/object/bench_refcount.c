@@ -58,6 +58,8 @@
 #define _GNU_SOURCE
 #include <mwrt/mwrt.h>
 
+#include "../bench_util.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -181,29 +183,6 @@ static uint64_t read_clock_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int compare_doubles(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa;
-    double b = *(const double *)pb;
-
-    if (a < b) {
-        return -1;
-    }
-    return a > b;
-}
-
-/* The median of n values (n >= 1); sorts a copy. */
-static double compute_median(const double *v, int n)
-{
-    double tmp[MAX_REPS];
-
-    memcpy(tmp, v, (size_t)n * sizeof *v);
-    qsort(tmp, (size_t)n, sizeof *tmp, compare_doubles);
-    if (n % 2) {
-        return tmp[n / 2];
-    }
-    return (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 static double find_min(const double *v, int n)
 {
@@ -944,7 +923,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < NCASES; k++) {
         if (strcmp(cases[k].id, "a") == 0 && outcomes[k].failure[0] == '\0' &&
             outcomes[k].reps > 0) {
-            base = compute_median(outcomes[k].ns_pair, outcomes[k].reps);
+            base = bench_median(outcomes[k].ns_pair, outcomes[k].reps);
         }
     }
 
@@ -972,7 +951,7 @@ int main(int argc, char **argv)
 
             snprintf(cpus + len, sizeof cpus - len, "%s%d", i ? "," : "", r->cpus[i]);
         }
-        med = compute_median(r->ns_pair, r->reps);
+        med = bench_median(r->ns_pair, r->reps);
         if (base > 0) {
             snprintf(ratio, sizeof ratio, "%.2fx", med / base);
         }
@@ -985,7 +964,7 @@ int main(int argc, char **argv)
         }
         printf("| %s | %s | %d | %s | %.2f | %.2f - %.2f | %.2f | %s |\n", c->id, c->what,
                nthreads, cpus, med, find_min(r->ns_pair, r->reps), find_max(r->ns_pair, r->reps),
-               compute_median(r->ns_thread, r->reps), ratio);
+               bench_median(r->ns_thread, r->reps), ratio);
     }
     printf("\nns/pair = wall time / all pairs done (for two threads: the program's cost "
            "per pair); per thread = wall time / pairs per thread.  The CPUs column is the "

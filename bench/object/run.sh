@@ -84,24 +84,8 @@ while [ $# -gt 0 ]; do
         *) positional+=("$1"); shift ;;
     esac
 done
-if [ ${#positional[@]} -ge 1 ]; then
-    build=${positional[0]}
-fi
-if [ ${#positional[@]} -ge 2 ]; then
-    reps=${positional[1]}
-fi
-if [ ${#positional[@]} -ge 3 ]; then
-    echo "run.sh: too many arguments" >&2
-    exit 2
-fi
-if ! [[ $reps =~ ^[1-9][0-9]*$ ]]; then
-    echo "run.sh: repetitions must be a positive number, not '$reps'" >&2
-    exit 2
-fi
-if ! [[ $n =~ ^[1-9][0-9]*$ ]]; then
-    echo "run.sh: n must be a positive number, not '$n'" >&2
-    exit 2
-fi
+take_positional "${positional[@]}"
+require_positive n "$n"
 containers=${containers:-$build/bench/object/mwrt-bench-containers}
 refcount=${refcount:-$build/bench/object/mwrt-bench-refcount}
 
