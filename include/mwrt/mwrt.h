@@ -8,5 +8,6 @@
 #include <mwrt/alloc.h>
 #include <mwrt/runtime.h>
 #include <mwrt/object.h>
+#include <mwrt/gc.h>
 
 #endif /* MWRT_MWRT_H */

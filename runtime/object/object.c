@@ -13,6 +13,9 @@
 mw_object *mw__obj_alloc(const mw_type *t, size_t size)
 {
     size_t head = mw__prefix_size(t);
+    if (t->flags & MW_TYPE_GC) {
+        mw__gc_before_alloc();   // may collect, before the new object exists
+    }
     if (size > (size_t)PTRDIFF_MAX - head) {
         mw_err_set(MW_ERR_OVERFLOW, "object of %zu bytes is too large", size);
         return NULL;
@@ -33,11 +36,17 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     if (t->flags & MW_TYPE_WEAKREF) {
         mw__rc_make_shared(o);   // see weakref.c
     }
+    if (t->flags & MW_TYPE_GC) {
+        mw__gc_track(o);
+    }
     return o;
 }
 
 void mw__obj_free(mw_object *o)
 {
+    if (o->ob_type->flags & MW_TYPE_GC) {
+        mw__gc_untrack(o);
+    }
     void *mem = (char *)o - mw__prefix_size(o->ob_type);
     mw__arena *a = MW__OBJECT_SYSTEM_MALLOC ? NULL : mw__arena_of(mem);
     if (mw_likely(a != NULL)) {

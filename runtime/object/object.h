@@ -126,11 +126,36 @@ _Static_assert(MW_OBJECT_DEALLOC_DEPTH >= 8, "trashcan depth too small to matter
 /* The count mw_refcnt reports for immortal objects. */
 #define MW__IMMORTAL_REFCNT ((intptr_t)1 << 30)
 
-/* The collector's link header in front of every container. */
+/* The collector's link header in front of every container: its place in
+ * a generation's list (next == NULL: not tracked) and, during a
+ * collection, its count of references from outside the generation. */
 typedef struct mw__gc_head {
-    uintptr_t next;
-    uintptr_t prev;
+    struct mw__gc_head *next;
+    struct mw__gc_head *prev;
+    intptr_t refs;
 } mw__gc_head;
+
+/* The collector's bits in ob_gc_bits. */
+#define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
+#define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
+
+MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
+{
+    return (mw__gc_head *)o - 1;
+}
+MW_INLINE mw_object *mw__gc_object_of(mw__gc_head *g)
+{
+    return (mw_object *)(g + 1);
+}
+
+/* gc/gc.c: track a new container / untrack a dying one; the automatic
+ * collection check before a container is allocated; set up and tear down
+ * with the runtime. */
+void mw__gc_track(mw_object *o);
+void mw__gc_untrack(mw_object *o);
+void mw__gc_before_alloc(void);
+void mw__gc_runtime_init(void);
+void mw__gc_runtime_fini(void);
 
 /* ======================================================================
  * Runtime and thread states

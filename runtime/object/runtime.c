@@ -170,6 +170,7 @@ mw_runtime *mw_runtime_new(const mw_config *cfg)
     mw__caches_init();
     mw__free_mode = rt->config.lock == MW_LOCK_FREE;
     mw__runtime = rt;
+    mw__gc_runtime_init();
     pthread_mutex_unlock(&runtime_lock);
     return rt;
 }
@@ -192,6 +193,7 @@ int mw_runtime_free(mw_runtime *rt)
     }
     // Thread states stay: objects that outlive the runtime may still name
     // them as owners.  They are detached and merged already.
+    mw__gc_runtime_fini();
     mw__gil_destroy(&rt->gil);
     mw__runtime = NULL;
     pthread_mutex_unlock(&runtime_lock);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#if !defined(__SANITIZE_ADDRESS__)
 static bool refuse_arenas(size_t bytes)
 {
     return bytes >= MW_ALLOC_ARENA_SIZE;
@@ -24,7 +25,6 @@ typedef struct counted {
 
 static const mw_type counted_type = {.name = "counted", .size = sizeof(counted)};
 
-#if !defined(__SANITIZE_ADDRESS__)
 /* Kinds of object to make until memory runs out; NULL with the error set
  * when it does. */
 static mw_object *make(int kind, size_t n)

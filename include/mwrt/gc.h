@@ -1,0 +1,119 @@
+/*
+ * mwrt/gc.h - the generational cycle collector.
+ *
+ * Reference counting frees everything except cycles; the collector finds
+ * groups of containers (types with MW_TYPE_GC) that only reference each
+ * other and frees them, as CPython's gc module does.  Containers are
+ * tracked from creation in the youngest of three generations; survivors of
+ * a collection move one generation up; mw_gc_freeze moves everything into
+ * a permanent generation that is never collected.
+ *
+ * When collections happen: the count of generation 0 is container
+ * allocations minus deallocations since its last collection; above
+ * threshold 0 (default 700) generation 0 is collected; every threshold 1
+ * (10) collections of generation 0, generation 1 is too; every threshold 2
+ * (10) of those, a full collection - but only if the objects that survived
+ * since the last full collection are at least 25% of the long-lived ones.
+ * With MWRT_GC_TORTURE=N in the environment, a collection of generation 0
+ * runs every N container allocations.
+ *
+ * A collection needs the heap to stand still.  In MW_LOCK_GIL mode the
+ * collecting thread holds the GIL, which is enough.  In MW_LOCK_FREE mode a
+ * collection runs only while the calling thread is the only one attached
+ * (stopping the other workers is the master thread's job, not built yet):
+ * otherwise mw_gc_collect fails with MW_ERR_STATE and automatic
+ * collections wait.
+ *
+ * All calls require an attached thread.
+ */
+#ifndef MWRT_GC_H
+#define MWRT_GC_H
+
+#include <mwrt/object.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MW_GC_GENERATIONS 3
+
+/* Debug flags for mw_gc_set_debug. */
+#define MW_GC_DEBUG_STATS         0x01u /* one report line per collection, stderr */
+#define MW_GC_DEBUG_COLLECTABLE   0x02u /* print each collectable object found */
+#define MW_GC_DEBUG_UNCOLLECTABLE 0x04u /* print each uncollectable object found */
+#define MW_GC_DEBUG_SAVEALL       0x20u /* keep unreachable objects in the
+                                           garbage list instead of freeing */
+#define MW_GC_DEBUG_LEAK (MW_GC_DEBUG_COLLECTABLE | MW_GC_DEBUG_UNCOLLECTABLE | \
+                          MW_GC_DEBUG_SAVEALL)
+
+/*
+ * Collect generations 0..gen (gen -1 or 2: a full collection).  Returns the
+ * number of unreachable objects found (collectable and uncollectable), or
+ * -1 with MW_ERR_STATE (free mode with other threads attached, or a
+ * collection already running on this thread, e.g. from a finalizer) or
+ * MW_ERR_VALUE (gen out of range).
+ */
+MW_API intptr_t mw_gc_collect(int gen);
+
+/* Automatic collection on (default) or off; explicit ones always run. */
+MW_API void mw_gc_enable(void);
+MW_API void mw_gc_disable(void);
+MW_API bool mw_gc_isenabled(void);
+
+/* Thresholds (see the top); negative values are clamped to 0, and a
+ * threshold 0 of 0 turns automatic collection off. */
+MW_API void mw_gc_set_threshold(int t0, int t1, int t2);
+MW_API void mw_gc_get_threshold(int out[3]);
+/* The counts of the three generations (see the top). */
+MW_API void mw_gc_get_count(int out[3]);
+
+/* Move every tracked object to the permanent generation / back to the
+ * oldest one; the number of objects there. */
+MW_API void mw_gc_freeze(void);
+MW_API void mw_gc_unfreeze(void);
+MW_API size_t mw_gc_get_freeze_count(void);
+
+MW_API void mw_gc_set_debug(unsigned flags);
+MW_API unsigned mw_gc_get_debug(void);
+
+/* The garbage list: uncollectable objects (a type without clear), and with
+ * MW_GC_DEBUG_SAVEALL everything unreachable.  A new reference to the list
+ * itself, which the caller may empty. */
+MW_API mw_object *mw_gc_garbage(void);
+
+/* Called before ("start") and after ("stop") every collection. */
+typedef struct mw_gc_info {
+    int generation;
+    intptr_t collected;      /* stop only */
+    intptr_t uncollectable;  /* stop only */
+} mw_gc_info;
+typedef void (*mw_gc_callback)(const char *phase, const mw_gc_info *info, void *arg);
+/* Register a callback (at most 16); 0, or MW_ENOMEM when full. */
+MW_API int mw_gc_add_callback(mw_gc_callback cb, void *arg);
+/* Remove it again; 0, or MW_EINVAL if it was not registered. */
+MW_API int mw_gc_remove_callback(mw_gc_callback cb, void *arg);
+
+typedef struct mw_gc_gen_stats {
+    uint64_t collections;
+    uint64_t collected;
+    uint64_t uncollectable;
+    uint64_t total_pause_ns;
+    uint64_t max_pause_ns;
+} mw_gc_gen_stats;
+typedef struct mw_gc_stats {
+    mw_gc_gen_stats gen[MW_GC_GENERATIONS];
+} mw_gc_stats;
+/* 0, or MW_EINVAL if out is NULL. */
+MW_API int mw_gc_get_stats(mw_gc_stats *out);
+
+/* Leak hunting, as gc.get_objects / get_referrers / get_referents /
+ * is_tracked.  Each returns a new list (new references), or NULL. */
+MW_API mw_object *mw_gc_get_objects(int gen);   /* -1: all generations */
+MW_API mw_object *mw_gc_get_referrers(mw_object *o);
+MW_API mw_object *mw_gc_get_referents(mw_object *o);
+MW_API bool mw_gc_is_tracked(mw_object *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MWRT_GC_H */

@@ -1,0 +1,184 @@
+/*
+ * test_gc.h - helpers shared by the cycle collector's Check suite: making
+ * and freeing the runtime around a test (copied from the object suite's
+ * test_object.h, as suites do not include across directories), error
+ * checks, allocator figures, and the Node user type every file builds its
+ * cycles from.
+ *
+ * Node is the seed's "class Node" in C: an mw_object header, one owned
+ * child (next), an id, and a value derived from the id that walks check to
+ * see that a survivor is intact.  Its hooks count what happens to each
+ * node (by id) and in total, so a test can say exactly which nodes a
+ * collection finalized and freed.
+ */
+#ifndef MWRT_TEST_GC_H
+#define MWRT_TEST_GC_H
+
+#include <mwrt/gc.h>
+#include <mwrt/mwrt.h>
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The two lock modes, for tcase_add_loop_test(tc, fn, 0, NMODES). */
+#define NMODES 2
+#define MODE(i) ((i) == 0 ? MW_LOCK_GIL : MW_LOCK_FREE)
+#define MODE_NAME(m) ((m) == MW_LOCK_GIL ? "gil" : "free")
+
+/* The runtime of the running test (each test runs in its own process). */
+extern mw_runtime *test_rt;
+
+/* Create the runtime in mode (defaults otherwise) and attach the calling
+ * thread; every failure is a test failure. */
+void start(mw_lock_mode mode);
+/* The same with a full configuration. */
+void start_cfg(const mw_config *cfg);
+/* Detach the calling thread (if attached) and free the runtime. */
+void stop(void);
+
+/* Blocks of the small-object allocator in use, all classes, all heaps. */
+size_t blocks_in_use(void);
+/* The same after mw_alloc_trim(). */
+size_t blocks_in_use_trimmed(void);
+
+/* Under AddressSanitizer objects live in the C library's malloc, not in
+ * the pools (see runtime/object/object.h), so the allocator's figures do
+ * not move with them and checks that they grow are skipped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define OBJECTS_IN_POOLS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OBJECTS_IN_POOLS 0
+#endif
+#endif
+#ifndef OBJECTS_IN_POOLS
+#define OBJECTS_IN_POOLS 1
+#endif
+
+/*
+ * An assertion for hot loops: under CK_FORK every passing ck_assert costs
+ * a write(2) to the parent; REQUIRE reports only a failure.
+ */
+#define REQUIRE(cond)                                                       \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            ck_abort_msg("failed: %s", #cond);                              \
+        }                                                                   \
+    } while (0)
+#define REQUIREF(cond, fmt, ...)                                            \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            ck_abort_msg("failed: %s: " fmt, #cond, __VA_ARGS__);           \
+        }                                                                   \
+    } while (0)
+
+/* The pending error is kind, with a message; then clear it. */
+#define ASSERT_ERR(kind)                                                    \
+    do {                                                                    \
+        mw_error_kind got_ = mw_err_occurred();                             \
+        REQUIREF(got_ == (kind), "error %s, expected %s (%s)",              \
+                 mw_err_name(got_), mw_err_name(kind), mw_err_message());   \
+        REQUIREF(mw_err_message()[0] != '\0', "no message for %s",         \
+                 mw_err_name(kind));                                        \
+        mw_err_clear();                                                     \
+    } while (0)
+
+/* No error is pending. */
+#define ASSERT_NO_ERR()                                                     \
+    do {                                                                    \
+        mw_error_kind got_ = mw_err_occurred();                             \
+        REQUIREF(got_ == MW_ERR_NONE, "unexpected %s: %s",                  \
+                 mw_err_name(got_), mw_err_message());                      \
+    } while (0)
+
+/* mw_gc_collect(gen) returned want, with no error pending. */
+#define ASSERT_COLLECT(gen, want)                                           \
+    do {                                                                    \
+        intptr_t got_n_ = mw_gc_collect(gen);                               \
+        REQUIREF(got_n_ == (intptr_t)(want),                                \
+                 "mw_gc_collect(%d) = %ld, expected %ld (%s)", (int)(gen),  \
+                 (long)got_n_, (long)(want), mw_err_message());             \
+        ASSERT_NO_ERR();                                                    \
+    } while (0)
+
+/* ======================================================================
+ * Node
+ * ====================================================================== */
+
+typedef struct gc_node {
+    mw_object ob;
+    mw_object *next;   /* an owned reference, or NULL */
+    int64_t id;        /* 0..MAX_NODES-1 counts per node; -1 only in total */
+    uint64_t value;    /* node_value(id) while the node lives */
+} gc_node;
+
+#define MAX_NODES 16384
+
+/* What the hooks saw, per id and in total (reset_counters zeroes them). */
+extern int node_finalized[MAX_NODES];
+extern int node_destroyed[MAX_NODES];
+extern long total_finalized, total_destroyed;
+/* The finalizer of the node with this id (-1: none) resurrects it once, by
+ * storing a new reference to it in zombie. */
+extern int64_t resurrect_id;
+extern mw_object *zombie;
+/* If not NULL, each finalizer reads this weak reference and counts in
+ * finalizer_saw_dead whether it already yielded None. */
+extern mw_object *finalizer_watch;
+extern int finalizer_saw_dead, finalizer_saw_alive;
+/* If set, each finalizer calls mw_gc_collect(0) and records the result and
+ * error kind here (then clears the error). */
+extern bool finalizer_collects;
+extern intptr_t finalizer_collect_result;
+extern mw_error_kind finalizer_collect_err;
+/* If set, each finalizer leaves an error pending (MW_ERR_VALUE). */
+extern bool finalizer_fails;
+
+/* MW_TYPE_GC with traverse, clear and destroy; no finalizer. */
+extern const mw_type node_type;
+/* The same with a finalizer (the seed's __del__). */
+extern const mw_type fin_node_type;
+/* The same, weakly referenceable (MW_TYPE_GC | MW_TYPE_WEAKREF). */
+extern const mw_type weak_node_type;
+/* MW_TYPE_GC with traverse and destroy but no clear: uncollectable. */
+extern const mw_type noclear_node_type;
+
+/* The value a live node with this id holds. */
+static inline uint64_t node_value(int64_t id)
+{
+    return (uint64_t)id * 0x9E3779B97F4A7C15ull + 0x5bd1e995ull;
+}
+
+void reset_counters(void);
+/* A new node (count 1) of type t with this id, next NULL. */
+mw_object *new_node(const mw_type *t, int64_t id);
+/* n.next = next: next gains a reference, the old one loses one. */
+void set_next(mw_object *n, mw_object *next);
+/* The node's next, borrowed. */
+static inline mw_object *get_next(mw_object *n)
+{
+    return ((gc_node *)n)->next;
+}
+/* True if list holds o (by identity). */
+bool list_contains(mw_object *list, mw_object *o);
+/* mw_list_len, checked. */
+size_t list_len(mw_object *list);
+/* mw_gc_get_count's generation 0. */
+int gc_count0(void);
+
+/* ======================================================================
+ * The test cases, one or more per file
+ * ====================================================================== */
+
+TCase *tcase_seed(void);        /* test_gc_seed.c */
+TCase *tcase_weak(void);        /* test_gc_seed.c */
+TCase *tcase_control(void);     /* test_gc_api.c */
+TCase *tcase_automatic(void);   /* test_gc_api.c */
+TCase *tcase_debug(void);       /* test_gc_debug.c */
+TCase *tcase_introspect(void);  /* test_gc_debug.c */
+TCase *tcase_threads(void);     /* test_gc_threads.c */
+TCase *tcase_soup(void);        /* test_gc_soup.c */
+
+#endif /* MWRT_TEST_GC_H */
