@@ -4,6 +4,8 @@
 #   scripts/test.sh asan       ASan + UBSan
 #   scripts/test.sh tsan       ThreadSanitizer
 #   scripts/test.sh debug3     every invariant validator on (MWRT_DEBUG=3)
+#   scripts/test.sh torture    the unit suites with a collection before every
+#                              container allocation (MWRT_GC_TORTURE=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,8 @@ case "$flavor" in
     asan)    opts=(-DCMAKE_BUILD_TYPE=Debug -DMWRT_DEBUG=2 -DMWRT_SANITIZE=address) ;;
     tsan)    opts=(-DCMAKE_BUILD_TYPE=Debug -DMWRT_DEBUG=2 -DMWRT_SANITIZE=thread) ;;
     debug3)  opts=(-DCMAKE_BUILD_TYPE=Debug -DMWRT_DEBUG=3) ;;
-    *) echo "usage: $0 [default|asan|tsan|debug3]" >&2; exit 2 ;;
+    torture) opts=(-DCMAKE_BUILD_TYPE=Debug -DMWRT_DEBUG=2) ;;
+    *) echo "usage: $0 [default|asan|tsan|debug3|torture]" >&2; exit 2 ;;
 esac
 
 scripts/deps.sh
@@ -24,4 +27,8 @@ cmake --build "$build" -j "$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+if [ "$flavor" = torture ]; then
+    MWRT_GC_TORTURE=1 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -L unit
+else
+    ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+fi
