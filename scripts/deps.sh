@@ -10,7 +10,7 @@ packages=(
     libuv1-dev libck-dev check libhiredis-dev
     # real programs the tests drive, and the benchmarks' peers
     python3 redis-server redis-tools
-    libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
+    libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libmimalloc-dev libgc-dev
 )
 
 missing=()
