@@ -321,6 +321,20 @@ static void keep_as_garbage(mw_object *o)
     }
 }
 
+/* An error left by a finalizer, weak-reference callback or collection
+ * callback is reported on stderr and counted, never passed on. */
+static uint64_t unraisable;
+
+static void report_unraisable(const char *where, const mw_object *o)
+{
+    if (mw_err_occurred() != MW_ERR_NONE) {
+        unraisable++;
+        fprintf(stderr, "mwrt gc: error in %s%s%s: %s: %s\n", where, o ? " of " : "",
+                o ? o->ob_type->name : "", mw_err_name(mw_err_occurred()), mw_err_message());
+        mw_err_clear();
+    }
+}
+
 /* Step 5: weak references, then finalizers, each object at most once. */
 static void finalize_unreachable(mw__gc_head *unreachable)
 {
@@ -333,10 +347,12 @@ static void finalize_unreachable(mw__gc_head *unreachable)
         mw__incref(o);   // nothing here may free o under us
         if (o->ob_type->flags & MW_TYPE_WEAKREF) {
             mw__weakrefs_clear(o);
+            report_unraisable("a weak-reference callback", o);
         }
         if (o->ob_type->finalize != NULL && !(o->ob_flags & MW__OBJ_FINALIZED)) {
             o->ob_flags |= MW__OBJ_FINALIZED;
             o->ob_type->finalize(o);
+            report_unraisable("the finalizer", o);
         }
         mw__decref(o);   // if that was the last, o left `done` as it died
     }
@@ -389,6 +405,7 @@ static void run_callbacks(const char *phase, const mw_gc_info *info)
 {
     for (int i = 0; i < gc.ncallbacks; i++) {
         gc.callbacks[i].cb(phase, info, gc.callbacks[i].arg);
+        report_unraisable("a collection callback", NULL);
     }
 }
 
@@ -399,6 +416,11 @@ static void run_callbacks(const char *phase, const mw_gc_info *info)
  */
 static intptr_t collect(int gen)
 {
+    // A collection may start inside any container allocation: the caller's
+    // pending error, if any, must come out of it as it went in.
+    mw__err_state saved;
+    mw__err_save(&saved);
+    mw_err_clear();
     uint64_t start = now_ns();
     atomic_store(&gc.collecting, true);
     if (mw__free_mode) {
@@ -480,6 +502,7 @@ static intptr_t collect(int gen)
     info.uncollectable = uncollectable;
     run_callbacks("stop", &info);
     atomic_store(&gc.collecting, false);
+    mw__err_restore(&saved);
     return found;
 }
 
@@ -500,10 +523,11 @@ static bool heap_stands_still(void)
     return !atomic_load(&gc.collecting);
 }
 
-/* The oldest generation whose threshold is passed, or -1. */
+/* The generation to collect now that generation 0 is due: the oldest
+ * whose count passed its threshold (CPython's schedule). */
 static int generation_due(void)
 {
-    for (int g = NGENS - 1; g >= 0; g--) {
+    for (int g = NGENS - 1; g >= 1; g--) {
         if (gc.threshold[g] > 0 && gc.count[g] > gc.threshold[g]) {
             // A full collection only if enough objects await their first
             // one (CPython's rule, which keeps full collections linear).
@@ -513,7 +537,7 @@ static int generation_due(void)
             return g;
         }
     }
-    return -1;
+    return 0;
 }
 
 /*
@@ -532,13 +556,13 @@ void mw__gc_before_alloc(void)
         collect(0);
         return;
     }
-    if (!gc.enabled || gc.threshold[0] <= 0 || gc.count[0] <= gc.threshold[0]) {
+    // count[0] net allocations so far; this one would make count[0] + 1,
+    // so a threshold of 700 collects before the 701st, as CPython does
+    // right after counting it.
+    if (!gc.enabled || gc.threshold[0] <= 0 || gc.count[0] < gc.threshold[0]) {
         return;
     }
-    int g = generation_due();
-    if (g >= 0) {
-        collect(g);
-    }
+    collect(generation_due());
 }
 
 /* ======================================================================

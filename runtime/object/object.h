@@ -207,6 +207,14 @@ extern __thread mw__tstate *mw__tls_tstate __attribute__((tls_model("initial-exe
  * Errors (runtime.c)
  * ====================================================================== */
 
+typedef struct mw__err_state {
+    mw_error_kind kind;
+    char message[256];
+} mw__err_state;
+
+/* Save and restore the calling thread's error (around a collection). */
+void mw__err_save(mw__err_state *out);
+void mw__err_restore(const mw__err_state *in);
 void mw__err_setv(mw_error_kind kind, const char *fmt, va_list ap);
 #define mw__err_set mw_err_set
 /* Report a NULL or wrongly typed argument: sets MW_ERR_TYPE, returns NULL. */

@@ -30,12 +30,17 @@ static mw__tstate *spare_tstates;
  * Errors
  * ====================================================================== */
 
-typedef struct error_state {
-    mw_error_kind kind;
-    char message[256];
-} error_state;
+static __thread mw__err_state tls_error;
 
-static __thread error_state tls_error;
+void mw__err_save(mw__err_state *out)
+{
+    *out = tls_error;
+}
+
+void mw__err_restore(const mw__err_state *in)
+{
+    tls_error = *in;
+}
 
 void mw__err_setv(mw_error_kind kind, const char *fmt, va_list ap)
 {
