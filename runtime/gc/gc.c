@@ -64,12 +64,12 @@ static struct {
     mw__gc_head gens[NGENS];
     mw__gc_head permanent;
     int threshold[NGENS];
-    int count[NGENS];
+    _Atomic(int) count[NGENS];   /* under list_lock (or the GIL); read relaxed */
     bool enabled;
-    _Atomic(bool) collecting;     /* read by any thread: see heap_stands_still */
+    _Atomic(bool) collecting;     /* read by any thread: see may_collect_here */
     unsigned debug;
     long torture;                 /* collect every N allocations (0: off) */
-    long torture_countdown;
+    _Atomic(long) torture_countdown;
     size_t long_lived_total;      /* survivors of the last full collection */
     size_t long_lived_pending;    /* survivors into gen 2 since then */
     mw_object *garbage;           /* list, or NULL until first needed */
@@ -148,7 +148,7 @@ void mw__gc_runtime_init(void)
 {
     for (int i = 0; i < NGENS; i++) {
         list_init(&gc.gens[i]);
-        gc.count[i] = 0;
+        atomic_store_explicit(&gc.count[i], 0, memory_order_relaxed);
     }
     list_init(&gc.permanent);
     const mw_config *cfg = &mw__runtime->config;
@@ -167,7 +167,7 @@ void mw__gc_runtime_init(void)
     if (gc.torture < 0) {
         gc.torture = 0;
     }
-    gc.torture_countdown = gc.torture;
+    atomic_store(&gc.torture_countdown, gc.torture);
 }
 
 /* Untrack whatever outlives the runtime, so that its later death does not
@@ -180,7 +180,19 @@ void mw__gc_runtime_fini(void)
             list_remove(lists[i]->next);
         }
     }
-    gc.garbage = NULL;   // its objects stay alive, untracked
+    // The garbage list and its objects outlive the runtime (nothing can
+    // free an uncollectable object); a process-wide array keeps them
+    // reachable rather than lost, which is also what leak checkers see.
+    if (gc.garbage != NULL) {
+        static mw_object **graveyard;
+        static size_t buried;
+        mw_object **more = realloc(graveyard, (buried + 1) * sizeof *more);
+        if (more != NULL) {
+            graveyard = more;
+            graveyard[buried++] = gc.garbage;
+        }
+        gc.garbage = NULL;
+    }
 }
 
 void mw__gc_track(mw_object *o)
@@ -190,7 +202,7 @@ void mw__gc_track(mw_object *o)
         pthread_mutex_lock(&list_lock);
     }
     list_append(&gc.gens[0], g);
-    gc.count[0]++;
+    mw__atomic_add_relaxed(&gc.count[0], 1);
     if (mw__free_mode) {
         pthread_mutex_unlock(&list_lock);
     }
@@ -204,8 +216,8 @@ void mw__gc_untrack(mw_object *o)
     }
     if (g->next != NULL) {
         list_remove(g);
-        if (gc.count[0] > 0) {
-            gc.count[0]--;
+        if (mw__atomic_load_relaxed(&gc.count[0]) > 0) {
+            mw__atomic_sub_relaxed(&gc.count[0], 1);
         }
     }
     if (mw__free_mode) {
@@ -222,13 +234,25 @@ bool mw_gc_is_tracked(mw_object *o)
  * The algorithm
  * ====================================================================== */
 
-static void update_refs(mw__gc_head *young)
+/* The whole count of o (both fields in free mode), inline: update_refs
+ * reads it for every object in the generations collected. */
+MW_INLINE intptr_t count_of(mw_object *o)
 {
+    return (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local) +
+           (mw__atomic_load_acquire(&o->ob_ref_shared) >> MW__SHARED_SHIFT);
+}
+
+/* Step 2; returns the number of objects in young. */
+static size_t update_refs(mw__gc_head *young)
+{
+    size_t n = 0;
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
         mw_object *o = mw__gc_object_of(g);
-        g->refs = mw_refcnt(o);
+        g->refs = count_of(o);
         o->ob_gc_bits |= MW__GC_COLLECTING;
+        n++;
     }
+    return n;
 }
 
 static int visit_decref(mw_object *child, void *arg)
@@ -253,10 +277,16 @@ static void subtract_refs(mw__gc_head *young)
 
 /* A referent of a reachable object is reachable: if it was moved to the
  * unreachable list, it comes back to the end of young (and is scanned in
- * turn); if not seen yet, it is marked so it will not be moved. */
+ * turn); if not seen yet, it is marked so it will not be moved.  One
+ * already scanned has lost COLLECTING and is left alone. */
+typedef struct reach {
+    mw__gc_head *young;
+    size_t brought_back;
+} reach;
+
 static int visit_reachable(mw_object *child, void *arg)
 {
-    mw__gc_head *young = arg;
+    reach *r = arg;
     if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC) ||
         !(child->ob_gc_bits & MW__GC_COLLECTING)) {
         return 0;
@@ -265,39 +295,52 @@ static int visit_reachable(mw_object *child, void *arg)
     if (child->ob_gc_bits & MW__GC_UNREACHABLE) {
         child->ob_gc_bits &= (uint16_t)~MW__GC_UNREACHABLE;
         g->refs = 1;
-        list_move(g, young);
+        list_move(g, r->young);
+        r->brought_back++;
     } else if (g->refs == 0) {
         g->refs = 1;
     }
     return 0;
 }
 
-/* Step 4: split young into reachable (stays) and unreachable. */
-static void move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
+/*
+ * Step 4: split young into reachable (stays) and unreachable.  A reachable
+ * object loses COLLECTING as it is scanned (CPython's trick), so the
+ * survivors end with no bits and need no pass of their own.  Returns the
+ * number left in unreachable.
+ */
+static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
 {
+    reach r = {.young = young};
+    size_t moved = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
         if (g->refs > 0) {
             if (o->ob_type->traverse != NULL) {
-                o->ob_type->traverse(o, visit_reachable, young);
+                o->ob_type->traverse(o, visit_reachable, &r);
             }
+            o->ob_gc_bits &= (uint16_t)~MW__GC_COLLECTING;
             next = g->next;   // traverse may have appended after g
         } else {
             o->ob_gc_bits |= MW__GC_UNREACHABLE;
             list_move(g, unreachable);
+            moved++;
         }
         g = next;
     }
+    return moved - r.brought_back;
 }
 
-/* Steps 2-4 on list: objects reachable from outside it stay in list. */
-static void find_unreachable(mw__gc_head *list, mw__gc_head *unreachable)
+/* Steps 2-4 on list: objects reachable from outside it stay in list, with
+ * no bits; the others go to unreachable.  Stores the number in list before
+ * in *size; returns the number that went to unreachable. */
+static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size)
 {
-    update_refs(list);
+    *size = update_refs(list);
     subtract_refs(list);
-    move_unreachable(list, unreachable);
+    return move_unreachable(list, unreachable);
 }
 
 static void clear_bits(mw__gc_head *list)
@@ -335,48 +378,101 @@ static void report_unraisable(const char *where, const mw_object *o)
     }
 }
 
-/* Step 5: weak references, then finalizers, each object at most once. */
+/* Step 5: weak references to every unreachable object first, then the
+ * finalizers (each object's at most once): a finalizer must not find a
+ * weak reference to garbage still answering. */
 static void finalize_unreachable(mw__gc_head *unreachable)
 {
+    for (mw__gc_head *g = unreachable->next; g != unreachable; g = g->next) {
+        mw_object *o = mw__gc_object_of(g);
+        if (o->ob_type->flags & MW_TYPE_WEAKREF) {
+            // The callbacks run after each list is cleared; they may drop
+            // references, but the unreachable keep one another alive here.
+            mw__weakrefs_clear(o);
+            report_unraisable("a weak-reference callback", o);
+        }
+    }
     mw__gc_head done;
     list_init(&done);
     while (!list_empty(unreachable)) {
         mw__gc_head *g = unreachable->next;
         mw_object *o = mw__gc_object_of(g);
         list_move(g, &done);
-        mw__incref(o);   // nothing here may free o under us
-        if (o->ob_type->flags & MW_TYPE_WEAKREF) {
-            mw__weakrefs_clear(o);
-            report_unraisable("a weak-reference callback", o);
-        }
         if (o->ob_type->finalize != NULL && !(o->ob_flags & MW__OBJ_FINALIZED)) {
+            mw__incref(o);   // nothing here may free o under us
             o->ob_flags |= MW__OBJ_FINALIZED;
             o->ob_type->finalize(o);
             report_unraisable("the finalizer", o);
+            mw__decref(o);   // if that was the last, o left `done` as it died
         }
-        mw__decref(o);   // if that was the last, o left `done` as it died
     }
     list_merge(&done, unreachable);
 }
 
-/* Step 7: clear (or keep) what is still unreachable.  Returns the number
- * of uncollectable objects. */
+/* Move to spared what an uncollectable object (a type without clear)
+ * reaches in the unreachable set: clearing it would leave the garbage list
+ * holding a broken object (CPython's legacy-finalizer rule). */
+static int visit_spare(mw_object *child, void *arg)
+{
+    if (child != NULL && (child->ob_type->flags & MW_TYPE_GC) &&
+        (child->ob_gc_bits & MW__GC_UNREACHABLE)) {
+        child->ob_gc_bits &= (uint16_t)~MW__GC_UNREACHABLE;
+        list_move(mw__gc_head_of(child), arg);
+    }
+    return 0;
+}
+
+static void spare_uncollectable(mw__gc_head *unreachable, mw__gc_head *spared)
+{
+    mw__gc_head *g = unreachable->next;
+    while (g != unreachable) {
+        mw__gc_head *next = g->next;
+        mw_object *o = mw__gc_object_of(g);
+        if (o->ob_type->clear == NULL) {
+            o->ob_gc_bits &= (uint16_t)~MW__GC_UNREACHABLE;
+            list_move(g, spared);
+        }
+        g = next;
+    }
+    for (g = spared->next; g != spared; g = g->next) {
+        mw_object *o = mw__gc_object_of(g);
+        if (o->ob_type->traverse != NULL) {
+            o->ob_type->traverse(o, visit_spare, spared);
+        }
+    }
+}
+
+/* Step 7: clear what is still unreachable, except what an uncollectable
+ * object reaches (kept intact, the uncollectable ones in the garbage
+ * list); with SAVEALL, keep everything there.  Returns the number of
+ * uncollectable objects. */
 static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
 {
+    bool saveall = (gc.debug & MW_GC_DEBUG_SAVEALL) != 0;
+    mw__gc_head spared;
+    list_init(&spared);
+    if (!saveall) {
+        spare_uncollectable(unreachable, &spared);
+    }
     intptr_t uncollectable = 0;
+    while (!list_empty(&spared)) {
+        mw__gc_head *g = spared.next;
+        mw_object *o = mw__gc_object_of(g);
+        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        uncollectable++;
+        if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
+            fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name, (void *)o);
+        }
+        list_move(g, old);
+        if (o->ob_type->clear == NULL) {
+            keep_as_garbage(o);
+        }
+    }
     while (!list_empty(unreachable)) {
         mw__gc_head *g = unreachable->next;
         mw_object *o = mw__gc_object_of(g);
         o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
-        bool saveall = (gc.debug & MW_GC_DEBUG_SAVEALL) != 0;
-        if (saveall || o->ob_type->clear == NULL) {
-            if (!saveall) {
-                uncollectable++;
-                if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
-                    fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name,
-                            (void *)o);
-                }
-            }
+        if (saveall) {
             list_move(g, old);
             keep_as_garbage(o);
             continue;
@@ -443,9 +539,9 @@ static intptr_t collect(int gen)
     mw__gc_head *old = gen < NGENS - 1 ? &gc.gens[gen + 1] : &gc.gens[gen];
     mw__gc_head unreachable;
     list_init(&unreachable);
-    find_unreachable(young, &unreachable);
-    clear_bits(young);
-    intptr_t found = (intptr_t)list_size(&unreachable);
+    size_t examined;
+    size_t found = find_unreachable(young, &unreachable, &examined);
+    size_t survivors = examined - found;
 
     if (!(gc.debug & MW_GC_DEBUG_SAVEALL)) {
         // 5: weak references and finalizers, on a consistent heap.
@@ -455,15 +551,18 @@ static intptr_t collect(int gen)
         mw__gc_head garbage;
         list_init(&garbage);
         clear_bits(&unreachable);
-        find_unreachable(&unreachable, &garbage);
-        clear_bits(&unreachable);
+        size_t left;
+        size_t dead = find_unreachable(&unreachable, &garbage, &left);
+        survivors += left - dead;
+        // The resurrected were not garbage after all; those that died by
+        // counting while finalizers ran were, and are gone already.
+        found -= left - dead;
         list_merge(&unreachable, young);
         list_merge(&garbage, &unreachable);
     }
 
     // 8, then 7: survivors move up first, so that objects cleared in 7
     // that outlive their clear join them in the older generation.
-    size_t survivors = list_size(young);
     if (young != old) {
         list_merge(young, old);
     }
@@ -471,10 +570,10 @@ static intptr_t collect(int gen)
 
     // Counts and the bookkeeping of the full-collection rule.
     if (gen + 1 < NGENS) {
-        gc.count[gen + 1]++;
+        mw__atomic_add_relaxed(&gc.count[gen + 1], 1);
     }
     for (int i = 0; i <= gen; i++) {
-        gc.count[i] = 0;
+        mw__atomic_store_relaxed(&gc.count[i], 0);
     }
     if (gen == NGENS - 1) {
         gc.long_lived_total = survivors;
@@ -486,7 +585,7 @@ static intptr_t collect(int gen)
     uint64_t pause = now_ns() - start;
     mw_gc_gen_stats *st = &gc.stats.gen[gen];
     st->collections++;
-    st->collected += (uint64_t)(found - uncollectable);
+    st->collected += (uint64_t)found - (uint64_t)uncollectable;
     st->uncollectable += (uint64_t)uncollectable;
     st->total_pause_ns += pause;
     if (pause > st->max_pause_ns) {
@@ -496,31 +595,71 @@ static intptr_t collect(int gen)
         fprintf(stderr,
                 "mwrt gc: collecting generation %d; objects in each generation: %zu %zu %zu; "
                 "unreachable %" PRIdPTR ", uncollectable %" PRIdPTR ", %.6f s elapsed\n",
-                gen, sizes[0], sizes[1], sizes[2], found, uncollectable, (double)pause / 1e9);
+                gen, sizes[0], sizes[1], sizes[2], (intptr_t)found, uncollectable,
+                (double)pause / 1e9);
     }
-    info.collected = found - uncollectable;
+    info.collected = (intptr_t)found - uncollectable;
     info.uncollectable = uncollectable;
     run_callbacks("stop", &info);
     atomic_store(&gc.collecting, false);
     mw__err_restore(&saved);
-    return found;
+    return (intptr_t)found;
 }
 
 /* ======================================================================
  * When to collect
  * ====================================================================== */
 
-/* Can a collection run now, on this thread?  (See "Atomicity" above.) */
-static bool heap_stands_still(void)
+/*
+ * The heap standing still.  Under the GIL, the caller holds it, which is
+ * enough.  In free mode, the caller must be the only attached thread, and
+ * stay so: world_lock is held from the check to the end, and a thread
+ * that attaches takes it too (mw__gc_attach_lock), so it waits for the
+ * collection to end, or is seen by the check and refuses it.
+ */
+static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mw__gc_attach_lock(void)
+{
+    if (mw__free_mode) {
+        pthread_mutex_lock(&world_lock);
+    }
+}
+
+void mw__gc_attach_unlock(void)
+{
+    if (mw__free_mode) {
+        pthread_mutex_unlock(&world_lock);
+    }
+}
+
+/* The calling thread may run a collection (or walk the lists): attached,
+ * not blocking, not inside a collection. */
+static bool may_collect_here(void)
 {
     mw__tstate *t = mw__tls_tstate;
-    if (t == NULL || t->blocking) {
+    return t != NULL && !t->blocking && !atomic_load(&gc.collecting);
+}
+
+/* Stop the world (see above); false if other threads are attached. */
+static bool world_acquire(void)
+{
+    if (!mw__free_mode) {
+        return true;
+    }
+    pthread_mutex_lock(&world_lock);
+    if (mw__atomic_load_relaxed(&mw__runtime->attached) != 1) {
+        pthread_mutex_unlock(&world_lock);
         return false;
     }
-    if (mw__free_mode && mw__atomic_load_relaxed(&mw__runtime->attached) != 1) {
-        return false;
+    return true;
+}
+
+static void world_release(void)
+{
+    if (mw__free_mode) {
+        pthread_mutex_unlock(&world_lock);
     }
-    return !atomic_load(&gc.collecting);
 }
 
 /* The generation to collect now that generation 0 is due: the oldest
@@ -528,7 +667,7 @@ static bool heap_stands_still(void)
 static int generation_due(void)
 {
     for (int g = NGENS - 1; g >= 1; g--) {
-        if (gc.threshold[g] > 0 && gc.count[g] > gc.threshold[g]) {
+        if (gc.threshold[g] > 0 && mw__atomic_load_relaxed(&gc.count[g]) > gc.threshold[g]) {
             // A full collection only if enough objects await their first
             // one (CPython's rule, which keeps full collections linear).
             if (g == NGENS - 1 && gc.long_lived_pending < gc.long_lived_total / 4) {
@@ -541,28 +680,31 @@ static int generation_due(void)
 }
 
 /*
- * Before a container is allocated: collect if a threshold (or the torture
- * countdown) says so and the heap stands still.  Nothing else is read
- * until the latter is known: in free mode with other threads running, the
- * counts belong to list_lock.
+ * Before a container is allocated: collect if the torture countdown or a
+ * threshold says so and the world can be stopped.  Cheap when nothing is
+ * due: in free mode with other threads attached it reads one counter.
  */
 void mw__gc_before_alloc(void)
 {
-    if (!heap_stands_still()) {
+    if (!may_collect_here()) {
         return;
     }
-    if (mw_unlikely(gc.torture > 0) && --gc.torture_countdown <= 0) {
-        gc.torture_countdown = gc.torture;
-        collect(0);
+    if (mw__free_mode && mw__atomic_load_relaxed(&mw__runtime->attached) != 1) {
         return;
     }
-    // count[0] net allocations so far; this one would make count[0] + 1,
-    // so a threshold of 700 collects before the 701st, as CPython does
-    // right after counting it.
-    if (!gc.enabled || gc.threshold[0] <= 0 || gc.count[0] < gc.threshold[0]) {
+    bool torture = gc.torture > 0 && atomic_fetch_sub(&gc.torture_countdown, 1) <= 1;
+    if (torture) {
+        atomic_store(&gc.torture_countdown, gc.torture);
+    } else if (!gc.enabled || gc.threshold[0] <= 0 ||
+               mw__atomic_load_relaxed(&gc.count[0]) < gc.threshold[0]) {
+        // count[0] net allocations so far: a threshold of 700 collects
+        // before the 701st, as CPython does right after counting it.
         return;
     }
-    collect(generation_due());
+    if (world_acquire()) {
+        collect(torture ? 0 : generation_due());
+        world_release();
+    }
 }
 
 /* ======================================================================
@@ -581,13 +723,18 @@ intptr_t mw_gc_collect(int gen)
         mw_err_set(MW_ERR_VALUE, "mw_gc_collect: generation %d out of range", gen);
         return -1;
     }
-    if (!heap_stands_still()) {
-        mw_err_set(MW_ERR_STATE, "mw_gc_collect: %s",
-                   atomic_load(&gc.collecting) ? "a collection is already running"
-                                 : "other threads are attached (free mode needs them stopped)");
+    if (!may_collect_here()) {
+        mw_err_set(MW_ERR_STATE, "mw_gc_collect: a collection is already running");
         return -1;
     }
-    return collect(gen);
+    if (!world_acquire()) {
+        mw_err_set(MW_ERR_STATE,
+                   "mw_gc_collect: other threads are attached (free mode needs them stopped)");
+        return -1;
+    }
+    intptr_t found = collect(gen);
+    world_release();
+    return found;
 }
 
 void mw_gc_enable(void)
@@ -623,26 +770,47 @@ void mw_gc_get_threshold(int out[3])
 void mw_gc_get_count(int out[3])
 {
     for (int i = 0; i < NGENS; i++) {
-        out[i] = gc.count[i];
+        out[i] = mw__atomic_load_relaxed(&gc.count[i]);
+    }
+}
+
+static void lists_lock(void)
+{
+    if (mw__free_mode) {
+        pthread_mutex_lock(&list_lock);
+    }
+}
+
+static void lists_unlock(void)
+{
+    if (mw__free_mode) {
+        pthread_mutex_unlock(&list_lock);
     }
 }
 
 void mw_gc_freeze(void)
 {
+    lists_lock();
     for (int i = 0; i < NGENS; i++) {
         list_merge(&gc.gens[i], &gc.permanent);
-        gc.count[i] = 0;
+        mw__atomic_store_relaxed(&gc.count[i], 0);
     }
+    lists_unlock();
 }
 
 void mw_gc_unfreeze(void)
 {
+    lists_lock();
     list_merge(&gc.permanent, &gc.gens[NGENS - 1]);
+    lists_unlock();
 }
 
 size_t mw_gc_get_freeze_count(void)
 {
-    return list_size(&gc.permanent);
+    lists_lock();
+    size_t n = list_size(&gc.permanent);
+    lists_unlock();
+    return n;
 }
 
 void mw_gc_set_debug(unsigned flags)
@@ -732,6 +900,17 @@ static mw_object *result_list(const char *func)
     return l;
 }
 
+/* Walking the lists needs the world stopped, as a collection does. */
+static bool walk_begin(const char *func)
+{
+    if (!world_acquire()) {
+        mw_err_set(MW_ERR_STATE, "%s: other threads are attached (free mode needs them stopped)",
+                   func);
+        return false;
+    }
+    return true;
+}
+
 mw_object *mw_gc_get_objects(int gen)
 {
     if (gen < -1 || gen >= NGENS) {
@@ -742,12 +921,18 @@ mw_object *mw_gc_get_objects(int gen)
     if (result == NULL) {
         return NULL;
     }
+    if (!walk_begin("mw_gc_get_objects")) {
+        mw__decref(result);
+        return NULL;
+    }
     for (int i = 0; i < NGENS; i++) {
         if ((gen == -1 || gen == i) && append_all(result, &gc.gens[i]) != 0) {
+            world_release();
             mw__decref(result);
             return NULL;
         }
     }
+    world_release();
     return result;
 }
 
@@ -775,6 +960,10 @@ mw_object *mw_gc_get_referrers(mw_object *o)
     if (result == NULL) {
         return NULL;
     }
+    if (!walk_begin("mw_gc_get_referrers")) {
+        mw__decref(result);
+        return NULL;
+    }
     mw__gc_head *lists[NGENS + 1] = {&gc.gens[0], &gc.gens[1], &gc.gens[2], &gc.permanent};
     for (int i = 0; i <= NGENS; i++) {
         for (mw__gc_head *g = lists[i]->next; g != lists[i]; g = g->next) {
@@ -784,11 +973,13 @@ mw_object *mw_gc_get_referrers(mw_object *o)
                 c->ob_type->traverse(c, visit_find, &s);
             }
             if (s.found && mw__list_append((mw__list *)result, c) != 0) {
+                world_release();
                 mw__decref(result);
                 return NULL;
             }
         }
     }
+    world_release();
     return result;
 }
 

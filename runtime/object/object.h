@@ -156,6 +156,8 @@ void mw__gc_untrack(mw_object *o);
 void mw__gc_before_alloc(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
+void mw__gc_attach_lock(void);
+void mw__gc_attach_unlock(void);
 
 /* ======================================================================
  * Runtime and thread states

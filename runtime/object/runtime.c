@@ -252,7 +252,10 @@ int mw_thread_attach(mw_runtime *rt)
     }
     t->attached = true;
     t->blocking = false;
+    // Not while a free-mode collection runs: it relies on being alone.
+    mw__gc_attach_lock();
     mw__atomic_add_relaxed(&rt->attached, 1);
+    mw__gc_attach_unlock();
     mw__tls_tstate = t;
     if (!mw__free_mode) {
         mw__gil_take(rt, t);

@@ -35,6 +35,11 @@ extern mw_runtime *test_rt;
 void start(mw_lock_mode mode);
 /* The same with a full configuration. */
 void start_cfg(const mw_config *cfg);
+/* start(mode) without the torture flavour: scripts/test.sh torture sets
+ * MWRT_GC_TORTURE=1, which collects generation 0 before every container
+ * allocation whatever the settings.  Tests that count collections or rely
+ * on when automatic ones run use this; the others run under torture too. */
+void start_exact(mw_lock_mode mode);
 /* Detach the calling thread (if attached) and free the runtime. */
 void stop(void);
 
@@ -124,17 +129,22 @@ extern long total_finalized, total_destroyed;
  * storing a new reference to it in zombie. */
 extern int64_t resurrect_id;
 extern mw_object *zombie;
-/* If not NULL, each finalizer reads this weak reference and counts in
- * finalizer_saw_dead whether it already yielded None. */
-extern mw_object *finalizer_watch;
+/* Each finalizer reads the weak references here (NULL: none) and counts
+ * those that already yielded None and those that did not. */
+#define WATCHED 2
+extern mw_object *finalizer_watch[WATCHED];
 extern int finalizer_saw_dead, finalizer_saw_alive;
+/* If set, each finalizer breaks its node's link (next = NULL). */
+extern bool finalizer_breaks;
 /* If set, each finalizer calls mw_gc_collect(0) and records the result and
  * error kind here (then clears the error). */
 extern bool finalizer_collects;
 extern intptr_t finalizer_collect_result;
 extern mw_error_kind finalizer_collect_err;
-/* If set, each finalizer leaves an error pending (MW_ERR_VALUE). */
+/* If set, each finalizer leaves an error pending (MW_ERR_VALUE).  Finalizers
+ * that found an error already pending when called are counted. */
 extern bool finalizer_fails;
+extern int finalizer_saw_error;
 
 /* MW_TYPE_GC with traverse, clear and destroy; no finalizer. */
 extern const mw_type node_type;
@@ -177,8 +187,9 @@ TCase *tcase_weak(void);        /* test_gc_seed.c */
 TCase *tcase_control(void);     /* test_gc_api.c */
 TCase *tcase_automatic(void);   /* test_gc_api.c */
 TCase *tcase_debug(void);       /* test_gc_debug.c */
-TCase *tcase_introspect(void);  /* test_gc_debug.c */
+TCase *tcase_introspect(void);  /* test_gc_introspect.c */
 TCase *tcase_threads(void);     /* test_gc_threads.c */
 TCase *tcase_soup(void);        /* test_gc_soup.c */
+TCase *tcase_shapes(void);      /* test_gc_shapes.c */
 
 #endif /* MWRT_TEST_GC_H */

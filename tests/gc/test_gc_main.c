@@ -6,6 +6,8 @@
  */
 #include "test_gc.h"
 
+#include <stdlib.h>
+
 mw_runtime *test_rt;
 
 /* ======================================================================
@@ -30,6 +32,14 @@ void start(mw_lock_mode mode)
     mw_config_default(&cfg);
     cfg.lock = mode;
     start_cfg(&cfg);
+}
+
+void start_exact(mw_lock_mode mode)
+{
+    // Read when the runtime is made; each test runs in its own process, so
+    // this does not reach the next test.
+    unsetenv("MWRT_GC_TORTURE");
+    start(mode);
 }
 
 void stop(void)
@@ -69,12 +79,14 @@ int node_destroyed[MAX_NODES];
 long total_finalized, total_destroyed;
 int64_t resurrect_id = -1;
 mw_object *zombie;
-mw_object *finalizer_watch;
+mw_object *finalizer_watch[WATCHED];
 int finalizer_saw_dead, finalizer_saw_alive;
+bool finalizer_breaks;
 bool finalizer_collects;
 intptr_t finalizer_collect_result;
 mw_error_kind finalizer_collect_err;
 bool finalizer_fails;
+int finalizer_saw_error;
 
 void reset_counters(void)
 {
@@ -85,12 +97,16 @@ void reset_counters(void)
     total_finalized = total_destroyed = 0;
     resurrect_id = -1;
     zombie = NULL;
-    finalizer_watch = NULL;
+    for (int i = 0; i < WATCHED; i++) {
+        finalizer_watch[i] = NULL;
+    }
     finalizer_saw_dead = finalizer_saw_alive = 0;
+    finalizer_breaks = false;
     finalizer_collects = false;
     finalizer_collect_result = 0;
     finalizer_collect_err = MW_ERR_NONE;
     finalizer_fails = false;
+    finalizer_saw_error = 0;
 }
 
 static int node_traverse(mw_object *self, mw_visit_fn visit, void *arg)
@@ -113,11 +129,17 @@ static void node_finalize(mw_object *self)
     REQUIREF(n->value == node_value(n->id), "finalizing a broken node %lld",
              (long long)n->id);
     total_finalized++;
+    if (mw_err_occurred() != MW_ERR_NONE) {
+        finalizer_saw_error++;   // someone else's error leaked in here
+    }
     if (n->id >= 0 && n->id < MAX_NODES) {
         node_finalized[n->id]++;
     }
-    if (finalizer_watch != NULL) {
-        mw_object *t = mw_weakref_get(finalizer_watch);
+    for (int i = 0; i < WATCHED; i++) {
+        if (finalizer_watch[i] == NULL) {
+            continue;
+        }
+        mw_object *t = mw_weakref_get(finalizer_watch[i]);
         REQUIREF(t != NULL, "mw_weakref_get in a finalizer: %s", mw_err_message());
         if (mw_is(t, mw_none())) {
             finalizer_saw_dead++;
@@ -125,6 +147,11 @@ static void node_finalize(mw_object *self)
             finalizer_saw_alive++;
         }
         mw_decref(t);
+    }
+    if (finalizer_breaks) {
+        mw_object *next = n->next;
+        n->next = NULL;
+        mw_decref(next);   // may free the rest of the cycle, right here
     }
     if (finalizer_collects) {
         finalizer_collect_result = mw_gc_collect(0);
@@ -254,6 +281,7 @@ static Suite *gc_suite(void)
     TCase *(*const cases[])(void) = {
         tcase_seed,  tcase_weak,       tcase_control, tcase_automatic,
         tcase_debug, tcase_introspect, tcase_threads, tcase_soup,
+        tcase_shapes,
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         suite_add_tcase(s, cases[i]());
