@@ -14,8 +14,9 @@
  * (10) collections of generation 0, generation 1 is too; every threshold 2
  * (10) of those, a full collection - but only if the objects that survived
  * since the last full collection are at least 25% of the long-lived ones.
- * With MWRT_GC_TORTURE=N in the environment, a collection of generation 0
- * runs every N container allocations.
+ * With MWRT_GC_TORTURE=N in the environment (read when the runtime is
+ * made), a collection runs before every Nth container allocation:
+ * generation 0, or an older one when its count is due.
  *
  * A collection needs the heap to stand still.  In MW_LOCK_GIL mode the
  * collecting thread holds the GIL, which is enough.  In MW_LOCK_FREE mode a
@@ -42,13 +43,15 @@ extern "C" {
 #define MW_GC_DEBUG_COLLECTABLE   0x02u /* print each collectable object found */
 #define MW_GC_DEBUG_UNCOLLECTABLE 0x04u /* print each uncollectable object found */
 #define MW_GC_DEBUG_SAVEALL       0x20u /* keep unreachable objects in the
-                                           garbage list instead of freeing */
+                                           garbage list instead of clearing
+                                           them (finalizers still run) */
 #define MW_GC_DEBUG_LEAK (MW_GC_DEBUG_COLLECTABLE | MW_GC_DEBUG_UNCOLLECTABLE | \
                           MW_GC_DEBUG_SAVEALL)
 
 /*
  * Collect generations 0..gen (gen -1 or 2: a full collection).  Returns the
- * number of unreachable objects found (collectable and uncollectable), or
+ * number of unreachable objects found (collectable and uncollectable; not
+ * those a finalizer resurrected, which were not garbage after all), or
  * -1 with MW_ERR_STATE (free mode with other threads attached, or a
  * collection already running on this thread, e.g. from a finalizer) or
  * MW_ERR_VALUE (gen out of range).

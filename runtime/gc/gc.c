@@ -543,8 +543,9 @@ static intptr_t collect(int gen)
     size_t found = find_unreachable(young, &unreachable, &examined);
     size_t survivors = examined - found;
 
-    if (!(gc.debug & MW_GC_DEBUG_SAVEALL)) {
-        // 5: weak references and finalizers, on a consistent heap.
+    {
+        // 5: weak references and finalizers, on a consistent heap (with
+        // SAVEALL too, as CPython: only step 7 differs).
         finalize_unreachable(&unreachable);
         // 6: what they made reachable again survives, with its referents;
         // the rest, in `garbage`, is what step 7 clears.
@@ -702,7 +703,9 @@ void mw__gc_before_alloc(void)
         return;
     }
     if (world_acquire()) {
-        collect(torture ? 0 : generation_due());
+        // Torture mode collects early, on the ordinary schedule of
+        // generations, so older ones are collected too.
+        collect(generation_due());
         world_release();
     }
 }
