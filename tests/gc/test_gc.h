@@ -1,8 +1,7 @@
 /*
- * test_gc.h - helpers shared by the cycle collector's Check suite: making
- * and freeing the runtime around a test (copied from the object suite's
- * test_object.h, as suites do not include across directories), error
- * checks, allocator figures, and the Node user type every file builds its
+ * test_gc.h - helpers of the cycle collector's Check suite (the runtime
+ * around a test, error checks and allocator figures come from
+ * tests/common/mwtest.h), and the Node user type every file builds its
  * cycles from.
  *
  * Node is the seed's "class Node" in C: an mw_object header, one owned
@@ -17,36 +16,18 @@
 #include <mwrt/gc.h>
 #include <mwrt/mwrt.h>
 
+#include "mwtest.h"
+
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* The two lock modes, for tcase_add_loop_test(tc, fn, 0, NMODES). */
-#define NMODES 2
-#define MODE(i) ((i) == 0 ? MW_LOCK_GIL : MW_LOCK_FREE)
-#define MODE_NAME(m) ((m) == MW_LOCK_GIL ? "gil" : "free")
-
-/* The runtime of the running test (each test runs in its own process). */
-extern mw_runtime *test_rt;
-
-/* Create the runtime in mode (defaults otherwise) and attach the calling
- * thread; every failure is a test failure. */
-void start(mw_lock_mode mode);
-/* The same with a full configuration. */
-void start_cfg(const mw_config *cfg);
 /* start(mode) without the torture flavour: scripts/test.sh torture sets
  * MWRT_GC_TORTURE=1, which collects generation 0 before every container
  * allocation whatever the settings.  Tests that count collections or rely
  * on when automatic ones run use this; the others run under torture too. */
 void start_exact(mw_lock_mode mode);
-/* Detach the calling thread (if attached) and free the runtime. */
-void stop(void);
-
-/* Blocks of the small-object allocator in use, all classes, all heaps. */
-size_t blocks_in_use(void);
-/* The same after mw_alloc_trim(). */
-size_t blocks_in_use_trimmed(void);
 
 /* Under AddressSanitizer objects live in the C library's malloc, not in
  * the pools (see runtime/object/object.h), so the allocator's figures do
@@ -61,42 +42,6 @@ size_t blocks_in_use_trimmed(void);
 #ifndef OBJECTS_IN_POOLS
 #define OBJECTS_IN_POOLS 1
 #endif
-
-/*
- * An assertion for hot loops: under CK_FORK every passing ck_assert costs
- * a write(2) to the parent; REQUIRE reports only a failure.
- */
-#define REQUIRE(cond)                                                       \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            ck_abort_msg("failed: %s", #cond);                              \
-        }                                                                   \
-    } while (0)
-#define REQUIREF(cond, fmt, ...)                                            \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            ck_abort_msg("failed: %s: " fmt, #cond, __VA_ARGS__);           \
-        }                                                                   \
-    } while (0)
-
-/* The pending error is kind, with a message; then clear it. */
-#define ASSERT_ERR(kind)                                                    \
-    do {                                                                    \
-        mw_error_kind got_ = mw_err_occurred();                             \
-        REQUIREF(got_ == (kind), "error %s, expected %s (%s)",              \
-                 mw_err_name(got_), mw_err_name(kind), mw_err_message());   \
-        REQUIREF(mw_err_message()[0] != '\0', "no message for %s",         \
-                 mw_err_name(kind));                                        \
-        mw_err_clear();                                                     \
-    } while (0)
-
-/* No error is pending. */
-#define ASSERT_NO_ERR()                                                     \
-    do {                                                                    \
-        mw_error_kind got_ = mw_err_occurred();                             \
-        REQUIREF(got_ == MW_ERR_NONE, "unexpected %s: %s",                  \
-                 mw_err_name(got_), mw_err_message());                      \
-    } while (0)
 
 /* mw_gc_collect(gen) returned want, with no error pending. */
 #define ASSERT_COLLECT(gen, want)                                           \
