@@ -41,10 +41,12 @@
  * CPython) but after step 4, on a consistent heap; a collection they would
  * trigger is refused (collecting).
  *
+ * Tuples that cannot be in a cycle (no tracked container among their
+ * items) are untracked at the start of a collection, as CPython does.
+ *
  * Deliberately not handled yet: collections that stop other threads in
  * free mode; per-thread young generations (every container allocation
- * takes list_lock in free mode); untracking containers that cannot hold
- * references.
+ * takes list_lock in free mode).
  */
 #include "object/object.h"
 
@@ -240,6 +242,38 @@ MW_INLINE intptr_t count_of(mw_object *o)
 {
     return (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local) +
            (mw__atomic_load_acquire(&o->ob_ref_shared) >> MW__SHARED_SHIFT);
+}
+
+/*
+ * CPython's tuple untracking: a tuple none of whose items is a tracked
+ * container can never be part of a cycle (a tuple cannot change), so it
+ * leaves the lists and later collections skip it.  Young is in allocation
+ * order, so a tree of tuples is untracked leaves first, in one pass.
+ */
+static bool tuple_may_be_in_cycle(mw_object *o)
+{
+    mw__tuple *t = (mw__tuple *)o;
+    for (size_t i = 0; i < t->len; i++) {
+        mw_object *item = t->items[i];
+        if (item != NULL && (item->ob_type->flags & MW_TYPE_GC) &&
+            mw__gc_head_of(item)->next != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void untrack_tuples(mw__gc_head *young)
+{
+    mw__gc_head *g = young->next;
+    while (g != young) {
+        mw__gc_head *next = g->next;
+        mw_object *o = mw__gc_object_of(g);
+        if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
+            list_remove(g);   // next == NULL: untracked
+        }
+        g = next;
+    }
 }
 
 /* Step 2; returns the number of objects in young. */
@@ -537,6 +571,7 @@ static intptr_t collect(int gen)
         list_merge(&gc.gens[i], young);
     }
     mw__gc_head *old = gen < NGENS - 1 ? &gc.gens[gen + 1] : &gc.gens[gen];
+    untrack_tuples(young);
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
