@@ -42,7 +42,7 @@
  * trigger is refused (collecting).
  *
  * Tuples that cannot be in a cycle (no tracked container among their
- * items) are untracked at the start of a collection, as CPython does.
+ * items) are untracked as step 2 passes them, as CPython does.
  *
  * Deliberately not handled yet: collections that stop other threads in
  * free mode; per-thread young generations (every container allocation
@@ -249,6 +249,8 @@ MW_INLINE intptr_t count_of(mw_object *o)
  * container can never be part of a cycle (a tuple cannot change), so it
  * leaves the lists and later collections skip it.  Young is in allocation
  * order, so a tree of tuples is untracked leaves first, in one pass.
+ * Untracking one that step 6 finds among the garbage is harmless too: it
+ * is not in a cycle, so clearing its referrers frees it.
  */
 static bool tuple_may_be_in_cycle(mw_object *o)
 {
@@ -263,28 +265,23 @@ static bool tuple_may_be_in_cycle(mw_object *o)
     return false;
 }
 
-static void untrack_tuples(mw__gc_head *young)
+/* Step 2, with tuple untracking folded in (one pass over young instead of
+ * two); returns the number of objects left in young. */
+static size_t update_refs(mw__gc_head *young)
 {
+    size_t n = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
         if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
             list_remove(g);   // next == NULL: untracked
+        } else {
+            g->refs = count_of(o);
+            o->ob_gc_bits |= MW__GC_COLLECTING;
+            n++;
         }
         g = next;
-    }
-}
-
-/* Step 2; returns the number of objects in young. */
-static size_t update_refs(mw__gc_head *young)
-{
-    size_t n = 0;
-    for (mw__gc_head *g = young->next; g != young; g = g->next) {
-        mw_object *o = mw__gc_object_of(g);
-        g->refs = count_of(o);
-        o->ob_gc_bits |= MW__GC_COLLECTING;
-        n++;
     }
     return n;
 }
@@ -571,7 +568,6 @@ static intptr_t collect(int gen)
         list_merge(&gc.gens[i], young);
     }
     mw__gc_head *old = gen < NGENS - 1 ? &gc.gens[gen + 1] : &gc.gens[gen];
-    untrack_tuples(young);
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
