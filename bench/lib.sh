@@ -63,3 +63,18 @@ take_positional() {
     fi
     require_positive repetitions "$reps"
 }
+
+# make_logdir NAME: a directory for the runs' logs, in the global logdir;
+# removed at exit unless a run failed (the caller's `failed` array).
+make_logdir() {
+    logdir=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-bench-$1.XXXXXX")
+    trap clean_up_logdir EXIT
+}
+
+clean_up_logdir() {
+    if [ ${#failed[@]} -eq 0 ]; then
+        rm -rf "$logdir"
+    else
+        echo "run.sh: logs of the failed runs are in $logdir" >&2
+    fi
+}

@@ -152,15 +152,7 @@ declare -A fail_kind=()     # "workload|alloc" -> label for the table cell
 declare -A ops_count=()     # workload -> ops per run, as the benchmark reported
 
 # Each run's output goes to a log; the logs are kept only if a run failed.
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-bench-alloc.XXXXXX")
-clean_up() {
-    if [ ${#failed[@]} -eq 0 ]; then
-        rm -rf "$logdir"
-    else
-        echo "run.sh: logs of the failed runs are in $logdir" >&2
-    fi
-}
-trap clean_up EXIT
+make_logdir alloc
 
 
 

@@ -77,32 +77,8 @@ static struct {
 static double ring_results[MAX_SIZES][2][MAX_RUNS];
 static double young_results[MAX_RUNS];
 
-static uint64_t read_clock_ns(void)
-{
-    struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
-__attribute__((noreturn)) static void die_with_mw_error(const char *what)
-{
-    fprintf(stderr, "mwrt-bench-gc: %s failed: %s: %s\n", what,
-            mw_err_name(mw_err_occurred()), mw_err_message());
-    exit(1);
-}
-
-__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "mwrt-bench-gc: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(1);
-}
 
 /* A result the runtime got wrong (not a benchmark problem): exit 3. */
 __attribute__((noreturn, format(printf, 1, 2))) static void wrong(const char *fmt, ...)

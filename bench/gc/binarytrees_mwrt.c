@@ -32,6 +32,8 @@
 #define _GNU_SOURCE
 #include <mwrt/mwrt.h>
 
+#include "../bench_util.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -51,20 +53,7 @@ static struct {
     bool quiet;
 } opt = {.depth = 16, .runs = 1, .gc_on = true, .quiet = false};
 
-static uint64_t read_clock_ns(void)
-{
-    struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-__attribute__((noreturn)) static void die_with_mw_error(const char *what)
-{
-    fprintf(stderr, "mwrt-bench-binarytrees: %s failed: %s: %s\n", what,
-            mw_err_name(mw_err_occurred()), mw_err_message());
-    exit(1);
-}
 
 __attribute__((noreturn, format(printf, 2, 3))) static void fail(int status, const char *fmt, ...)
 {

@@ -153,15 +153,7 @@ notes=()
 declare -A failed=()        # config -> number of failed runs
 declare -A fail_kind=()     # config -> label for the table cells
 
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-bench-gc.XXXXXX")
-clean_up() {
-    if [ ${#failed[@]} -eq 0 ]; then
-        rm -rf "$logdir"
-    else
-        echo "run.sh: logs of the failed runs are in $logdir" >&2
-    fi
-}
-trap clean_up EXIT
+make_logdir gc
 
 # run_logged CONFIG LOG CMD...: run CMD with the timeout, output to LOG;
 # on failure count it against CONFIG and note why.  Sets rc.

@@ -82,34 +82,8 @@ static mw_object *key_b;
 /* ms per run: [workload][phase][run], phase 0 build, 1 drop, 2 total. */
 static double results[NWORKLOADS][3][MAX_RUNS];
 
-static uint64_t read_clock_ns(void)
-{
-    struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
-/* Print what failed with the thread's mwrt error, and give up. */
-__attribute__((noreturn)) static void die_with_mw_error(const char *what)
-{
-    fprintf(stderr, "mwrt-bench-containers: %s failed: %s: %s\n", what,
-            mw_err_name(mw_err_occurred()), mw_err_message());
-    exit(1);
-}
-
-/* Print a printf-style message and give up. */
-__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "mwrt-bench-containers: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(1);
-}
 
 
 /* ----------------------------------------------------------------------

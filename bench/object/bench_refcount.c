@@ -175,13 +175,6 @@ static int cpu_count;
  * Small helpers
  * ---------------------------------------------------------------------- */
 
-static uint64_t read_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 
 static double find_min(const double *v, int n)

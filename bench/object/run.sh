@@ -135,15 +135,7 @@ declare -A ms_runs=()       # "config|workload|phase" -> ms of each good run
 declare -A failed=()        # config -> number of failed runs
 declare -A fail_kind=()     # config -> label for the table cells
 
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-bench-object.XXXXXX")
-clean_up() {
-    if [ ${#failed[@]} -eq 0 ]; then
-        rm -rf "$logdir"
-    else
-        echo "run.sh: logs of the failed runs are in $logdir" >&2
-    fi
-}
-trap clean_up EXIT
+make_logdir object
 
 
 
