@@ -10,6 +10,8 @@ packages=(
     libuv1-dev libck-dev check libhiredis-dev
     # real programs the tests drive, and the benchmarks' peers
     python3 redis-server redis-tools
+    # the request parser's fuzz target (libFuzzer), the latency report's plots
+    clang libclang-rt-14-dev gnuplot-nox
     libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libmimalloc-dev libgc-dev
 )
 

@@ -96,18 +96,55 @@ MW_API int mw_gc_add_callback(mw_gc_callback cb, void *arg);
 /* Remove it again; 0, or MW_EINVAL if it was not registered. */
 MW_API int mw_gc_remove_callback(mw_gc_callback cb, void *arg);
 
+/* Percentiles of a log-linear histogram (relative error under 1%); all
+ * zero while count is 0. */
+typedef struct mw_gc_percentiles {
+    uint64_t count;
+    uint64_t p50, p99, p999, max;
+} mw_gc_percentiles;
+
 typedef struct mw_gc_gen_stats {
     uint64_t collections;
     uint64_t collected;
     uint64_t uncollectable;
     uint64_t total_pause_ns;
     uint64_t max_pause_ns;
+    uint64_t examined;                   /* objects examined, in total */
+    mw_gc_percentiles pause_ns;          /* the world stopped (or the GIL
+                                            held) for the collection */
+    mw_gc_percentiles safepoint_ns;      /* time-to-safepoint: from the stop
+                                            request to the last worker parked */
+    mw_gc_percentiles examined_objects;  /* per collection */
+    mw_gc_percentiles collected_objects; /* per collection */
 } mw_gc_gen_stats;
+
 typedef struct mw_gc_stats {
     mw_gc_gen_stats gen[MW_GC_GENERATIONS];
+    mw_gc_percentiles pause_ns;          /* every generation together */
+    mw_gc_percentiles safepoint_ns;
+    uint64_t stw_collections;            /* ran with other workers parked */
+    uint64_t idle_collections;           /* run by the master, all idle */
+    uint64_t memory_collections;         /* forced by the memory limit */
+    uint64_t explicit_collections;       /* mw_gc_collect */
+    uint64_t callback_errors;            /* errors raised by finalizers,
+                                            weakref and gc callbacks */
+    mw_gc_policy policy;
+    mw_lock_mode lock;
+    size_t memory_limit;
+    size_t memory_used;                  /* allocator bytes now */
 } mw_gc_stats;
-/* 0, or MW_EINVAL if out is NULL. */
+/* A snapshot; 0, or MW_EINVAL if out is NULL.  Any attached thread. */
 MW_API int mw_gc_get_stats(mw_gc_stats *out);
+/* Forget the histograms and counters above (not the collector's state). */
+MW_API void mw_gc_reset_stats(void);
+
+/* The automatic-collection policy (see mwrt/runtime.h); 0, or MW_EINVAL
+ * for an unknown policy.  Takes effect at the next decision. */
+MW_API int mw_gc_set_policy(mw_gc_policy policy);
+MW_API mw_gc_policy mw_gc_get_policy(void);
+/* The memory limit in bytes (0: none). */
+MW_API void mw_gc_set_memory_limit(size_t bytes);
+MW_API size_t mw_gc_get_memory_limit(void);
 
 /* Leak hunting, as gc.get_objects / get_referrers / get_referents /
  * is_tracked.  Each returns a new list (new references), or NULL. */

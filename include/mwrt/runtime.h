@@ -27,20 +27,27 @@ typedef enum mw_lock_mode {
                          owning thread counts without atomics, others with */
 } mw_lock_mode;
 
-/* When the cycle collector runs.  Accepted and kept in the configuration
- * now; the cycle collector and the master thread that act on it (with
- * threshold and memory_limit) are not built yet. */
+/* When the cycle collector runs automatically (see mwrt/gc.h for the
+ * whole schedule; changeable at run time with mw_gc_set_policy). */
 typedef enum mw_gc_policy {
-    MW_GC_STW = 0,    /* collect when a threshold trips, world stopped */
-    MW_GC_PAUSED = 1, /* hold off while workers are busy; collect when idle */
-    MW_GC_OFF = 2     /* only explicit collections */
+    MW_GC_STW = 0,    /* collect as soon as a threshold trips, with every
+                         other worker parked at a safepoint */
+    MW_GC_PAUSED = 1, /* hold automatic collection while workers are busy;
+                         the master thread collects when they are all idle
+                         (mw_idle_begin), and stops the world anyway when
+                         memory passes the ceiling */
+    MW_GC_OFF = 2     /* only explicit collections (and the memory limit) */
 } mw_gc_policy;
 
 typedef struct mw_config {
     mw_lock_mode lock;            /* default MW_LOCK_GIL */
     mw_gc_policy gc_policy;       /* default MW_GC_STW */
     int threshold[3];             /* default 700, 10, 10; clamped to >= 0 */
-    size_t memory_limit;          /* bytes; 0 (default) = none */
+    size_t memory_limit;          /* bytes of allocator memory (arenas and
+                                     large blocks); 0 (default) = none.
+                                     Full collections are forced as it is
+                                     approached; past it, allocations fail
+                                     with MW_ERR_NOMEM after a collection */
     unsigned switch_interval_us;  /* GIL switch interval; default 5000 us,
                                      clamped to 100 us .. 1 s */
 } mw_config;
@@ -99,6 +106,18 @@ MW_API void mw_safepoint(void);
  */
 MW_API void mw_blocking_begin(void);
 MW_API void mw_blocking_end(void);
+
+/*
+ * Bracket the time a worker waits for work (e.g. a libuv loop's poll).
+ * Like a blocking region - the thread holds no object, counts as stopped,
+ * and in GIL mode releases the GIL - and more: it tells the master thread
+ * that this worker is idle, so that under MW_GC_PAUSED a due collection
+ * runs now, while no request is being served.  mw_idle_begin is also a
+ * safepoint.  mw_idle_end waits while a collection runs.  Attached
+ * threads only; not nested with mw_blocking_begin.
+ */
+MW_API void mw_idle_begin(void);
+MW_API void mw_idle_end(void);
 
 /* ======================================================================
  * Errors: one per thread, kind + message

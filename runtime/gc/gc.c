@@ -897,6 +897,39 @@ int mw_gc_remove_callback(mw_gc_callback cb, void *arg)
     return MW_EINVAL;
 }
 
+void mw_gc_reset_stats(void)
+{
+    memset(&gc.stats, 0, sizeof gc.stats);
+}
+
+int mw_gc_set_policy(mw_gc_policy policy)
+{
+    if (policy != MW_GC_STW && policy != MW_GC_PAUSED && policy != MW_GC_OFF) {
+        return MW_EINVAL;
+    }
+    if (mw__runtime != NULL) {
+        mw__runtime->config.gc_policy = policy;
+    }
+    return MW_OK;
+}
+
+mw_gc_policy mw_gc_get_policy(void)
+{
+    return mw__runtime != NULL ? mw__runtime->config.gc_policy : MW_GC_STW;
+}
+
+void mw_gc_set_memory_limit(size_t bytes)
+{
+    if (mw__runtime != NULL) {
+        mw__runtime->config.memory_limit = bytes;
+    }
+}
+
+size_t mw_gc_get_memory_limit(void)
+{
+    return mw__runtime != NULL ? mw__runtime->config.memory_limit : 0;
+}
+
 int mw_gc_get_stats(mw_gc_stats *out)
 {
     if (out == NULL) {

@@ -336,3 +336,14 @@ void mw_blocking_end(void)
     }
     t->blocking = false;
 }
+
+void mw_idle_begin(void)
+{
+    mw_safepoint();
+    mw_blocking_begin();
+}
+
+void mw_idle_end(void)
+{
+    mw_blocking_end();
+}
