@@ -2652,4 +2652,7 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         }
     }
     c->fn(&x);
+#if SRV_DEBUG >= 2
+    srv_ks_validate();
+#endif
 }
