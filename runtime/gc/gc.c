@@ -67,9 +67,9 @@
 static struct {
     mw__gc_head gens[NGENS];
     mw__gc_head permanent;
-    int threshold[NGENS];
+    _Atomic(int) threshold[NGENS];   /* set by any thread, read relaxed */
     _Atomic(int) count[NGENS];   /* under list_lock (or the GIL); read relaxed */
-    bool enabled;
+    _Atomic(bool) enabled;
     _Atomic(bool) collecting;     /* read by any thread: see may_collect_here */
     unsigned debug;
     long torture;                 /* collect every N allocations (0: off) */
@@ -172,9 +172,9 @@ void mw__gc_runtime_init(void)
     list_init(&gc.permanent);
     const mw_config *cfg = &mw__runtime->config;
     for (int i = 0; i < NGENS; i++) {
-        gc.threshold[i] = cfg->threshold[i];
+        mw__atomic_store_relaxed(&gc.threshold[i], cfg->threshold[i]);
     }
-    gc.enabled = true;   // the policy decides what runs automatically
+    mw__atomic_store_relaxed(&gc.enabled, true);   // the policy decides what runs
     atomic_store(&gc.collecting, false);
     gc.debug = 0;
     gc.long_lived_total = gc.long_lived_pending = 0;
@@ -897,7 +897,8 @@ static bool may_collect_here(void)
 static int generation_due(void)
 {
     for (int g = NGENS - 1; g >= 1; g--) {
-        if (gc.threshold[g] > 0 && mw__atomic_load_relaxed(&gc.count[g]) > gc.threshold[g]) {
+        int threshold = mw__atomic_load_relaxed(&gc.threshold[g]);
+        if (threshold > 0 && mw__atomic_load_relaxed(&gc.count[g]) > threshold) {
             // A full collection only if enough objects await their first
             // one (CPython's rule, which keeps full collections linear).
             if (g == NGENS - 1 && gc.long_lived_pending < gc.long_lived_total / 4) {
@@ -909,13 +910,11 @@ static int generation_due(void)
     return 0;
 }
 
-int mw__gc_due(void)
+bool mw__gc_due(void)
 {
-    if (!gc.enabled || gc.threshold[0] <= 0 ||
-        mw__atomic_load_relaxed(&gc.count[0]) < gc.threshold[0]) {
-        return -1;
-    }
-    return generation_due();
+    int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
+    return mw__atomic_load_relaxed(&gc.enabled) && threshold > 0 &&
+           mw__atomic_load_relaxed(&gc.count[0]) >= threshold;
 }
 
 /* Collect gen now on this thread for reason, if it can start; the errors
@@ -965,15 +964,16 @@ void mw__gc_before_alloc(void)
         int count = mw__atomic_load_relaxed(&gc.count[0]);
         // count[0] net allocations so far: a threshold of 700 collects
         // before the 701st, as CPython does right after counting it.
-        if (!gc.enabled || gc.threshold[0] <= 0 || count < gc.threshold[0]) {
+        int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
+        if (!mw__atomic_load_relaxed(&gc.enabled) || threshold <= 0 || count < threshold) {
             return;
         }
-        mw_gc_policy policy = t->rt->config.gc_policy;
+        mw_gc_policy policy = mw_gc_get_policy();
         if (policy == MW_GC_OFF) {
             return;
         }
         if (policy == MW_GC_PAUSED &&
-            count / MW_SCHED_PAUSED_MAX_DEFER < gc.threshold[0]) {
+            count / MW_SCHED_PAUSED_MAX_DEFER < threshold) {
             return;   // the master's, at the next idle moment
         }
     }
@@ -1000,7 +1000,9 @@ bool mw__gc_memory_check(size_t total)
         return true;
     }
     mw__tstate *t = mw__tls_tstate;
-    if (t != NULL && may_collect_here()) {
+    // Not from inside a collection on this thread (a finalizer's
+    // allocation); one running on another thread is waited for.
+    if (t != NULL && !t->blocking && atomic_load(&gc.collector) != t) {
         // First what is ours already: objects other threads (a collection
         // on the master, say) dropped and left for this owner to free, and
         // blocks freed to this heap.  Then a full collection.
@@ -1052,7 +1054,7 @@ intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only
         if (!mw__free_mode) {
             gc.safepoint_ns = gil_wait;   // the GIL holder's way to a safepoint
         }
-        found = collect(gen, reason);
+        found = collect(gen >= 0 ? gen : generation_due(), reason);
         collection_end();
     }
     mw_err_clear();
@@ -1086,31 +1088,31 @@ intptr_t mw_gc_collect(int gen)
 
 void mw_gc_enable(void)
 {
-    gc.enabled = true;
+    mw__atomic_store_relaxed(&gc.enabled, true);
 }
 
 void mw_gc_disable(void)
 {
-    gc.enabled = false;
+    mw__atomic_store_relaxed(&gc.enabled, false);
 }
 
 bool mw_gc_isenabled(void)
 {
-    return gc.enabled;
+    return mw__atomic_load_relaxed(&gc.enabled);
 }
 
 void mw_gc_set_threshold(int t0, int t1, int t2)
 {
     int t[NGENS] = {t0, t1, t2};
     for (int i = 0; i < NGENS; i++) {
-        gc.threshold[i] = t[i] < 0 ? 0 : t[i];
+        mw__atomic_store_relaxed(&gc.threshold[i], t[i] < 0 ? 0 : t[i]);
     }
 }
 
 void mw_gc_get_threshold(int out[3])
 {
     for (int i = 0; i < NGENS; i++) {
-        out[i] = gc.threshold[i];
+        out[i] = mw__atomic_load_relaxed(&gc.threshold[i]);
     }
 }
 
@@ -1225,8 +1227,8 @@ int mw_gc_set_policy(mw_gc_policy policy)
     if (policy != MW_GC_STW && policy != MW_GC_PAUSED && policy != MW_GC_OFF) {
         return MW_EINVAL;
     }
+    mw__atomic_store_relaxed(&mw__sched_policy, (int)policy);
     if (mw__runtime != NULL) {
-        mw__runtime->config.gc_policy = policy;
         mw__sched_wake_master();
     }
     return MW_OK;
@@ -1234,7 +1236,7 @@ int mw_gc_set_policy(mw_gc_policy policy)
 
 mw_gc_policy mw_gc_get_policy(void)
 {
-    return mw__runtime != NULL ? mw__runtime->config.gc_policy : MW_GC_STW;
+    return (mw_gc_policy)mw__atomic_load_relaxed(&mw__sched_policy);
 }
 
 void mw_gc_set_memory_limit(size_t bytes)
