@@ -559,6 +559,8 @@ START_TEST(test_paused_falls_back_when_never_idle)
     mw_gc_stats st = stats_now();
     ck_assert_uint_gt(st.stw_collections, 0);
     ck_assert_int_gt(atomic_load(&destroyed), 0);
+    ck_assert_int_ge(mw_gc_collect(2), 0);   // and the rest
+    ck_assert_int_eq(atomic_load(&destroyed), 4000);
     stop();
 }
 END_TEST
@@ -630,6 +632,7 @@ START_TEST(test_memory_limit)
     }
     st = stats_now();
     ck_assert_uint_gt(st.memory_collections, 0);
+    ck_assert_int_gt(atomic_load(&destroyed), 0);
     // Memory is looked at every 64 KiB of allocation per thread.
     ck_assert_uint_le(st.memory_used, limit + 128 * 1024);
     // Live data: a list that only grows.
@@ -654,6 +657,8 @@ START_TEST(test_memory_limit)
     ck_assert_ptr_nonnull(s);
     mw_decref(s);
     mw_gc_set_memory_limit(0);
+    ck_assert_int_ge(mw_gc_collect(2), 0);
+    ck_assert_int_eq(atomic_load(&destroyed), atomic_load(&made));
     stop();
 }
 END_TEST
