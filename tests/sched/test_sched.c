@@ -15,7 +15,6 @@
 #include <mwrt/mwrt.h>
 
 #include "mwtest.h"
-#include "sched/hist.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -166,43 +165,54 @@ START_TEST(test_hist_relative_error)
     for (int i = 0; i < 200000; i++) {
         // Up to the cap, 2^44 - 1 (larger values are clamped to it).
         uint64_t v = (((uint64_t)rand() << 20 ^ (uint64_t)rand()) >> (rand() % 40)) &
-                     (((uint64_t)1 << MW__HIST_MAX_BITS) - 1);
-        uint64_t got = mw__hist_value(mw__hist_index(v));
+                     MW_HIST_MAX;
+        uint64_t got = mw_hist_bucket_value(mw_hist_index(v));
         double err = v == 0 ? (double)got : ((double)got - (double)v) / (double)v;
         REQUIREF(err <= 0.01 && err >= -0.01, "v=%llu read back %llu", (unsigned long long)v,
                  (unsigned long long)got);
     }
     // Indexes are monotonic and in range at the cap.
-    ck_assert_uint_lt(mw__hist_index(UINT64_MAX), MW__HIST_BUCKETS);
+    ck_assert_uint_lt(mw_hist_index(UINT64_MAX), MW_HIST_BUCKETS);
     for (uint64_t v = 1; v < (1u << 20); v += 7) {
-        REQUIRE(mw__hist_index(v) >= mw__hist_index(v - 1));
+        REQUIRE(mw_hist_index(v) >= mw_hist_index(v - 1));
     }
 }
 END_TEST
 
 START_TEST(test_hist_quantiles)
 {
-    static mw__hist h;   // 19 KiB: not on the stack
-    mw_gc_percentiles p;
-    mw__hist_summary(&h, &p);
-    ck_assert_uint_eq(p.count, 0);
-    ck_assert_uint_eq(p.p99, 0);
+    static mw_hist h, half;   // 38 KiB each: not on the stack
+    mw_hist_reset(&h);
+    ck_assert_uint_eq(mw_hist_quantile(&h, 0.99), 0);
+    ck_assert(mw_hist_mean(&h) == 0.0);
     for (uint64_t v = 1; v <= 100000; v++) {
-        mw__hist_record(&h, v * 1000);   // 1 us .. 100 ms, uniform
+        mw_hist_record(v <= 50000 ? &h : &half, v * 1000);   // 1 us .. 100 ms
     }
-    mw__hist_summary(&h, &p);
-    ck_assert_uint_eq(p.count, 100000);
-    ck_assert_uint_eq(p.max, 100000000);
-    // Within the 1% the layout promises, around 50, 99 and 99.9 ms.
-    ck_assert_uint_ge(p.p50, 49500000);
-    ck_assert_uint_le(p.p50, 50500000);
-    ck_assert_uint_ge(p.p99, 98000000);
-    ck_assert_uint_le(p.p99, 100000000);
-    ck_assert_uint_ge(p.p999, 98900000);
-    ck_assert_uint_le(p.p999, 100000000);
-    ck_assert_uint_le(p.p50, p.p99);
-    ck_assert_uint_le(p.p99, p.p999);
-    ck_assert_uint_le(p.p999, p.max);
+    mw_hist_merge(&h, &half);
+    ck_assert_uint_eq(h.count, 100000);
+    ck_assert_uint_eq(h.min, 1000);
+    ck_assert_uint_eq(h.max, 100000000);
+    // Within the 0.4% the layout promises, around 50, 99 and 99.9 ms.
+    uint64_t p50 = mw_hist_quantile(&h, 0.50), p99 = mw_hist_quantile(&h, 0.99);
+    uint64_t p999 = mw_hist_quantile(&h, 0.999);
+    ck_assert_uint_ge(p50, 49800000);
+    ck_assert_uint_le(p50, 50200000);
+    ck_assert_uint_ge(p99, 98600000);
+    ck_assert_uint_le(p99, 99400000);
+    ck_assert_uint_ge(p999, 99500000);
+    ck_assert_uint_le(p999, 100000000);
+    ck_assert_uint_eq(mw_hist_quantile(&h, 1.0), 100000000);
+    ck_assert(mw_hist_mean(&h) > 50000000.0 && mw_hist_mean(&h) < 50001000.0);
+    ck_assert(mw_hist_stddev(&h) > 28800000.0 && mw_hist_stddev(&h) < 28900000.0);
+    // Bucket ranges tile the values without gaps.
+    uint64_t lo, hi, next = 0;
+    for (unsigned i = 0; i < MW_HIST_BUCKETS; i++) {
+        mw_hist_bucket_range(i, &lo, &hi);
+        REQUIREF(lo == next && hi >= lo, "bucket %u: [%llu, %llu]", i, (unsigned long long)lo,
+                 (unsigned long long)hi);
+        next = hi + 1;
+    }
+    ck_assert_uint_eq(next - 1, MW_HIST_MAX);
 }
 END_TEST
 
