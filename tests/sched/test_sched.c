@@ -24,16 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define OBJECTS_IN_POOLS 0   // objects live in the C library's malloc
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OBJECTS_IN_POOLS 0
-#endif
-#endif
-#ifndef OBJECTS_IN_POOLS
-#define OBJECTS_IN_POOLS 1
-#endif
 
 /* ======================================================================
  * A container type that counts its deaths
@@ -155,6 +145,33 @@ static mw_gc_stats stats_now(void)
     return st;
 }
 
+/* Start a helper thread running fn and wait (parked) until it says it is
+ * ready (helper_ready), so the test knows it is attached. */
+static atomic_int helper_ready;
+
+static void spawn_ready(pthread_t *th, void *(*fn)(void *))
+{
+    atomic_store(&helper_ready, 0);
+    ck_assert_int_eq(pthread_create(th, NULL, fn, NULL), 0);
+    while (!atomic_load(&helper_ready)) {
+        if (mw_thread_is_attached()) {
+            blocking_sleep_us(100);
+        } else {
+            sleep_us(100);
+        }
+    }
+}
+
+/* Join n threads, parked while waiting. */
+static void join_parked(pthread_t *th, int n)
+{
+    mw_blocking_begin();
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    }
+    mw_blocking_end();
+}
+
 /* ======================================================================
  * Histograms
  * ====================================================================== */
@@ -221,7 +238,6 @@ END_TEST
  * ====================================================================== */
 
 static atomic_int go_on;       /* helpers run while this is 1 */
-static atomic_int helper_ready;
 
 /* Attached, then waiting in a blocking region until told. */
 static void *blocked_helper(void *arg)
@@ -247,10 +263,7 @@ START_TEST(test_blocked_worker_does_not_delay_stop)
     start_policy(MODE(_i), MW_GC_STW, 700);
     atomic_store(&go_on, 1);
     pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, blocked_helper, NULL), 0);
-    while (!atomic_load(&helper_ready)) {
-        blocking_sleep_us(100);
-    }
+    spawn_ready(&th, blocked_helper);
     for (int i = 0; i < 50; i++) {
         garbage_cycle(i);
         ck_assert_int_eq(mw_gc_collect(0), 2);
@@ -261,9 +274,7 @@ START_TEST(test_blocked_worker_does_not_delay_stop)
     ck_assert_uint_eq(st.gen[0].safepoint_ns.count, 50);
     ck_assert_uint_eq(st.pause_ns.count, 50);
     atomic_store(&go_on, 0);
-    mw_blocking_begin();
-    ck_assert_int_eq(pthread_join(th, NULL), 0);
-    mw_blocking_end();
+    join_parked(&th, 1);
     ck_assert_int_eq(atomic_load(&destroyed), 100);
     stop();
 }
@@ -304,11 +315,7 @@ START_TEST(test_busy_workers_reach_safepoints)
     atomic_store(&go_on, 1);
     pthread_t th[2];
     for (int i = 0; i < 2; i++) {
-        atomic_store(&helper_ready, 0);
-        ck_assert_int_eq(pthread_create(&th[i], NULL, busy_helper, NULL), 0);
-        while (!atomic_load(&helper_ready)) {
-            blocking_sleep_us(100);
-        }
+        spawn_ready(&th[i], busy_helper);
     }
     for (int i = 0; i < 200; i++) {
         garbage_cycle(i);
@@ -317,11 +324,7 @@ START_TEST(test_busy_workers_reach_safepoints)
         mw_safepoint();   // GIL mode: let the helpers have their turn
     }
     atomic_store(&go_on, 0);
-    mw_blocking_begin();
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, 2);
     mw_gc_stats st = stats_now();
     ck_assert_uint_eq(st.safepoint_ns.count, 200);
     ck_assert_uint_le(st.safepoint_ns.p50, st.safepoint_ns.max);
@@ -353,10 +356,7 @@ START_TEST(test_stuck_worker_refused_not_hung)
     start_policy(MW_LOCK_FREE, MW_GC_OFF, 700);
     atomic_store(&go_on, 1);
     pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, stuck_helper, NULL), 0);
-    while (!atomic_load(&helper_ready)) {
-        sleep_us(100);
-    }
+    spawn_ready(&th, stuck_helper);
     garbage_cycle(1);
     ck_assert_int_eq(mw_gc_collect(0), -1);
     ck_assert_int_eq(mw_err_occurred(), MW_ERR_STATE);
@@ -397,11 +397,7 @@ START_TEST(test_workers_exit_during_collections)
         REQUIREF(mw_gc_collect(i % 3) >= 0, "%s", mw_err_message());
         mw_safepoint();
     }
-    mw_blocking_begin();
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, 2);
     ck_assert_int_ge(mw_gc_collect(2), 0);
     ck_assert_int_eq(atomic_load(&made), 2 * (2 * 300 * 20 + 300));
     ck_assert_int_eq(atomic_load(&destroyed), atomic_load(&made));
@@ -499,9 +495,7 @@ START_TEST(test_handoff_through_ring)
             mw_safepoint();
         }
     }
-    mw_blocking_begin();
-    ck_assert_int_eq(pthread_join(th, NULL), 0);
-    mw_blocking_end();
+    join_parked(&th, 1);
     mw_safepoint();   // counts the consumer passed back to this owner
     ck_assert_int_ge(mw_gc_collect(2), 0);
     ck_assert_int_eq(atomic_load(&made), 2 * HANDOFFS);
@@ -757,11 +751,7 @@ static void stress(mw_lock_mode mode, mw_gc_policy policy)
         blocking_sleep_us(2000);
         REQUIREF(mw_gc_collect(i % 3) >= 0, "%s", mw_err_message());
     }
-    mw_blocking_begin();
-    for (int i = 0; i < WORKERS; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, WORKERS);
     ck_assert_int_eq(graph_checksum(), before);
     mw_decref(shared_graph);
     shared_graph = NULL;
