@@ -1313,14 +1313,18 @@ static void cmd_set(ctx *x)
     if (v == NULL) {
         return;
     }
-    bool ok = srv_ks_set(x->argv[1], x->argl[1], v, keepttl);
-    mw_decref(v);
-    if (!ok) {
-        srv_reply_error(x->out, E_NOMEM);
-        return;
+    if (e == NULL) {
+        e = srv_dict_add(&srv_ks.d, x->argv[1], x->argl[1], srv_hash_bytes(x->argv[1], x->argl[1]));
+        if (e == NULL) {
+            mw_decref(v);
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
     }
+    srv_ks_replace(e, v, keepttl);
+    mw_decref(v);
     if (when >= 0) {
-        srv_ks_set_expire(srv_ks_find(x->argv[1], x->argl[1]), when);
+        srv_ks_set_expire(e, when);
     }
     if (!get) {
         srv_buf_append(x->out, "+OK\r\n", 5);
@@ -1406,11 +1410,13 @@ static void cmd_mget(ctx *x)
 
 static void incr_by(ctx *x, long long by)
 {
-    mw_object *s;
-    int r = lookup(x, 1, &mw_str_type, &s);
-    if (r < 0) {
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
         return;
     }
+    mw_object *s = e != NULL ? e->v.obj : NULL;
+    int r = e != NULL;
     long long v = 0;
     if (r > 0) {
         size_t n;
@@ -1431,7 +1437,12 @@ static void incr_by(ctx *x, long long by)
     if (ns == NULL) {
         return;
     }
-    bool ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    bool ok = true;
+    if (e != NULL) {
+        srv_ks_replace(e, ns, true);
+    } else {
+        ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    }
     mw_decref(ns);
     if (!ok) {
         srv_reply_error(x->out, E_NOMEM);

@@ -305,6 +305,9 @@ srv_entry *srv_ks_find(const char *key, size_t n);
 /* Set key to val (takes a new reference), keeping or clearing the
  * expiry; false when out of memory. */
 bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
+/* Replace the value of the live entry e (takes a new reference to val),
+ * clearing its expiry unless keepttl. */
+void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl);
 /* Delete key if present (expired keys count as absent). */
 bool srv_ks_del(const char *key, size_t n);
 /* Delete the entry e. */
