@@ -497,7 +497,10 @@ static void on_signal(uv_signal_t *h, int signum)
     srv_log("received %s, stopping: no new clients, finishing replies in flight",
             signum == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, true);
-    uv_poll_stop(&listen_poll);
+    int r = uv_poll_stop(&listen_poll);
+    if (r != 0) {
+        srv_log("listening socket: %s", uv_strerror(r));
+    }
     uv_close((uv_handle_t *)&listen_poll, on_closed);
     uv_close((uv_handle_t *)&sig_int, on_closed);
     uv_close((uv_handle_t *)&sig_term, on_closed);
@@ -639,9 +642,13 @@ int main(int argc, char **argv)
         r = uv_poll_start(&listen_poll, UV_READABLE, on_listen_readable);
     }
     if (r == 0) {
-        uv_signal_init(&loop, &sig_int);
-        uv_signal_init(&loop, &sig_term);
-        r = uv_signal_start(&sig_int, on_signal, SIGINT);
+        r = uv_signal_init(&loop, &sig_int);
+        if (r == 0) {
+            r = uv_signal_init(&loop, &sig_term);
+        }
+        if (r == 0) {
+            r = uv_signal_start(&sig_int, on_signal, SIGINT);
+        }
         if (r == 0) {
             r = uv_signal_start(&sig_term, on_signal, SIGTERM);
         }
