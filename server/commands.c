@@ -585,6 +585,7 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
             return "argument must be a memory value";
         }
         atomic_store(&srv.maxmemory, n);
+        atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
     } else if (arg_is(x, i, "maxclients")) {
         if (!srv_str2ll(v, vn, &n)) {
             return "argument couldn't be parsed into an integer";
