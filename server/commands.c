@@ -183,7 +183,10 @@ static void reply_str(srv_buf *out, mw_object *s)
 }
 
 /* A RESP rendering of any value (REF.GET, and HGET of a referenced value).
- * Nesting deeper than 8 levels (cycles) is cut short as "+..." */
+ * A container nested two levels down is shown as "+..." rather than
+ * expanded: that cuts cycles short and keeps the reply to at most
+ * (members)^2 elements, where deeper expansion would grow as a power of
+ * the depth. */
 static void reply_value(srv_buf *out, mw_object *o, int depth)
 {
     const mw_type *t = mw_type_of(o);
@@ -191,7 +194,7 @@ static void reply_value(srv_buf *out, mw_object *o, int depth)
         srv_reply_null(out);
     } else if (t == &mw_str_type) {
         reply_str(out, o);
-    } else if (depth >= 8) {
+    } else if (depth >= 2) {
         srv_reply_status(out, "...");
     } else if (t == &srv_list_type) {
         srv_list *l = (srv_list *)o;
@@ -585,6 +588,7 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
             return "argument must be a memory value";
         }
         atomic_store(&srv.maxmemory, n);
+        atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
     } else if (arg_is(x, i, "maxclients")) {
         if (!srv_str2ll(v, vn, &n)) {
             return "argument couldn't be parsed into an integer";
