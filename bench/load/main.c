@@ -65,6 +65,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <uv.h>
@@ -120,6 +121,7 @@ struct worker {
     double interval_ns;
     uint64_t outstanding;
     int stopping, finishing;
+    int got_reply; /* a reply came: a failed connect now means the server went away */
     uint64_t sent, unsent; /* read by the main thread only after join */
     pthread_t thread;
 
@@ -300,6 +302,7 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
             w->iv_ok++;
         }
         w->last_reply = now;
+        w->got_reply = 1;
     }
     pthread_mutex_unlock(&w->lock);
     if (!reply) {
@@ -320,7 +323,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     conn *c = ac->data;
 
     if (status != REDIS_OK && c && c->ac == ac) {
-        request_stop(c->w->r, STOP_CONNECT, "cannot connect to %s:%d: %s", c->w->r->o->host,
+        request_stop(c->w->r, c->w->got_reply ? STOP_GONE : STOP_CONNECT,
+                     "cannot connect to %s:%d: %s", c->w->r->o->host,
                      c->w->r->o->port, ac->errstr);
         c->ac = NULL; // hiredis frees the context after this callback
         c->w->outstanding -= c->count;
@@ -522,6 +526,28 @@ static void schedule_finish(worker *w)
     }
 }
 
+/* Whether c's connect has failed, which then stops the run.  hiredis 0.14's
+ * libuv adapter ignores the error status libuv reports for a refused
+ * connect (and libuv stops the poll handle), so hiredis would never hear of
+ * it; the socket's pending error tells us instead. */
+static int conn_failed(conn *c)
+{
+    worker *w = c->w;
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+
+    if (getsockopt(c->ac->c.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) {
+        soerr = errno;
+    }
+    if (soerr == 0) {
+        return 0;
+    }
+    request_stop(w->r, w->got_reply ? STOP_GONE : STOP_CONNECT, "cannot connect to %s:%d: %s",
+                 w->r->o->host, w->r->o->port, strerror(soerr));
+    conn_abandon(c, 0);
+    return 1;
+}
+
 static void on_check(uv_timer_t *t)
 {
     worker *w = t->data;
@@ -549,6 +575,9 @@ static void on_check(uv_timer_t *t)
     uint64_t limit = (uint64_t)(o->timeout * 1e9);
     for (int i = 0; i < w->nconns; i++) {
         conn *c = &w->conns[i];
+        if (c->ac && !(c->ac->c.flags & REDIS_CONNECTED) && conn_failed(c)) {
+            continue;
+        }
         if (c->ac && c->count > 0 && now - c->ring[c->head].sent > limit) {
             conn_abandon(c, 1);
             if (!w->stopping) {
