@@ -144,6 +144,7 @@ typedef struct mwl_seg {
 typedef struct mwl_template {
     char text[512];                    /* the command as given (no weight) */
     unsigned weight;
+    int uses_key, uses_key2;           /* which keys the expansion needs */
     int nargs;
     int arg_seg[MWL_TPL_MAX_ARGS + 1]; /* arg i is segs[arg_seg[i] .. arg_seg[i+1]) */
     int nsegs;

@@ -196,8 +196,9 @@ static long build_request(worker *w)
     const mwl_options *o = w->r->o;
     const mwl_template *t = mwl_workload_pick(&o->workload, &w->rng);
     uint64_t seq = w->seq * (uint64_t)o->threads + (uint64_t)w->id;
-    uint64_t k1 = mwl_keydist_sample(&w->kd, &w->rng, seq);
-    uint64_t k2 = mwl_keydist_sample(&w->kd, &w->rng, seq + 1);
+    // Draw only the keys the command uses (a zipf draw costs a log and an exp).
+    uint64_t k1 = t->uses_key ? mwl_keydist_sample(&w->kd, &w->rng, seq) : 0;
+    uint64_t k2 = t->uses_key2 ? mwl_keydist_sample(&w->kd, &w->rng, seq + 1) : 0;
 
     w->seq++;
     for (;;) {
@@ -351,6 +352,24 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     }
 }
 
+static void add_read_once(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    if (!(p->events & UV_READABLE)) {
+        redisLibuvAddRead(privdata);
+    }
+}
+
+static void add_write_once(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+
+    if (!(p->events & UV_WRITABLE)) {
+        redisLibuvAddWrite(privdata);
+    }
+}
+
 static void conn_open(conn *c)
 {
     worker *w = c->w;
@@ -375,6 +394,11 @@ static void conn_open(conn *c)
         redisAsyncFree(ac);
         return;
     }
+    // The adapter restarts the uv_poll handle on every queued command, and
+    // libuv's uv_poll_start drops the fd from epoll and adds it back, two
+    // epoll_ctl calls per request; skip the restart when nothing changes.
+    ac->ev.addRead = add_read_once;
+    ac->ev.addWrite = add_write_once;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     c->ac = ac;
