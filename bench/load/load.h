@@ -145,14 +145,16 @@ typedef struct mwl_template {
     char text[512];                    /* the command as given (no weight) */
     unsigned weight;
     int uses_key, uses_key2;           /* which keys the expansion needs */
+    uint64_t keys;                     /* keys=N: keys modulo N (0: all keys) */
     int nargs;
     int arg_seg[MWL_TPL_MAX_ARGS + 1]; /* arg i is segs[arg_seg[i] .. arg_seg[i+1]) */
     int nsegs;
     mwl_seg segs[MWL_TPL_MAX_SEGS];
 } mwl_template;
 
-/* Parse "[WEIGHT:]COMMAND ARG..." (e.g. "10:GET __key__").  Returns 0, or
- * -1 with a message in err. */
+/* Parse "[WEIGHT:][keys=N:]COMMAND ARG..." (e.g. "10:GET __key__", or
+ * "2:keys=1000:DEL c:__key__" for a command confined to keys 0..999).
+ * Returns 0, or -1 with a message in err. */
 int mwl_template_parse(mwl_template *t, const char *spec, char *err, size_t errlen);
 /* The RESP2 encoding of t with its placeholders filled in, into buf of
  * cap bytes.  Returns the length, or -1 if it does not fit. */

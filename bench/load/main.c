@@ -200,6 +200,10 @@ static long build_request(worker *w)
     // Draw only the keys the command uses (a zipf draw costs a log and an exp).
     uint64_t k1 = t->uses_key ? mwl_keydist_sample(&w->kd, &w->rng, seq) : 0;
     uint64_t k2 = t->uses_key2 ? mwl_keydist_sample(&w->kd, &w->rng, seq + 1) : 0;
+    if (t->keys) {
+        k1 %= t->keys;
+        k2 %= t->keys;
+    }
 
     w->seq++;
     for (;;) {

@@ -282,6 +282,19 @@ int mwl_template_parse(mwl_template *t, const char *spec, char *err, size_t errl
         t->weight = (unsigned)w;
         p = end + 1;
     }
+    // An optional "keys=N:": this command's keys are taken modulo N, so a
+    // few commands can work on a small corner of the key space.
+    if (strncmp(p, "keys=", 5) == 0) {
+        char *end;
+        errno = 0;
+        unsigned long long k = strtoull(p + 5, &end, 10);
+        if (*end != ':' || errno || k == 0 || p[5] == '-') {
+            snprintf(err, errlen, "template '%s': keys=N: needs a positive N then ':'", spec);
+            return -1;
+        }
+        t->keys = k;
+        p = end + 1;
+    }
     size_t len = strlen(p);
     if (len >= sizeof t->text) {
         snprintf(err, errlen, "template is too long (at most %zu bytes)", sizeof t->text - 1);

@@ -253,6 +253,15 @@ START_TEST(template_expands_to_resp)
     ck_assert_str_eq(expand(&t, 1, 2, ""),
                      "*3\r\n$7\r\nREF.SET\r\n$16\r\nkey:000000000001\r\n$16\r\nkey:000000000002\r\n");
 
+    ck_assert_int_eq(mwl_template_parse(&t, "3:keys=1000:DEL c:__key__", err, sizeof err), 0);
+    ck_assert_uint_eq(t.weight, 3);
+    ck_assert_uint_eq(t.keys, 1000);
+    ck_assert_str_eq(t.text, "DEL c:__key__");
+    ck_assert_int_eq(mwl_template_parse(&t, "keys=7:PING", err, sizeof err), 0);
+    ck_assert_uint_eq(t.weight, 1);
+    ck_assert_uint_eq(t.keys, 7);
+    ck_assert_int_eq(t.uses_key, 0);
+
     // An empty __data__ is an empty bulk string.
     ck_assert_int_eq(mwl_template_parse(&t, "SET k __data__", err, sizeof err), 0);
     ck_assert_str_eq(expand(&t, 1, 2, ""), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
@@ -269,6 +278,9 @@ START_TEST(template_rejects_bad_input)
     ck_assert_int_eq(mwl_template_parse(&t, "0:GET x", err, sizeof err), -1);
     ck_assert_int_eq(mwl_template_parse(&t, "5GET x", err, sizeof err), -1);
     ck_assert_int_eq(mwl_template_parse(&t, "99999999999:GET x", err, sizeof err), -1);
+    ck_assert_int_eq(mwl_template_parse(&t, "keys=0:GET x", err, sizeof err), -1);
+    ck_assert_int_eq(mwl_template_parse(&t, "keys=-3:GET x", err, sizeof err), -1);
+    ck_assert_int_eq(mwl_template_parse(&t, "keys=5 GET x", err, sizeof err), -1);
     for (int i = 0; i < 40; i++) {
         strcat(many, " a");
     }
