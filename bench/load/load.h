@@ -233,6 +233,7 @@ typedef struct mwl_result {
     const char *status;      /* "ok", "server-gone", "interrupted", "hard-cap" */
     const char *message;     /* why, or "" */
     const char *first_error; /* the first error reply's text, or "" */
+    double start;            /* CLOCK_MONOTONIC s when the run started */
 } mwl_result;
 
 /* The JSON summary.  Returns 0, or -1 on an I/O error. */

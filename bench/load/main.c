@@ -1086,6 +1086,7 @@ int main(int argc, char **argv)
         .status = status[why],
         .message = r.message,
         .first_error = r.first_error,
+        .start = (double)r.start / 1e9,
     };
     if (!o.quiet) {
         mwl_write_summary(&res, stdout);

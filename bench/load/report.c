@@ -65,6 +65,7 @@ int mwl_write_json(const mwl_result *r, FILE *f)
             r->t.unsent);
     fprintf(f, "  \"first_error\": ");
     json_string(f, r->first_error);
+    fprintf(f, ",\n  \"start_monotonic_s\": %.6f", r->start);
     fprintf(f, ",\n  \"elapsed_s\": %.6f,\n  \"throughput_rps\": %.3f,\n", r->t.elapsed,
             r->t.elapsed > 0 ? (double)(r->t.ok + r->t.errors) / r->t.elapsed : 0.0);
     fprintf(f, "  \"latency_us\": {\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f, \"stddev\": %.3f",
