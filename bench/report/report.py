@@ -18,11 +18,14 @@ collector on and off), on its own on the machine:
      thread polls INFO gc every 100 ms to timestamp collections;
   5. stop the server.
 
-The workload (same shape everywhere): 55% HGET h:K f, 20% HSET h:K f DATA
-over the LIVE keys; and on the CYCLE_KEYS c:N keys 10% HSET c:K v DATA,
-10% REF.SET c:K r c:K2 (c:K's field r now points at the hash c:K2 itself,
-so the hashes form cycles; redis has no references, so it gets HSET c:K r
-c:K2 of the same shape) and 5% DEL c:K, which drops cycles into garbage.
+The workload (same shape everywhere): 50% HGET h:K f, 20% HSET h:K f DATA
+over the LIVE keys; and on the CYCLE_KEYS c:N keys 10% HSET c:K v DATA
+(creates the hash if it is missing), 8% REF.SET c:K self c:K (the hash now
+refers to itself: a cycle), 4% REF.SET c:K r c:K2 (a reference to another
+hash: longer cycles) and 8% DEL c:K, which drops the key's hash, and with
+it its cycles, into garbage that only the cycle collector frees.  redis
+has no references, so it gets HSET c:K self c:K (and r c:K2) of the same
+shape.
 A REF.SET whose target was just deleted gets "ERR no such key"; those are
 counted as errors and reported.
 
@@ -258,11 +261,12 @@ class Runner:
     def mix(self, kind):
         link = "REF.SET" if kind != "redis" else "HSET"
         return ["--keys", str(LIVE),
-                "--template", "55:HGET h:__key__ f",
+                "--template", "50:HGET h:__key__ f",
                 "--template", "20:HSET h:__key__ f __data__",
                 "--template", "10:keys=%d:HSET c:__key__ v __data__" % CYCLE_KEYS,
-                "--template", "10:keys=%d:%s c:__key__ r c:__key2__" % (CYCLE_KEYS, link),
-                "--template", "5:keys=%d:DEL c:__key__" % CYCLE_KEYS]
+                "--template", "8:keys=%d:%s c:__key__ self c:__key__" % (CYCLE_KEYS, link),
+                "--template", "4:keys=%d:%s c:__key__ r c:__key2__" % (CYCLE_KEYS, link),
+                "--template", "8:keys=%d:DEL c:__key__" % CYCLE_KEYS]
 
     def start(self, cfg, d):
         port = pick_port()
@@ -428,8 +432,9 @@ def write_report(outdir, results, notes, meta):
     w("- live set: %d hashes h:N {f: 16 bytes} and %d cycle keys c:N; mwrt-server with "
       "--workers %d; mwrt-load: one thread, %d connections, open loop with pipeline 8 "
       "and coordinated-omission correction" % (LIVE, CYCLE_KEYS, WORKERS, CONNS))
-    w("- mix: 55%% HGET h:K, 20%% HSET h:K, and on the c:N keys 10%% HSET, 10%% REF.SET c:K r "
-      "c:K2 (HSET for redis), 5%% DEL; max throughput: closed loop, %g s; each rate: %g s"
+    w("- mix: 50%% HGET h:K, 20%% HSET h:K, and on the c:N keys 10%% HSET, 8%% REF.SET c:K "
+      "self c:K, 4%% REF.SET c:K r c:K2 (HSET for redis), 8%% DEL; max throughput: closed "
+      "loop, %g s; each rate: %g s"
       % (MAX_SECONDS, RATE_SECONDS))
     w("- each configuration runs at its own percentages of its own maximum; "
       "latencies in ms, measured from each request's intended send time")
