@@ -6,6 +6,12 @@
  * These pieces have no I/O of their own (the writers take a FILE *), so the
  * Check suite in tests/load exercises them directly; main.c ties them to
  * libuv and hiredis.  Names carry the mwl_ prefix ("mwrt load").
+ *
+ * Threads: nothing here has hidden shared state; every function may be
+ * called from any thread on objects that thread owns (a histogram, an rng)
+ * or only reads (a parsed workload, the options).  mwl_options_parse uses
+ * getopt and so is for the main thread only.  Errors are returned (0 / -1
+ * with a message), never fatal; nothing here exits or aborts.
  */
 #ifndef MWRT_LOAD_H
 #define MWRT_LOAD_H
