@@ -374,6 +374,59 @@ class Runner:
 
 
 # ---------------------------------------------------------------------------
+# Results, read back from OUTDIR/data (so REPLOT=1 can redo the report)
+# ---------------------------------------------------------------------------
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read_events(path):
+    events = []
+    try:
+        with open(path) as f:
+            next(f, None)
+            for line in f:
+                t, g, n, ms = line.strip().split(",")
+                events.append((float(t), int(g), int(n), float(ms)))
+    except (OSError, ValueError):
+        pass
+    return events
+
+
+def collect_results(data, cfgs):
+    results = []
+    for cfg in cfgs:
+        d = os.path.join(data, cfg["name"])
+        mx = read_json(os.path.join(d, "max.json"))
+        load = read_json(os.path.join(d, "load.json"))
+        cyc = read_json(os.path.join(d, "load-cycles.json"))
+        if not mx or not load or not cyc:
+            continue
+        res = {"name": cfg["name"], "label": cfg["label"], "kind": cfg["kind"],
+               "max_rps": mx["throughput_rps"], "dbsize": load["ok"] + cyc["ok"],
+               "load_s": load["elapsed_s"] + cyc["elapsed_s"], "runs": {}}
+        for pct in RATES:
+            base = os.path.join(d, "rate%d" % pct)
+            j = read_json(base + ".json")
+            if not j:
+                continue
+            events = read_events(base + ".gc")
+            res["runs"][pct] = {
+                "rate": j["config"]["rate"], "json": j, "base": base,
+                "collections": [sum(n for _, g, n, _ in events if g == gen) for gen in range(3)],
+                "gc_pause_ms": sum(ms for *_, ms in events),
+                "gc_max_ms": max([ms for *_, ms in events] or [0.0]),
+            }
+        results.append(res)
+    return results
+
+
+# ---------------------------------------------------------------------------
 # Plots and the report
 # ---------------------------------------------------------------------------
 
@@ -530,7 +583,8 @@ def make_plots(outdir, results, notes):
             gnuplot("percentiles.gp", {
                 "files": " ".join(files), "titles": " ".join(titles),
                 "out": os.path.join(outdir, "percentiles-%d.png" % pct),
-                "heading": "Latency by percentile at %d%% of each server's maximum rate" % pct,
+                "heading": "Latency by percentile, each server at %d%% of its own maximum rate"
+                           % pct,
             }, notes)
     for r in results:
         run = r["runs"].get(GOAL_RATE)
@@ -548,7 +602,7 @@ def main():
         sys.exit("usage: report.py BUILD_DIR OUTDIR")
     build, outdir = sys.argv[1], sys.argv[2]
     runner = Runner(build, outdir)
-    if not os.access(runner.load, os.X_OK):
+    if not os.access(runner.load, os.X_OK) and not os.environ.get("REPLOT"):
         sys.exit("report: no %s (build the mwrt-load target)" % runner.load)
 
     def on_signal(signum, frame):
@@ -565,17 +619,30 @@ def main():
         "commit": version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
     }
     started = time.monotonic()
-    results = []
-    try:
-        for cfg in configurations(build):
-            r = runner.run_config(cfg)
-            if r:
-                results.append(r)
-    finally:
-        runner.stop()
-    meta["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    cfgs = configurations(build)
     notes = runner.notes
-    notes.append("wall time %.0f s" % (time.monotonic() - started))
+    if os.environ.get("REPLOT", "") not in ("", "0"):
+        # Only the report and the plots, from an earlier run's data.
+        meta["load_after"] = meta["load_before"]
+        notes.append("report and plots redone from existing data (REPLOT=1)")
+    else:
+        ran = []
+        try:
+            for cfg in cfgs:
+                if runner.run_config(cfg):
+                    ran.append(cfg)
+        finally:
+            runner.stop()
+        cfgs = ran
+        meta["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+        notes.append("wall time %.0f s" % (time.monotonic() - started))
+    results = collect_results(runner.data, cfgs)
+    for r in results:
+        if r["kind"] == "redis" or r["name"].endswith("-off") or "-off-" in r["name"]:
+            continue
+        if not any(sum(run["collections"]) for run in r["runs"].values()):
+            notes.append("%s: INFO gc showed no collection during any fixed-rate run"
+                         % r["name"])
     make_plots(outdir, results, notes)
     write_report(outdir, results, notes, meta)
     log("wrote %s" % os.path.join(outdir, "report.md"))
