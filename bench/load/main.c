@@ -96,6 +96,8 @@ typedef struct conn {
     pending *ring;
     unsigned head, count;
     unsigned unwritten; /* the newest ring entries, queued but not yet written */
+    int flush_pending;  /* on the worker's flush list */
+    struct conn *next_flush;
     uint64_t due; /* open loop: requests due but not yet sent */
     uint64_t seq; /* open loop: requests of this connection's schedule sent */
 } conn;
@@ -121,6 +123,8 @@ struct worker {
     uint64_t t0, deadline, drain_deadline;
     double interval_ns;
     uint64_t outstanding;
+    conn *flush_head;   /* connections with requests to write (flush_writes) */
+    int flushing;
     int stopping, finishing;
     int got_reply; /* a reply came: a failed connect now means the server went away */
     uint64_t sent, unsent; /* read by the main thread only after join */
@@ -183,6 +187,7 @@ static void request_stop(run *r, int why, const char *fmt, ...)
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void conn_open(conn *c);
 static void schedule_finish(worker *w);
+static void flush_writes(worker *w);
 
 static uint64_t intended_time(const worker *w, const conn *c)
 {
@@ -403,21 +408,24 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (!ac) {
         return;
     }
+    conn *c = ac->data;
+    worker *w = c->w;
     if (status < 0) {
         p->events = 0; // libuv has stopped the handle
         redisAsyncHandleRead(ac);
+        flush_writes(w);
         return;
     }
     if (events & UV_READABLE) {
         redisAsyncHandleRead(ac);
     }
     if (p->context && (events & UV_WRITABLE)) {
-        conn *c = ac->data;
-        if (c && c->ac == ac) {
+        if (c->ac == ac) {
             stamp_written(c, read_clock_ns());
         }
         redisAsyncHandleWrite(ac);
     }
+    flush_writes(w);
 }
 
 static void set_events(redisLibuvEvents *p, int events)
@@ -445,10 +453,44 @@ static void ev_del_read(void *privdata)
     set_events(p, p->events & ~UV_READABLE);
 }
 
+/* hiredis asks to be told when it may write: a connected context's
+ * requests are instead written at the end of the current callback
+ * (flush_writes), saving the round trip through epoll for writability and
+ * the two epoll_ctl calls around it; only what a write leaves behind waits
+ * for the socket to become writable. */
 static void ev_add_write(void *privdata)
 {
     redisLibuvEvents *p = privdata;
+    redisAsyncContext *ac = p->context;
+    conn *c = ac ? ac->data : NULL;
+
+    if (c && c->ac == ac && !c->w->flushing && (ac->c.flags & REDIS_CONNECTED)) {
+        if (!c->flush_pending) {
+            c->flush_pending = 1;
+            c->next_flush = c->w->flush_head;
+            c->w->flush_head = c;
+        }
+        return;
+    }
     set_events(p, p->events | UV_WRITABLE);
+}
+
+/* Write what the connections queued during this callback. */
+static void flush_writes(worker *w)
+{
+    uint64_t now = read_clock_ns();
+
+    w->flushing = 1;
+    while (w->flush_head) {
+        conn *c = w->flush_head;
+        w->flush_head = c->next_flush;
+        c->flush_pending = 0;
+        if (c->ac && (c->ac->c.flags & REDIS_CONNECTED)) {
+            stamp_written(c, now);
+            redisAsyncHandleWrite(c->ac);
+        }
+    }
+    w->flushing = 0;
 }
 
 static void ev_del_write(void *privdata)
@@ -557,6 +599,7 @@ static void on_timerfd(uv_poll_t *h, int status, int events)
     }
     dispatch_due(w, read_clock_ns());
     arm_schedule(w);
+    flush_writes(w);
 }
 
 /* Arm the timerfd for the next intended send, or stop watching it. */
