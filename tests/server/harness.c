@@ -678,27 +678,52 @@ char *th_escape(const char *p, size_t n, size_t max)
     return out;
 }
 
-/* Compare a reply with exp; NULL or a message naming what. */
+/* Compare the next replies with exp (as many whole replies as it takes to
+ * cover explen bytes); NULL or a message naming what. */
 static char *compare(th_conn *c, const char *what, const char *exp, size_t explen)
 {
-    size_t len;
-    char *got = th_read_reply(c, &len);
+    char *got = NULL;
+    size_t len = 0;
+    bool complete = true;
     char *msg = NULL;
     char *e_exp, *e_got;
 
-    if (got != NULL && len == explen && memcmp(got, exp, len) == 0) {
+    while (len < explen || len == 0) {
+        size_t n;
+        char *r = th_read_reply(c, &n);
+        if (r == NULL) {
+            complete = false;
+            // Show what was buffered of the incomplete reply as well.
+            char *nb = realloc(got, len + c->len + 1);
+            if (nb != NULL) {
+                got = nb;
+                memcpy(got + len, c->buf != NULL ? c->buf : "", c->len);
+                len += c->len;
+                got[len] = '\0';
+            }
+            break;
+        }
+        char *nb = realloc(got, len + n + 1);
+        if (nb == NULL) {
+            free(r);
+            complete = false;
+            break;
+        }
+        got = nb;
+        memcpy(got + len, r, n);
+        len += n;
+        got[len] = '\0';
+        free(r);
+    }
+    if (complete && len == explen && memcmp(got, exp, len) == 0) {
         free(got);
         return NULL;
     }
     e_exp = th_escape(exp, explen, 300);
-    if (got != NULL) {
-        e_got = th_escape(got, len, 300);
-    } else {
-        e_got = th_escape(c->buf != NULL ? c->buf : "", len, 300);
-    }
+    e_got = th_escape(got != NULL ? got : "", len, 300);
     if (asprintf(&msg, "%s:\n  expected %s\n  got      %s%s", what, e_exp, e_got,
-                 got == NULL ? " (then the connection closed, timed out or the reply "
-                               "was malformed)" : "") < 0) {
+                 complete ? "" : " (then the connection closed, timed out or the "
+                                 "reply was malformed)") < 0) {
         msg = strdup("reply mismatch");
     }
     free(e_exp);
