@@ -64,20 +64,24 @@ th_server th_srv;
 
 #define MAX_LIVE 16
 static pid_t live[MAX_LIVE];
+static char live_log[MAX_LIVE][256];
 static bool atexit_done;
 
+/* At exit (a failed test): kill what is left and say where its log is. */
 static void kill_live(void)
 {
     for (int i = 0; i < MAX_LIVE; i++) {
         if (live[i] > 0) {
             kill(live[i], SIGKILL);
             waitpid(live[i], NULL, 0);
+            fprintf(stderr, "harness: killed server %d; its log is %s\n", (int)live[i],
+                    live_log[i]);
             live[i] = 0;
         }
     }
 }
 
-static void track(pid_t pid)
+static void track(pid_t pid, const char *log)
 {
     if (!atexit_done) {
         atexit(kill_live);
@@ -86,6 +90,7 @@ static void track(pid_t pid)
     for (int i = 0; i < MAX_LIVE; i++) {
         if (live[i] == 0) {
             live[i] = pid;
+            snprintf(live_log[i], sizeof live_log[i], "%s", log);
             return;
         }
     }
@@ -294,7 +299,7 @@ int th_server_start(th_server *s, const char *const extra[], char *err, size_t e
         if (s->pid < 0) {
             return -1;
         }
-        track(s->pid);
+        track(s->pid, s->log);
         deadline = now_s() + TH_START_WAIT_S;
         for (;;) {
             pid_t w = waitpid(s->pid, &status, WNOHANG);
