@@ -336,7 +336,8 @@ bool th_server_alive(th_server *s)
     }
     if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
         untrack(s->pid);
-        s->pid = -s->pid;   // reaped; remember for the log name only
+        s->pid = -s->pid;   // reaped
+        s->status = status;
         return false;
     }
     return true;
@@ -373,6 +374,23 @@ int th_server_stop(th_server *s, int sig)
         unlink(s->log);
     }
     return status;
+}
+
+const char *th_describe_status(int status)
+{
+    static char buf[128];
+
+    if (status == -1) {
+        snprintf(buf, sizeof buf, "not running");
+    } else if (WIFEXITED(status)) {
+        snprintf(buf, sizeof buf, "exit status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        snprintf(buf, sizeof buf, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    } else {
+        snprintf(buf, sizeof buf, "wait status %d", status);
+    }
+    return buf;
 }
 
 void th_start_or_fail(const char *const extra[])
@@ -440,8 +458,13 @@ th_conn *th_connect_or_fail(const char *file, int line)
     th_conn *c = th_connect(&th_srv);
 
     if (c == NULL) {
+        int e = errno;
+        if (!th_server_alive(&th_srv)) {
+            ck_abort_msg("%s:%d: cannot connect: the server died (%s); log:\n%s", file, line,
+                         th_describe_status(th_srv.status), th_server_log_tail(&th_srv, 3000));
+        }
         ck_abort_msg("%s:%d: cannot connect to port %d: %s", file, line, th_srv.port,
-                     strerror(errno));
+                     strerror(e));
     }
     return c;
 }
@@ -800,6 +823,10 @@ redisContext *th_redis_or_fail(const char *file, int line)
     redisContext *rc = th_redis(&th_srv);
 
     if (rc == NULL) {
+        if (!th_server_alive(&th_srv)) {
+            ck_abort_msg("%s:%d: cannot connect: the server died (%s); log:\n%s", file, line,
+                         th_describe_status(th_srv.status), th_server_log_tail(&th_srv, 3000));
+        }
         ck_abort_msg("%s:%d: hiredis cannot connect to port %d", file, line, th_srv.port);
     }
     return rc;

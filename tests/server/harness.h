@@ -35,8 +35,9 @@ extern th_config th_cfg;
 
 /* A running server: its process, port and log file (stdout + stderr). */
 typedef struct th_server {
-    pid_t pid;
+    pid_t pid;      /* > 0 running; < 0 reaped by th_server_alive */
     int port;
+    int status;     /* the wait status once reaped */
     char log[256];
 } th_server;
 
@@ -61,8 +62,12 @@ int th_server_start(th_server *s, const char *const extra[], char *err, size_t e
  */
 int th_server_stop(th_server *s, int sig);
 
-/* Whether the server process is still running (not reaped). */
+/* Whether the server process is still running; if it has exited, reap it
+ * and keep its wait status in s->status. */
 bool th_server_alive(th_server *s);
+
+/* Words for a wait status: "exit status 1", "killed by signal 11 (...)". */
+const char *th_describe_status(int status);
 
 /* The last `max` bytes of the server's log, for a failure message (static
  * buffer; one caller at a time). */
@@ -144,13 +149,14 @@ void th_start_or_fail(const char *const extra[]);
 #define STOP()                                                              \
     do {                                                                    \
         if (!th_server_alive(&th_srv)) {                                    \
-            ck_abort_msg("the server died during the test; log:\n%s",      \
+            ck_abort_msg("the server died during the test (%s); log:\n%s", \
+                         th_describe_status(th_srv.status),                 \
                          th_server_log_tail(&th_srv, 3000));                \
         }                                                                   \
         int st_ = th_server_stop(&th_srv, SIGTERM);                         \
         if (!(WIFEXITED(st_) && WEXITSTATUS(st_) == 0)) {                   \
             ck_abort_msg("the server did not exit cleanly on SIGTERM "      \
-                         "(wait status %d); log:\n%s", st_,                 \
+                         "(%s); log:\n%s", th_describe_status(st_),         \
                          th_server_log_tail(&th_srv, 3000));                \
         }                                                                   \
     } while (0)

@@ -77,14 +77,14 @@ int main(int argc, char **argv)
     }
     int rc = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     if (!th_server_alive(&th_srv)) {
-        fprintf(stderr, "srv_launch: the server died while the command ran; log:\n%s\n",
-                th_server_log_tail(&th_srv, 3000));
+        fprintf(stderr, "srv_launch: the server died while the command ran (%s); log:\n%s\n",
+                th_describe_status(th_srv.status), th_server_log_tail(&th_srv, 3000));
         return rc != 0 ? rc : 1;
     }
     int st = th_server_stop(&th_srv, SIGTERM);
     if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "srv_launch: the server did not exit cleanly on SIGTERM (wait "
-                "status %d); log:\n%s\n", st, th_server_log_tail(&th_srv, 3000));
+        fprintf(stderr, "srv_launch: the server did not exit cleanly on SIGTERM (%s); "
+                "log:\n%s\n", th_describe_status(st), th_server_log_tail(&th_srv, 3000));
         return rc != 0 ? rc : 1;
     }
     return rc;

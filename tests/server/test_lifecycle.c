@@ -28,7 +28,8 @@ static void stop_with_clients(int sig)
     }
     int st = th_server_stop(&th_srv, sig);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "exit on signal %d with %d clients: wait status %d; log:\n%s", sig, N, st,
+                  "exit on signal %d with %d clients: %s; log:\n%s", sig, N,
+                  th_describe_status(st),
                   th_server_log_tail(&th_srv, 3000));
     // Every connection is closed: after whatever replies were sent, the
     // stream ends.
