@@ -706,6 +706,26 @@ char *th_escape(const char *p, size_t n, size_t max)
     return out;
 }
 
+/* If the test's server has died (it may take a moment after closing a
+ * connection: a sanitizer report, say), how and its log; else "". */
+static const char *server_death(void)
+{
+    static char buf[4096];
+
+    if (th_srv.pid == 0) {
+        return "";
+    }
+    for (int i = 0; i < 100; i++) {
+        if (!th_server_alive(&th_srv)) {
+            snprintf(buf, sizeof buf, "\nthe server died (%s); log:\n%s",
+                     th_describe_status(th_srv.status), th_server_log_tail(&th_srv, 3000));
+            return buf;
+        }
+        th_sleep_ms(10);
+    }
+    return "";
+}
+
 /* Compare the next replies with exp (as many whole replies as it takes to
  * cover explen bytes); NULL or a message naming what. */
 static char *compare(th_conn *c, const char *what, const char *exp, size_t explen)
@@ -749,9 +769,10 @@ static char *compare(th_conn *c, const char *what, const char *exp, size_t exple
     }
     e_exp = th_escape(exp, explen, 300);
     e_got = th_escape(got != NULL ? got : "", len, 300);
-    if (asprintf(&msg, "%s:\n  expected %s\n  got      %s%s", what, e_exp, e_got,
+    if (asprintf(&msg, "%s:\n  expected %s\n  got      %s%s%s", what, e_exp, e_got,
                  complete ? "" : " (then the connection closed, timed out or the "
-                                 "reply was malformed)") < 0) {
+                                 "reply was malformed)",
+                 complete ? "" : server_death()) < 0) {
         msg = strdup("reply mismatch");
     }
     free(e_exp);
