@@ -9,7 +9,8 @@
 # Checks what a person or a script does with redis-cli: one-shot commands
 # (raw output when stdout is not a terminal, and --no-raw's typed output),
 # INFO, commands read from stdin, -x, -r, --pipe (mass insertion, which ends
-# with an ECHO of a random marker), --scan and --bigkeys.  Every check is
+# with an ECHO of a random marker), --scan and --bigkeys; and every test
+# redis-benchmark runs by default, briefly.  Every check is
 # bounded (timeout) and the script stops at the first failure, printing
 # what was expected and what came.  Exit 77 (skipped) without redis-cli.
 set -euo pipefail
@@ -100,6 +101,18 @@ expect "--scan --pattern (one)" "pipe:1999" "$(cli --scan --pattern 'pipe:1999')
 big=$(cli --bigkeys 2>&1)
 expect "--bigkeys finds the list" "yes" \
     "$(grep -q "Biggest   list found '\"l\"' has 3 items" <<<"$big" && echo yes || echo "no: $big")"
+
+# Every test redis-benchmark runs by default works (a few requests each):
+# each prints its rate and none an error.
+if command -v redis-benchmark >/dev/null; then
+    bench=$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -c 4 -n 300 -q --csv 2>&1 || true)
+    for t in PING_INLINE PING_MBULK SET GET INCR LPUSH RPUSH LPOP RPOP SADD HSET SPOP \
+             ZADD ZPOPMIN LRANGE_100 LRANGE_300 LRANGE_500 LRANGE_600 MSET; do
+        expect "redis-benchmark runs $t" "yes" \
+            "$(grep -q "^\"${t}[\" ]" <<<"$bench" && echo yes || echo "no: $bench")"
+    done
+    expect "redis-benchmark errors" "" "$(grep -i 'error' <<<"$bench" || true)"
+fi
 
 expect "flushall" "OK" "$(cli flushall)"
 expect "dbsize" "0" "$(cli dbsize)"
