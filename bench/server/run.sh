@@ -160,6 +160,10 @@ loadavg() {
 # --------------------------------------------------------------------------
 
 modes=(plain "P$pipeline")
+# The source the binaries are taken to be built from: the checkout as the
+# run starts.
+rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$(dirname "${BASH_SOURCE[0]}")" status --porcelain --untracked-files=no 2>/dev/null | head -c 1)
 load_before=$(loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$SECONDS
@@ -230,8 +234,6 @@ stat() {
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$(dirname "${BASH_SOURCE[0]}")" status --porcelain --untracked-files=no 2>/dev/null | head -c 1)
 
 echo "## mwrt-server against redis-server (redis-benchmark)"
 echo
