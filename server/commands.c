@@ -728,7 +728,7 @@ static void info_gc(srv_buf *b)
     mw_gc_get_threshold(t);
     int cnt[3];
     mw_gc_get_count(cnt);
-    info_line(b, "gc_policy:%s", gc_names[st.policy]);
+    info_line(b, "gc_policy:%s", gc_names[mw_gc_get_policy()]);
     info_line(b, "gc_lock_mode:%s", lock_names[st.lock]);
     info_line(b, "gc_enabled:%d", mw_gc_isenabled() ? 1 : 0);
     info_line(b, "gc_thresholds:%d,%d,%d", t[0], t[1], t[2]);
@@ -2652,4 +2652,7 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         }
     }
     c->fn(&x);
+#if SRV_DEBUG >= 2
+    srv_ks_validate();
+#endif
 }

@@ -48,6 +48,7 @@
  */
 #include "server.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -783,24 +784,107 @@ void srv_ks_active_expire(void)
     if (srv_ks.expires == 0) {
         return;
     }
+    // One bucket at a time: collect its dead entries, delete them, move
+    // the cursor on.  Entries of one bucket are distinct, so nothing is
+    // deleted twice, whatever the scan does when the table shrinks or the
+    // cursor wraps.  Stop after a millisecond, after a full pass, or once
+    // fewer than a quarter of the keys with a TTL seen had expired, as
+    // Redis does.
     uint64_t deadline = srv_mono_us() + 1000;
     expire_batch b = {.now = srv_now_ms()};
-    for (int rounds = 0; rounds < 1000; rounds++) {
-        b.ndead = b.seen = 0;
-        for (int i = 0; i < 16 && b.ndead < 64; i++) {
-            srv_ks.expire_cursor = srv_dict_scan(&srv_ks.d, srv_ks.expire_cursor,
-                                                 expire_visit, &b);
-        }
+    size_t seen = 0, dead = 0;
+    for (int steps = 0; steps < 100000; steps++) {
+        b.ndead = 0;
+        srv_ks.expire_cursor = srv_dict_scan(&srv_ks.d, srv_ks.expire_cursor, expire_visit, &b);
         for (size_t i = 0; i < b.ndead; i++) {
             srv_ks.expired++;
             srv_ks_remove(b.dead[i]);
         }
-        // Stop when under a quarter of what we saw had expired, as Redis.
-        if (b.ndead * 4 < b.seen || b.seen == 0 || srv_mono_us() > deadline) {
+        dead += b.ndead;
+        seen = b.seen;
+        if (srv_ks.expire_cursor == 0 || srv_ks.expires == 0) {
             break;
+        }
+        if ((steps & 15) == 15) {
+            if (dead * 4 < seen || srv_mono_us() > deadline) {
+                break;
+            }
         }
     }
 }
+
+#if SRV_DEBUG >= 2
+/* Check a table's invariants; abort with a message if one is broken. */
+static void dict_validate(const srv_dict *d, const char *what)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->size; i++) {
+        for (const srv_entry *e = d->buckets[i]; e != NULL; e = e->next) {
+            if ((e->hash & (d->size - 1)) != i) {
+                fprintf(stderr, "mwrt-server: %s: entry in bucket %zu hashes to %zu\n", what, i,
+                        (size_t)(e->hash & (d->size - 1)));
+                abort();
+            }
+            n++;
+        }
+    }
+    size_t m = 0;
+    for (const srv_entry *e = d->first; e != NULL; e = e->onext) {
+        if ((e->onext == NULL) != (e == d->last) || (e->oprev == NULL) != (e == d->first)) {
+            fprintf(stderr, "mwrt-server: %s: order list broken\n", what);
+            abort();
+        }
+        m++;
+    }
+    if (n != d->count || m != d->count) {
+        fprintf(stderr, "mwrt-server: %s: count %zu, %zu in buckets, %zu in order\n", what,
+                d->count, n, m);
+        abort();
+    }
+}
+
+void srv_ks_validate(void)
+{
+    if (srv_ks.d.count > 10000) {
+        return;
+    }
+    dict_validate(&srv_ks.d, "keyspace");
+    size_t expires = 0;
+    for (const srv_entry *e = srv_ks.d.first; e != NULL; e = e->onext) {
+        expires += e->expire >= 0;
+        const mw_type *t = mw_type_of(e->v.obj);
+        if (t == &srv_hash_type) {
+            dict_validate(&((srv_hash *)e->v.obj)->d, "hash");
+        } else if (t == &srv_set_type) {
+            dict_validate(&((srv_set *)e->v.obj)->d, "set");
+        } else if (t == &srv_zset_type) {
+            srv_zset *z = (srv_zset *)e->v.obj;
+            dict_validate(&z->d, "zset");
+            size_t len = 0;
+            for (srv_znode *x = z->header->level[0].fwd; x != NULL; x = x->level[0].fwd) {
+                if (x->entry->v.ptr != x) {
+                    fprintf(stderr, "mwrt-server: zset: node and entry disagree\n");
+                    abort();
+                }
+                len++;
+            }
+            if (len != z->len || len != z->d.count) {
+                fprintf(stderr, "mwrt-server: zset: %zu nodes, len %zu, %zu members\n",
+                        len, z->len, z->d.count);
+                abort();
+            }
+        } else if (t != &mw_str_type && t != &srv_list_type) {
+            fprintf(stderr, "mwrt-server: keyspace: a value of type %s\n", t ? t->name : "NULL");
+            abort();
+        }
+    }
+    if (expires != srv_ks.expires) {
+        fprintf(stderr, "mwrt-server: keyspace: %zu keys with a TTL, counted %zu\n", expires,
+                srv_ks.expires);
+        abort();
+    }
+}
+#endif
 
 const char *srv_type_name(mw_object *o)
 {

@@ -210,6 +210,12 @@ static void process(srv_conn *c)
         }
         c->qstart += consumed;
     }
+    if (c->qstart == c->qlen && c->qcap > 4 * SRV_READ_CHUNK) {
+        // The buffer that held a large request is not kept.
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = c->qlen = c->qstart = 0;
+    }
     if (c->eof && c->qstart == c->qlen) {
         c->close_after_write = true;
     }

@@ -17,7 +17,8 @@
  *   - inline: one line ended by '\n' (a '\r' before it is dropped), split
  *     into words like sdssplitargs: blanks separate words, "..." takes the
  *     escapes \n \r \t \b \a \\ \" \xHH, '...' takes \', and a closing
- *     quote must be followed by a blank or the end.  Unquoting happens in
+ *     quote must be followed by a blank or the end; a NUL ends the line, as
+ *     the C string Redis splits.  Unquoting happens in
  *     place: the write cursor never passes the read cursor.
  *
  * Limits (the error texts are Redis's): an inline request or a header line
@@ -323,6 +324,12 @@ static srv_resp_status parse_inline(srv_resp_parser *p, char *buf, size_t len,
     size_t n = (size_t)(nl - buf);
     if (n > 0 && buf[n - 1] == '\r') {
         n--;
+    }
+    // Redis splits the line as a C string: a NUL ends it.  (Found by the
+    // fuzzer: a NUL here used to make an endless run of empty words.)
+    char *nul = memchr(buf, '\0', n);
+    if (nul != NULL) {
+        n = (size_t)(nul - buf);
     }
     p->argc = 0;
     int r = split_inline(p, buf, n, 0);

@@ -23,6 +23,9 @@
 #include "resp.h"
 
 #define SRV_VERSION "0.1.0"
+#ifndef SRV_DEBUG
+#define SRV_DEBUG 0   /* the build's MWRT_DEBUG (server/CMakeLists.txt) */
+#endif
 /* What INFO and HELLO report as the Redis version we speak. */
 #define SRV_REDIS_VERSION "7.0.0"
 
@@ -312,6 +315,11 @@ void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
 void srv_ks_flush(void);
 /* Spend a little time deleting expired keys. */
 void srv_ks_active_expire(void);
+#if SRV_DEBUG >= 2
+/* Check every table of the keyspace (debug builds, after each command
+ * while the keyspace is small); aborts with a message on a broken one. */
+void srv_ks_validate(void);
+#endif
 /* A static name for a value's type, as TYPE replies. */
 const char *srv_type_name(mw_object *o);
 

@@ -138,6 +138,7 @@ typedef struct mw__gc_head {
 /* The collector's bits in ob_gc_bits. */
 #define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
 #define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
+#define MW__GC_HELD        0x4u  /* the collector holds a reference (free mode) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
@@ -156,8 +157,9 @@ void mw__gc_untrack(mw_object *o);
 void mw__gc_before_alloc(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
-void mw__gc_attach_lock(void);
-void mw__gc_attach_unlock(void);
+/* Before an object of total bytes is made, with a memory limit set:
+ * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
+bool mw__gc_memory_check(size_t total);
 
 /* ======================================================================
  * Runtime and thread states
@@ -199,7 +201,22 @@ typedef struct mw__tstate {
     mw_object *dealloc_later;      /* linked through ob_owner */
     struct mw__tstate *next_all;
     struct mw__tstate *next_spare;
+    /* the scheduler's (sched/sched.h) */
+    _Atomic(int) sched_state;      /* MW__TS_RUNNING / MW__TS_PARKED */
+    bool sched_listed;             /* a registered worker (not the master) */
+    bool sched_idle;               /* parked in mw_idle_begin */
+    bool is_master;                /* the master thread's state */
+    struct mw__tstate *sched_next, *sched_prev;   /* under the sched lock */
+    size_t mem_since_check;        /* bytes allocated since the last look at
+                                      the memory limit */
 } mw__tstate;
+
+/* A thread state for the calling thread (with spare, a spare one,
+ * adopting the objects it owns, if there is one; else a new one), not yet
+ * attached; NULL when out of memory.  And back to the spares, after its
+ * counts are settled (runtime.c). */
+mw__tstate *mw__tstate_acquire(mw_runtime *rt, bool spare);
+void mw__tstate_release(mw__tstate *t);
 
 extern mw_runtime *mw__runtime;            /* the one runtime, or NULL */
 extern bool mw__free_mode;                  /* fixed while a runtime exists */
@@ -246,9 +263,21 @@ bool mw__decref_is_last(mw_object *o, mw__tstate *t);
 void mw__brc_merge_queue(mw__tstate *t, bool detach);
 void mw__brc_adopt(mw__tstate *t);
 void mw__rc_make_shared(mw_object *o);
+/* Fold o's owner count into its shared count (MERGED, no owner) while its
+ * owner cannot run (the world stopped): from then on any thread counts it
+ * atomically and the one that takes it to zero frees it.  Objects queued
+ * for their owner are left as they are. */
+void mw__rc_merge_stopped(mw_object *o);
 bool mw__rc_try_incref(mw_object *o);
 /* weakref.c: clear o's weak references at its death and call callbacks. */
 void mw__weakrefs_clear(mw_object *o);
+/* The same in two steps (the collector's, in free mode: the first with the
+ * world stopped, the second after it resumes): clear o's weak references,
+ * pushing those with a callback (each holding a new reference to itself)
+ * onto calls, which is returned; then call them, each followed by
+ * after_each (if not NULL) on the weak reference, and drop them. */
+struct mw__weakref *mw__weakrefs_detach(mw_object *o, struct mw__weakref *calls);
+void mw__weakrefs_call(struct mw__weakref *calls, void (*after_each)(mw_object *weakref));
 
 MW_INLINE bool mw__is_immortal(const mw_object *o)
 {
@@ -433,5 +462,10 @@ void mw__gil_init(mw__gil *g);
 void mw__gil_destroy(mw__gil *g);
 void mw__gil_take(mw_runtime *rt, mw__tstate *t);
 void mw__gil_drop(mw_runtime *rt, mw__tstate *t, bool hand_over);
+/* Take the GIL only if it is free now (true), else false at once. */
+bool mw__gil_try_take(mw_runtime *rt, mw__tstate *t);
+/* Take the GIL, asking the holder to let go at once rather than after a
+ * switch interval (the master's collections). */
+void mw__gil_take_urgent(mw_runtime *rt, mw__tstate *t);
 
 #endif /* MW_OBJECT_INTERNAL_H */
