@@ -290,6 +290,30 @@ echo
 echo "Goal: mwrt-server (default flags) at least 1.3x redis-server's rps on every test,"
 echo "unpipelined and pipelined, with p99 no higher than redis-server's:"
 printf '%s\n' "${goals[@]}"
+# How much the same figure moved between repetitions: for each server, the
+# largest ratio of fastest to slowest rps of one test and mode.
+if [ "$reps" -gt 1 ]; then
+    spreads=()
+    for name in "${names[@]}"; do
+        worst=$(for f in "$logdir"/res/"$name".*; do
+                    [ -s "$f" ] || continue
+                    awk -v w="${f##*/"$name".}" '
+                        NR == 1 { lo = $1; hi = $1 }
+                        { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+                        END {
+                            split(w, mt, ".")
+                            if (lo > 0) printf "%.2f %s %s\n", hi / lo, mt[2], mt[1]
+                        }' "$f"
+                done | sort -g | tail -n 1)
+        if [ -n "$worst" ]; then
+            spreads+=("$name ${worst%% *}x (${worst#* })")
+        fi
+    done
+    echo
+    echo "Run-to-run spread of rps (fastest / slowest repetition), the largest per server:"
+    joined=$(printf '%s; ' "${spreads[@]}")
+    echo "${joined%; }."
+fi
 if [ ${#notes[@]} -gt 0 ]; then
     echo
     echo "Notes:"
