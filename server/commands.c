@@ -183,7 +183,10 @@ static void reply_str(srv_buf *out, mw_object *s)
 }
 
 /* A RESP rendering of any value (REF.GET, and HGET of a referenced value).
- * Nesting deeper than 8 levels (cycles) is cut short as "+..." */
+ * A container nested two levels down is shown as "+..." rather than
+ * expanded: that cuts cycles short and keeps the reply to at most
+ * (members)^2 elements, where deeper expansion would grow as a power of
+ * the depth. */
 static void reply_value(srv_buf *out, mw_object *o, int depth)
 {
     const mw_type *t = mw_type_of(o);
@@ -191,7 +194,7 @@ static void reply_value(srv_buf *out, mw_object *o, int depth)
         srv_reply_null(out);
     } else if (t == &mw_str_type) {
         reply_str(out, o);
-    } else if (depth >= 8) {
+    } else if (depth >= 2) {
         srv_reply_status(out, "...");
     } else if (t == &srv_list_type) {
         srv_list *l = (srv_list *)o;
@@ -585,6 +588,7 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
             return "argument must be a memory value";
         }
         atomic_store(&srv.maxmemory, n);
+        atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
     } else if (arg_is(x, i, "maxclients")) {
         if (!srv_str2ll(v, vn, &n)) {
             return "argument couldn't be parsed into an integer";
@@ -1313,14 +1317,18 @@ static void cmd_set(ctx *x)
     if (v == NULL) {
         return;
     }
-    bool ok = srv_ks_set(x->argv[1], x->argl[1], v, keepttl);
-    mw_decref(v);
-    if (!ok) {
-        srv_reply_error(x->out, E_NOMEM);
-        return;
+    if (e == NULL) {
+        e = srv_dict_add(&srv_ks.d, x->argv[1], x->argl[1], srv_hash_bytes(x->argv[1], x->argl[1]));
+        if (e == NULL) {
+            mw_decref(v);
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
     }
+    srv_ks_replace(e, v, keepttl);
+    mw_decref(v);
     if (when >= 0) {
-        srv_ks_set_expire(srv_ks_find(x->argv[1], x->argl[1]), when);
+        srv_ks_set_expire(e, when);
     }
     if (!get) {
         srv_buf_append(x->out, "+OK\r\n", 5);
@@ -1406,11 +1414,13 @@ static void cmd_mget(ctx *x)
 
 static void incr_by(ctx *x, long long by)
 {
-    mw_object *s;
-    int r = lookup(x, 1, &mw_str_type, &s);
-    if (r < 0) {
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
         return;
     }
+    mw_object *s = e != NULL ? e->v.obj : NULL;
+    int r = e != NULL;
     long long v = 0;
     if (r > 0) {
         size_t n;
@@ -1431,7 +1441,12 @@ static void incr_by(ctx *x, long long by)
     if (ns == NULL) {
         return;
     }
-    bool ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    bool ok = true;
+    if (e != NULL) {
+        srv_ks_replace(e, ns, true);
+    } else {
+        ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    }
     mw_decref(ns);
     if (!ok) {
         srv_reply_error(x->out, E_NOMEM);

@@ -711,21 +711,34 @@ void srv_ks_remove(srv_entry *e)
     mw_decref(o);
 }
 
-bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl)
+void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl)
 {
-    srv_entry *e = srv_ks_find(key, n);
-    if (e == NULL) {
-        e = srv_dict_add(&srv_ks.d, key, n, srv_hash_bytes(key, n));
-        if (e == NULL) {
-            return false;
-        }
-    } else if (!keepttl) {
+    if (!keepttl) {
         srv_ks_set_expire(e, -1);
     }
     mw_object *old = e->v.obj;
     mw_incref(val);
     e->v.obj = val;
     mw_decref(old);
+}
+
+bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl)
+{
+    // One hash for the lookup and, if the key is new, the insertion.
+    uint64_t h = srv_hash_bytes(key, n);
+    srv_entry *e = srv_dict_find(&srv_ks.d, key, n, h);
+    if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
+        srv_ks.expired++;
+        srv_ks_remove(e);
+        e = NULL;
+    }
+    if (e == NULL) {
+        e = srv_dict_add(&srv_ks.d, key, n, h);
+        if (e == NULL) {
+            return false;
+        }
+    }
+    srv_ks_replace(e, val, keepttl);
     return true;
 }
 

@@ -54,6 +54,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -450,6 +451,21 @@ static void refuse(int fd)
     close(fd);
 }
 
+static uv_timer_t accept_pause;
+
+static void on_listen_readable(uv_poll_t *h, int status, int events);
+
+static void on_accept_resume(uv_timer_t *t)
+{
+    if (atomic_load(&srv.stopping)) {
+        return;
+    }
+    int r = uv_poll_start(&listen_poll, UV_READABLE, on_listen_readable);
+    if (r != 0) {
+        srv_log("listening socket: %s", uv_strerror(r));
+    }
+}
+
 static void on_listen_readable(uv_poll_t *h, int status, int events)
 {
     if (status < 0) {
@@ -462,7 +478,15 @@ static void on_listen_readable(uv_poll_t *h, int status, int events)
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
             }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (errno == EMFILE || errno == ENFILE) {
+                // Out of descriptors: the pending connection would keep the
+                // socket readable and this callback spinning, so stop
+                // watching it for a while.
+                srv_log_limited("accept: %s; pausing accepts for 100 ms", strerror(errno));
+                if (uv_poll_stop(h) == 0 && uv_timer_start(&accept_pause, on_accept_resume, 100, 0) != 0) {
+                    uv_poll_start(h, UV_READABLE, on_listen_readable);
+                }
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 srv_log_limited("accept: %s", strerror(errno));
             }
             return;
@@ -497,10 +521,14 @@ static void on_signal(uv_signal_t *h, int signum)
     srv_log("received %s, stopping: no new clients, finishing replies in flight",
             signum == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, true);
-    uv_poll_stop(&listen_poll);
+    int r = uv_poll_stop(&listen_poll);
+    if (r != 0) {
+        srv_log("listening socket: %s", uv_strerror(r));
+    }
     uv_close((uv_handle_t *)&listen_poll, on_closed);
     uv_close((uv_handle_t *)&sig_int, on_closed);
     uv_close((uv_handle_t *)&sig_term, on_closed);
+    uv_close((uv_handle_t *)&accept_pause, on_closed);
     for (int i = 0; i < srv.nworkers; i++) {
         srv_worker_stop(&srv.workers[i]);
     }
@@ -527,6 +555,32 @@ static void defaults(void)
     c->querybuf_max = 1024LL * 1024 * 1024;
     c->bulk_max = SRV_RESP_BULK_MAX;
     c->mbulk_max = SRV_RESP_MBULK_MAX;
+}
+
+/* Raise the open-file limit so that maxclients clients fit, as Redis does;
+ * log when the hard limit is lower. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        srv_log("getrlimit: %s", strerror(errno));
+        return;
+    }
+    rlim_t want = (rlim_t)srv.cfg.maxclients + 64;
+    if (rl.rlim_cur >= want) {
+        return;
+    }
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        srv_log("setrlimit: %s", strerror(errno));
+        rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur < want) {
+        srv_log("open files limited to %llu: at most about %llu clients, not maxclients %lld",
+                (unsigned long long)rl.rlim_cur,
+                (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0), srv.cfg.maxclients);
+    }
 }
 
 static const char *gc_name(mw_gc_policy p)
@@ -586,6 +640,7 @@ int main(int argc, char **argv)
         srv.hash_seed[1] = uv_hrtime();
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     srv_commands_init();
 
     int port = 0;
@@ -633,15 +688,22 @@ int main(int argc, char **argv)
     uv_loop_t loop;
     int r = err == 0 ? uv_loop_init(&loop) : err;
     if (r == 0) {
+        r = uv_timer_init(&loop, &accept_pause);
+    }
+    if (r == 0) {
         r = uv_poll_init(&loop, &listen_poll, listen_fd);
     }
     if (r == 0) {
         r = uv_poll_start(&listen_poll, UV_READABLE, on_listen_readable);
     }
     if (r == 0) {
-        uv_signal_init(&loop, &sig_int);
-        uv_signal_init(&loop, &sig_term);
-        r = uv_signal_start(&sig_int, on_signal, SIGINT);
+        r = uv_signal_init(&loop, &sig_int);
+        if (r == 0) {
+            r = uv_signal_init(&loop, &sig_term);
+        }
+        if (r == 0) {
+            r = uv_signal_start(&sig_int, on_signal, SIGINT);
+        }
         if (r == 0) {
             r = uv_signal_start(&sig_term, on_signal, SIGTERM);
         }

@@ -417,7 +417,10 @@ static void conn_new(srv_worker *w, int fd)
         close_conn(c);
         return;
     }
-    uv_tcp_nodelay(&c->tcp, 1);
+    r = uv_tcp_nodelay(&c->tcp, 1);
+    if (r < 0) {
+        srv_log_limited("client %lld: TCP_NODELAY: %s", c->id, uv_strerror(r));
+    }
     struct sockaddr_storage ss;
     int len = sizeof ss;
     strcpy(c->addr, "?");
@@ -493,7 +496,11 @@ static void begin_stop(srv_worker *w)
     if (uv_timer_init(&w->loop, &w->stop_timer) == 0) {
         w->stop_timer_on = true;
         w->stop_timer.data = w;
-        uv_timer_start(&w->stop_timer, on_stop_timeout, 5000, 0);
+        int r = uv_timer_start(&w->stop_timer, on_stop_timeout, 5000, 0);
+        if (r != 0) {
+            srv_log("worker %d: no shutdown timer (%s): waiting for every client",
+                    w->index, uv_strerror(r));
+        }
     }
     for (srv_conn *c = w->conns; c != NULL; c = c->next) {
         if (!c->closing) {
@@ -560,15 +567,22 @@ static void worker_main(void *arg)
         }
     }
     if (r == 0) {
-        uv_check_init(&w->loop, &w->check);
+        r = uv_check_init(&w->loop, &w->check);  // cannot fail in libuv 1.x
         w->check.data = w;
-        r = uv_check_start(&w->check, on_check);
+        if (r == 0) {
+            r = uv_check_start(&w->check, on_check);
+        }
     }
     if (r == 0 && w->index == 0) {
-        uv_timer_init(&w->loop, &w->cron);
+        r = uv_timer_init(&w->loop, &w->cron);
         w->cron.data = w;
-        w->cron_on = true;
-        r = uv_timer_start(&w->cron, on_cron, SRV_CRON_MS, SRV_CRON_MS);
+        if (r == 0) {
+            w->cron_on = true;
+            r = uv_timer_start(&w->cron, on_cron, SRV_CRON_MS, SRV_CRON_MS);
+        }
+    }
+    if (r != 0) {
+        srv_log("worker %d: cannot set up its loop: %s", w->index, uv_strerror(r));
     }
     w->start_error = r;
     w->loop_ok = r == 0;
@@ -621,5 +635,8 @@ void srv_worker_give_fd(srv_worker *w, int fd)
 
 void srv_worker_stop(srv_worker *w)
 {
-    uv_async_send(&w->async);
+    int r = uv_async_send(&w->async);
+    if (r != 0) {
+        srv_log("worker %d: cannot be woken to stop: %s", w->index, uv_strerror(r));
+    }
 }

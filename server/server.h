@@ -212,8 +212,9 @@ typedef struct srv_dict {
     srv_entry *first, *last;    /* insertion order */
 } srv_dict;
 
+/* The seeded hash of n bytes at p.  Any thread, after main seeded it. */
 uint64_t srv_hash_bytes(const char *p, size_t n);
-/* The entry for key, or NULL. */
+/* The entry for key (h = srv_hash_bytes(key, n)), or NULL. */
 srv_entry *srv_dict_find(srv_dict *d, const char *key, size_t n, uint64_t h);
 /* Add an entry for key (not present yet); NULL when out of memory. */
 srv_entry *srv_dict_add(srv_dict *d, const char *key, size_t n, uint64_t h);
@@ -269,13 +270,24 @@ typedef struct srv_zset {
     int level;
 } srv_zset;
 
+/* A new empty list (new reference), or NULL with the runtime's error set. */
 srv_list *srv_list_new(void);
-bool srv_list_push(srv_list *l, mw_object *o, bool left);   /* steals o */
-mw_object *srv_list_pop(srv_list *l, bool left);            /* new ref */
-mw_object *srv_list_at(srv_list *l, size_t i);              /* borrowed */
-void srv_list_set(srv_list *l, size_t i, mw_object *o);     /* steals o */
+/* Push o at the head (left) or tail, stealing the caller's reference to o;
+ * false when out of memory (o's reference is dropped then). */
+bool srv_list_push(srv_list *l, mw_object *o, bool left);
+/* Pop from the head or tail: the caller gets the list's reference (a new
+ * reference for it), or NULL if the list is empty. */
+mw_object *srv_list_pop(srv_list *l, bool left);
+/* Item i (0 <= i < len), borrowed. */
+mw_object *srv_list_at(srv_list *l, size_t i);
+/* Replace item i (0 <= i < len) with o, stealing o; the old item loses
+ * the list's reference. */
+void srv_list_set(srv_list *l, size_t i, mw_object *o);
+/* Remove item i (0 <= i < len), dropping the list's reference to it. */
 void srv_list_remove_at(srv_list *l, size_t i);
 
+/* New empty hash, set and sorted set (new references), or NULL with the
+ * runtime's error set. */
 srv_hash *srv_hash_new(void);
 srv_set *srv_set_new(void);
 srv_zset *srv_zset_new(void);
@@ -305,6 +317,9 @@ srv_entry *srv_ks_find(const char *key, size_t n);
 /* Set key to val (takes a new reference), keeping or clearing the
  * expiry; false when out of memory. */
 bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
+/* Replace the value of the live entry e (takes a new reference to val),
+ * clearing its expiry unless keepttl. */
+void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl);
 /* Delete key if present (expired keys count as absent). */
 bool srv_ks_del(const char *key, size_t n);
 /* Delete the entry e. */
