@@ -1,0 +1,360 @@
+/*
+ * test_collections.c - lists, hashes, sets and sorted sets: every command of
+ * each kind, its errors, WRONGTYPE, and that an emptied collection's key
+ * disappears, compared byte for byte with Redis 7.0 where the order of the
+ * reply is defined (lists, sorted sets, one-field hashes) and as sets of
+ * strings where it is not (SMEMBERS, HKEYS, HGETALL of several fields).
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+#define NOTINT "-ERR value is not an integer or out of range\r\n"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The string elements of an array reply joined sorted, as "a,b,c". */
+static char *sorted_join(redisReply *r)
+{
+    static char out[4096];
+    char *v[256];
+    size_t o = 0;
+
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_le(r->elements, 256);
+    for (size_t i = 0; i < r->elements; i++) {
+        ck_assert_int_eq(r->element[i]->type, REDIS_REPLY_STRING);
+        v[i] = r->element[i]->str;
+    }
+    qsort(v, r->elements, sizeof *v, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < r->elements; i++) {
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", i ? "," : "", v[i]);
+    }
+    return out;
+}
+
+/* HGETALL's field/value pairs as sorted "f=v" strings, joined. */
+static char *sorted_pairs(redisReply *r)
+{
+    static char out[4096];
+    char *v[128];
+    size_t o = 0, n;
+
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements % 2, 0);
+    n = r->elements / 2;
+    ck_assert_uint_le(n, 128);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_ne(asprintf(&v[i], "%s=%s", r->element[2 * i]->str,
+                                  r->element[2 * i + 1]->str), -1);
+    }
+    qsort(v, n, sizeof *v, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s%s", i ? "," : "", v[i]);
+        free(v[i]);
+    }
+    return out;
+}
+
+START_TEST(lists)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":3\r\n", "RPUSH", "l", "a", "b", "c");
+    EXPECT(c, ":5\r\n", "LPUSH", "l", "y", "z");   // z y a b c
+    EXPECT(c, "*5\r\n$1\r\nz\r\n$1\r\ny\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+           "LRANGE", "l", "0", "-1");
+    EXPECT(c, "*2\r\n$1\r\ny\r\n$1\r\na\r\n", "LRANGE", "l", "1", "2");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "LRANGE", "l", "-2", "100");
+    EXPECT(c, "*0\r\n", "LRANGE", "l", "3", "1");
+    EXPECT(c, "*0\r\n", "LRANGE", "l", "10", "20");
+    EXPECT(c, "*1\r\n$1\r\nz\r\n", "LRANGE", "l", "-100", "0");
+    EXPECT(c, "*0\r\n", "LRANGE", "nope", "0", "-1");
+    EXPECT(c, NOTINT, "LRANGE", "l", "a", "1");
+    EXPECT(c, ":5\r\n", "LLEN", "l");
+    EXPECT(c, ":0\r\n", "LLEN", "nope");
+    EXPECT(c, "$1\r\nz\r\n", "LINDEX", "l", "0");
+    EXPECT(c, "$1\r\nc\r\n", "LINDEX", "l", "-1");
+    EXPECT(c, "$-1\r\n", "LINDEX", "l", "5");
+    EXPECT(c, "$-1\r\n", "LINDEX", "nope", "0");
+    EXPECT(c, NOTINT, "LINDEX", "l", "x");
+    EXPECT(c, "+OK\r\n", "LSET", "l", "1", "Y");
+    EXPECT(c, "+OK\r\n", "LSET", "l", "-1", "C");
+    EXPECT(c, "-ERR index out of range\r\n", "LSET", "l", "5", "x");
+    EXPECT(c, "-ERR no such key\r\n", "LSET", "nope", "0", "x");
+    EXPECT(c, "*5\r\n$1\r\nz\r\n$1\r\nY\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nC\r\n",
+           "LRANGE", "l", "0", "-1");
+    // LPOP / RPOP, with and without a count.
+    EXPECT(c, "$1\r\nz\r\n", "LPOP", "l");
+    EXPECT(c, "$1\r\nC\r\n", "RPOP", "l");
+    EXPECT(c, "*2\r\n$1\r\nY\r\n$1\r\na\r\n", "LPOP", "l", "2");
+    EXPECT(c, "*1\r\n$1\r\nb\r\n", "RPOP", "l", "5");
+    EXPECT(c, ":0\r\n", "EXISTS", "l");   // emptied: the key is gone
+    EXPECT(c, "$-1\r\n", "LPOP", "l");
+    EXPECT(c, "*-1\r\n", "LPOP", "l", "2");
+    EXPECT(c, "*-1\r\n", "RPOP", "l", "2");
+    EXPECT(c, ":3\r\n", "RPUSH", "l", "1", "2", "3");
+    EXPECT(c, "*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n", "RPOP", "l", "3");
+    EXPECT(c, ":1\r\n", "RPUSH", "l", "x");
+    EXPECT(c, "*0\r\n", "LPOP", "l", "0");
+    EXPECT(c, "-ERR value is out of range, must be positive\r\n", "LPOP", "l", "-1");
+    EXPECT(c, "-ERR value is out of range, must be positive\r\n", "RPOP", "l", "x");
+    EXPECT(c, "-ERR wrong number of arguments for 'lpop' command\r\n", "LPOP", "l", "1",
+           "2");
+    // LREM: count > 0 from the head, < 0 from the tail, 0 all.
+    EXPECT(c, "+OK\r\n", "FLUSHALL");
+    EXPECT(c, ":7\r\n", "RPUSH", "r", "a", "b", "a", "c", "a", "b", "a");
+    EXPECT(c, ":2\r\n", "LREM", "r", "2", "a");    // b c a b a
+    EXPECT(c, ":1\r\n", "LREM", "r", "-1", "b");   // b c a a
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\na\r\n$1\r\na\r\n", "LRANGE", "r", "0",
+           "-1");
+    EXPECT(c, ":2\r\n", "LREM", "r", "0", "a");
+    EXPECT(c, ":0\r\n", "LREM", "r", "0", "zzz");
+    EXPECT(c, ":0\r\n", "LREM", "nope", "0", "a");
+    EXPECT(c, NOTINT, "LREM", "r", "x", "a");
+    EXPECT(c, ":1\r\n", "LREM", "r", "0", "b");
+    // WRONGTYPE on every list command.
+    EXPECT(c, "+OK\r\n", "SET", "s", "v");
+    EXPECT(c, WRONGTYPE, "LPUSH", "s", "x");
+    EXPECT(c, WRONGTYPE, "RPUSH", "s", "x");
+    EXPECT(c, WRONGTYPE, "LPOP", "s");
+    EXPECT(c, WRONGTYPE, "RPOP", "s");
+    EXPECT(c, WRONGTYPE, "LRANGE", "s", "0", "-1");
+    EXPECT(c, WRONGTYPE, "LLEN", "s");
+    EXPECT(c, WRONGTYPE, "LINDEX", "s", "0");
+    EXPECT(c, WRONGTYPE, "LSET", "s", "0", "x");
+    EXPECT(c, WRONGTYPE, "LREM", "s", "0", "x");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(hashes)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":2\r\n", "HSET", "h", "f1", "v1", "f2", "v2");
+    EXPECT(c, ":0\r\n", "HSET", "h", "f1", "V1");
+    EXPECT(c, ":1\r\n", "HSET", "h", "f1", "x", "f3", "v3");
+    EXPECT(c, "$1\r\nx\r\n", "HGET", "h", "f1");
+    EXPECT(c, "$-1\r\n", "HGET", "h", "nope");
+    EXPECT(c, "$-1\r\n", "HGET", "nope", "f1");
+    EXPECT(c, "+OK\r\n", "HMSET", "h", "f4", "v4", "f1", "v1");
+    EXPECT(c, "-ERR wrong number of arguments for 'hmset' command\r\n", "HMSET", "h", "f");
+    EXPECT(c, "*3\r\n$2\r\nv1\r\n$-1\r\n$2\r\nv4\r\n", "HMGET", "h", "f1", "nope", "f4");
+    EXPECT(c, "*2\r\n$-1\r\n$-1\r\n", "HMGET", "nope", "a", "b");
+    EXPECT(c, ":4\r\n", "HLEN", "h");
+    EXPECT(c, ":0\r\n", "HLEN", "nope");
+    EXPECT(c, ":1\r\n", "HEXISTS", "h", "f2");
+    EXPECT(c, ":0\r\n", "HEXISTS", "h", "nope");
+    EXPECT(c, ":0\r\n", "HEXISTS", "nope", "f2");
+    EXPECT(c, ":2\r\n", "HDEL", "h", "f2", "f3", "nope");
+    EXPECT(c, ":0\r\n", "HDEL", "h", "f2");
+    EXPECT(c, ":0\r\n", "HDEL", "nope", "f2");
+    // HINCRBY
+    EXPECT(c, ":5\r\n", "HINCRBY", "h", "n", "5");
+    EXPECT(c, ":-2\r\n", "HINCRBY", "h", "n", "-7");
+    EXPECT(c, "$2\r\n-2\r\n", "HGET", "h", "n");
+    EXPECT(c, "-ERR hash value is not an integer\r\n", "HINCRBY", "h", "f1", "1");
+    EXPECT(c, NOTINT, "HINCRBY", "h", "n", "x");
+    EXPECT(c, ":9223372036854775807\r\n", "HINCRBY", "max", "n", "9223372036854775807");
+    EXPECT(c, "-ERR increment or decrement would overflow\r\n", "HINCRBY", "max", "n", "1");
+    // One field: the order is defined.
+    EXPECT(c, ":1\r\n", "HSET", "one", "f", "v");
+    EXPECT(c, "*2\r\n$1\r\nf\r\n$1\r\nv\r\n", "HGETALL", "one");
+    EXPECT(c, "*1\r\n$1\r\nf\r\n", "HKEYS", "one");
+    EXPECT(c, "*1\r\n$1\r\nv\r\n", "HVALS", "one");
+    EXPECT(c, "*0\r\n", "HGETALL", "nope");
+    EXPECT(c, "*0\r\n", "HKEYS", "nope");
+    EXPECT(c, "*0\r\n", "HVALS", "nope");
+    EXPECT(c, ":1\r\n", "HDEL", "one", "f");
+    EXPECT(c, ":0\r\n", "EXISTS", "one");   // emptied: the key is gone
+    // WRONGTYPE
+    EXPECT(c, "+OK\r\n", "SET", "s", "v");
+    EXPECT(c, WRONGTYPE, "HSET", "s", "f", "v");
+    EXPECT(c, WRONGTYPE, "HGET", "s", "f");
+    EXPECT(c, WRONGTYPE, "HMSET", "s", "f", "v");
+    EXPECT(c, WRONGTYPE, "HMGET", "s", "f");
+    EXPECT(c, WRONGTYPE, "HDEL", "s", "f");
+    EXPECT(c, WRONGTYPE, "HGETALL", "s");
+    EXPECT(c, WRONGTYPE, "HLEN", "s");
+    EXPECT(c, WRONGTYPE, "HEXISTS", "s", "f");
+    EXPECT(c, WRONGTYPE, "HINCRBY", "s", "f", "1");
+    EXPECT(c, WRONGTYPE, "HKEYS", "s");
+    EXPECT(c, WRONGTYPE, "HVALS", "s");
+    th_close(c);
+
+    // Several fields: compare as sets.
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "HGETALL h");
+    ck_assert_str_eq(sorted_pairs(r), "f1=v1,f4=v4,n=-2");
+    freeReplyObject(r);
+    r = th_cmd(rc, "HKEYS h");
+    ck_assert_str_eq(sorted_join(r), "f1,f4,n");
+    freeReplyObject(r);
+    r = th_cmd(rc, "HVALS h");
+    ck_assert_str_eq(sorted_join(r), "-2,v1,v4");
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
+START_TEST(sets)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":3\r\n", "SADD", "s", "a", "b", "c");
+    EXPECT(c, ":1\r\n", "SADD", "s", "a", "d", "d");
+    EXPECT(c, ":4\r\n", "SCARD", "s");
+    EXPECT(c, ":0\r\n", "SCARD", "nope");
+    EXPECT(c, ":1\r\n", "SISMEMBER", "s", "a");
+    EXPECT(c, ":0\r\n", "SISMEMBER", "s", "z");
+    EXPECT(c, ":0\r\n", "SISMEMBER", "nope", "a");
+    EXPECT(c, ":2\r\n", "SREM", "s", "a", "b", "z");
+    EXPECT(c, ":0\r\n", "SREM", "nope", "a");
+    EXPECT(c, "*0\r\n", "SMEMBERS", "nope");
+    EXPECT(c, "$-1\r\n", "SPOP", "nope");
+    EXPECT(c, "*0\r\n", "SPOP", "nope", "3");
+    EXPECT(c, "-ERR value is out of range, must be positive\r\n", "SPOP", "s", "-1");
+    EXPECT(c, ":1\r\n", "SADD", "one", "only");
+    EXPECT(c, "*1\r\n$4\r\nonly\r\n", "SMEMBERS", "one");
+    EXPECT(c, "$4\r\nonly\r\n", "SPOP", "one");
+    EXPECT(c, ":0\r\n", "EXISTS", "one");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "SADD", "str", "a");
+    EXPECT(c, WRONGTYPE, "SREM", "str", "a");
+    EXPECT(c, WRONGTYPE, "SMEMBERS", "str");
+    EXPECT(c, WRONGTYPE, "SISMEMBER", "str", "a");
+    EXPECT(c, WRONGTYPE, "SCARD", "str");
+    EXPECT(c, WRONGTYPE, "SPOP", "str");
+    th_close(c);
+
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "SMEMBERS s");
+    ck_assert_str_eq(sorted_join(r), "c,d");
+    freeReplyObject(r);
+    // SPOP takes members out one by one, then with a count.
+    freeReplyObject(th_cmd(rc, "SADD p 1 2 3 4 5 6 7 8 9 10"));
+    char seen[11] = {0};
+    for (int i = 0; i < 3; i++) {
+        r = th_cmd(rc, "SPOP p");
+        ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+        int v = atoi(r->str);
+        ck_assert_msg(v >= 1 && v <= 10 && !seen[v], "SPOP gave %s", r->str);
+        seen[v] = 1;
+        freeReplyObject(r);
+    }
+    r = th_cmd(rc, "SPOP p 4");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, 4);
+    for (size_t i = 0; i < 4; i++) {
+        int v = atoi(r->element[i]->str);
+        ck_assert_msg(v >= 1 && v <= 10 && !seen[v], "SPOP 4 gave %s", r->element[i]->str);
+        seen[v] = 1;
+    }
+    freeReplyObject(r);
+    r = th_cmd(rc, "SCARD p");
+    ck_assert_int_eq(r->integer, 3);
+    freeReplyObject(r);
+    r = th_cmd(rc, "SPOP p 10");   // more than there are: all of them
+    ck_assert_uint_eq(r->elements, 3);
+    for (size_t i = 0; i < 3; i++) {
+        int v = atoi(r->element[i]->str);
+        ck_assert_msg(v >= 1 && v <= 10 && !seen[v], "SPOP 10 gave %s", r->element[i]->str);
+        seen[v] = 1;
+    }
+    freeReplyObject(r);
+    r = th_cmd(rc, "EXISTS p");
+    ck_assert_int_eq(r->integer, 0);
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
+START_TEST(sorted_sets)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":3\r\n", "ZADD", "z", "1", "a", "2", "b", "3", "c");
+    EXPECT(c, ":1\r\n", "ZADD", "z", "2", "a", "0.5", "d");   // a moves; d is new
+    EXPECT(c, ":4\r\n", "ZCARD", "z");
+    EXPECT(c, ":0\r\n", "ZCARD", "nope");
+    // Order: by score, then by member bytes (a and b both score 2).
+    EXPECT(c, "*4\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "0", "-1");
+    EXPECT(c,
+           "*8\r\n$1\r\nd\r\n$3\r\n0.5\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+           "$1\r\nc\r\n$1\r\n3\r\n",
+           "ZRANGE", "z", "0", "-1", "WITHSCORES");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "-2", "-1");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "5", "10");
+    EXPECT(c, "*0\r\n", "ZRANGE", "nope", "0", "-1");
+    EXPECT(c, "$3\r\n0.5\r\n", "ZSCORE", "z", "d");
+    EXPECT(c, "$-1\r\n", "ZSCORE", "z", "nope");
+    EXPECT(c, "$-1\r\n", "ZSCORE", "nope", "a");
+    EXPECT(c, ":0\r\n", "ZRANK", "z", "d");
+    EXPECT(c, ":3\r\n", "ZRANK", "z", "c");
+    EXPECT(c, "$-1\r\n", "ZRANK", "z", "nope");
+    EXPECT(c, "$-1\r\n", "ZRANK", "nope", "a");
+    EXPECT(c, "$4\r\n3.75\r\n", "ZINCRBY", "z", "3.25", "d");
+    EXPECT(c, "$1\r\n5\r\n", "ZINCRBY", "fresh", "5", "m");
+    EXPECT(c, "$2\r\n-1\r\n", "ZINCRBY", "fresh", "-6", "m");
+    EXPECT(c, "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n", "ZRANGE", "z", "0", "-1");
+    // Scores: integers, negative, exponent, infinities, and the errors.
+    EXPECT(c, ":4\r\n", "ZADD", "sc", "-1.5", "m1", "1e3", "m2", "+inf", "m3", "-inf", "m4");
+    EXPECT(c, "$4\r\n1000\r\n", "ZSCORE", "sc", "m2");
+    EXPECT(c, "$3\r\ninf\r\n", "ZSCORE", "sc", "m3");
+    EXPECT(c, "$4\r\n-inf\r\n", "ZSCORE", "sc", "m4");
+    EXPECT(c, "$4\r\n-1.5\r\n", "ZSCORE", "sc", "m1");
+    // Redis formats scores with %.17g.
+    EXPECT(c, "$19\r\n0.10000000000000001\r\n", "ZINCRBY", "fl", "0.1", "x");
+    EXPECT(c, "$19\r\n0.30000000000000004\r\n", "ZINCRBY", "fl", "0.2", "x");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "ZADD", "z", "abc", "x");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "ZADD", "z", "nan", "x");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "ZINCRBY", "z", "x", "a");
+    EXPECT(c, "-ERR syntax error\r\n", "ZADD", "z", "1", "a", "2");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGE", "z", "0", "-1", "BOGUS");
+    EXPECT(c, NOTINT, "ZRANGE", "z", "x", "1");
+    // ZREM, ZPOPMIN
+    EXPECT(c, ":2\r\n", "ZREM", "z", "a", "b", "nope");
+    EXPECT(c, ":0\r\n", "ZREM", "nope", "a");
+    EXPECT(c, "*2\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZPOPMIN", "z");
+    EXPECT(c, "*2\r\n$1\r\nd\r\n$4\r\n3.75\r\n", "ZPOPMIN", "z", "5");
+    EXPECT(c, ":0\r\n", "EXISTS", "z");
+    EXPECT(c, "*0\r\n", "ZPOPMIN", "z");
+    EXPECT(c, "*0\r\n", "ZPOPMIN", "z", "2");
+    EXPECT(c, "*4\r\n$2\r\nm4\r\n$4\r\n-inf\r\n$2\r\nm1\r\n$4\r\n-1.5\r\n",
+           "ZPOPMIN", "sc", "2");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "ZADD", "str", "1", "a");
+    EXPECT(c, WRONGTYPE, "ZREM", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZSCORE", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZCARD", "str");
+    EXPECT(c, WRONGTYPE, "ZRANGE", "str", "0", "-1");
+    EXPECT(c, WRONGTYPE, "ZRANK", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZINCRBY", "str", "1", "a");
+    EXPECT(c, WRONGTYPE, "ZPOPMIN", "str");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+TCase *tcase_collections(void)
+{
+    TCase *tc = tcase_create("collections");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, lists);
+    tcase_add_test(tc, hashes);
+    tcase_add_test(tc, sets);
+    tcase_add_test(tc, sorted_sets);
+    return tc;
+}

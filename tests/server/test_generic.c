@@ -1,0 +1,419 @@
+/*
+ * test_generic.c - connection, server and keyspace commands: PING ECHO QUIT
+ * SELECT HELLO CLIENT COMMAND CONFIG INFO DBSIZE FLUSHDB FLUSHALL KEYS SCAN
+ * TYPE EXISTS DEL UNLINK RENAME, unknown commands and arity errors.  Replies
+ * are compared byte for byte with what Redis 7.0 sends, except where they
+ * legitimately differ (ids, versions, counts, orders of unordered sets).
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Sort the string elements of an array reply, for unordered results. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Require that an array reply holds exactly the strings of want (any
+ * order, no duplicates). */
+static void require_members(redisReply *r, const char *const want[], size_t n)
+{
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, n);
+    char **got = calloc(n + 1, sizeof *got);
+    char **exp = calloc(n + 1, sizeof *exp);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_ptr_nonnull(exp);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(r->element[i]->type, REDIS_REPLY_STRING);
+        got[i] = r->element[i]->str;
+        exp[i] = (char *)want[i];
+    }
+    qsort(got, n, sizeof *got, cmp_str);
+    qsort(exp, n, sizeof *exp, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(got[i], exp[i]);
+    }
+    free(got);
+    free(exp);
+}
+
+START_TEST(ping_echo_quit)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+PONG\r\n", "PING");
+    EXPECT(c, "+PONG\r\n", "ping");
+    EXPECT(c, "$5\r\nhello\r\n", "PING", "hello");
+    EXPECT(c, "-ERR wrong number of arguments for 'ping' command\r\n", "PING", "a", "b");
+    EXPECT(c, "$11\r\nhello world\r\n", "ECHO", "hello world");
+    EXPECT(c, "$0\r\n\r\n", "ECHO", "");
+    EXPECT(c, "-ERR wrong number of arguments for 'echo' command\r\n", "ECHO");
+    EXPECT(c, "-ERR wrong number of arguments for 'echo' command\r\n", "ECHO", "a", "b");
+    EXPECT(c, "+OK\r\n", "QUIT");
+    EXPECT_CLOSED(c);
+    th_close(c);
+    // Binary-safe: NUL and CR LF inside a bulk string.
+    c = CONNECT();
+    const char *argv[] = {"ECHO", "a\0b\r\nc"};
+    size_t lens[] = {4, 6};
+    char *d = th_expect(c, "$6\r\na\0b\r\nc\r\n", 12, 2, argv, lens);
+    ck_assert_msg(d == NULL, "%s", d);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(select_hello_client)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SELECT", "0");
+    EXPECT(c, "-ERR value is not an integer or out of range\r\n", "SELECT", "x");
+    EXPECT(c, "-ERR wrong number of arguments for 'select' command\r\n", "SELECT");
+    EXPECT(c, "$-1\r\n", "CLIENT", "GETNAME");
+    EXPECT(c, "+OK\r\n", "CLIENT", "SETNAME", "worker-1");
+    EXPECT(c, "$8\r\nworker-1\r\n", "CLIENT", "GETNAME");
+    EXPECT(c, "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
+           "CLIENT", "SETNAME", "a b");
+    th_close(c);
+
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "CLIENT ID");
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_gt(r->integer, 0);
+    long long id = r->integer;
+    freeReplyObject(r);
+    r = th_cmd(rc, "CLIENT ID");
+    ck_assert_int_eq(r->integer, id);   // the same connection, the same id
+    freeReplyObject(r);
+
+    // HELLO 2: a flat array of 7 field/value pairs, proto 2.
+    r = th_cmd(rc, "HELLO 2");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, 14);
+    const char *fields[] = {"server", "version", "proto", "id", "mode", "role", "modules"};
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_int_eq(r->element[2 * i]->type, REDIS_REPLY_STRING);
+        ck_assert_str_eq(r->element[2 * i]->str, fields[i]);
+    }
+    ck_assert_int_eq(r->element[5]->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(r->element[5]->integer, 2);
+    ck_assert_int_eq(r->element[7]->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_eq(r->element[7]->integer, id);
+    freeReplyObject(r);
+    r = th_cmd(rc, "HELLO 4");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ERROR);
+    ck_assert_str_eq(r->str, "NOPROTO unsupported protocol version");
+    freeReplyObject(r);
+    redisFree(rc);
+
+    // Another connection has another id.
+    rc = RCONNECT();
+    r = th_cmd(rc, "CLIENT ID");
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_ne(r->integer, id);
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
+START_TEST(command_config)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "COMMAND COUNT");
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    ck_assert_int_gt(r->integer, 50);   // at least the commands of the issue
+    freeReplyObject(r);
+    redisFree(rc);
+
+    // redis-cli asks COMMAND DOCS at start-up for its hints; any well-formed
+    // array will do (read raw: Redis's nests deeper than hiredis parses).
+    th_conn *c = CONNECT();
+    const char *docs[][3] = {{"COMMAND", "DOCS", NULL}, {"COMMAND", "DOCS", "get"}};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        ck_assert_int_eq(th_send_cmd(c, docs[i][2] ? 3 : 2, docs[i], NULL), 0);
+        char *reply = th_read_reply(c, &len);
+        ck_assert_msg(reply != NULL && reply[0] == '*', "COMMAND DOCS: no array reply");
+        free(reply);
+    }
+    // What redis-benchmark asks before it starts.
+    EXPECT(c, "*2\r\n$4\r\nsave\r\n$0\r\n\r\n", "CONFIG", "GET", "save");
+    EXPECT(c, "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n", "CONFIG", "GET", "appendonly");
+    EXPECT(c, "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", "CONFIG", "GET", "maxmemory");
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "maxmemory", "100000000");
+    EXPECT(c, "*2\r\n$9\r\nmaxmemory\r\n$9\r\n100000000\r\n", "CONFIG", "GET", "maxmemory");
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "maxmemory", "0");
+    EXPECT(c, "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", "CONFIG", "GET", "maxclients");
+    EXPECT(c, "*0\r\n", "CONFIG", "GET", "no-such-setting");
+    EXPECT(c, "-ERR wrong number of arguments for 'config|get' command\r\n", "CONFIG", "GET");
+    EXPECT(c, "-ERR wrong number of arguments for 'config' command\r\n", "CONFIG");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+/* The value of "field:" in an INFO text, or NULL (static buffer). */
+static const char *info_field(const char *info, const char *field)
+{
+    static char val[256];
+    size_t fl = strlen(field);
+
+    for (const char *p = info; p != NULL && *p != '\0';) {
+        const char *eol = strstr(p, "\r\n");
+        size_t ll = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        if (ll > fl && strncmp(p, field, fl) == 0 && p[fl] == ':') {
+            size_t vl = ll - fl - 1 < sizeof val - 1 ? ll - fl - 1 : sizeof val - 1;
+            memcpy(val, p + fl + 1, vl);
+            val[vl] = '\0';
+            return val;
+        }
+        p = eol != NULL ? eol + 2 : NULL;
+    }
+    return NULL;
+}
+
+START_TEST(info)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    freeReplyObject(th_cmd(rc, "SET a 1"));
+    freeReplyObject(th_cmd(rc, "SET b 2"));
+    redisReply *r = th_cmd(rc, "INFO");
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    const char *sections[] = {"# Server\r\n", "# Clients\r\n", "# Memory\r\n",
+                              "# Stats\r\n", "# Keyspace\r\n"};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        ck_assert_msg(strstr(r->str, sections[i]) != NULL, "INFO lacks %s", sections[i]);
+    }
+    // Every line is a "# Section" title, empty, or field:value; CRLF ends
+    // every line.
+    for (const char *p = r->str; *p != '\0';) {
+        const char *eol = strstr(p, "\r\n");
+        ck_assert_msg(eol != NULL, "INFO line without CRLF: %.40s", p);
+        if (eol != p && p[0] != '#') {
+            const char *colon = memchr(p, ':', (size_t)(eol - p));
+            ck_assert_msg(colon != NULL && colon != p, "INFO line is not field:value: %.*s",
+                          (int)(eol - p), p);
+        }
+        ck_assert_msg(memchr(p, '\n', (size_t)(eol - p)) == NULL, "bare LF in INFO");
+        p = eol + 2;
+    }
+    const char *v = info_field(r->str, "connected_clients");
+    ck_assert_msg(v != NULL && atoi(v) >= 1, "connected_clients: %s", v ? v : "(none)");
+    ck_assert_ptr_nonnull(info_field(r->str, "used_memory"));
+    ck_assert_ptr_nonnull(info_field(r->str, "total_commands_processed"));
+    v = info_field(r->str, "db0");
+    ck_assert_msg(v != NULL && strncmp(v, "keys=2,expires=0", 16) == 0, "db0: %s",
+                  v ? v : "(none)");
+    freeReplyObject(r);
+
+    // One section alone.
+    r = th_cmd(rc, "INFO keyspace");
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    ck_assert_str_eq(r->str, "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n");
+    freeReplyObject(r);
+    freeReplyObject(th_cmd(rc, "FLUSHALL"));
+    r = th_cmd(rc, "INFO keyspace");
+    ck_assert_str_eq(r->str, "# Keyspace\r\n");
+    freeReplyObject(r);
+    r = th_cmd(rc, "INFO stats");
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    ck_assert_msg(strncmp(r->str, "# Stats\r\n", 9) == 0, "INFO stats: %.40s", r->str);
+    ck_assert_ptr_nonnull(info_field(r->str, "keyspace_hits"));
+    ck_assert_ptr_nonnull(info_field(r->str, "keyspace_misses"));
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
+START_TEST(keyspace)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":0\r\n", "DBSIZE");
+    EXPECT(c, "+OK\r\n", "SET", "a", "1");
+    EXPECT(c, "+OK\r\n", "SET", "b", "2");
+    EXPECT(c, ":2\r\n", "DBSIZE");
+    EXPECT(c, ":2\r\n", "EXISTS", "a", "nope", "b");
+    EXPECT(c, ":3\r\n", "EXISTS", "a", "a", "a");
+    EXPECT(c, "-ERR wrong number of arguments for 'exists' command\r\n", "EXISTS");
+    EXPECT(c, ":1\r\n", "DEL", "a", "nope");
+    EXPECT(c, ":0\r\n", "DEL", "a");
+    EXPECT(c, "-ERR wrong number of arguments for 'del' command\r\n", "DEL");
+    EXPECT(c, ":1\r\n", "UNLINK", "b", "b");
+    EXPECT(c, ":0\r\n", "DBSIZE");
+
+    // TYPE of each kind.
+    EXPECT(c, "+OK\r\n", "SET", "s", "v");
+    EXPECT(c, ":1\r\n", "LPUSH", "l", "v");
+    EXPECT(c, ":1\r\n", "HSET", "h", "f", "v");
+    EXPECT(c, ":1\r\n", "SADD", "S", "v");
+    EXPECT(c, ":1\r\n", "ZADD", "z", "1", "v");
+    EXPECT(c, "+string\r\n", "TYPE", "s");
+    EXPECT(c, "+list\r\n", "TYPE", "l");
+    EXPECT(c, "+hash\r\n", "TYPE", "h");
+    EXPECT(c, "+set\r\n", "TYPE", "S");
+    EXPECT(c, "+zset\r\n", "TYPE", "z");
+    EXPECT(c, "+none\r\n", "TYPE", "nope");
+    EXPECT(c, ":5\r\n", "DBSIZE");
+    EXPECT(c, "+OK\r\n", "FLUSHDB");
+    EXPECT(c, ":0\r\n", "DBSIZE");
+    EXPECT(c, "+OK\r\n", "SET", "s", "v");
+    EXPECT(c, "+OK\r\n", "FLUSHALL");
+    EXPECT(c, ":0\r\n", "DBSIZE");
+    EXPECT(c, "$-1\r\n", "GET", "s");
+
+    // RENAME moves the value (of any type) and its TTL.
+    EXPECT(c, "-ERR no such key\r\n", "RENAME", "nope", "x");
+    EXPECT(c, "+OK\r\n", "SET", "src", "val", "EX", "1000");
+    EXPECT(c, "+OK\r\n", "RENAME", "src", "dst");
+    EXPECT(c, "$-1\r\n", "GET", "src");
+    EXPECT(c, "$3\r\nval\r\n", "GET", "dst");
+    EXPECT(c, ":1\r\n", "EXISTS", "dst");
+    EXPECT(c, "+OK\r\n", "RENAME", "dst", "dst");
+    EXPECT(c, ":3\r\n", "RPUSH", "list", "a", "b", "c");
+    EXPECT(c, "+OK\r\n", "RENAME", "list", "dst");   // overwrites a string
+    EXPECT(c, "+list\r\n", "TYPE", "dst");
+    EXPECT(c, ":-1\r\n", "TTL", "dst");
+    EXPECT(c, "-ERR wrong number of arguments for 'rename' command\r\n", "RENAME", "a");
+    th_close(c);
+
+    redisContext *rc = RCONNECT();
+    freeReplyObject(th_cmd(rc, "SET src v EX 1000"));
+    freeReplyObject(th_cmd(rc, "RENAME src moved"));
+    redisReply *r = th_cmd(rc, "TTL moved");
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    ck_assert_msg(r->integer > 900 && r->integer <= 1000, "TTL after RENAME: %lld",
+                  r->integer);
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
+START_TEST(keys_scan)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    const char *names[] = {"k1", "k2", "k3", "key", "other", "[x]"};
+    for (size_t i = 0; i < 6; i++) {
+        freeReplyObject(th_cmd(rc, "SET %s v", names[i]));
+    }
+    redisReply *r = th_cmd(rc, "KEYS *");
+    require_members(r, names, 6);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS k?");
+    require_members(r, (const char *[]){"k1", "k2", "k3"}, 3);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS k*");
+    require_members(r, (const char *[]){"k1", "k2", "k3", "key"}, 4);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS [ko]*");
+    require_members(r, (const char *[]){"k1", "k2", "k3", "key", "other"}, 5);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS k[^1]");
+    require_members(r, (const char *[]){"k2", "k3"}, 2);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS \\[x\\]");
+    require_members(r, (const char *[]){"[x]"}, 1);
+    freeReplyObject(r);
+    r = th_cmd(rc, "KEYS nomatch*");
+    require_members(r, NULL, 0);
+    freeReplyObject(r);
+    freeReplyObject(th_cmd(rc, "FLUSHALL"));
+
+    // SCAN visits every key that exists throughout the scan at least once.
+    enum { N = 300 };
+    char seen[N] = {0};
+    for (int i = 0; i < N; i++) {
+        freeReplyObject(th_cmd(rc, "SET scan:%d %d", i, i));
+    }
+    char cursor[32] = "0";
+    int rounds = 0;
+    do {
+        r = th_cmd(rc, "SCAN %s COUNT 20", cursor);
+        ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+        ck_assert_uint_eq(r->elements, 2);
+        ck_assert_int_eq(r->element[0]->type, REDIS_REPLY_STRING);
+        ck_assert_int_eq(r->element[1]->type, REDIS_REPLY_ARRAY);
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            int k = -1;
+            REQUIREF(sscanf(r->element[1]->element[i]->str, "scan:%d", &k) == 1 && k >= 0
+                    && k < N, "(%s)", r->element[1]->element[i]->str);
+            seen[k] = 1;
+        }
+        freeReplyObject(r);
+        ck_assert_int_lt(++rounds, 10 * N);   // a cursor that never ends
+    } while (strcmp(cursor, "0") != 0);
+    for (int i = 0; i < N; i++) {
+        REQUIREF(seen[i], "scan:%d never returned", i);
+    }
+    r = th_cmd(rc, "SCAN 0 MATCH scan:1?? COUNT 1000");
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_uint_eq(r->elements, 2);
+    ck_assert_uint_le(r->element[1]->elements, 100);
+    for (size_t i = 0; i < r->element[1]->elements; i++) {
+        ck_assert_msg(strncmp(r->element[1]->element[i]->str, "scan:1", 6) == 0
+                      && strlen(r->element[1]->element[i]->str) == 8, "MATCH gave %s",
+                      r->element[1]->element[i]->str);
+    }
+    freeReplyObject(r);
+    redisFree(rc);
+
+    th_conn *c = CONNECT();
+    EXPECT(c, "-ERR invalid cursor\r\n", "SCAN", "abc");
+    EXPECT(c, "-ERR wrong number of arguments for 'keys' command\r\n", "KEYS");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(unknown_and_arity)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+           "FOO", "a", "b");
+    EXPECT(c, "-ERR unknown command 'nosuchcommand', with args beginning with: \r\n",
+           "nosuchcommand");
+    EXPECT(c, "-ERR wrong number of arguments for 'get' command\r\n", "GET");
+    EXPECT(c, "-ERR wrong number of arguments for 'get' command\r\n", "get", "a", "b");
+    EXPECT(c, "-ERR wrong number of arguments for 'set' command\r\n", "SET", "k");
+    EXPECT(c, "-ERR wrong number of arguments for 'lpush' command\r\n", "LPUSH", "k");
+    EXPECT(c, "-ERR wrong number of arguments for 'hset' command\r\n", "HSET", "k", "f");
+    EXPECT(c, "-ERR wrong number of arguments for 'hset' command\r\n", "HSET", "k", "f",
+           "v", "g");
+    EXPECT(c, "-ERR wrong number of arguments for 'zadd' command\r\n", "ZADD", "k", "1");
+    EXPECT(c, "-ERR wrong number of arguments for 'mset' command\r\n", "MSET", "a", "1",
+           "b");
+    EXPECT(c, "-ERR wrong number of arguments for 'incr' command\r\n", "INCR");
+    EXPECT(c, "-ERR wrong number of arguments for 'sadd' command\r\n", "SADD", "k");
+    EXPECT(c, "-ERR wrong number of arguments for 'expire' command\r\n", "EXPIRE", "k");
+    // The connection is still fine after errors.
+    EXPECT(c, "+PONG\r\n", "PING");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+TCase *tcase_generic(void)
+{
+    TCase *tc = tcase_create("generic");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, ping_echo_quit);
+    tcase_add_test(tc, select_hello_client);
+    tcase_add_test(tc, command_config);
+    tcase_add_test(tc, info);
+    tcase_add_test(tc, keyspace);
+    tcase_add_test(tc, keys_scan);
+    tcase_add_test(tc, unknown_and_arity);
+    return tc;
+}
