@@ -386,7 +386,7 @@ static void cmd_hello(ctx *x)
     }
     if (atomic_load(&srv.has_pass) && !x->c->authed) {
         srv_reply_error(x->out, "NOAUTH HELLO must be called with the client already "
-                        "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                        "authenticated, otherwise the HELLO AUTH <user> <pass> "
                         "option can be used to authenticate the client and select the "
                         "RESP protocol version at the same time");
         return;

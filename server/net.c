@@ -16,7 +16,8 @@
  * and runs every complete request of every pending connection, goes idle
  * again, and only then writes the replies.  So one GIL hand-over serves a
  * whole batch of requests from many clients, and the writes happen without
- * the GIL.  Worker 0's cron timer (active expiry, statistics) brackets its
+ * the GIL.  Each worker's cron timer (a safepoint; on worker 0 also active
+ * expiry and statistics) brackets its
  * work the same way.
  *
  * Pipelining: all complete requests in the query buffer are run in one go
@@ -529,12 +530,23 @@ static void on_async(uv_async_t *h)
     }
 }
 
+/* Every worker's cron: a safepoint at least every SRV_CRON_MS, even on a
+ * worker with no clients (leaving the idle state and going back runs
+ * mw_safepoint, which frees the objects other workers dropped that this
+ * one made: under --lock free, FLUSHALL on one worker frees values made
+ * on another only then).  Worker 0 also expires keys and keeps the
+ * figures. */
 static void on_cron(uv_timer_t *t)
 {
     srv_worker *w = t->data;
     enter();
-    srv_ks_active_expire();
+    if (w->index == 0) {
+        srv_ks_active_expire();
+    }
     leave();
+    if (w->index != 0) {
+        return;
+    }
     atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL));
     long long cmds = 0;
     for (int i = 0; i < srv.nworkers; i++) {
@@ -573,7 +585,7 @@ static void worker_main(void *arg)
             r = uv_check_start(&w->check, on_check);
         }
     }
-    if (r == 0 && w->index == 0) {
+    if (r == 0) {
         r = uv_timer_init(&w->loop, &w->cron);
         w->cron.data = w;
         if (r == 0) {

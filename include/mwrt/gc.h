@@ -157,6 +157,11 @@ MW_API mw_gc_policy mw_gc_get_policy(void);
 /* The memory limit in bytes (0: none). */
 MW_API void mw_gc_set_memory_limit(size_t bytes);
 MW_API size_t mw_gc_get_memory_limit(void);
+/* The memory in use as the limit counts it: the allocator's small blocks
+ * in use times their size, plus its large blocks (in an AddressSanitizer
+ * build, where objects live in the sanitizer's malloc: its figure).  A
+ * snapshot; any thread, attached or not. */
+MW_API size_t mw_gc_memory_used(void);
 
 /* Leak hunting, as gc.get_objects / get_referrers / get_referents /
  * is_tracked.  Each returns a new list (new references), or NULL. */

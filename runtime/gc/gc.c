@@ -1289,6 +1289,11 @@ void mw_gc_set_memory_limit(size_t bytes)
     mw__sched_wake_master();
 }
 
+size_t mw_gc_memory_used(void)
+{
+    return mw__sched_memory_used();
+}
+
 size_t mw_gc_get_memory_limit(void)
 {
     return mw__runtime != NULL ? mw__runtime->config.memory_limit : 0;

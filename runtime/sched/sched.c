@@ -15,6 +15,10 @@
  */
 #include "sched/sched.h"
 
+#if MW__OBJECT_SYSTEM_MALLOC
+#include <sanitizer/allocator_interface.h>
+#endif
+
 #include <mwrt/gc.h>
 
 #include <errno.h>
@@ -254,6 +258,10 @@ void mw__sched_start_world(void)
 
 size_t mw__sched_memory_used(void)
 {
+#if MW__OBJECT_SYSTEM_MALLOC
+    // Objects live in the sanitizer's malloc (object.h): count its bytes.
+    return __sanitizer_get_current_allocated_bytes();
+#endif
     mw_alloc_stats st;
     mw_alloc_get_stats(&st);
     size_t used = st.large_bytes;
