@@ -16,7 +16,9 @@
 #include "sched/sched.h"
 
 #if MW__OBJECT_SYSTEM_MALLOC
-#include <sanitizer/allocator_interface.h>
+/* The sanitizer runtime's count of bytes allocated and not freed (its
+ * allocator interface; gcc ships no header for it). */
+size_t __sanitizer_get_current_allocated_bytes(void);
 #endif
 
 #include <mwrt/gc.h>

@@ -605,9 +605,6 @@ END_TEST
  * once it is dropped, allocation works again. */
 START_TEST(test_memory_limit)
 {
-    if (!OBJECTS_IN_POOLS) {
-        return;   // the limit watches the pools; ASan's objects are not there
-    }
     start_policy(MODE(_i), MW_GC_OFF, 700);
     mw_gc_stats st = stats_now();
     size_t limit = st.memory_used + 8u * 1024 * 1024;
