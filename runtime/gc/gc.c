@@ -93,7 +93,8 @@ static struct {
     uint64_t began_at, stopped_at;
     uint64_t pause_ns;            /* stopped so far */
     uint64_t safepoint_ns;        /* waited for workers to park so far */
-    uint64_t retry_after;         /* no automatic stop before this (ns) */
+    _Atomic(uint64_t) retry_after; /* no automatic stop before this (ns);
+                                     any worker, relaxed: a hint */
 } gc;
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -183,7 +184,7 @@ void mw__gc_runtime_init(void)
     mw_gc_reset_stats();
     atomic_store(&gc.collector, (mw__tstate *)NULL);
     gc.world_stopped = false;
-    gc.retry_after = 0;
+    mw__atomic_store_relaxed(&gc.retry_after, 0);
     const char *torture = getenv("MWRT_GC_TORTURE");
     gc.torture = torture != NULL ? strtol(torture, NULL, 10) : 0;
     if (gc.torture < 0) {
@@ -930,7 +931,8 @@ static void collect_automatic(mw__tstate *t, int gen, mw__gc_reason reason)
         collect(gen, reason);
         collection_end();
     } else if (mw__free_mode) {
-        gc.retry_after = mw__sched_now_ns() + (uint64_t)MW_SCHED_STOP_BACKOFF_MS * 1000000u;
+        mw__atomic_store_relaxed(&gc.retry_after, mw__sched_now_ns() +
+                                 (uint64_t)MW_SCHED_STOP_BACKOFF_MS * 1000000u);
     }
     mw__err_restore(&saved);
 }
@@ -977,7 +979,8 @@ void mw__gc_before_alloc(void)
             return;   // the master's, at the next idle moment
         }
     }
-    if (mw__free_mode && gc.retry_after != 0 && mw__sched_now_ns() < gc.retry_after) {
+    uint64_t retry_after = mw__atomic_load_relaxed(&gc.retry_after);
+    if (mw__free_mode && retry_after != 0 && mw__sched_now_ns() < retry_after) {
         return;
     }
     // Torture mode collects early, on the ordinary schedule of
