@@ -49,6 +49,8 @@
  * takes list_lock in free mode).
  */
 #include "object/object.h"
+#include "sched/hist.h"
+#include "sched/sched.h"
 
 #include <mwrt/gc.h>
 
@@ -80,10 +82,25 @@ static struct {
         void *arg;
     } callbacks[MAX_CALLBACKS];
     int ncallbacks;
-    mw_gc_stats stats;
+    mw_gc_stats stats;            /* under stats_lock */
+    struct {
+        mw__hist pause, safepoint, examined, collected;
+    } hist[NGENS];                /* under stats_lock */
+    mw__hist pause_all, safepoint_all;
+    /* the collection in progress (its thread's, under collect_lock) */
+    _Atomic(mw__tstate *) collector;
+    bool world_stopped;
+    uint64_t began_at, stopped_at;
+    uint64_t pause_ns;            /* stopped so far */
+    uint64_t safepoint_ns;        /* waited for workers to park so far */
+    uint64_t retry_after;         /* no automatic stop before this (ns) */
 } gc;
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static intptr_t collect(int gen, mw__gc_reason reason);
+static bool world_stop(mw__tstate *t, unsigned timeout_ms, bool try_only);
+static void world_start(void);
 
 /* ======================================================================
  * Lists
@@ -163,7 +180,10 @@ void mw__gc_runtime_init(void)
     gc.long_lived_total = gc.long_lived_pending = 0;
     gc.garbage = NULL;
     gc.ncallbacks = 0;
-    memset(&gc.stats, 0, sizeof gc.stats);
+    mw_gc_reset_stats();
+    atomic_store(&gc.collector, (mw__tstate *)NULL);
+    gc.world_stopped = false;
+    gc.retry_after = 0;
     const char *torture = getenv("MWRT_GC_TORTURE");
     gc.torture = torture != NULL ? strtol(torture, NULL, 10) : 0;
     if (gc.torture < 0) {
@@ -473,6 +493,19 @@ static void spare_uncollectable(mw__gc_head *unreachable, mw__gc_head *spared)
     }
 }
 
+/* Move g from a list private to the collection to the generation old,
+ * which other threads change too while the world runs (free mode). */
+static void move_to_old(mw__gc_head *g, mw__gc_head *old)
+{
+    if (mw__free_mode && !gc.world_stopped) {
+        pthread_mutex_lock(&list_lock);
+        list_move(g, old);
+        pthread_mutex_unlock(&list_lock);
+    } else {
+        list_move(g, old);
+    }
+}
+
 /* Step 7: clear what is still unreachable, except what an uncollectable
  * object reaches (kept intact, the uncollectable ones in the garbage
  * list); with SAVEALL, keep everything there.  Returns the number of
@@ -494,7 +527,7 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
             fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name, (void *)o);
         }
-        list_move(g, old);
+        move_to_old(g, old);
         if (o->ob_type->clear == NULL) {
             keep_as_garbage(o);
         }
@@ -504,7 +537,7 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         mw_object *o = mw__gc_object_of(g);
         o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
         if (saveall) {
-            list_move(g, old);
+            move_to_old(g, old);
             keep_as_garbage(o);
             continue;
         }
@@ -514,18 +547,11 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         mw__incref(o);
         o->ob_type->clear(o);
         if (unreachable->next == g) {
-            list_move(g, old);   // still alive after clear: its referrers go first
+            move_to_old(g, old);   // still alive after clear: its referrers go first
         }
         mw__decref(o);
     }
     return uncollectable;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void run_callbacks(const char *phase, const mw_gc_info *info)
@@ -536,23 +562,89 @@ static void run_callbacks(const char *phase, const mw_gc_info *info)
     }
 }
 
+/* Any unreachable object with a weak-reference list or a finalizer still
+ * to run: then step 5 has user code to run. */
+static bool needs_finalizing(mw__gc_head *unreachable)
+{
+    for (mw__gc_head *g = unreachable->next; g != unreachable; g = g->next) {
+        mw_object *o = mw__gc_object_of(g);
+        if ((o->ob_type->flags & MW_TYPE_WEAKREF) && *mw__weaklist_of(o) != NULL) {
+            return true;
+        }
+        if (o->ob_type->finalize != NULL && !(o->ob_flags & MW__OBJ_FINALIZED)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Record one collection in the statistics (under stats_lock, since
+ * readers do not stop the world). */
+static void record_stats(int gen, mw__gc_reason reason, size_t examined, size_t found,
+                         intptr_t uncollectable, uint64_t pause)
+{
+    pthread_mutex_lock(&stats_lock);
+    mw_gc_gen_stats *st = &gc.stats.gen[gen];
+    st->collections++;
+    st->collected += (uint64_t)found - (uint64_t)uncollectable;
+    st->uncollectable += (uint64_t)uncollectable;
+    st->total_pause_ns += pause;
+    st->examined += examined;
+    if (pause > st->max_pause_ns) {
+        st->max_pause_ns = pause;
+    }
+    mw__hist_record(&gc.hist[gen].pause, pause);
+    mw__hist_record(&gc.hist[gen].safepoint, gc.safepoint_ns);
+    mw__hist_record(&gc.hist[gen].examined, examined);
+    mw__hist_record(&gc.hist[gen].collected, (uint64_t)found - (uint64_t)uncollectable);
+    mw__hist_record(&gc.pause_all, pause);
+    mw__hist_record(&gc.safepoint_all, gc.safepoint_ns);
+    switch (reason) {
+    case MW__GC_AUTO:
+        gc.stats.stw_collections++;
+        break;
+    case MW__GC_IDLE:
+        gc.stats.idle_collections++;
+        break;
+    case MW__GC_MEMORY:
+        gc.stats.memory_collections++;
+        break;
+    case MW__GC_EXPLICIT:
+        gc.stats.explicit_collections++;
+        break;
+    }
+    pthread_mutex_unlock(&stats_lock);
+}
+
 /*
  * Collect generations 0..gen.  This is the main function: read it to see
  * the whole collection.  Returns the number of unreachable objects found.
- * The caller checked that the heap stands still.
+ * The caller is the collecting thread (collection_begin): under the GIL it
+ * holds the GIL throughout; in free mode the world is stopped on entry,
+ * and this function lets it run again around the steps that do not need
+ * it (CPython 3.13's free-threaded collector does the same):
+ *
+ *   stopped   1-4, 8 for the survivors, the counts;
+ *   running   5: weak-reference callbacks and finalizers (user code, which
+ *             may wait for other threads, so never with them parked);
+ *   stopped   6: what they resurrected (only if step 5 ran any);
+ *   running   7: clearing the garbage.  Nothing else can reach it, so
+ *             the other threads may run beside it; the generation lists
+ *             it moves objects to are taken under list_lock.
  */
-static intptr_t collect(int gen)
+static intptr_t collect(int gen, mw__gc_reason reason)
 {
     // A collection may start inside any container allocation: the caller's
     // pending error, if any, must come out of it as it went in.
     mw__err_state saved;
     mw__err_save(&saved);
     mw_err_clear();
-    uint64_t start = now_ns();
     atomic_store(&gc.collecting, true);
     if (mw__free_mode) {
         // Settle counts other threads passed to this one, so that every
-        // count read below is the object's whole count.
+        // count read below is the object's whole count.  (Other threads'
+        // queues hold a reference each, which counts as one from outside:
+        // the object is kept, never freed early.)
         mw__brc_merge_queue(mw__tls_tstate, false);
     }
     mw_gc_info info = {.generation = gen};
@@ -573,11 +665,32 @@ static intptr_t collect(int gen)
     size_t examined;
     size_t found = find_unreachable(young, &unreachable, &examined);
     size_t survivors = examined - found;
+    // 8 for the reachable: up one generation.
+    if (young != old) {
+        list_merge(young, old);
+    }
+    // Counts: from here on, allocations count towards the next collection.
+    if (gen + 1 < NGENS) {
+        mw__atomic_add_relaxed(&gc.count[gen + 1], 1);
+    }
+    for (int i = 0; i <= gen; i++) {
+        mw__atomic_store_relaxed(&gc.count[i], 0);
+    }
 
-    {
+    if (needs_finalizing(&unreachable)) {
+        if (gc.world_stopped) {
+            world_start();
+        }
         // 5: weak references and finalizers, on a consistent heap (with
         // SAVEALL too, as CPython: only step 7 differs).
         finalize_unreachable(&unreachable);
+        if (mw__free_mode) {
+            // 6 needs the world stopped again, whatever it takes: the
+            // garbage cannot be left half-decided.
+            while (!world_stop(mw__tls_tstate, MW_SCHED_STOP_TIMEOUT_MS, false)) {
+                fprintf(stderr, "mwrt gc: still waiting for a worker to reach a safepoint\n");
+            }
+        }
         // 6: what they made reachable again survives, with its referents;
         // the rest, in `garbage`, is what step 7 clears.
         mw__gc_head garbage;
@@ -589,23 +702,8 @@ static intptr_t collect(int gen)
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.
         found -= left - dead;
-        list_merge(&unreachable, young);
+        list_merge(&unreachable, old);
         list_merge(&garbage, &unreachable);
-    }
-
-    // 8, then 7: survivors move up first, so that objects cleared in 7
-    // that outlive their clear join them in the older generation.
-    if (young != old) {
-        list_merge(young, old);
-    }
-    intptr_t uncollectable = clear_unreachable(&unreachable, old);
-
-    // Counts and the bookkeeping of the full-collection rule.
-    if (gen + 1 < NGENS) {
-        mw__atomic_add_relaxed(&gc.count[gen + 1], 1);
-    }
-    for (int i = 0; i <= gen; i++) {
-        mw__atomic_store_relaxed(&gc.count[i], 0);
     }
     if (gen == NGENS - 1) {
         gc.long_lived_total = survivors;
@@ -613,22 +711,24 @@ static intptr_t collect(int gen)
     } else if (gen == NGENS - 2) {
         gc.long_lived_pending += survivors;
     }
-
-    uint64_t pause = now_ns() - start;
-    mw_gc_gen_stats *st = &gc.stats.gen[gen];
-    st->collections++;
-    st->collected += (uint64_t)found - (uint64_t)uncollectable;
-    st->uncollectable += (uint64_t)uncollectable;
-    st->total_pause_ns += pause;
-    if (pause > st->max_pause_ns) {
-        st->max_pause_ns = pause;
+    if (gc.world_stopped) {
+        world_start();
     }
+
+    // 7: clear; what outlives its clear joins the older generation.
+    intptr_t uncollectable = clear_unreachable(&unreachable, old);
+
+    uint64_t elapsed = mw__sched_now_ns() - gc.began_at;
+    // The pause: the world stopped (free mode), or the GIL held (all of it).
+    uint64_t pause = mw__free_mode ? gc.pause_ns : elapsed;
+    record_stats(gen, reason, examined, found, uncollectable, pause);
     if (gc.debug & MW_GC_DEBUG_STATS) {
         fprintf(stderr,
                 "mwrt gc: collecting generation %d; objects in each generation: %zu %zu %zu; "
-                "unreachable %" PRIdPTR ", uncollectable %" PRIdPTR ", %.6f s elapsed\n",
+                "unreachable %" PRIdPTR ", uncollectable %" PRIdPTR ", %.6f s elapsed, "
+                "%.6f s paused\n",
                 gen, sizes[0], sizes[1], sizes[2], (intptr_t)found, uncollectable,
-                (double)pause / 1e9);
+                (double)elapsed / 1e9, (double)pause / 1e9);
     }
     info.collected = (intptr_t)found - uncollectable;
     info.uncollectable = uncollectable;
@@ -639,30 +739,91 @@ static intptr_t collect(int gen)
 }
 
 /* ======================================================================
- * When to collect
+ * Starting and ending a collection: who may, and the world standing still
  * ====================================================================== */
 
 /*
- * The heap standing still.  Under the GIL, the caller holds it, which is
- * enough.  In free mode, the caller must be the only attached thread, and
- * stay so: world_lock is held from the check to the end, and a thread
- * that attaches takes it too (mw__gc_attach_lock), so it waits for the
- * collection to end, or is seen by the check and refuses it.
+ * One collection (or list walk) at a time: its thread holds collect_lock
+ * from before the world stops until after it resumes, so at most one stop
+ * is ever in force (sched.h), and gc.collector names the holder, so that
+ * a collection started from inside one (a finalizer's, on the same
+ * thread) is refused rather than deadlocking.
+ *
+ * The heap standing still: under the GIL the collecting thread holds it,
+ * which is enough.  In free mode the collecting thread stops the world:
+ * every other worker parks at a safepoint (sched.h).  A thread that must
+ * wait for another's collection to finish waits parked, so that the other
+ * collection's stops do not wait for it.
  */
-static pthread_mutex_t world_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t collect_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void mw__gc_attach_lock(void)
+/* Stop the world for the collection phases that need it; false if the
+ * workers did not all park in time.  Free mode only. */
+static bool world_stop(mw__tstate *t, unsigned timeout_ms, bool try_only)
 {
-    if (mw__free_mode) {
-        pthread_mutex_lock(&world_lock);
+    uint64_t waited = 0;
+    if (!mw__sched_stop_world(t, timeout_ms, try_only, &waited)) {
+        return false;
     }
+    gc.world_stopped = true;
+    gc.stopped_at = mw__sched_now_ns();
+    gc.safepoint_ns += waited;
+    return true;
 }
 
-void mw__gc_attach_unlock(void)
+static void world_start(void)
 {
-    if (mw__free_mode) {
-        pthread_mutex_unlock(&world_lock);
+    gc.pause_ns += mw__sched_now_ns() - gc.stopped_at;
+    gc.world_stopped = false;
+    mw__sched_start_world();
+}
+
+/*
+ * Become the collecting thread, with the heap standing still.  wait: if
+ * another thread is collecting, wait for it (else give up); try_only: in
+ * free mode, give up rather than stop a worker that is running.  Returns
+ * false (and sets MW_ERR_STATE, with why) when it cannot.
+ */
+static bool collection_begin(mw__tstate *t, const char *func, bool wait, bool try_only,
+                             unsigned timeout_ms)
+{
+    if (atomic_load(&gc.collector) == t) {
+        mw_err_set(MW_ERR_STATE, "%s: a collection is already running on this thread", func);
+        return false;
     }
+    if (pthread_mutex_trylock(&collect_lock) != 0) {
+        if (!wait) {
+            mw_err_set(MW_ERR_STATE, "%s: another thread is collecting", func);
+            return false;
+        }
+        // Parked while waiting: the other collection may stop the world.
+        // Under the GIL this cannot happen (the holder collects whole).
+        mw__sched_park_begin(t, false);
+        pthread_mutex_lock(&collect_lock);
+        mw__sched_park_end(t);
+    }
+    gc.pause_ns = 0;
+    gc.safepoint_ns = 0;
+    gc.began_at = mw__sched_now_ns();
+    if (mw__free_mode && !world_stop(t, timeout_ms, try_only)) {
+        pthread_mutex_unlock(&collect_lock);
+        mw_err_set(MW_ERR_STATE,
+                   "%s: a worker did not reach a safepoint within %u ms (workers must call "
+                   "mw_safepoint in long loops and wrap waits in mw_blocking_begin/end)",
+                   func, timeout_ms);
+        return false;
+    }
+    atomic_store(&gc.collector, t);
+    return true;
+}
+
+static void collection_end(void)
+{
+    if (gc.world_stopped) {
+        world_start();
+    }
+    atomic_store(&gc.collector, (mw__tstate *)NULL);
+    pthread_mutex_unlock(&collect_lock);
 }
 
 /* The calling thread may run a collection (or walk the lists): attached,
@@ -671,27 +832,6 @@ static bool may_collect_here(void)
 {
     mw__tstate *t = mw__tls_tstate;
     return t != NULL && !t->blocking && !atomic_load(&gc.collecting);
-}
-
-/* Stop the world (see above); false if other threads are attached. */
-static bool world_acquire(void)
-{
-    if (!mw__free_mode) {
-        return true;
-    }
-    pthread_mutex_lock(&world_lock);
-    if (mw__atomic_load_relaxed(&mw__runtime->attached) != 1) {
-        pthread_mutex_unlock(&world_lock);
-        return false;
-    }
-    return true;
-}
-
-static void world_release(void)
-{
-    if (mw__free_mode) {
-        pthread_mutex_unlock(&world_lock);
-    }
 }
 
 /* The generation to collect now that generation 0 is due: the oldest
@@ -711,43 +851,153 @@ static int generation_due(void)
     return 0;
 }
 
+int mw__gc_due(void)
+{
+    if (!gc.enabled || gc.threshold[0] <= 0 ||
+        mw__atomic_load_relaxed(&gc.count[0]) < gc.threshold[0]) {
+        return -1;
+    }
+    return generation_due();
+}
+
+/* Collect gen now on this thread for reason, if it can start; the errors
+ * of a refused automatic collection are not the caller's. */
+static void collect_automatic(mw__tstate *t, int gen, mw__gc_reason reason)
+{
+    mw__err_state saved;
+    mw__err_save(&saved);
+    if (collection_begin(t, "automatic collection", false, false, MW_SCHED_STOP_TIMEOUT_MS)) {
+        collect(gen, reason);
+        collection_end();
+    } else if (mw__free_mode) {
+        gc.retry_after = mw__sched_now_ns() + (uint64_t)MW_SCHED_STOP_BACKOFF_MS * 1000000u;
+    }
+    mw__err_restore(&saved);
+}
+
 /*
- * Before a container is allocated: collect if the torture countdown or a
- * threshold says so and the world can be stopped.  Cheap when nothing is
- * due: in free mode with other threads attached it reads one counter.
+ * Before a container is allocated: a safepoint, and the place where a
+ * worker finds a collection due.  The policy decides who runs it:
+ *   MW_GC_STW     this worker, at once, with the others parked (it is at
+ *                 a safepoint already, so the stop costs only theirs);
+ *   MW_GC_PAUSED  the master, when no worker is running (sched.c); this
+ *                 worker only once generation 0 has overrun its threshold
+ *                 MW_SCHED_PAUSED_MAX_DEFER times over;
+ *   MW_GC_OFF     nobody.
+ * The torture mode (MWRT_GC_TORTURE=N) collects here every N allocations
+ * whatever the policy.  Cheap when nothing is due: a flag and a counter.
  */
 void mw__gc_before_alloc(void)
 {
-    if (!may_collect_here()) {
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL) {
         return;
     }
-    if (mw__free_mode && mw__atomic_load_relaxed(&mw__runtime->attached) != 1) {
+    mw__sched_poll(t);
+    if (!may_collect_here()) {
         return;
     }
     bool torture = gc.torture > 0 && atomic_fetch_sub(&gc.torture_countdown, 1) <= 1;
     if (torture) {
         atomic_store(&gc.torture_countdown, gc.torture);
-    } else if (!gc.enabled || gc.threshold[0] <= 0 ||
-               mw__atomic_load_relaxed(&gc.count[0]) < gc.threshold[0]) {
+    } else {
+        int count = mw__atomic_load_relaxed(&gc.count[0]);
         // count[0] net allocations so far: a threshold of 700 collects
         // before the 701st, as CPython does right after counting it.
+        if (!gc.enabled || gc.threshold[0] <= 0 || count < gc.threshold[0]) {
+            return;
+        }
+        mw_gc_policy policy = t->rt->config.gc_policy;
+        if (policy == MW_GC_OFF) {
+            return;
+        }
+        if (policy == MW_GC_PAUSED &&
+            count / MW_SCHED_PAUSED_MAX_DEFER < gc.threshold[0]) {
+            return;   // the master's, at the next idle moment
+        }
+    }
+    if (mw__free_mode && gc.retry_after != 0 && mw__sched_now_ns() < gc.retry_after) {
         return;
     }
-    if (world_acquire()) {
-        // Torture mode collects early, on the ordinary schedule of
-        // generations, so older ones are collected too.
-        collect(generation_due());
-        world_release();
+    // Torture mode collects early, on the ordinary schedule of
+    // generations, so older ones are collected too.
+    collect_automatic(t, generation_due(), MW__GC_AUTO);
+}
+
+/* ======================================================================
+ * Memory limit
+ * ====================================================================== */
+
+bool mw__gc_memory_check(size_t total)
+{
+    size_t limit = mw__atomic_load_relaxed(&mw__sched_memory_limit);
+    size_t used = mw__sched_memory_used();
+    if (limit == 0 || used + total <= limit) {
+        if (limit != 0 && used >= limit / 16 * MW_SCHED_MEMORY_APPROACH_16THS) {
+            mw__sched_wake_master();   // approaching: the master collects
+        }
+        return true;
     }
+    mw__tstate *t = mw__tls_tstate;
+    if (t != NULL && may_collect_here()) {
+        collect_automatic(t, NGENS - 1, MW__GC_MEMORY);
+        // What the collection freed on other threads' behalf returns to
+        // their heaps at their safepoints; what it freed here, now.
+        mw__heap_take_back();
+        used = mw__sched_memory_used();
+        if (used + total <= limit) {
+            return true;
+        }
+    }
+    mw_err_set(MW_ERR_NOMEM,
+               "out of memory: the memory limit of %zu bytes is reached (%zu in use, "
+               "%zu requested)",
+               limit, used, total);
+    return false;
 }
 
 /* ======================================================================
  * The API
  * ====================================================================== */
 
+intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only)
+{
+    mw__tstate *t = mw__tls_tstate;
+    mw_runtime *rt = t->rt;
+    uint64_t asked = mw__sched_now_ns();
+    if (!mw__free_mode) {
+        if (try_only) {
+            if (!mw__gil_try_take(rt, t)) {
+                return -1;
+            }
+        } else {
+            mw__gil_take_urgent(rt, t);
+        }
+    }
+    uint64_t gil_wait = mw__sched_now_ns() - asked;
+    t->blocking = false;
+    intptr_t found = -1;
+    if (!atomic_load(&gc.collecting) &&
+        collection_begin(t, "the master's collection", !try_only, try_only,
+                         MW_SCHED_STOP_TIMEOUT_MS)) {
+        if (!mw__free_mode) {
+            gc.safepoint_ns = gil_wait;   // the GIL holder's way to a safepoint
+        }
+        found = collect(gen, reason);
+        collection_end();
+    }
+    mw_err_clear();
+    t->blocking = true;
+    if (!mw__free_mode) {
+        mw__gil_drop(rt, t, false);
+    }
+    return found;
+}
+
 intptr_t mw_gc_collect(int gen)
 {
-    if (mw__tstate_checked("mw_gc_collect") == NULL) {
+    mw__tstate *t = mw__tstate_checked("mw_gc_collect");
+    if (t == NULL) {
         return -1;
     }
     if (gen == -1) {
@@ -757,17 +1007,11 @@ intptr_t mw_gc_collect(int gen)
         mw_err_set(MW_ERR_VALUE, "mw_gc_collect: generation %d out of range", gen);
         return -1;
     }
-    if (!may_collect_here()) {
-        mw_err_set(MW_ERR_STATE, "mw_gc_collect: a collection is already running");
+    if (!collection_begin(t, "mw_gc_collect", true, false, MW_SCHED_STOP_TIMEOUT_MS)) {
         return -1;
     }
-    if (!world_acquire()) {
-        mw_err_set(MW_ERR_STATE,
-                   "mw_gc_collect: other threads are attached (free mode needs them stopped)");
-        return -1;
-    }
-    intptr_t found = collect(gen);
-    world_release();
+    intptr_t found = collect(gen, MW__GC_EXPLICIT);
+    collection_end();
     return found;
 }
 
@@ -899,7 +1143,12 @@ int mw_gc_remove_callback(mw_gc_callback cb, void *arg)
 
 void mw_gc_reset_stats(void)
 {
+    pthread_mutex_lock(&stats_lock);
     memset(&gc.stats, 0, sizeof gc.stats);
+    memset(&gc.hist, 0, sizeof gc.hist);
+    memset(&gc.pause_all, 0, sizeof gc.pause_all);
+    memset(&gc.safepoint_all, 0, sizeof gc.safepoint_all);
+    pthread_mutex_unlock(&stats_lock);
 }
 
 int mw_gc_set_policy(mw_gc_policy policy)
@@ -909,6 +1158,7 @@ int mw_gc_set_policy(mw_gc_policy policy)
     }
     if (mw__runtime != NULL) {
         mw__runtime->config.gc_policy = policy;
+        mw__sched_wake_master();
     }
     return MW_OK;
 }
@@ -923,6 +1173,8 @@ void mw_gc_set_memory_limit(size_t bytes)
     if (mw__runtime != NULL) {
         mw__runtime->config.memory_limit = bytes;
     }
+    mw__atomic_store_relaxed(&mw__sched_memory_limit, bytes);
+    mw__sched_wake_master();
 }
 
 size_t mw_gc_get_memory_limit(void)
@@ -935,7 +1187,22 @@ int mw_gc_get_stats(mw_gc_stats *out)
     if (out == NULL) {
         return MW_EINVAL;
     }
+    pthread_mutex_lock(&stats_lock);
     *out = gc.stats;
+    for (int g = 0; g < NGENS; g++) {
+        mw__hist_summary(&gc.hist[g].pause, &out->gen[g].pause_ns);
+        mw__hist_summary(&gc.hist[g].safepoint, &out->gen[g].safepoint_ns);
+        mw__hist_summary(&gc.hist[g].examined, &out->gen[g].examined_objects);
+        mw__hist_summary(&gc.hist[g].collected, &out->gen[g].collected_objects);
+    }
+    mw__hist_summary(&gc.pause_all, &out->pause_ns);
+    mw__hist_summary(&gc.safepoint_all, &out->safepoint_ns);
+    out->callback_errors = unraisable;
+    pthread_mutex_unlock(&stats_lock);
+    out->policy = mw_gc_get_policy();
+    out->lock = mw__free_mode ? MW_LOCK_FREE : MW_LOCK_GIL;
+    out->memory_limit = mw__atomic_load_relaxed(&mw__sched_memory_limit);
+    out->memory_used = mw__sched_memory_used();
     return MW_OK;
 }
 
@@ -970,12 +1237,7 @@ static mw_object *result_list(const char *func)
 /* Walking the lists needs the world stopped, as a collection does. */
 static bool walk_begin(const char *func)
 {
-    if (!world_acquire()) {
-        mw_err_set(MW_ERR_STATE, "%s: other threads are attached (free mode needs them stopped)",
-                   func);
-        return false;
-    }
-    return true;
+    return collection_begin(mw__tls_tstate, func, true, false, MW_SCHED_STOP_TIMEOUT_MS);
 }
 
 mw_object *mw_gc_get_objects(int gen)
@@ -994,12 +1256,12 @@ mw_object *mw_gc_get_objects(int gen)
     }
     for (int i = 0; i < NGENS; i++) {
         if ((gen == -1 || gen == i) && append_all(result, &gc.gens[i]) != 0) {
-            world_release();
+            collection_end();
             mw__decref(result);
             return NULL;
         }
     }
-    world_release();
+    collection_end();
     return result;
 }
 
@@ -1040,13 +1302,13 @@ mw_object *mw_gc_get_referrers(mw_object *o)
                 c->ob_type->traverse(c, visit_find, &s);
             }
             if (s.found && mw__list_append((mw__list *)result, c) != 0) {
-                world_release();
+                collection_end();
                 mw__decref(result);
                 return NULL;
             }
         }
     }
-    world_release();
+    collection_end();
     return result;
 }
 

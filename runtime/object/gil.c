@@ -104,3 +104,25 @@ void mw__gil_drop(mw_runtime *rt, mw__tstate *t, bool hand_over)
     }
     pthread_mutex_unlock(&g->mutex);
 }
+
+bool mw__gil_try_take(mw_runtime *rt, mw__tstate *t)
+{
+    mw__gil *g = &rt->gil;
+    pthread_mutex_lock(&g->mutex);
+    bool took = !g->locked;
+    if (took) {
+        g->locked = true;
+        g->holder = t;
+        g->switch_number++;
+        t->holds_gil = true;
+        pthread_cond_broadcast(&g->switched);
+    }
+    pthread_mutex_unlock(&g->mutex);
+    return took;
+}
+
+void mw__gil_take_urgent(mw_runtime *rt, mw__tstate *t)
+{
+    mw__atomic_store_relaxed(&rt->gil.drop_request, true);
+    mw__gil_take(rt, t);
+}

@@ -3,12 +3,28 @@
  * equality.
  */
 #include "object/object.h"
+#include "sched/sched.h"
 
 #include <string.h>
 
 /* ======================================================================
  * Allocation
  * ====================================================================== */
+
+/* With a memory limit: look at memory use every MW_SCHED_MEMORY_CHECK_BYTES
+ * of allocation by this thread (and at every large request). */
+static bool memory_allows(size_t total)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t != NULL && total < MW_SCHED_MEMORY_CHECK_BYTES / 8) {
+        t->mem_since_check += total;
+        if (t->mem_since_check < MW_SCHED_MEMORY_CHECK_BYTES) {
+            return true;
+        }
+        t->mem_since_check = 0;
+    }
+    return mw__gc_memory_check(total);
+}
 
 mw_object *mw__obj_alloc(const mw_type *t, size_t size)
 {
@@ -22,6 +38,9 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     }
     // Objects are small as a rule: go straight to the heap's fast path.
     size_t total = head + size;
+    if (mw__atomic_load_relaxed(&mw__sched_memory_limit) != 0 && !memory_allows(total)) {
+        return NULL;
+    }
     char *mem = total <= MW_ALLOC_SMALL_MAX && !MW__OBJECT_SYSTEM_MALLOC
                     ? mw__heap_malloc_small(mw__tls_heap, mw__size_class(total))
                     : mw__mem_malloc(total);

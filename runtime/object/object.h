@@ -156,8 +156,9 @@ void mw__gc_untrack(mw_object *o);
 void mw__gc_before_alloc(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
-void mw__gc_attach_lock(void);
-void mw__gc_attach_unlock(void);
+/* Before an object of total bytes is made, with a memory limit set:
+ * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
+bool mw__gc_memory_check(size_t total);
 
 /* ======================================================================
  * Runtime and thread states
@@ -199,7 +200,21 @@ typedef struct mw__tstate {
     mw_object *dealloc_later;      /* linked through ob_owner */
     struct mw__tstate *next_all;
     struct mw__tstate *next_spare;
+    /* the scheduler's (sched/sched.h) */
+    _Atomic(int) sched_state;      /* MW__TS_RUNNING / MW__TS_PARKED */
+    bool sched_listed;             /* a registered worker (not the master) */
+    bool sched_idle;               /* parked in mw_idle_begin */
+    bool is_master;                /* the master thread's state */
+    struct mw__tstate *sched_next, *sched_prev;   /* under the sched lock */
+    size_t mem_since_check;        /* bytes allocated since the last look at
+                                      the memory limit */
 } mw__tstate;
+
+/* A thread state for the calling thread (a spare one, adopted, or a new
+ * one), not yet attached; NULL when out of memory.  And back to the
+ * spares, after its counts are settled (runtime.c). */
+mw__tstate *mw__tstate_acquire(mw_runtime *rt);
+void mw__tstate_release(mw__tstate *t);
 
 extern mw_runtime *mw__runtime;            /* the one runtime, or NULL */
 extern bool mw__free_mode;                  /* fixed while a runtime exists */
@@ -433,5 +448,10 @@ void mw__gil_init(mw__gil *g);
 void mw__gil_destroy(mw__gil *g);
 void mw__gil_take(mw_runtime *rt, mw__tstate *t);
 void mw__gil_drop(mw_runtime *rt, mw__tstate *t, bool hand_over);
+/* Take the GIL only if it is free now (true), else false at once. */
+bool mw__gil_try_take(mw_runtime *rt, mw__tstate *t);
+/* Take the GIL, asking the holder to let go at once rather than after a
+ * switch interval (the master's collections). */
+void mw__gil_take_urgent(mw_runtime *rt, mw__tstate *t);
 
 #endif /* MW_OBJECT_INTERNAL_H */

@@ -9,6 +9,7 @@
  * brc_lock.
  */
 #include "object/object.h"
+#include "sched/sched.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -176,6 +177,15 @@ mw_runtime *mw_runtime_new(const mw_config *cfg)
     mw__free_mode = rt->config.lock == MW_LOCK_FREE;
     mw__runtime = rt;
     mw__gc_runtime_init();
+    if (mw__sched_runtime_init(rt) != MW_OK) {
+        mw__gc_runtime_fini();
+        mw__gil_destroy(&rt->gil);
+        mw__runtime = NULL;
+        pthread_mutex_unlock(&runtime_lock);
+        free(rt);
+        mw_err_set(MW_ERR_NOMEM, "mw_runtime_new: cannot start the master thread");
+        return NULL;
+    }
     pthread_mutex_unlock(&runtime_lock);
     return rt;
 }
@@ -197,7 +207,9 @@ int mw_runtime_free(mw_runtime *rt)
         return MW_EBUSY;
     }
     // Thread states stay: objects that outlive the runtime may still name
-    // them as owners.  They are detached and merged already.
+    // them as owners.  They are detached and merged already.  The master
+    // goes first: it may be collecting.
+    mw__sched_runtime_fini(rt);
     mw__gc_runtime_fini();
     mw__gil_destroy(&rt->gil);
     mw__runtime = NULL;
@@ -213,7 +225,7 @@ int mw_runtime_free(mw_runtime *rt)
 /* A thread state for the caller: a spare one (adopting the objects it
  * owns) or a new one.  States come from the C library and are never freed
  * (rule 5 in object.h). */
-static mw__tstate *tstate_acquire(mw_runtime *rt)
+mw__tstate *mw__tstate_acquire(mw_runtime *rt)
 {
     pthread_mutex_lock(&tstate_lock);
     mw__tstate *t = spare_tstates;
@@ -246,21 +258,31 @@ int mw_thread_attach(mw_runtime *rt)
     if (mw__tls_tstate != NULL) {
         return MW_EBUSY;
     }
-    mw__tstate *t = tstate_acquire(rt);
+    mw__tstate *t = mw__tstate_acquire(rt);
     if (t == NULL) {
         return MW_ENOMEM;
     }
     t->attached = true;
     t->blocking = false;
-    // Not while a free-mode collection runs: it relies on being alone.
-    mw__gc_attach_lock();
+    t->is_master = false;
     mw__atomic_add_relaxed(&rt->attached, 1);
-    mw__gc_attach_unlock();
     mw__tls_tstate = t;
+    // A worker from now on; not while the world is stopped.
+    mw__sched_attach(t);
     if (!mw__free_mode) {
         mw__gil_take(rt, t);
     }
     return MW_OK;
+}
+
+void mw__tstate_release(mw__tstate *t)
+{
+    mw__brc_merge_queue(t, true);
+    t->attached = false;
+    pthread_mutex_lock(&tstate_lock);
+    t->next_spare = spare_tstates;
+    spare_tstates = t;
+    pthread_mutex_unlock(&tstate_lock);
 }
 
 int mw_thread_detach(void)
@@ -273,17 +295,17 @@ int mw_thread_detach(void)
     if (t->blocking) {
         mw_blocking_end();
     }
-    // Settle counts others passed to us; from then on they merge for us.
+    // A worker that leaves during a collection waits for its end here,
+    // then settles the counts others passed to it (from then on they
+    // merge for it) while still a RUNNING worker, so a stop waits for it.
+    mw__sched_poll(t);
     mw__brc_merge_queue(t, true);
+    mw__sched_detach(t);
     if (!mw__free_mode) {
         mw__gil_drop(rt, t, false);
     }
-    t->attached = false;
     mw__tls_tstate = NULL;
-    pthread_mutex_lock(&tstate_lock);
-    t->next_spare = spare_tstates;
-    spare_tstates = t;
-    pthread_mutex_unlock(&tstate_lock);
+    mw__tstate_release(t);
     mw__atomic_sub_relaxed(&rt->attached, 1);
     return MW_OK;
 }
@@ -303,6 +325,7 @@ void mw_safepoint(void)
     if (t == NULL || t->blocking) {
         return;
     }
+    mw__sched_poll(t);
     if (mw__atomic_load_relaxed(&t->brc_pending)) {
         mw__brc_merge_queue(t, false);
     }
@@ -313,7 +336,9 @@ void mw_safepoint(void)
     }
 }
 
-void mw_blocking_begin(void)
+/* Blocking and idle regions: the thread parks (sched.h), and in GIL mode
+ * lets the GIL go. */
+static void park_region_begin(bool idle)
 {
     mw__tstate *t = mw__tls_tstate;
     if (t == NULL || t->blocking) {
@@ -323,6 +348,12 @@ void mw_blocking_begin(void)
     if (!mw__free_mode) {
         mw__gil_drop(t->rt, t, false);
     }
+    mw__sched_park_begin(t, idle);
+}
+
+void mw_blocking_begin(void)
+{
+    park_region_begin(false);
 }
 
 void mw_blocking_end(void)
@@ -334,13 +365,14 @@ void mw_blocking_end(void)
     if (!mw__free_mode) {
         mw__gil_take(t->rt, t);
     }
+    mw__sched_park_end(t);   // waits while the world is stopped
     t->blocking = false;
 }
 
 void mw_idle_begin(void)
 {
     mw_safepoint();
-    mw_blocking_begin();
+    park_region_begin(true);
 }
 
 void mw_idle_end(void)
