@@ -175,14 +175,22 @@ run_one() {
         echo "  $c: FAILED ($why)" >&2
         return
     fi
+    # Split the key=value words in the shell: a process per figure would
+    # cost more than the runs on a busy machine.
+    local -A got=()
+    local kv
+    for kv in $line; do
+        if [[ $kv == *=* ]]; then
+            got[${kv%%=*}]=${kv#*=}
+        fi
+    done
     for m in $metrics; do
-        runs["$c|$m"]="${runs["$c|$m"]:-} $(field "$m" "$line")"
+        runs["$c|$m"]="${runs["$c|$m"]:-} ${got[$m]:-na}"
     done
     printf '  %-17s p50 %8s  p99 %8s  p99.9 %8s  max %8s us  busy %5s%%  collections %s/%s/%s\n' "$c" \
-        "$(field lat_p50_us "$line")" "$(field lat_p99_us "$line")" \
-        "$(field lat_p999_us "$line")" "$(field lat_max_us "$line")" \
-        "$(field busy_pct "$line")" "$(field gc0 "$line")" "$(field gc1 "$line")" \
-        "$(field gc2 "$line")" >&2
+        "${got[lat_p50_us]:-?}" "${got[lat_p99_us]:-?}" "${got[lat_p999_us]:-?}" \
+        "${got[lat_max_us]:-?}" "${got[busy_pct]:-?}" "${got[gc0]:-?}" "${got[gc1]:-?}" \
+        "${got[gc2]:-?}" >&2
 }
 
 started=$(date +%s)
@@ -203,18 +211,30 @@ wall=$(( $(date +%s) - started ))
 # Report
 # ---------------------------------------------------------------------------
 
+# Every median in one awk pass: "config|metric value" lines in, "config|metric
+# median" lines out; "na" (CPython has no time-to-safepoint) is left out.
 declare -A med=()
-for c in "${configs[@]}"; do
-    for m in $metrics; do
-        # "na" (CPython has no time-to-safepoint) is left out of the median.
-        # shellcheck disable=SC2086 # word splitting of the value list is wanted
-        vals=$(printf '%s\n' ${runs["$c|$m"]:-} | grep -E '^-?[0-9.]+$' || true)
-        if [ -n "$vals" ]; then
-            # shellcheck disable=SC2086
-            med["$c|$m"]=$(median $vals)
-        fi
-    done
-done
+while read -r key value; do
+    med[$key]=$value
+done < <(
+    for key in "${!runs[@]}"; do
+        for v in ${runs[$key]}; do
+            echo "$key $v"
+        done
+    done | awk '
+        $2 ~ /^-?[0-9.]+$/ { n[$1]++; v[$1, n[$1]] = $2 + 0 }
+        END {
+            for (k in n) {
+                m = n[k]
+                for (i = 1; i <= m; i++) { a[i] = v[k, i] }
+                for (i = 2; i <= m; i++) {          # insertion sort: m is small
+                    x = a[i]
+                    for (j = i - 1; j >= 1 && a[j] > x; j--) { a[j + 1] = a[j] }
+                    a[j + 1] = x
+                }
+                if (m % 2) { print k, a[(m + 1) / 2] } else { print k, (a[m / 2] + a[m / 2 + 1]) / 2 }
+            }
+        }')
 
 # cell CONFIG METRIC [FORMAT]: the median, or why there is none.
 cell() {
@@ -223,7 +243,8 @@ cell() {
     if [ -n "${failed[$c]:-}" ] && [ "${failed[$c]}" -ge "$reps" ]; then
         echo "${fail_kind[$c]}"
     elif [ -n "${med["$c|$m"]:-}" ]; then
-        calc "$fmt" "${med["$c|$m"]}"
+        # shellcheck disable=SC2059 # the format is the caller's
+        printf "$fmt\n" "${med["$c|$m"]}"
     else
         echo "n/a"
     fi
@@ -234,7 +255,7 @@ cell() {
 four() {
     local c=$1 p=$2
 
-    if [ -z "${med["$c|${p}_n"]:-}" ] || [ "$(calc '%d' "${med["$c|${p}_n"]} == 0")" = 1 ]; then
+    if [ -z "${med["$c|${p}_n"]:-}" ] || [ "${med["$c|${p}_n"]}" = 0 ]; then
         echo "-"
         return
     fi
