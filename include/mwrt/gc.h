@@ -18,12 +18,23 @@
  * made), a collection runs before every Nth container allocation:
  * generation 0, or an older one when its count is due.
  *
+ * Who collects, and when, is the policy's (mw_gc_set_policy): MW_GC_STW
+ * collects on the worker whose allocation trips threshold 0, MW_GC_PAUSED
+ * leaves it to the runtime's master thread at a moment when no worker is
+ * running object code (all idle or blocked), MW_GC_OFF runs only explicit
+ * collections.  A memory limit (mw_gc_set_memory_limit) forces full
+ * collections as it is approached, whatever the policy.
+ *
  * A collection needs the heap to stand still.  In MW_LOCK_GIL mode the
- * collecting thread holds the GIL, which is enough.  In MW_LOCK_FREE mode a
- * collection runs only while the calling thread is the only one attached
- * (stopping the other workers is the master thread's job, not built yet):
- * otherwise mw_gc_collect fails with MW_ERR_STATE and automatic
- * collections wait.
+ * collecting thread holds the GIL throughout, which is enough; finalizers
+ * and callbacks run under it too.  In MW_LOCK_FREE mode the collecting
+ * thread stops the world: every other worker parks at its next safepoint
+ * (a container allocation, mw_safepoint, mw_idle_begin; a thread in a
+ * blocking or idle region is parked already).  The world runs again while
+ * weak-reference callbacks and finalizers run and while the garbage is
+ * cleared; see docs/sched.md for the exact guarantee.  A worker that does
+ * not reach a safepoint within 2 s makes the collection fail with
+ * MW_ERR_STATE instead of hanging.
  *
  * All calls require an attached thread.
  */
@@ -52,9 +63,10 @@ extern "C" {
  * Collect generations 0..gen (gen -1 or 2: a full collection).  Returns the
  * number of unreachable objects found (collectable and uncollectable; not
  * those a finalizer resurrected, which were not garbage after all), or
- * -1 with MW_ERR_STATE (free mode with other threads attached, or a
- * collection already running on this thread, e.g. from a finalizer) or
- * MW_ERR_VALUE (gen out of range).
+ * -1 with MW_ERR_STATE (a collection already running on this thread,
+ * e.g. from a finalizer, or, in free mode, a worker that did not reach a
+ * safepoint in time) or MW_ERR_VALUE (gen out of range).  Waits for a
+ * collection running on another thread to finish first.
  */
 MW_API intptr_t mw_gc_collect(int gen);
 

@@ -56,14 +56,17 @@ typedef struct mw_config {
 MW_API void mw_config_default(mw_config *cfg);
 
 /*
- * Create the runtime (cfg NULL = defaults).  Returns it, or NULL with an
- * error set (MW_ERR_STATE if a runtime already exists, MW_ERR_NOMEM).
- * The calling thread is not attached by this call.  Any thread.
+ * Create the runtime (cfg NULL = defaults) and start its master thread,
+ * which decides when to collect (see mwrt/gc.h).  Returns it, or NULL
+ * with an error set (MW_ERR_STATE if a runtime already exists,
+ * MW_ERR_NOMEM, also when the master thread cannot be started).  The
+ * calling thread is not attached by this call.  Any thread.
  */
 MW_API mw_runtime *mw_runtime_new(const mw_config *cfg);
 
 /*
- * Destroy the runtime.  Every thread must have detached first: returns
+ * Destroy the runtime, stopping its master thread.  Every thread must
+ * have detached first: returns
  * MW_EBUSY (and does nothing) otherwise, MW_EINVAL for a NULL or foreign
  * runtime, 0 on success.  Objects still alive stay valid memory but must
  * not be used with a later runtime.  Any thread that is not attached.
@@ -91,8 +94,10 @@ MW_API int mw_thread_detach(void);
 MW_API bool mw_thread_is_attached(void);
 
 /*
- * A point where the calling thread may yield: in GIL mode it hands the GIL
- * over if another thread has waited a switch interval; it also settles
+ * A point where the calling thread may yield: it parks here while another
+ * thread has the world stopped for a collection (free mode); in GIL mode
+ * it hands the GIL over if another thread has waited a switch interval;
+ * it also settles
  * reference counts other threads passed to it and takes back memory other
  * threads freed to its heap.  Call it now and then in long loops.
  * Attached threads only.
@@ -100,8 +105,13 @@ MW_API bool mw_thread_is_attached(void);
 MW_API void mw_safepoint(void);
 
 /*
- * Bracket a blocking call (I/O, sleeping).  In between, the thread holds no
- * object and must not touch one; in GIL mode the GIL is released.  Nests
+ * Bracket a blocking call (I/O, sleeping, waiting for a lock or another
+ * thread).  In between, the thread holds no object and must not touch
+ * one; in GIL mode the GIL is released; in free mode the thread counts as
+ * stopped, so collections go ahead without it, and mw_blocking_end waits
+ * while one has the world stopped.  Every wait of an attached thread
+ * belongs in such a region: a thread that waits outside one holds up
+ * other threads (under the GIL) and collections (in free mode).  Nests
  * are not allowed.  Attached threads only.
  */
 MW_API void mw_blocking_begin(void);

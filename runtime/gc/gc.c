@@ -67,9 +67,9 @@
 static struct {
     mw__gc_head gens[NGENS];
     mw__gc_head permanent;
-    int threshold[NGENS];
+    _Atomic(int) threshold[NGENS];   /* set by any thread, read relaxed */
     _Atomic(int) count[NGENS];   /* under list_lock (or the GIL); read relaxed */
-    bool enabled;
+    _Atomic(bool) enabled;
     _Atomic(bool) collecting;     /* read by any thread: see may_collect_here */
     unsigned debug;
     long torture;                 /* collect every N allocations (0: off) */
@@ -172,9 +172,9 @@ void mw__gc_runtime_init(void)
     list_init(&gc.permanent);
     const mw_config *cfg = &mw__runtime->config;
     for (int i = 0; i < NGENS; i++) {
-        gc.threshold[i] = cfg->threshold[i];
+        mw__atomic_store_relaxed(&gc.threshold[i], cfg->threshold[i]);
     }
-    gc.enabled = cfg->gc_policy != MW_GC_OFF;
+    mw__atomic_store_relaxed(&gc.enabled, true);   // the policy decides what runs
     atomic_store(&gc.collecting, false);
     gc.debug = 0;
     gc.long_lived_total = gc.long_lived_pending = 0;
@@ -297,7 +297,9 @@ static size_t update_refs(mw__gc_head *young)
         if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
             list_remove(g);   // next == NULL: untracked
         } else {
-            g->refs = count_of(o);
+            // The collector's own reference (step 6, free mode) is not one
+            // from outside.
+            g->refs = count_of(o) - ((o->ob_gc_bits & MW__GC_HELD) ? 1 : 0);
             o->ob_gc_bits |= MW__GC_COLLECTING;
             n++;
         }
@@ -429,20 +431,37 @@ static void report_unraisable(const char *where, const mw_object *o)
     }
 }
 
-/* Step 5: weak references to every unreachable object first, then the
- * finalizers (each object's at most once): a finalizer must not find a
- * weak reference to garbage still answering. */
-static void finalize_unreachable(mw__gc_head *unreachable)
+/* Step 5a: clear the weak references to every unreachable object, so that
+ * none answers any more, and gather those with callbacks.  With the world
+ * stopped in free mode: a weak reference must not hand out an object of
+ * the garbage to a thread that runs meanwhile. */
+static struct mw__weakref *detach_weakrefs(mw__gc_head *unreachable)
 {
+    struct mw__weakref *calls = NULL;
     for (mw__gc_head *g = unreachable->next; g != unreachable; g = g->next) {
         mw_object *o = mw__gc_object_of(g);
         if (o->ob_type->flags & MW_TYPE_WEAKREF) {
-            // The callbacks run after each list is cleared; they may drop
-            // references, but the unreachable keep one another alive here.
-            mw__weakrefs_clear(o);
-            report_unraisable("a weak-reference callback", o);
+            calls = mw__weakrefs_detach(o, calls);
         }
     }
+    return calls;
+}
+
+static void report_callback_error(mw_object *weakref)
+{
+    report_unraisable("a weak-reference callback", weakref);
+}
+
+/* Step 5b: the callbacks, then the finalizers (each object's at most
+ * once): a finalizer must not find a weak reference to garbage still
+ * answering.  In free mode the world runs: the garbage is held by the
+ * collector (MW__GC_HELD), so no thread can free it meanwhile, and only
+ * code that the callbacks and finalizers hand it to can reach it. */
+static void finalize_unreachable(mw__gc_head *unreachable, struct mw__weakref *calls)
+{
+    // The callbacks may drop references, but the unreachable keep one
+    // another alive here.
+    mw__weakrefs_call(calls, report_callback_error);
     mw__gc_head done;
     list_init(&done);
     while (!list_empty(unreachable)) {
@@ -458,6 +477,30 @@ static void finalize_unreachable(mw__gc_head *unreachable)
         }
     }
     list_merge(&done, unreachable);
+}
+
+/* Free mode, world stopped: take a reference to each unreachable object,
+ * with its count folded into the shared field first, so that while the
+ * world runs again (steps 5 and 7) no other thread can take it to zero
+ * (and free it off this collection's private lists), and the collector's
+ * own last decref frees it here. */
+static void hold_unreachable(mw__gc_head *unreachable)
+{
+    for (mw__gc_head *g = unreachable->next; g != unreachable; g = g->next) {
+        mw_object *o = mw__gc_object_of(g);
+        mw__rc_merge_stopped(o);
+        mw__incref(o);
+        o->ob_gc_bits |= MW__GC_HELD;
+    }
+}
+
+/* Drop the collector's reference to o, if it holds one. */
+static void release_held(mw_object *o)
+{
+    if (o->ob_gc_bits & MW__GC_HELD) {
+        o->ob_gc_bits &= (uint16_t)~MW__GC_HELD;
+        mw__decref(o);
+    }
 }
 
 /* Move to spared what an uncollectable object (a type without clear)
@@ -531,6 +574,7 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         if (o->ob_type->clear == NULL) {
             keep_as_garbage(o);
         }
+        release_held(o);
     }
     while (!list_empty(unreachable)) {
         mw__gc_head *g = unreachable->next;
@@ -539,12 +583,17 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         if (saveall) {
             move_to_old(g, old);
             keep_as_garbage(o);
+            release_held(o);
             continue;
         }
         if (gc.debug & MW_GC_DEBUG_COLLECTABLE) {
             fprintf(stderr, "mwrt gc: collectable <%s %p>\n", o->ob_type->name, (void *)o);
         }
-        mw__incref(o);
+        bool held = (o->ob_gc_bits & MW__GC_HELD) != 0;
+        if (!held) {
+            mw__incref(o);   // alive through its own clear
+        }
+        o->ob_gc_bits &= (uint16_t)~MW__GC_HELD;
         o->ob_type->clear(o);
         if (unreachable->next == g) {
             move_to_old(g, old);   // still alive after clear: its referrers go first
@@ -677,13 +726,18 @@ static intptr_t collect(int gen, mw__gc_reason reason)
         mw__atomic_store_relaxed(&gc.count[i], 0);
     }
 
+    if (mw__free_mode) {
+        hold_unreachable(&unreachable);
+    }
     if (needs_finalizing(&unreachable)) {
+        // 5a with the world stopped, 5b with it running (free mode).
+        struct mw__weakref *calls = detach_weakrefs(&unreachable);
         if (gc.world_stopped) {
             world_start();
         }
-        // 5: weak references and finalizers, on a consistent heap (with
-        // SAVEALL too, as CPython: only step 7 differs).
-        finalize_unreachable(&unreachable);
+        // 5: weak-reference callbacks and finalizers, on a consistent heap
+        // (with SAVEALL too, as CPython: only step 7 differs).
+        finalize_unreachable(&unreachable, calls);
         if (mw__free_mode) {
             // 6 needs the world stopped again, whatever it takes: the
             // garbage cannot be left half-decided.
@@ -702,7 +756,11 @@ static intptr_t collect(int gen, mw__gc_reason reason)
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.
         found -= left - dead;
-        list_merge(&unreachable, old);
+        while (!list_empty(&unreachable)) {
+            mw__gc_head *g = unreachable.next;
+            list_move(g, old);
+            release_held(mw__gc_object_of(g));
+        }
         list_merge(&garbage, &unreachable);
     }
     if (gen == NGENS - 1) {
@@ -839,7 +897,8 @@ static bool may_collect_here(void)
 static int generation_due(void)
 {
     for (int g = NGENS - 1; g >= 1; g--) {
-        if (gc.threshold[g] > 0 && mw__atomic_load_relaxed(&gc.count[g]) > gc.threshold[g]) {
+        int threshold = mw__atomic_load_relaxed(&gc.threshold[g]);
+        if (threshold > 0 && mw__atomic_load_relaxed(&gc.count[g]) > threshold) {
             // A full collection only if enough objects await their first
             // one (CPython's rule, which keeps full collections linear).
             if (g == NGENS - 1 && gc.long_lived_pending < gc.long_lived_total / 4) {
@@ -851,13 +910,11 @@ static int generation_due(void)
     return 0;
 }
 
-int mw__gc_due(void)
+bool mw__gc_due(void)
 {
-    if (!gc.enabled || gc.threshold[0] <= 0 ||
-        mw__atomic_load_relaxed(&gc.count[0]) < gc.threshold[0]) {
-        return -1;
-    }
-    return generation_due();
+    int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
+    return mw__atomic_load_relaxed(&gc.enabled) && threshold > 0 &&
+           mw__atomic_load_relaxed(&gc.count[0]) >= threshold;
 }
 
 /* Collect gen now on this thread for reason, if it can start; the errors
@@ -866,7 +923,10 @@ static void collect_automatic(mw__tstate *t, int gen, mw__gc_reason reason)
 {
     mw__err_state saved;
     mw__err_save(&saved);
-    if (collection_begin(t, "automatic collection", false, false, MW_SCHED_STOP_TIMEOUT_MS)) {
+    // The memory limit's collection waits for one in progress (the
+    // master's, say): the allocation depends on what it frees.
+    bool wait = reason == MW__GC_MEMORY;
+    if (collection_begin(t, "automatic collection", wait, false, MW_SCHED_STOP_TIMEOUT_MS)) {
         collect(gen, reason);
         collection_end();
     } else if (mw__free_mode) {
@@ -904,15 +964,16 @@ void mw__gc_before_alloc(void)
         int count = mw__atomic_load_relaxed(&gc.count[0]);
         // count[0] net allocations so far: a threshold of 700 collects
         // before the 701st, as CPython does right after counting it.
-        if (!gc.enabled || gc.threshold[0] <= 0 || count < gc.threshold[0]) {
+        int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
+        if (!mw__atomic_load_relaxed(&gc.enabled) || threshold <= 0 || count < threshold) {
             return;
         }
-        mw_gc_policy policy = t->rt->config.gc_policy;
+        mw_gc_policy policy = mw_gc_get_policy();
         if (policy == MW_GC_OFF) {
             return;
         }
         if (policy == MW_GC_PAUSED &&
-            count / MW_SCHED_PAUSED_MAX_DEFER < gc.threshold[0]) {
+            count / MW_SCHED_PAUSED_MAX_DEFER < threshold) {
             return;   // the master's, at the next idle moment
         }
     }
@@ -939,14 +1000,24 @@ bool mw__gc_memory_check(size_t total)
         return true;
     }
     mw__tstate *t = mw__tls_tstate;
-    if (t != NULL && may_collect_here()) {
-        collect_automatic(t, NGENS - 1, MW__GC_MEMORY);
-        // What the collection freed on other threads' behalf returns to
-        // their heaps at their safepoints; what it freed here, now.
-        mw__heap_take_back();
-        used = mw__sched_memory_used();
-        if (used + total <= limit) {
-            return true;
+    // Not from inside a collection on this thread (a finalizer's
+    // allocation); one running on another thread is waited for.
+    if (t != NULL && !t->blocking && atomic_load(&gc.collector) != t) {
+        // First what is ours already: objects other threads (a collection
+        // on the master, say) dropped and left for this owner to free, and
+        // blocks freed to this heap.  Then a full collection.
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (attempt == 1) {
+                collect_automatic(t, NGENS - 1, MW__GC_MEMORY);
+            }
+            if (mw__free_mode) {
+                mw__brc_merge_queue(t, false);
+            }
+            mw__heap_take_back();
+            used = mw__sched_memory_used();
+            if (used + total <= limit) {
+                return true;
+            }
         }
     }
     mw_err_set(MW_ERR_NOMEM,
@@ -983,7 +1054,7 @@ intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only
         if (!mw__free_mode) {
             gc.safepoint_ns = gil_wait;   // the GIL holder's way to a safepoint
         }
-        found = collect(gen, reason);
+        found = collect(gen >= 0 ? gen : generation_due(), reason);
         collection_end();
     }
     mw_err_clear();
@@ -1017,31 +1088,31 @@ intptr_t mw_gc_collect(int gen)
 
 void mw_gc_enable(void)
 {
-    gc.enabled = true;
+    mw__atomic_store_relaxed(&gc.enabled, true);
 }
 
 void mw_gc_disable(void)
 {
-    gc.enabled = false;
+    mw__atomic_store_relaxed(&gc.enabled, false);
 }
 
 bool mw_gc_isenabled(void)
 {
-    return gc.enabled;
+    return mw__atomic_load_relaxed(&gc.enabled);
 }
 
 void mw_gc_set_threshold(int t0, int t1, int t2)
 {
     int t[NGENS] = {t0, t1, t2};
     for (int i = 0; i < NGENS; i++) {
-        gc.threshold[i] = t[i] < 0 ? 0 : t[i];
+        mw__atomic_store_relaxed(&gc.threshold[i], t[i] < 0 ? 0 : t[i]);
     }
 }
 
 void mw_gc_get_threshold(int out[3])
 {
     for (int i = 0; i < NGENS; i++) {
-        out[i] = gc.threshold[i];
+        out[i] = mw__atomic_load_relaxed(&gc.threshold[i]);
     }
 }
 
@@ -1156,8 +1227,8 @@ int mw_gc_set_policy(mw_gc_policy policy)
     if (policy != MW_GC_STW && policy != MW_GC_PAUSED && policy != MW_GC_OFF) {
         return MW_EINVAL;
     }
+    mw__atomic_store_relaxed(&mw__sched_policy, (int)policy);
     if (mw__runtime != NULL) {
-        mw__runtime->config.gc_policy = policy;
         mw__sched_wake_master();
     }
     return MW_OK;
@@ -1165,7 +1236,7 @@ int mw_gc_set_policy(mw_gc_policy policy)
 
 mw_gc_policy mw_gc_get_policy(void)
 {
-    return mw__runtime != NULL ? mw__runtime->config.gc_policy : MW_GC_STW;
+    return (mw_gc_policy)mw__atomic_load_relaxed(&mw__sched_policy);
 }
 
 void mw_gc_set_memory_limit(size_t bytes)

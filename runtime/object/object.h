@@ -138,6 +138,7 @@ typedef struct mw__gc_head {
 /* The collector's bits in ob_gc_bits. */
 #define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
 #define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
+#define MW__GC_HELD        0x4u  /* the collector holds a reference (free mode) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
@@ -261,9 +262,21 @@ bool mw__decref_is_last(mw_object *o, mw__tstate *t);
 void mw__brc_merge_queue(mw__tstate *t, bool detach);
 void mw__brc_adopt(mw__tstate *t);
 void mw__rc_make_shared(mw_object *o);
+/* Fold o's owner count into its shared count (MERGED, no owner) while its
+ * owner cannot run (the world stopped): from then on any thread counts it
+ * atomically and the one that takes it to zero frees it.  Objects queued
+ * for their owner are left as they are. */
+void mw__rc_merge_stopped(mw_object *o);
 bool mw__rc_try_incref(mw_object *o);
 /* weakref.c: clear o's weak references at its death and call callbacks. */
 void mw__weakrefs_clear(mw_object *o);
+/* The same in two steps (the collector's, in free mode: the first with the
+ * world stopped, the second after it resumes): clear o's weak references,
+ * pushing those with a callback (each holding a new reference to itself)
+ * onto calls, which is returned; then call them, each followed by
+ * after_each (if not NULL) on the weak reference, and drop them. */
+struct mw__weakref *mw__weakrefs_detach(mw_object *o, struct mw__weakref *calls);
+void mw__weakrefs_call(struct mw__weakref *calls, void (*after_each)(mw_object *weakref));
 
 MW_INLINE bool mw__is_immortal(const mw_object *o)
 {

@@ -213,6 +213,22 @@ void mw__rc_make_shared(mw_object *o)
     }
 }
 
+void mw__rc_merge_stopped(mw_object *o)
+{
+    if (!mw__free_mode || mw__is_immortal(o)) {
+        return;
+    }
+    intptr_t shared = mw__atomic_load_acquire(&o->ob_ref_shared);
+    if (shared & (MW__SHARED_MERGED | MW__SHARED_QUEUED)) {
+        return;
+    }
+    intptr_t local = (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local);
+    mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
+    mw__atomic_store_relaxed(&o->ob_ref_local, 0);
+    mw__atomic_store_release(&o->ob_ref_shared,
+                             (shared + local * MW__SHARED_ONE) | MW__SHARED_MERGED);
+}
+
 /*
  * Count a new reference to o unless o is already dying (count 0).  For
  * objects counted as mw__rc_make_shared makes them (free mode), or any

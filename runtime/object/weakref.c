@@ -174,14 +174,13 @@ size_t mw_weakref_count(mw_object *target)
  * callbacks (each weak reference kept alive for its call).  Attached
  * thread (the one o died on).
  */
-void mw__weakrefs_clear(mw_object *o)
+struct mw__weakref *mw__weakrefs_detach(mw_object *o, struct mw__weakref *calls)
 {
     pthread_mutex_lock(&weak_lock);
     // Take the whole list; each reference with a callback is kept alive
     // until its callback has run, outside the lock.
     mw__weakref *list = *mw__weaklist_of(o);
     *mw__weaklist_of(o) = NULL;
-    mw__weakref *calls = NULL;
     while (list != NULL) {
         mw__weakref *w = list;
         list = w->next;
@@ -195,6 +194,11 @@ void mw__weakrefs_clear(mw_object *o)
         }
     }
     pthread_mutex_unlock(&weak_lock);
+    return calls;
+}
+
+void mw__weakrefs_call(struct mw__weakref *calls, void (*after_each)(mw_object *target))
+{
     while (calls != NULL) {
         mw__weakref *w = calls;
         calls = w->next;
@@ -202,6 +206,14 @@ void mw__weakrefs_clear(mw_object *o)
         mw_weakref_callback cb = w->callback;
         w->callback = NULL;
         cb(&w->ob);
+        if (after_each != NULL) {
+            after_each(&w->ob);
+        }
         mw__decref(&w->ob);
     }
+}
+
+void mw__weakrefs_clear(mw_object *o)
+{
+    mw__weakrefs_call(mw__weakrefs_detach(o, NULL), NULL);
 }

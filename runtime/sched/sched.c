@@ -23,6 +23,7 @@
 #include <time.h>
 
 _Atomic(bool) mw__sched_stop;
+_Atomic(int) mw__sched_policy;
 _Atomic(size_t) mw__sched_memory_limit;
 
 static struct {
@@ -32,7 +33,8 @@ static struct {
     mw__tstate *workers;         /* attached states, through sched_next/prev */
     size_t nworkers;
     _Atomic(size_t) running;     /* see the invariants above */
-    mw__tstate *stopper;         /* under lock: who stopped the world */
+    _Atomic(mw__tstate *) stopper; /* who stopped the world; written under
+                                    lock, read relaxed by its own thread */
     /* the master thread */
     pthread_t master;
     bool master_started;
@@ -93,7 +95,7 @@ static void wait_out_stop(mw__tstate *t)
     if (atomic_load(&t->sched_state) == MW__TS_RUNNING) {
         set_parked(t);
     }
-    while (atomic_load(&mw__sched_stop) && S.stopper != t) {
+    while (atomic_load(&mw__sched_stop) && mw__atomic_load_relaxed(&S.stopper) != t) {
         pthread_cond_broadcast(&S.parked);   // the stopper may be counting us
         pthread_cond_wait(&S.resumed, &S.lock);
     }
@@ -103,7 +105,8 @@ static void wait_out_stop(mw__tstate *t)
 
 void mw__sched_wait_at_safepoint(mw__tstate *t)
 {
-    if (t == NULL || atomic_load(&t->sched_state) != MW__TS_RUNNING || S.stopper == t) {
+    if (t == NULL || atomic_load(&t->sched_state) != MW__TS_RUNNING ||
+        mw__atomic_load_relaxed(&S.stopper) == t) {
         return;
     }
     wait_out_stop(t);
@@ -120,7 +123,7 @@ void mw__sched_park_begin(mw__tstate *t, bool idle)
         pthread_cond_broadcast(&S.parked);
         pthread_mutex_unlock(&S.lock);
     } else if (idle && mw__atomic_load_relaxed(&S.running) == 0 &&
-               t->rt->config.gc_policy == MW_GC_PAUSED && mw__gc_due() >= 0) {
+               mw__atomic_load_relaxed(&mw__sched_policy) == MW_GC_PAUSED && mw__gc_due()) {
         mw__sched_wake_master();   // everybody idle and a collection due
     }
 }
@@ -216,7 +219,7 @@ bool mw__sched_stop_world(mw__tstate *self, unsigned timeout_ms, bool try_only,
         pthread_mutex_unlock(&S.lock);
         return false;
     }
-    S.stopper = self;
+    mw__atomic_store_relaxed(&S.stopper, self);
     atomic_store(&mw__sched_stop, true);   // seq_cst: Dekker, sched.h
     struct timespec until = deadline_in_ns((uint64_t)timeout_ms * 1000000u);
     bool stopped = true;
@@ -229,7 +232,7 @@ bool mw__sched_stop_world(mw__tstate *self, unsigned timeout_ms, bool try_only,
     }
     if (!stopped) {
         atomic_store(&mw__sched_stop, false);
-        S.stopper = NULL;
+        mw__atomic_store_relaxed(&S.stopper, (mw__tstate *)NULL);
         pthread_cond_broadcast(&S.resumed);
     }
     pthread_mutex_unlock(&S.lock);
@@ -243,7 +246,7 @@ void mw__sched_start_world(void)
     // seq_cst (release): what the stopper wrote is seen by a worker that
     // finds the flag clear on its fast path (sched.h, orderings).
     atomic_store(&mw__sched_stop, false);
-    S.stopper = NULL;
+    mw__atomic_store_relaxed(&S.stopper, (mw__tstate *)NULL);
     pthread_cond_broadcast(&S.resumed);
     pthread_mutex_unlock(&S.lock);
 }
@@ -298,11 +301,10 @@ static void master_decide(mw_runtime *rt)
             return;
         }
     }
-    if (rt->config.gc_policy == MW_GC_PAUSED && mw__sched_running() == 0) {
-        int gen = mw__gc_due();
-        if (gen >= 0) {
-            mw__gc_collect_from_master(gen, MW__GC_IDLE, true);
-        }
+    (void)rt;
+    if (mw__atomic_load_relaxed(&mw__sched_policy) == MW_GC_PAUSED &&
+        mw__sched_running() == 0 && mw__gc_due()) {
+        mw__gc_collect_from_master(-1, MW__GC_IDLE, true);
     }
 }
 
@@ -346,10 +348,11 @@ int mw__sched_runtime_init(mw_runtime *rt)
 {
     atomic_store(&mw__sched_stop, false);
     mw__atomic_store_relaxed(&mw__sched_memory_limit, rt->config.memory_limit);
+    mw__atomic_store_relaxed(&mw__sched_policy, (int)rt->config.gc_policy);
     S.workers = NULL;
     S.nworkers = 0;
     mw__atomic_store_relaxed(&S.running, 0);
-    S.stopper = NULL;
+    mw__atomic_store_relaxed(&S.stopper, (mw__tstate *)NULL);
     S.master_stop = false;
     S.master_wake = false;
     S.memory_after_forced = 0;

@@ -129,6 +129,8 @@ _Static_assert(MW_SCHED_MEMORY_APPROACH_16THS > 0 && MW_SCHED_MEMORY_APPROACH_16
 
 /* Raised while a stop is requested or in force (see the top). */
 extern _Atomic(bool) mw__sched_stop;
+/* The gc policy now (mw_gc_policy; set at run time by mw_gc_set_policy). */
+extern _Atomic(int) mw__sched_policy;
 /* The memory limit in bytes (0: none), read on allocation paths. */
 extern _Atomic(size_t) mw__sched_memory_limit;
 
@@ -205,9 +207,10 @@ typedef enum mw__gc_reason {
     MW__GC_EXPLICIT = 3  /* mw_gc_collect */
 } mw__gc_reason;
 
-/* The generation due now under the thresholds, or -1 if none. */
-int mw__gc_due(void);
-/* Run a collection of gen from the master thread (attached as master,
+/* Generation 0 has reached its threshold (automatic collection on). */
+bool mw__gc_due(void);
+/* Run a collection of gen (-1: the generation due, decided once the
+ * collection has begun) from the master thread (attached as master,
  * holding nothing): takes the GIL or stops the world (try_only: only if
  * no worker is running), collects, and lets go.  Returns the number
  * found, or -1 if it could not start. */
