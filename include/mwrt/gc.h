@@ -108,8 +108,8 @@ MW_API int mw_gc_add_callback(mw_gc_callback cb, void *arg);
 /* Remove it again; 0, or MW_EINVAL if it was not registered. */
 MW_API int mw_gc_remove_callback(mw_gc_callback cb, void *arg);
 
-/* Percentiles of a log-linear histogram (relative error under 1%); all
- * zero while count is 0. */
+/* Percentiles of a log-linear histogram (mwrt/hist.h: within 0.4% of the
+ * values recorded); all zero while count is 0. */
 typedef struct mw_gc_percentiles {
     uint64_t count;
     uint64_t p50, p99, p999, max;

@@ -9,5 +9,6 @@
 #include <mwrt/runtime.h>
 #include <mwrt/object.h>
 #include <mwrt/gc.h>
+#include <mwrt/hist.h>
 
 #endif /* MWRT_MWRT_H */

@@ -49,10 +49,10 @@
  * takes list_lock in free mode).
  */
 #include "object/object.h"
-#include "sched/hist.h"
 #include "sched/sched.h"
 
 #include <mwrt/gc.h>
+#include <mwrt/hist.h>
 
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -84,9 +84,9 @@ static struct {
     int ncallbacks;
     mw_gc_stats stats;            /* under stats_lock */
     struct {
-        mw__hist pause, safepoint, examined, collected;
+        mw_hist pause, safepoint, examined, collected;
     } hist[NGENS];                /* under stats_lock */
-    mw__hist pause_all, safepoint_all;
+    mw_hist pause_all, safepoint_all;
     /* the collection in progress (its thread's, under collect_lock) */
     _Atomic(mw__tstate *) collector;
     bool world_stopped;
@@ -642,12 +642,12 @@ static void record_stats(int gen, mw__gc_reason reason, size_t examined, size_t 
     if (pause > st->max_pause_ns) {
         st->max_pause_ns = pause;
     }
-    mw__hist_record(&gc.hist[gen].pause, pause);
-    mw__hist_record(&gc.hist[gen].safepoint, gc.safepoint_ns);
-    mw__hist_record(&gc.hist[gen].examined, examined);
-    mw__hist_record(&gc.hist[gen].collected, (uint64_t)found - (uint64_t)uncollectable);
-    mw__hist_record(&gc.pause_all, pause);
-    mw__hist_record(&gc.safepoint_all, gc.safepoint_ns);
+    mw_hist_record(&gc.hist[gen].pause, pause);
+    mw_hist_record(&gc.hist[gen].safepoint, gc.safepoint_ns);
+    mw_hist_record(&gc.hist[gen].examined, examined);
+    mw_hist_record(&gc.hist[gen].collected, (uint64_t)found - (uint64_t)uncollectable);
+    mw_hist_record(&gc.pause_all, pause);
+    mw_hist_record(&gc.safepoint_all, gc.safepoint_ns);
     switch (reason) {
     case MW__GC_AUTO:
         gc.stats.stw_collections++;
@@ -1065,6 +1065,27 @@ intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only
     return found;
 }
 
+void mw__gc_master_settle(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (!mw__atomic_load_relaxed(&t->brc_pending)) {
+        return;
+    }
+    if (!mw__free_mode && !mw__gil_try_take(t->rt, t)) {
+        return;
+    }
+    // Holding collect_lock, no stop is in force or can start.
+    if (pthread_mutex_trylock(&collect_lock) == 0) {
+        t->blocking = false;
+        mw__brc_merge_queue(t, false);
+        t->blocking = true;
+        pthread_mutex_unlock(&collect_lock);
+    }
+    if (!mw__free_mode) {
+        mw__gil_drop(t->rt, t, false);
+    }
+}
+
 intptr_t mw_gc_collect(int gen)
 {
     mw__tstate *t = mw__tstate_checked("mw_gc_collect");
@@ -1253,6 +1274,15 @@ size_t mw_gc_get_memory_limit(void)
     return mw__runtime != NULL ? mw__runtime->config.memory_limit : 0;
 }
 
+static void hist_summary(const mw_hist *h, mw_gc_percentiles *out)
+{
+    out->count = h->count;
+    out->p50 = mw_hist_quantile(h, 0.50);
+    out->p99 = mw_hist_quantile(h, 0.99);
+    out->p999 = mw_hist_quantile(h, 0.999);
+    out->max = h->max;
+}
+
 int mw_gc_get_stats(mw_gc_stats *out)
 {
     if (out == NULL) {
@@ -1261,13 +1291,13 @@ int mw_gc_get_stats(mw_gc_stats *out)
     pthread_mutex_lock(&stats_lock);
     *out = gc.stats;
     for (int g = 0; g < NGENS; g++) {
-        mw__hist_summary(&gc.hist[g].pause, &out->gen[g].pause_ns);
-        mw__hist_summary(&gc.hist[g].safepoint, &out->gen[g].safepoint_ns);
-        mw__hist_summary(&gc.hist[g].examined, &out->gen[g].examined_objects);
-        mw__hist_summary(&gc.hist[g].collected, &out->gen[g].collected_objects);
+        hist_summary(&gc.hist[g].pause, &out->gen[g].pause_ns);
+        hist_summary(&gc.hist[g].safepoint, &out->gen[g].safepoint_ns);
+        hist_summary(&gc.hist[g].examined, &out->gen[g].examined_objects);
+        hist_summary(&gc.hist[g].collected, &out->gen[g].collected_objects);
     }
-    mw__hist_summary(&gc.pause_all, &out->pause_ns);
-    mw__hist_summary(&gc.safepoint_all, &out->safepoint_ns);
+    hist_summary(&gc.pause_all, &out->pause_ns);
+    hist_summary(&gc.safepoint_all, &out->safepoint_ns);
     out->callback_errors = unraisable;
     pthread_mutex_unlock(&stats_lock);
     out->policy = mw_gc_get_policy();

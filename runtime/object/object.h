@@ -211,10 +211,11 @@ typedef struct mw__tstate {
                                       the memory limit */
 } mw__tstate;
 
-/* A thread state for the calling thread (a spare one, adopted, or a new
- * one), not yet attached; NULL when out of memory.  And back to the
- * spares, after its counts are settled (runtime.c). */
-mw__tstate *mw__tstate_acquire(mw_runtime *rt);
+/* A thread state for the calling thread (with spare, a spare one,
+ * adopting the objects it owns, if there is one; else a new one), not yet
+ * attached; NULL when out of memory.  And back to the spares, after its
+ * counts are settled (runtime.c). */
+mw__tstate *mw__tstate_acquire(mw_runtime *rt, bool spare);
 void mw__tstate_release(mw__tstate *t);
 
 extern mw_runtime *mw__runtime;            /* the one runtime, or NULL */

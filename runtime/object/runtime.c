@@ -225,10 +225,10 @@ int mw_runtime_free(mw_runtime *rt)
 /* A thread state for the caller: a spare one (adopting the objects it
  * owns) or a new one.  States come from the C library and are never freed
  * (rule 5 in object.h). */
-mw__tstate *mw__tstate_acquire(mw_runtime *rt)
+mw__tstate *mw__tstate_acquire(mw_runtime *rt, bool spare)
 {
     pthread_mutex_lock(&tstate_lock);
-    mw__tstate *t = spare_tstates;
+    mw__tstate *t = spare ? spare_tstates : NULL;
     if (t != NULL) {
         spare_tstates = t->next_spare;
     }
@@ -258,7 +258,7 @@ int mw_thread_attach(mw_runtime *rt)
     if (mw__tls_tstate != NULL) {
         return MW_EBUSY;
     }
-    mw__tstate *t = mw__tstate_acquire(rt);
+    mw__tstate *t = mw__tstate_acquire(rt, true);
     if (t == NULL) {
         return MW_ENOMEM;
     }

@@ -1,72 +1,124 @@
 /*
- * hist.c - log-linear histograms (see hist.h).
+ * hist.c - log-linear histograms (the layout is described in mwrt/hist.h).
  */
-#include "sched/hist.h"
+#include <mwrt/hist.h>
 
+#include <math.h>
 #include <string.h>
 
-unsigned mw__hist_index(uint64_t v)
+_Static_assert(MW_HIST_BUCKETS == 4864, "bucket count as documented in mwrt/hist.h");
+
+void mw_hist_reset(mw_hist *h)
 {
-    const uint64_t cap = ((uint64_t)1 << MW__HIST_MAX_BITS) - 1;
-    if (v > cap) {
-        v = cap;
+    memset(h, 0, sizeof *h);
+}
+
+unsigned mw_hist_index(uint64_t v)
+{
+    if (v > MW_HIST_MAX) {
+        v = MW_HIST_MAX;
     }
-    if (v < (2u << MW__HIST_SUB_BITS)) {
+    if (v < (2u << MW_HIST_SUB_BITS)) {
         return (unsigned)v;                      // 0..255: exact
     }
     unsigned e = 63u - (unsigned)__builtin_clzll(v);   // >= 8
-    unsigned shift = e - MW__HIST_SUB_BITS;
-    // v >> shift is in [128, 255]: octave `shift` starts at shift * 128.
-    return (shift << MW__HIST_SUB_BITS) + (unsigned)(v >> shift);
+    unsigned shift = e - MW_HIST_SUB_BITS;
+    // v >> shift is in [128, 255]: the octave of `shift` starts at
+    // shift * 128, right after the one below it.
+    return (shift << MW_HIST_SUB_BITS) + (unsigned)(v >> shift);
 }
 
-uint64_t mw__hist_value(unsigned i)
+void mw_hist_bucket_range(unsigned i, uint64_t *lo, uint64_t *hi)
 {
-    if (i < (2u << MW__HIST_SUB_BITS)) {
-        return i;
+    if (i < (2u << MW_HIST_SUB_BITS)) {
+        *lo = *hi = i;
+        return;
     }
-    unsigned shift = (i >> MW__HIST_SUB_BITS) - 1;
-    uint64_t m = i - (shift << MW__HIST_SUB_BITS);
-    uint64_t lo = m << shift;
-    return lo + (((uint64_t)1 << shift) >> 1);   // the bucket's middle
+    unsigned shift = (i >> MW_HIST_SUB_BITS) - 1;
+    uint64_t m = i - (shift << MW_HIST_SUB_BITS);
+    *lo = m << shift;
+    *hi = *lo + ((uint64_t)1 << shift) - 1;
 }
 
-void mw__hist_record(mw__hist *h, uint64_t v)
+uint64_t mw_hist_bucket_value(unsigned i)
 {
-    h->buckets[mw__hist_index(v)]++;
-    h->count++;
+    uint64_t lo, hi;
+    mw_hist_bucket_range(i, &lo, &hi);
+    return lo + (hi - lo + 1) / 2;
+}
+
+void mw_hist_record_n(mw_hist *h, uint64_t v, uint64_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (v > MW_HIST_MAX) {
+        v = MW_HIST_MAX;
+    }
+    h->buckets[mw_hist_index(v)] += n;
+    if (h->count == 0 || v < h->min) {
+        h->min = v;
+    }
     if (v > h->max) {
         h->max = v;
     }
+    h->count += n;
+    h->sum += (double)v * (double)n;
+    h->sum_squares += (double)v * (double)v * (double)n;
 }
 
-uint64_t mw__hist_quantile(const mw__hist *h, double q)
+void mw_hist_merge(mw_hist *into, const mw_hist *from)
+{
+    if (from->count == 0) {
+        return;
+    }
+    for (unsigned i = 0; i < MW_HIST_BUCKETS; i++) {
+        into->buckets[i] += from->buckets[i];
+    }
+    if (into->count == 0 || from->min < into->min) {
+        into->min = from->min;
+    }
+    if (from->max > into->max) {
+        into->max = from->max;
+    }
+    into->count += from->count;
+    into->sum += from->sum;
+    into->sum_squares += from->sum_squares;
+}
+
+uint64_t mw_hist_quantile(const mw_hist *h, double q)
 {
     if (h->count == 0) {
         return 0;
     }
-    // The smallest value with at least q of the recorded at or below it.
-    uint64_t rank = (uint64_t)(q * (double)h->count + 0.5);
-    if (rank < 1) {
-        rank = 1;
+    if (q >= 1.0) {
+        return h->max;   // exact
     }
+    // The smallest value with at least q of the recorded at or below it.
+    double want = q * (double)h->count;
+    uint64_t rank = want <= 1.0 ? 1 : (uint64_t)ceil(want - 1e-9);
     uint64_t seen = 0;
-    for (unsigned i = 0; i < MW__HIST_BUCKETS; i++) {
+    for (unsigned i = 0; i < MW_HIST_BUCKETS; i++) {
         seen += h->buckets[i];
         if (seen >= rank) {
-            uint64_t v = mw__hist_value(i);
-            return v < h->max ? v : h->max;
+            uint64_t v = mw_hist_bucket_value(i);
+            return v < h->min ? h->min : v > h->max ? h->max : v;
         }
     }
     return h->max;
 }
 
-void mw__hist_summary(const mw__hist *h, mw_gc_percentiles *out)
+double mw_hist_mean(const mw_hist *h)
 {
-    memset(out, 0, sizeof *out);
-    out->count = h->count;
-    out->p50 = mw__hist_quantile(h, 0.50);
-    out->p99 = mw__hist_quantile(h, 0.99);
-    out->p999 = mw__hist_quantile(h, 0.999);
-    out->max = h->max;
+    return h->count == 0 ? 0.0 : h->sum / (double)h->count;
+}
+
+double mw_hist_stddev(const mw_hist *h)
+{
+    if (h->count == 0) {
+        return 0.0;
+    }
+    double mean = mw_hist_mean(h);
+    double var = h->sum_squares / (double)h->count - mean * mean;
+    return var > 0.0 ? sqrt(var) : 0.0;
 }

@@ -311,7 +311,10 @@ static void master_decide(mw_runtime *rt)
 static void *master_main(void *arg)
 {
     mw_runtime *rt = arg;
-    mw__tstate *t = mw__tstate_acquire(rt);
+    // A new state, never a spare: adopting a spare would make the master
+    // the owner of a departed thread's objects, and counts other threads
+    // pass to an owner wait for its safepoints, which the master has few of.
+    mw__tstate *t = mw__tstate_acquire(rt, false);
     if (t == NULL) {
         fprintf(stderr, "mwrt: the master thread has no memory for its state; "
                         "collections run on the workers only\n");
@@ -336,6 +339,7 @@ static void *master_main(void *arg)
         }
         pthread_mutex_unlock(&S.lock);
         master_decide(rt);
+        mw__gc_master_settle();
         pthread_mutex_lock(&S.lock);
     }
     pthread_mutex_unlock(&S.lock);

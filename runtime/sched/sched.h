@@ -215,5 +215,9 @@ bool mw__gc_due(void);
  * no worker is running), collects, and lets go.  Returns the number
  * found, or -1 if it could not start. */
 intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only);
+/* The master's safepoint: settle the counts other threads passed to it
+ * (objects its collections made, dropped elsewhere), when it can without
+ * waiting (no collection running, and the GIL free). */
+void mw__gc_master_settle(void);
 
 #endif /* MW_SCHED_INTERNAL_H */

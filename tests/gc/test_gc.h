@@ -29,19 +29,6 @@
  * on when automatic ones run use this; the others run under torture too. */
 void start_exact(mw_lock_mode mode);
 
-/* Under AddressSanitizer objects live in the C library's malloc, not in
- * the pools (see runtime/object/object.h), so the allocator's figures do
- * not move with them and checks that they grow are skipped. */
-#if defined(__SANITIZE_ADDRESS__)
-#define OBJECTS_IN_POOLS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OBJECTS_IN_POOLS 0
-#endif
-#endif
-#ifndef OBJECTS_IN_POOLS
-#define OBJECTS_IN_POOLS 1
-#endif
 
 /* mw_gc_collect(gen) returned want, with no error pending. */
 #define ASSERT_COLLECT(gen, want)                                           \

@@ -15,7 +15,6 @@
 #include <mwrt/mwrt.h>
 
 #include "mwtest.h"
-#include "sched/hist.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -25,16 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define OBJECTS_IN_POOLS 0   // objects live in the C library's malloc
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OBJECTS_IN_POOLS 0
-#endif
-#endif
-#ifndef OBJECTS_IN_POOLS
-#define OBJECTS_IN_POOLS 1
-#endif
 
 /* ======================================================================
  * A container type that counts its deaths
@@ -156,6 +145,33 @@ static mw_gc_stats stats_now(void)
     return st;
 }
 
+/* Start a helper thread running fn and wait (parked) until it says it is
+ * ready (helper_ready), so the test knows it is attached. */
+static atomic_int helper_ready;
+
+static void spawn_ready(pthread_t *th, void *(*fn)(void *))
+{
+    atomic_store(&helper_ready, 0);
+    ck_assert_int_eq(pthread_create(th, NULL, fn, NULL), 0);
+    while (!atomic_load(&helper_ready)) {
+        if (mw_thread_is_attached()) {
+            blocking_sleep_us(100);
+        } else {
+            sleep_us(100);
+        }
+    }
+}
+
+/* Join n threads, parked while waiting. */
+static void join_parked(pthread_t *th, int n)
+{
+    mw_blocking_begin();
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    }
+    mw_blocking_end();
+}
+
 /* ======================================================================
  * Histograms
  * ====================================================================== */
@@ -166,43 +182,54 @@ START_TEST(test_hist_relative_error)
     for (int i = 0; i < 200000; i++) {
         // Up to the cap, 2^44 - 1 (larger values are clamped to it).
         uint64_t v = (((uint64_t)rand() << 20 ^ (uint64_t)rand()) >> (rand() % 40)) &
-                     (((uint64_t)1 << MW__HIST_MAX_BITS) - 1);
-        uint64_t got = mw__hist_value(mw__hist_index(v));
+                     MW_HIST_MAX;
+        uint64_t got = mw_hist_bucket_value(mw_hist_index(v));
         double err = v == 0 ? (double)got : ((double)got - (double)v) / (double)v;
         REQUIREF(err <= 0.01 && err >= -0.01, "v=%llu read back %llu", (unsigned long long)v,
                  (unsigned long long)got);
     }
     // Indexes are monotonic and in range at the cap.
-    ck_assert_uint_lt(mw__hist_index(UINT64_MAX), MW__HIST_BUCKETS);
+    ck_assert_uint_lt(mw_hist_index(UINT64_MAX), MW_HIST_BUCKETS);
     for (uint64_t v = 1; v < (1u << 20); v += 7) {
-        REQUIRE(mw__hist_index(v) >= mw__hist_index(v - 1));
+        REQUIRE(mw_hist_index(v) >= mw_hist_index(v - 1));
     }
 }
 END_TEST
 
 START_TEST(test_hist_quantiles)
 {
-    static mw__hist h;   // 19 KiB: not on the stack
-    mw_gc_percentiles p;
-    mw__hist_summary(&h, &p);
-    ck_assert_uint_eq(p.count, 0);
-    ck_assert_uint_eq(p.p99, 0);
+    static mw_hist h, half;   // 38 KiB each: not on the stack
+    mw_hist_reset(&h);
+    ck_assert_uint_eq(mw_hist_quantile(&h, 0.99), 0);
+    ck_assert(mw_hist_mean(&h) == 0.0);
     for (uint64_t v = 1; v <= 100000; v++) {
-        mw__hist_record(&h, v * 1000);   // 1 us .. 100 ms, uniform
+        mw_hist_record(v <= 50000 ? &h : &half, v * 1000);   // 1 us .. 100 ms
     }
-    mw__hist_summary(&h, &p);
-    ck_assert_uint_eq(p.count, 100000);
-    ck_assert_uint_eq(p.max, 100000000);
-    // Within the 1% the layout promises, around 50, 99 and 99.9 ms.
-    ck_assert_uint_ge(p.p50, 49500000);
-    ck_assert_uint_le(p.p50, 50500000);
-    ck_assert_uint_ge(p.p99, 98000000);
-    ck_assert_uint_le(p.p99, 100000000);
-    ck_assert_uint_ge(p.p999, 98900000);
-    ck_assert_uint_le(p.p999, 100000000);
-    ck_assert_uint_le(p.p50, p.p99);
-    ck_assert_uint_le(p.p99, p.p999);
-    ck_assert_uint_le(p.p999, p.max);
+    mw_hist_merge(&h, &half);
+    ck_assert_uint_eq(h.count, 100000);
+    ck_assert_uint_eq(h.min, 1000);
+    ck_assert_uint_eq(h.max, 100000000);
+    // Within the 0.4% the layout promises, around 50, 99 and 99.9 ms.
+    uint64_t p50 = mw_hist_quantile(&h, 0.50), p99 = mw_hist_quantile(&h, 0.99);
+    uint64_t p999 = mw_hist_quantile(&h, 0.999);
+    ck_assert_uint_ge(p50, 49800000);
+    ck_assert_uint_le(p50, 50200000);
+    ck_assert_uint_ge(p99, 98600000);
+    ck_assert_uint_le(p99, 99400000);
+    ck_assert_uint_ge(p999, 99500000);
+    ck_assert_uint_le(p999, 100000000);
+    ck_assert_uint_eq(mw_hist_quantile(&h, 1.0), 100000000);
+    ck_assert(mw_hist_mean(&h) > 50000000.0 && mw_hist_mean(&h) < 50001000.0);
+    ck_assert(mw_hist_stddev(&h) > 28800000.0 && mw_hist_stddev(&h) < 28900000.0);
+    // Bucket ranges tile the values without gaps.
+    uint64_t lo, hi, next = 0;
+    for (unsigned i = 0; i < MW_HIST_BUCKETS; i++) {
+        mw_hist_bucket_range(i, &lo, &hi);
+        REQUIREF(lo == next && hi >= lo, "bucket %u: [%llu, %llu]", i, (unsigned long long)lo,
+                 (unsigned long long)hi);
+        next = hi + 1;
+    }
+    ck_assert_uint_eq(next - 1, MW_HIST_MAX);
 }
 END_TEST
 
@@ -211,7 +238,6 @@ END_TEST
  * ====================================================================== */
 
 static atomic_int go_on;       /* helpers run while this is 1 */
-static atomic_int helper_ready;
 
 /* Attached, then waiting in a blocking region until told. */
 static void *blocked_helper(void *arg)
@@ -237,10 +263,7 @@ START_TEST(test_blocked_worker_does_not_delay_stop)
     start_policy(MODE(_i), MW_GC_STW, 700);
     atomic_store(&go_on, 1);
     pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, blocked_helper, NULL), 0);
-    while (!atomic_load(&helper_ready)) {
-        blocking_sleep_us(100);
-    }
+    spawn_ready(&th, blocked_helper);
     for (int i = 0; i < 50; i++) {
         garbage_cycle(i);
         ck_assert_int_eq(mw_gc_collect(0), 2);
@@ -251,9 +274,7 @@ START_TEST(test_blocked_worker_does_not_delay_stop)
     ck_assert_uint_eq(st.gen[0].safepoint_ns.count, 50);
     ck_assert_uint_eq(st.pause_ns.count, 50);
     atomic_store(&go_on, 0);
-    mw_blocking_begin();
-    ck_assert_int_eq(pthread_join(th, NULL), 0);
-    mw_blocking_end();
+    join_parked(&th, 1);
     ck_assert_int_eq(atomic_load(&destroyed), 100);
     stop();
 }
@@ -294,11 +315,7 @@ START_TEST(test_busy_workers_reach_safepoints)
     atomic_store(&go_on, 1);
     pthread_t th[2];
     for (int i = 0; i < 2; i++) {
-        atomic_store(&helper_ready, 0);
-        ck_assert_int_eq(pthread_create(&th[i], NULL, busy_helper, NULL), 0);
-        while (!atomic_load(&helper_ready)) {
-            blocking_sleep_us(100);
-        }
+        spawn_ready(&th[i], busy_helper);
     }
     for (int i = 0; i < 200; i++) {
         garbage_cycle(i);
@@ -307,11 +324,7 @@ START_TEST(test_busy_workers_reach_safepoints)
         mw_safepoint();   // GIL mode: let the helpers have their turn
     }
     atomic_store(&go_on, 0);
-    mw_blocking_begin();
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, 2);
     mw_gc_stats st = stats_now();
     ck_assert_uint_eq(st.safepoint_ns.count, 200);
     ck_assert_uint_le(st.safepoint_ns.p50, st.safepoint_ns.max);
@@ -343,10 +356,7 @@ START_TEST(test_stuck_worker_refused_not_hung)
     start_policy(MW_LOCK_FREE, MW_GC_OFF, 700);
     atomic_store(&go_on, 1);
     pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, stuck_helper, NULL), 0);
-    while (!atomic_load(&helper_ready)) {
-        sleep_us(100);
-    }
+    spawn_ready(&th, stuck_helper);
     garbage_cycle(1);
     ck_assert_int_eq(mw_gc_collect(0), -1);
     ck_assert_int_eq(mw_err_occurred(), MW_ERR_STATE);
@@ -387,11 +397,7 @@ START_TEST(test_workers_exit_during_collections)
         REQUIREF(mw_gc_collect(i % 3) >= 0, "%s", mw_err_message());
         mw_safepoint();
     }
-    mw_blocking_begin();
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, 2);
     ck_assert_int_ge(mw_gc_collect(2), 0);
     ck_assert_int_eq(atomic_load(&made), 2 * (2 * 300 * 20 + 300));
     ck_assert_int_eq(atomic_load(&destroyed), atomic_load(&made));
@@ -489,9 +495,7 @@ START_TEST(test_handoff_through_ring)
             mw_safepoint();
         }
     }
-    mw_blocking_begin();
-    ck_assert_int_eq(pthread_join(th, NULL), 0);
-    mw_blocking_end();
+    join_parked(&th, 1);
     mw_safepoint();   // counts the consumer passed back to this owner
     ck_assert_int_ge(mw_gc_collect(2), 0);
     ck_assert_int_eq(atomic_load(&made), 2 * HANDOFFS);
@@ -559,6 +563,8 @@ START_TEST(test_paused_falls_back_when_never_idle)
     mw_gc_stats st = stats_now();
     ck_assert_uint_gt(st.stw_collections, 0);
     ck_assert_int_gt(atomic_load(&destroyed), 0);
+    ck_assert_int_ge(mw_gc_collect(2), 0);   // and the rest
+    ck_assert_int_eq(atomic_load(&destroyed), 4000);
     stop();
 }
 END_TEST
@@ -630,6 +636,7 @@ START_TEST(test_memory_limit)
     }
     st = stats_now();
     ck_assert_uint_gt(st.memory_collections, 0);
+    ck_assert_int_gt(atomic_load(&destroyed), 0);
     // Memory is looked at every 64 KiB of allocation per thread.
     ck_assert_uint_le(st.memory_used, limit + 128 * 1024);
     // Live data: a list that only grows.
@@ -654,6 +661,8 @@ START_TEST(test_memory_limit)
     ck_assert_ptr_nonnull(s);
     mw_decref(s);
     mw_gc_set_memory_limit(0);
+    ck_assert_int_ge(mw_gc_collect(2), 0);
+    ck_assert_int_eq(atomic_load(&destroyed), atomic_load(&made));
     stop();
 }
 END_TEST
@@ -742,11 +751,7 @@ static void stress(mw_lock_mode mode, mw_gc_policy policy)
         blocking_sleep_us(2000);
         REQUIREF(mw_gc_collect(i % 3) >= 0, "%s", mw_err_message());
     }
-    mw_blocking_begin();
-    for (int i = 0; i < WORKERS; i++) {
-        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-    }
-    mw_blocking_end();
+    join_parked(th, WORKERS);
     ck_assert_int_eq(graph_checksum(), before);
     mw_decref(shared_graph);
     shared_graph = NULL;
