@@ -117,7 +117,7 @@ fi
 notes=()
 nconfigs=${#configs[@]}
 # The figures each run reports that the tables use.
-metrics="lat_p50_us lat_p99_us lat_p999_us lat_max_us busy_pct late_pct cpu_s rss_mib
+metrics="lat_p50_us lat_p99_us lat_p999_us lat_max_us busy_pct late_pct runq_ms cpu_s rss_mib
          gc0 gc1 gc2 stw idle memory
          pause_n pause_p50_us pause_p99_us pause_p999_us pause_max_us
          young_n young_p50_us young_p99_us young_p999_us young_max_us
@@ -303,12 +303,12 @@ echo "- load average (1/5/15 min) before: $load_before, after: $load_after (othe
 echo
 echo "### Request latency (µs, from each request's due time)"
 echo
-echo "| configuration | p50 | p99 | p99.9 | max | workers busy % | late starts % | peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| configuration | p50 | p99 | p99.9 | max | workers busy % | late starts % | waiting for a CPU, ms/worker | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in "${configs[@]}"; do
     echo "| $(label "$c")$(failnote "$c") | $(cell "$c" lat_p50_us) | $(cell "$c" lat_p99_us)" \
          "| $(cell "$c" lat_p999_us) | $(cell "$c" lat_max_us) | $(cell "$c" busy_pct)" \
-         "| $(cell "$c" late_pct %.2f) | $(cell "$c" rss_mib) |"
+         "| $(cell "$c" late_pct %.2f) | $(cell "$c" runq_ms) | $(cell "$c" rss_mib) |"
 done
 echo
 echo "### Collector (pauses and time-to-safepoint in µs: p50 / p99 / p99.9 / max)"
@@ -327,7 +327,9 @@ done
 echo
 echo "Busy: the share of the serving time the workers spent serving (the rest they slept, idle);"
 echo "late starts: requests that began after their due time (a worker behind, or waiting for the"
-echo "GIL or a collection).  CPython's pauses are timed with gc.callbacks; it has no safepoints."
+echo "GIL or a collection); waiting for a CPU: how long each worker was runnable but not running"
+echo "(/proc/thread-self/schedstat), i.e. what the machine's other work took from the service."
+echo "CPython's pauses are timed with gc.callbacks; it has no safepoints."
 echo
 echo "Run-to-run spread of request p99.9 (slowest / fastest repetition):"
 spread=""

@@ -36,57 +36,70 @@ import threading
 import time
 
 STATE_READS = 3
-SUB_BITS = 7  # the histogram: 128 sub-buckets per power of two, as histogram.h
+SUB_BITS = 7  # the histogram: mwrt/hist.h's layout, 128 buckets per power of two
 SUB = 1 << SUB_BITS
 
 
 class Histogram:
-    """A log-linear histogram of nanoseconds (the layout of histogram.h:
-    exact below 128, then 128 buckets per power of two, midpoint reported,
-    under 0.4% error)."""
+    """A log-linear histogram of nanoseconds in the layout of mwrt/hist.h
+    (which the C service uses): exact below 256, then 128 buckets per power
+    of two; a quantile is the middle of its bucket, bounded by the exact min
+    and max, so within 0.4% of a recorded value."""
 
     def __init__(self):
         self.buckets = {}
         self.count = 0
+        self.min = 0
         self.max = 0
 
     @staticmethod
     def index(v):
-        if v < SUB:
+        if v < 2 * SUB:
             return v
-        e = v.bit_length() - 1
-        return (e - SUB_BITS + 1) * SUB + (v >> (e - SUB_BITS)) - SUB
+        shift = v.bit_length() - 1 - SUB_BITS
+        return (shift << SUB_BITS) + (v >> shift)
 
     @staticmethod
     def value(idx):
-        if idx < SUB:
+        if idx < 2 * SUB:
             return idx
-        e = idx // SUB + SUB_BITS - 1
-        low = (SUB + idx % SUB) << (e - SUB_BITS)
-        return low + (1 << (e - SUB_BITS)) // 2
+        shift = (idx >> SUB_BITS) - 1
+        low = (idx - (shift << SUB_BITS)) << shift
+        return low + (1 << shift) // 2
 
     def record(self, v):
         i = self.index(v)
         self.buckets[i] = self.buckets.get(i, 0) + 1
+        if self.count == 0 or v < self.min:
+            self.min = v
         self.count += 1
         if v > self.max:
             self.max = v
 
     def merge(self, other):
+        if other.count == 0:
+            return
         for i, c in other.buckets.items():
             self.buckets[i] = self.buckets.get(i, 0) + c
+        if self.count == 0 or other.min < self.min:
+            self.min = other.min
         self.count += other.count
         self.max = max(self.max, other.max)
 
     def quantile(self, q):
+        """The smallest bucket value with at least q of the values at or below
+        it (mw_hist_quantile's rule)."""
         if self.count == 0:
             return 0
-        rank = max(1, math.ceil(q * self.count))
+        if q >= 1.0:
+            return self.max
+        want = q * self.count
+        rank = 1 if want <= 1.0 else math.ceil(want - 1e-9)
         seen = 0
         for i in sorted(self.buckets):
             seen += self.buckets[i]
             if seen >= rank:
-                return min(self.value(i), self.max)
+                return min(max(self.value(i), self.min), self.max)
         return self.max
 
 
@@ -99,6 +112,16 @@ def set_timer_slack():
                    ctypes.c_ulong(0))  # 29 = PR_SET_TIMERSLACK
     except (OSError, AttributeError):
         pass
+
+
+def runqueue_wait_ns():
+    """How long the calling thread has waited on a run queue, runnable but
+    not running (/proc/thread-self/schedstat), or -1 where unavailable."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
 
 
 def make_entry(i):
@@ -125,6 +148,7 @@ class Worker:
         self.late = 0
         self.updates = 0
         self.sink = 0
+        self.runq_ns = -1
         self.rng = random.Random(args.seed * 1000003 + wid)
 
     def serve(self, seq):
@@ -154,6 +178,7 @@ class Worker:
     def run(self):
         set_timer_slack()
         self.barrier.wait()
+        runq_start = runqueue_wait_ns()
         clock = time.monotonic_ns
         offset = self.interval_ns * self.id / self.args.threads
         for i in range(self.args.requests):
@@ -169,6 +194,9 @@ class Worker:
             self.busy_ns += end - start
             if due >= self.warmup_end_ns:
                 self.hist.record(end - due)
+        runq_end = runqueue_wait_ns()
+        if runq_start >= 0 and runq_end >= 0:
+            self.runq_ns = runq_end - runq_start
 
 
 class GcTimer:
@@ -193,6 +221,50 @@ def percentiles(prefix, h):
     return (" %s_n=%d %s_p50_us=%.1f %s_p99_us=%.1f %s_p999_us=%.1f %s_max_us=%.1f"
             % (prefix, h.count, prefix, h.quantile(0.5) / 1e3, prefix, h.quantile(0.99) / 1e3,
                prefix, h.quantile(0.999) / 1e3, prefix, h.max / 1e3))
+
+
+def self_test():
+    """Check the histogram (the figures depend on it): every value read back
+    within 0.4%, buckets in order, quantiles of a known distribution, merging.
+    Returns 0 if all hold, 1 (with a message) otherwise."""
+    errors = []
+    rng = random.Random(7)
+    values = list(range(0, 70000)) + [rng.randrange(1, 1 << 44) for _ in range(20000)]
+    prev = -1
+    for v in values[:70000]:
+        i = Histogram.index(v)
+        if i < prev:
+            errors.append("index(%d) = %d goes back from %d" % (v, i, prev))
+            break
+        prev = i
+    for v in values:
+        r = Histogram.value(Histogram.index(v))
+        if abs(r - v) > 0.004 * v:
+            errors.append("value %d reads back as %d" % (v, r))
+            break
+    h = Histogram()
+    for v in range(1, 100001):
+        h.record(v)
+    for q in (0.5, 0.9, 0.99, 0.999):
+        got = h.quantile(q)
+        if abs(got - q * 100000) > 0.01 * q * 100000:
+            errors.append("quantile %g of 1..100000 is %d" % (q, got))
+    if h.quantile(1.0) != 100000 or h.count != 100000 or h.min != 1:
+        errors.append("max, count or min wrong")
+    a, b = Histogram(), Histogram()
+    for _ in range(100):
+        a.record(1000)
+        b.record(3000)
+    b.record(70000)
+    a.merge(b)
+    if a.count != 201 or a.max != 70000 or abs(a.quantile(0.5) - 3000) > 30 \
+            or abs(a.quantile(0.25) - 1000) > 10:
+        errors.append("merge wrong: count %d max %d p50 %d p25 %d"
+                      % (a.count, a.max, a.quantile(0.5), a.quantile(0.25)))
+    for e in errors:
+        print("self-test: " + e, file=sys.stderr)
+    print("self-test: %s" % ("ok" if not errors else "FAILED"))
+    return 1 if errors else 0
 
 
 def positive_int(s):
@@ -222,7 +294,11 @@ def main():
     p.add_argument("--warmup", type=float, default=0.5)
     p.add_argument("--freeze", action="store_true", help="gc.freeze() the state")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--self-test", action="store_true",
+                   help="check the latency histogram and exit")
     args = p.parse_args()
+    if args.self_test:
+        return self_test()
     if args.requests == 0:
         args.requests = max(1, int(args.rate * args.duration))
     if args.warmup * args.rate >= args.requests or args.warmup < 0:
@@ -260,8 +336,9 @@ def main():
     gc.callbacks.remove(timer)
 
     lat = Histogram()
-    updates = late = busy = 0
+    updates = late = busy = runq = 0
     for w in workers:
+        runq = -1 if runq < 0 or w.runq_ns < 0 else runq + w.runq_ns
         lat.merge(w.hist)
         updates += w.updates
         late += w.late
@@ -271,6 +348,7 @@ def main():
         print("checksum: the state does not count %d updates" % updates, file=sys.stderr)
     total = args.requests * args.threads
     busy_pct = 100.0 * busy / 1e9 / serve_s / args.threads
+    runq_ms = -1 if runq < 0 else runq / 1e6 / args.threads
     late_pct = 100.0 * late / total
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     g = timer.gen
@@ -283,16 +361,17 @@ def main():
     print("collections gen0/1/2: %d/%d/%d; pause p99 %.1f us, young pause p99 %.1f us"
           % (g[0].count, g[1].count, g[2].count, timer.all.quantile(0.99) / 1e3,
              g[0].quantile(0.99) / 1e3))
-    print("serving %.2f s, threads busy %.1f%%, late starts %.2f%%, process CPU %.2f s, "
-          "peak RSS %.1f MiB, checksum %s" % (serve_s, busy_pct, late_pct, cpu_s, rss,
-                                             "ok" if ok else "MISMATCH"))
+    print("serving %.2f s, threads busy %.1f%%, late starts %.2f%%, waiting for a CPU %.1f ms "
+          "per thread, process CPU %.2f s, peak RSS %.1f MiB, checksum %s"
+          % (serve_s, busy_pct, late_pct, runq_ms, cpu_s, rss, "ok" if ok else "MISMATCH"))
     line = ("result impl=cpython lock=gil gc=%s threads=%d rate=%.0f requests=%d keys=%d "
             "build_s=%.3f serve_s=%.3f" % (args.gc, args.threads, args.rate, args.requests,
                                             args.keys, build_s, serve_s))
     line += (" lat_n=%d lat_p50_us=%.1f lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f"
              % (lat.count, lat.quantile(0.5) / 1e3, lat.quantile(0.99) / 1e3,
                 lat.quantile(0.999) / 1e3, lat.max / 1e3))
-    line += " busy_pct=%.1f late_pct=%.2f cpu_s=%.2f" % (busy_pct, late_pct, cpu_s)
+    line += " busy_pct=%.1f late_pct=%.2f runq_ms=%.1f cpu_s=%.2f" % (busy_pct, late_pct, runq_ms,
+                                                                       cpu_s)
     line += (" gc0=%d gc1=%d gc2=%d stw=0 idle=0 memory=0 explicit=0"
              % (g[0].count, g[1].count, g[2].count))
     line += percentiles("pause", timer.all) + percentiles("young", g[0])
