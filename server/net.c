@@ -1,0 +1,642 @@
+/*
+ * server/net.c - worker threads, their libuv loops, and connections.
+ *
+ * Technique.  Each worker is a thread attached to the runtime with its own
+ * uv_loop_t.  The main thread accepts connections and hands each socket to
+ * a worker, round-robin, through a mutex-guarded queue and a uv_async_t.
+ *
+ * A worker is *idle* (mw_idle_begin: in GIL mode the GIL is released, and
+ * under MW_GC_PAUSED the master may collect) except while it runs
+ * commands.  libuv runs I/O callbacks (reads, write completions, the async
+ * handle) inside its poll phase, so none of them may touch an object:
+ * they only move bytes.  A read callback appends to the connection's query
+ * buffer and puts the connection on the worker's pending list; the check
+ * callback, which libuv runs right after each poll, leaves the idle state
+ * once (taking the GIL, or in free mode the keyspace lock first), parses
+ * and runs every complete request of every pending connection, goes idle
+ * again, and only then writes the replies.  So one GIL hand-over serves a
+ * whole batch of requests from many clients, and the writes happen without
+ * the GIL.  Worker 0's cron timer (active expiry, statistics) brackets its
+ * work the same way.
+ *
+ * Pipelining: all complete requests in the query buffer are run in one go
+ * and their replies appended to one output buffer, which is written with
+ * one uv_try_write; what the kernel does not take is handed to uv_write
+ * (the buffer is swapped, not copied) and replies produced meanwhile wait
+ * in the other buffer.  A client whose unwritten replies pass
+ * SRV_OUT_SOFT_MAX gets no more requests run until it reads.
+ *
+ * Connection states: reading -> (eof | error | QUIT | protocol error:
+ * close_after_write) -> closing (uv_close called) -> freed in the close
+ * callback.  A connection is on the pending list at most once
+ * (in_pending).
+ *
+ * Stopping (SIGINT/SIGTERM): the main thread stops accepting and wakes each
+ * worker; a worker stops reading, runs the requests already received,
+ * sends the replies, closes each connection once its replies are out, and
+ * after five seconds closes whatever is left.  When its last connection is
+ * closed it closes its handles and its loop ends.
+ */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void close_conn(srv_conn *c);
+static void flush(srv_conn *c);
+static void close_worker_handles(srv_worker *w);
+
+/* ======================================================================
+ * Entering and leaving the object world
+ * ====================================================================== */
+
+/* Start running object code: in free mode take the keyspace lock while
+ * still idle (so a collection that stops the world is not held up by a
+ * thread waiting for the lock), then leave the idle state. */
+static void enter(void)
+{
+    if (srv.cfg.lock == MW_LOCK_FREE) {
+        pthread_mutex_lock(&srv.ks_lock);
+    }
+    mw_idle_end();
+}
+
+static void leave(void)
+{
+    mw_idle_begin();
+    if (srv.cfg.lock == MW_LOCK_FREE) {
+        pthread_mutex_unlock(&srv.ks_lock);
+    }
+}
+
+/* ======================================================================
+ * Reading and running requests
+ * ====================================================================== */
+
+static void mark_pending(srv_conn *c)
+{
+    if (c->in_pending || c->closing) {
+        return;
+    }
+    c->in_pending = true;
+    c->pnext = c->w->pending;
+    c->w->pending = c;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    srv_conn *c = h->data;
+    if (c->qstart == c->qlen) {
+        c->qstart = c->qlen = 0;
+    } else if (c->qstart > 0 && (c->qstart >= c->qcap / 2 || c->qcap - c->qlen < 4096)) {
+        // The parser keeps offsets from the request start, so moving the
+        // unparsed bytes down keeps it valid.
+        memmove(c->qbuf, c->qbuf + c->qstart, c->qlen - c->qstart);
+        c->qlen -= c->qstart;
+        if (c->qneed > 0) {
+            c->qneed -= c->qstart;
+        }
+        c->qstart = 0;
+    }
+    size_t want = SRV_READ_CHUNK;
+    if (c->qneed > c->qlen && c->qneed - c->qlen > want) {
+        want = c->qneed - c->qlen;  // a large bulk is coming: room for all of it
+    }
+    if (c->qcap - c->qlen < want) {
+        size_t cap = c->qcap ? c->qcap * 2 : SRV_READ_CHUNK;
+        if (cap < c->qlen + want) {
+            cap = c->qlen + want;
+        }
+        char *q = realloc(c->qbuf, cap);
+        if (q == NULL) {
+            buf->base = NULL;
+            buf->len = 0;  // libuv reports UV_ENOBUFS to on_read
+            return;
+        }
+        c->qbuf = q;
+        c->qcap = cap;
+    }
+    buf->base = c->qbuf + c->qlen;
+    buf->len = c->qcap - c->qlen;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    srv_conn *c = s->data;
+    if (nread > 0) {
+        c->qlen += (size_t)nread;
+        atomic_fetch_add_explicit(&c->w->net_in, nread, memory_order_relaxed);
+        if ((long long)(c->qlen - c->qstart) > srv.cfg.querybuf_max) {
+            srv_log_limited("client %lld (%s): closed, query buffer over %lld bytes",
+                            c->id, c->addr, srv.cfg.querybuf_max);
+            close_conn(c);
+            return;
+        }
+        mark_pending(c);
+    } else if (nread < 0) {
+        if (nread != UV_EOF) {
+            srv_log_limited("client %lld (%s): read error: %s", c->id, c->addr,
+                            uv_strerror((int)nread));
+        }
+        uv_read_stop(s);
+        c->eof = true;
+        mark_pending(c);
+    }
+}
+
+static bool grow_args(srv_conn *c, size_t n)
+{
+    if (n <= c->argcap) {
+        return true;
+    }
+    size_t cap = c->argcap ? c->argcap : 16;
+    while (cap < n) {
+        cap *= 2;
+    }
+    const char **v = realloc(c->argv, cap * sizeof *v);
+    if (v == NULL) {
+        return false;
+    }
+    c->argv = v;
+    size_t *l = realloc(c->argl, cap * sizeof *l);
+    if (l == NULL) {
+        return false;
+    }
+    c->argl = l;
+    c->argcap = cap;
+    return true;
+}
+
+/* Run the complete requests in c's query buffer.  Needs the keyspace. */
+static void process(srv_conn *c)
+{
+    unsigned ran = 0;
+    while (!c->closing && !c->close_after_write && c->qstart < c->qlen &&
+           c->out.len <= SRV_OUT_SOFT_MAX) {
+        size_t consumed = 0, need = 0;
+        srv_resp_status st = srv_resp_parse(&c->parser, c->qbuf + c->qstart,
+                                            c->qlen - c->qstart, &consumed, &need);
+        if (st == SRV_RESP_AGAIN) {
+            c->qneed = need ? c->qstart + need : 0;
+            break;
+        }
+        if (st == SRV_RESP_ERR) {
+            srv_log_limited("client %lld (%s): %s", c->id, c->addr, c->parser.error);
+            srv_reply_errorf(&c->out, "ERR %s", c->parser.error);
+            c->close_after_write = true;
+            break;
+        }
+        c->qneed = 0;
+        size_t argc = c->parser.argc;
+        if (argc > 0) {
+            if (!grow_args(c, argc)) {
+                srv_log_limited("client %lld (%s): out of memory", c->id, c->addr);
+                close_conn(c);
+                return;
+            }
+            char *base = c->qbuf + c->qstart;
+            for (size_t i = 0; i < argc; i++) {
+                c->argv[i] = base + c->parser.arg_off[i];
+                c->argl[i] = c->parser.arg_len[i];
+            }
+            srv_execute(c, argc, c->argv, c->argl);
+            atomic_store_explicit(&c->w->commands,
+                                  atomic_load_explicit(&c->w->commands, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            if (++ran % SRV_SAFEPOINT_EVERY == 0) {
+                mw_safepoint();
+            }
+        }
+        c->qstart += consumed;
+    }
+    if (c->qstart == c->qlen && c->qcap > 4 * SRV_READ_CHUNK) {
+        // The buffer that held a large request is not kept.
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = c->qlen = c->qstart = 0;
+    }
+    if (c->eof && c->qstart == c->qlen) {
+        c->close_after_write = true;
+    }
+    if (c->eof && c->qstart < c->qlen && c->out.len <= SRV_OUT_SOFT_MAX) {
+        c->close_after_write = true;  // a truncated request that cannot complete
+    }
+    if (c->out.oom) {
+        srv_log_limited("client %lld (%s): out of memory for replies", c->id, c->addr);
+        close_conn(c);
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    srv_worker *w = h->data;
+    srv_conn *list = w->pending;
+    if (list == NULL) {
+        return;  // nothing read: stay idle, do not touch the GIL
+    }
+    w->pending = NULL;
+    enter();
+    for (srv_conn *c = list; c != NULL; c = c->pnext) {
+        c->in_pending = false;
+        if (!c->closing) {
+            process(c);
+        }
+    }
+    leave();
+    // Replies go out without the GIL.  Nothing below re-adds to this list
+    // (mark_pending only from on_read/on_write), so walking it is safe;
+    // closed connections are freed only in a later loop phase.
+    for (srv_conn *c = list; c != NULL;) {
+        srv_conn *next = c->pnext;
+        flush(c);
+        c = next;
+    }
+}
+
+/* ======================================================================
+ * Writing
+ * ====================================================================== */
+
+static void on_write(uv_write_t *req, int status)
+{
+    srv_conn *c = req->data;
+    c->writing = false;
+    if (c->closing) {
+        return;
+    }
+    if (status < 0) {
+        srv_log_limited("client %lld (%s): write error: %s", c->id, c->addr, uv_strerror(status));
+        close_conn(c);
+        return;
+    }
+    c->inflight.len = 0;
+    if (c->inflight.cap > 4 * SRV_READ_CHUNK) {
+        srv_buf_free(&c->inflight);
+    }
+    if (c->qstart < c->qlen) {
+        mark_pending(c);  // requests held back while replies were queued
+    }
+    flush(c);
+}
+
+static void flush(srv_conn *c)
+{
+    if (c->closing || c->writing) {
+        return;
+    }
+    if (c->out.len == 0) {
+        if (c->close_after_write) {
+            close_conn(c);
+        }
+        return;
+    }
+    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == UV_EAGAIN || n == UV_ENOSYS) {
+        n = 0;
+    }
+    if (n < 0) {
+        srv_log_limited("client %lld (%s): write error: %s", c->id, c->addr, uv_strerror(n));
+        close_conn(c);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->w->net_out, n, memory_order_relaxed);
+    if ((size_t)n == c->out.len) {
+        c->out.len = 0;
+        if (c->out.cap > 4 * SRV_READ_CHUNK) {
+            srv_buf_free(&c->out);  // a huge reply's buffer is not kept
+        }
+        if (c->close_after_write) {
+            close_conn(c);
+        }
+        return;
+    }
+    srv_buf t = c->inflight;
+    c->inflight = c->out;
+    c->out = t;
+    c->out.len = 0;
+    b = uv_buf_init(c->inflight.data + n, (unsigned)(c->inflight.len - (size_t)n));
+    c->wreq.data = c;
+    int r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (r < 0) {
+        srv_log_limited("client %lld (%s): write error: %s", c->id, c->addr, uv_strerror(r));
+        close_conn(c);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->w->net_out, (long long)(c->inflight.len - (size_t)n),
+                              memory_order_relaxed);
+    c->writing = true;
+}
+
+/* ======================================================================
+ * Connections
+ * ====================================================================== */
+
+static void on_close(uv_handle_t *h)
+{
+    srv_conn *c = h->data;
+    srv_worker *w = c->w;
+    if (c->in_pending) {
+        for (srv_conn **pp = &w->pending; *pp != NULL; pp = &(*pp)->pnext) {
+            if (*pp == c) {
+                *pp = c->pnext;
+                break;
+            }
+        }
+    }
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        w->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    w->nconns--;
+    free(c->qbuf);
+    srv_buf_free(&c->out);
+    srv_buf_free(&c->inflight);
+    srv_resp_parser_free(&c->parser);
+    free(c->argv);
+    free(c->argl);
+    free(c->name);
+    free(c);
+    atomic_fetch_sub(&srv.clients, 1);
+    if (w->stopping && w->nconns == 0) {
+        close_worker_handles(w);
+    }
+}
+
+static void close_conn(srv_conn *c)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void conn_new(srv_worker *w, int fd)
+{
+    srv_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        srv_log_limited("out of memory for a new client");
+        close(fd);
+        atomic_fetch_sub(&srv.clients, 1);
+        return;
+    }
+    c->w = w;
+    c->tcp.data = c;
+    int r = uv_tcp_init(&w->loop, &c->tcp);
+    if (r < 0) {
+        srv_log_limited("uv_tcp_init: %s", uv_strerror(r));
+        close(fd);
+        free(c);
+        atomic_fetch_sub(&srv.clients, 1);
+        return;
+    }
+    c->next = w->conns;
+    if (w->conns != NULL) {
+        w->conns->prev = c;
+    }
+    w->conns = c;
+    w->nconns++;
+    c->id = atomic_fetch_add(&srv.next_client_id, 1);
+    c->created_ms = srv_now_ms();
+    srv_resp_parser_init(&c->parser);
+    c->parser.bulk_max = srv.cfg.bulk_max;
+    c->parser.mbulk_max = srv.cfg.mbulk_max;
+    c->authed = !atomic_load(&srv.has_pass);
+    c->parser.unauth = !c->authed;
+    r = uv_tcp_open(&c->tcp, fd);
+    if (r < 0) {
+        srv_log_limited("uv_tcp_open: %s", uv_strerror(r));
+        close(fd);
+        close_conn(c);
+        return;
+    }
+    r = uv_tcp_nodelay(&c->tcp, 1);
+    if (r < 0) {
+        srv_log_limited("client %lld: TCP_NODELAY: %s", c->id, uv_strerror(r));
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    strcpy(c->addr, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[48] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
+    }
+    if (w->stopping) {
+        close_conn(c);
+        return;
+    }
+    r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (r < 0) {
+        srv_log_limited("uv_read_start: %s", uv_strerror(r));
+        close_conn(c);
+    }
+}
+
+/* ======================================================================
+ * The worker
+ * ====================================================================== */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void close_worker_handles(srv_worker *w)
+{
+    if (!uv_is_closing((uv_handle_t *)&w->async)) {
+        uv_close((uv_handle_t *)&w->async, on_handle_closed);
+    }
+    if (!uv_is_closing((uv_handle_t *)&w->check)) {
+        uv_close((uv_handle_t *)&w->check, on_handle_closed);
+    }
+    if (w->cron_on && !uv_is_closing((uv_handle_t *)&w->cron)) {
+        uv_close((uv_handle_t *)&w->cron, on_handle_closed);
+    }
+    if (w->stop_timer_on && !uv_is_closing((uv_handle_t *)&w->stop_timer)) {
+        uv_close((uv_handle_t *)&w->stop_timer, on_handle_closed);
+    }
+}
+
+static void on_stop_timeout(uv_timer_t *t)
+{
+    srv_worker *w = t->data;
+    if (w->nconns > 0) {
+        srv_log("worker %d: closing %lld clients that did not finish in time", w->index, w->nconns);
+    }
+    for (srv_conn *c = w->conns; c != NULL; c = c->next) {
+        close_conn(c);
+    }
+}
+
+static void begin_stop(srv_worker *w)
+{
+    w->stopping = true;
+    if (w->cron_on) {
+        uv_timer_stop(&w->cron);
+    }
+    if (w->nconns == 0) {
+        close_worker_handles(w);
+        return;
+    }
+    if (uv_timer_init(&w->loop, &w->stop_timer) == 0) {
+        w->stop_timer_on = true;
+        w->stop_timer.data = w;
+        int r = uv_timer_start(&w->stop_timer, on_stop_timeout, 5000, 0);
+        if (r != 0) {
+            srv_log("worker %d: no shutdown timer (%s): waiting for every client",
+                    w->index, uv_strerror(r));
+        }
+    }
+    for (srv_conn *c = w->conns; c != NULL; c = c->next) {
+        if (!c->closing) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->eof = true;  // run what was received, reply, then close
+            mark_pending(c);
+        }
+    }
+}
+
+static void on_async(uv_async_t *h)
+{
+    srv_worker *w = h->data;
+    pthread_mutex_lock(&w->qlock);
+    int *fds = w->fds;
+    size_t n = w->nfds;
+    w->fds = NULL;
+    w->nfds = w->capfds = 0;
+    pthread_mutex_unlock(&w->qlock);
+    for (size_t i = 0; i < n; i++) {
+        conn_new(w, fds[i]);
+    }
+    free(fds);
+    if (atomic_load(&srv.stopping) && !w->stopping) {
+        begin_stop(w);
+    }
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    srv_worker *w = t->data;
+    enter();
+    srv_ks_active_expire();
+    leave();
+    atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL));
+    long long cmds = 0;
+    for (int i = 0; i < srv.nworkers; i++) {
+        cmds += atomic_load_explicit(&srv.workers[i].commands, memory_order_relaxed);
+    }
+    uint64_t now = srv_mono_us();
+    if (w->last_cron_us != 0 && now > w->last_cron_us) {
+        atomic_store(&srv.ops_per_sec,
+                     (long long)((cmds - w->last_commands) * 1000000.0 / (double)(now - w->last_cron_us)));
+    }
+    w->last_commands = cmds;
+    w->last_cron_us = now;
+}
+
+static void worker_main(void *arg)
+{
+    srv_worker *w = arg;
+    int r = mw_thread_attach(srv.rt);
+    if (r != 0) {
+        w->start_error = r;
+        uv_sem_post(w->started);
+        return;
+    }
+    r = uv_loop_init(&w->loop);
+    if (r == 0) {
+        r = uv_async_init(&w->loop, &w->async, on_async);
+        w->async.data = w;
+        if (r != 0) {
+            uv_loop_close(&w->loop);
+        }
+    }
+    if (r == 0) {
+        r = uv_check_init(&w->loop, &w->check);  // cannot fail in libuv 1.x
+        w->check.data = w;
+        if (r == 0) {
+            r = uv_check_start(&w->check, on_check);
+        }
+    }
+    if (r == 0 && w->index == 0) {
+        r = uv_timer_init(&w->loop, &w->cron);
+        w->cron.data = w;
+        if (r == 0) {
+            w->cron_on = true;
+            r = uv_timer_start(&w->cron, on_cron, SRV_CRON_MS, SRV_CRON_MS);
+        }
+    }
+    if (r != 0) {
+        srv_log("worker %d: cannot set up its loop: %s", w->index, uv_strerror(r));
+    }
+    w->start_error = r;
+    w->loop_ok = r == 0;
+    uv_sem_post(w->started);
+    if (r != 0) {
+        mw_thread_detach();
+        return;
+    }
+    mw_idle_begin();
+    r = uv_run(&w->loop, UV_RUN_DEFAULT);
+    mw_idle_end();
+    r = uv_loop_close(&w->loop);
+    if (r != 0) {
+        srv_log("worker %d: loop close: %s", w->index, uv_strerror(r));
+    }
+    mw_thread_detach();
+}
+
+int srv_worker_start(srv_worker *w, int index, uv_sem_t *started)
+{
+    w->index = index;
+    w->started = started;
+    pthread_mutex_init(&w->qlock, NULL);
+    return uv_thread_create(&w->thread, worker_main, w);
+}
+
+void srv_worker_give_fd(srv_worker *w, int fd)
+{
+    pthread_mutex_lock(&w->qlock);
+    if (w->nfds == w->capfds) {
+        size_t cap = w->capfds ? w->capfds * 2 : 16;
+        int *f = realloc(w->fds, cap * sizeof *f);
+        if (f == NULL) {
+            pthread_mutex_unlock(&w->qlock);
+            srv_log_limited("out of memory handing a client to worker %d", w->index);
+            close(fd);
+            atomic_fetch_sub(&srv.clients, 1);
+            return;
+        }
+        w->fds = f;
+        w->capfds = cap;
+    }
+    w->fds[w->nfds++] = fd;
+    pthread_mutex_unlock(&w->qlock);
+    int r = uv_async_send(&w->async);
+    if (r != 0) {
+        srv_log("uv_async_send: %s", uv_strerror(r));
+    }
+}
+
+void srv_worker_stop(srv_worker *w)
+{
+    int r = uv_async_send(&w->async);
+    if (r != 0) {
+        srv_log("worker %d: cannot be woken to stop: %s", w->index, uv_strerror(r));
+    }
+}

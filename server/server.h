@@ -1,0 +1,351 @@
+/*
+ * server/server.h - what the files of mwrt-server share.
+ *
+ * main.c      options, configuration file, start and stop (the essay on
+ *             threads and shutdown is there)
+ * net.c       worker threads, libuv loops, connections, reading and writing
+ * keyspace.c  the keyspace and the value types (list, hash, set, zset)
+ * commands.c  the command table and every command
+ * resp.c      the RESP2 parser and reply encoder (no runtime, no libuv)
+ */
+#ifndef MWRT_SERVER_SERVER_H
+#define MWRT_SERVER_SERVER_H
+
+#include <mwrt/mwrt.h>
+#include <uv.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp.h"
+
+#define SRV_VERSION "0.1.0"
+#ifndef SRV_DEBUG
+#define SRV_DEBUG 0   /* the build's MWRT_DEBUG (server/CMakeLists.txt) */
+#endif
+/* What INFO and HELLO report as the Redis version we speak. */
+#define SRV_REDIS_VERSION "7.0.0"
+
+/* ======================================================================
+ * Tunables
+ * ====================================================================== */
+
+/* Bytes asked of the kernel per read when nothing bigger is expected. */
+#ifndef SRV_READ_CHUNK
+#define SRV_READ_CHUNK (64 * 1024)
+#endif
+/* Replies queued for one client above which its further requests wait
+ * until the client has read some (bytes). */
+#ifndef SRV_OUT_SOFT_MAX
+#define SRV_OUT_SOFT_MAX (32 * 1024 * 1024)
+#endif
+/* Commands run between two mw_safepoint calls. */
+#ifndef SRV_SAFEPOINT_EVERY
+#define SRV_SAFEPOINT_EVERY 64
+#endif
+/* Period of the background task (active expiry, statistics), ms. */
+#ifndef SRV_CRON_MS
+#define SRV_CRON_MS 100
+#endif
+
+_Static_assert(SRV_READ_CHUNK >= 4096, "reads must not be tiny");
+_Static_assert(SRV_SAFEPOINT_EVERY >= 1, "at least one command per turn");
+
+/* ======================================================================
+ * Configuration and global state
+ * ====================================================================== */
+
+typedef struct srv_config {
+    int port;
+    char bind[64];
+    int workers;
+    mw_lock_mode lock;
+    mw_gc_policy gc;
+    int threshold[3];
+    long long maxmemory;        /* bytes; 0 = none */
+    long long maxclients;
+    char requirepass[256];      /* "" = none */
+    long long querybuf_max;     /* bytes */
+    long long bulk_max;         /* bytes */
+    long long mbulk_max;        /* arguments */
+} srv_config;
+
+typedef struct srv_worker srv_worker;
+
+typedef struct srv_server {
+    srv_config cfg;
+    mw_runtime *rt;
+    srv_worker *workers;
+    int nworkers;
+    /* The keyspace lock, taken around command batches in free mode only
+     * (in GIL mode the GIL is the lock). */
+    pthread_mutex_t ks_lock;
+    /* Settings that CONFIG SET changes while workers read them. */
+    _Atomic(long long) maxmemory;
+    _Atomic(long long) maxclients;
+    _Atomic(size_t) memory_used;         /* refreshed by the cron */
+    pthread_mutex_t pass_lock;           /* guards cfg.requirepass */
+    _Atomic(bool) has_pass;
+    /* Statistics. */
+    _Atomic(long long) clients;
+    _Atomic(long long) total_connections;
+    _Atomic(long long) rejected_connections;
+    _Atomic(long long) next_client_id;
+    _Atomic(long long) ops_per_sec;
+    _Atomic(bool) stopping;
+    int64_t start_ms;
+    uint64_t hash_seed[2];
+} srv_server;
+
+extern srv_server srv;
+
+/* Log a line to stderr: "mwrt-server: <pid> <time> <message>".  Any thread. */
+void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like srv_log, but at most a few lines per second (client errors). */
+void srv_log_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Bytes of values and tables in use: the allocator's small blocks in use
+ * plus its large blocks (Redis's used_memory); maxmemory compares with it.
+ * Fills *a and *small when not NULL.  Any thread. */
+size_t srv_memory_used(mw_alloc_stats *a, size_t *small);
+/* Milliseconds since the epoch (wall clock).  Any thread. */
+int64_t srv_now_ms(void);
+/* Microseconds of a monotonic clock.  Any thread. */
+uint64_t srv_mono_us(void);
+
+/* ======================================================================
+ * Connections and workers (net.c)
+ * ====================================================================== */
+
+typedef struct srv_conn srv_conn;
+
+/* One client connection, owned by one worker; only that worker's thread
+ * touches it.  It holds no runtime object, so its I/O callbacks may run
+ * while the worker is idle. */
+struct srv_conn {
+    uv_tcp_t tcp;               /* first: handle->data is the conn */
+    srv_worker *w;
+    srv_conn *prev, *next;      /* the worker's list of connections */
+    srv_conn *pnext;            /* the worker's list of pending ones */
+    bool in_pending;
+    char *qbuf;                 /* query buffer: qbuf[qstart..qlen) unparsed */
+    size_t qlen, qcap, qstart, qneed;
+    srv_resp_parser parser;
+    srv_buf out;                /* replies not yet handed to the kernel */
+    srv_buf inflight;           /* replies a uv_write is sending */
+    uv_write_t wreq;
+    bool writing;
+    bool closing;
+    bool close_after_write;     /* QUIT, protocol error, shutdown */
+    bool eof;                   /* the client closed its side */
+    bool authed;
+    const char **argv;          /* argument table handed to srv_execute */
+    size_t *argl;
+    size_t argcap;
+    long long id;
+    char *name;                 /* CLIENT SETNAME (malloc'd) or NULL */
+    char addr[64];
+    int64_t created_ms;
+};
+
+struct srv_worker {
+    int index;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t async;           /* new connections, stop */
+    uv_check_t check;           /* runs the commands read in this turn */
+    uv_timer_t cron;            /* worker 0: active expiry, statistics */
+    uv_timer_t stop_timer;      /* closes what is left when stopping */
+    bool cron_on, stop_timer_on;
+    long long last_commands;
+    uint64_t last_cron_us;
+    pthread_mutex_t qlock;      /* guards the fds below */
+    int *fds;
+    size_t nfds, capfds;
+    srv_conn *conns;
+    long long nconns;
+    srv_conn *pending;
+    bool stopping;
+    bool loop_ok;
+    uv_sem_t *started;
+    int start_error;
+    /* Counters, written by this worker only. */
+    _Atomic(long long) commands;
+    _Atomic(long long) net_in, net_out;
+} __attribute__((aligned(64)));
+
+/* Start worker w's thread; 0 or a negative libuv code.  Main thread. */
+int srv_worker_start(srv_worker *w, int index, uv_sem_t *started);
+/* Hand an accepted socket to worker w.  Main thread. */
+void srv_worker_give_fd(srv_worker *w, int fd);
+/* Ask worker w to finish: stop reading, send what is queued, close.  Any
+ * thread. */
+void srv_worker_stop(srv_worker *w);
+
+/* ======================================================================
+ * Keyspace (keyspace.c); every call here needs the keyspace (the GIL in
+ * GIL mode, srv.ks_lock in free mode) and an attached, non-idle thread
+ * ====================================================================== */
+
+/* A chained hash table of byte keys; the keyspace, hashes, sets and the
+ * member index of sorted sets are all one of these. */
+typedef struct srv_entry {
+    struct srv_entry *next;     /* bucket chain */
+    struct srv_entry *onext, *oprev; /* insertion order (Redis's small
+                                    hashes reply in insertion order) */
+    uint64_t hash;
+    union {
+        mw_object *obj;         /* keyspace and hash: the value (owned) */
+        void *ptr;              /* zset: the skiplist node */
+    } v;
+    int64_t expire;             /* keyspace: ms since the epoch, -1 none */
+    uint32_t klen;
+    char key[];
+} srv_entry;
+
+typedef struct srv_dict {
+    srv_entry **buckets;
+    size_t size;                /* a power of two, or 0 */
+    size_t count;
+    srv_entry *first, *last;    /* insertion order */
+} srv_dict;
+
+/* The seeded hash of n bytes at p.  Any thread, after main seeded it. */
+uint64_t srv_hash_bytes(const char *p, size_t n);
+/* The entry for key (h = srv_hash_bytes(key, n)), or NULL. */
+srv_entry *srv_dict_find(srv_dict *d, const char *key, size_t n, uint64_t h);
+/* Add an entry for key (not present yet); NULL when out of memory. */
+srv_entry *srv_dict_add(srv_dict *d, const char *key, size_t n, uint64_t h);
+/* Unlink e and free it (its value is the caller's business). */
+void srv_dict_remove(srv_dict *d, srv_entry *e);
+/* Free every entry, calling drop on each first (may be NULL). */
+void srv_dict_clear(srv_dict *d, void (*drop)(srv_entry *));
+/* A random entry, or NULL if empty. */
+srv_entry *srv_dict_random(srv_dict *d);
+/* Visit bucket (cursor & mask) and return the next cursor (0: done), the
+ * reverse-binary scan that survives resizing. */
+uint64_t srv_dict_scan(srv_dict *d, uint64_t cursor,
+                       void (*fn)(srv_entry *, void *), void *arg);
+
+/* Value types. */
+extern const mw_type srv_list_type;
+extern const mw_type srv_hash_type;
+extern const mw_type srv_set_type;
+extern const mw_type srv_zset_type;
+
+typedef struct srv_list {
+    mw_object ob;
+    mw_object **items;          /* ring buffer */
+    size_t head, len, cap;
+} srv_list;
+
+typedef struct srv_hash {
+    mw_object ob;
+    srv_dict d;                 /* field -> value (str, or any value by REF.SET) */
+} srv_hash;
+
+typedef struct srv_set {
+    mw_object ob;
+    srv_dict d;                 /* member -> nothing */
+} srv_set;
+
+#define SRV_ZSL_MAXLEVEL 32
+typedef struct srv_znode {
+    double score;
+    srv_entry *entry;           /* its entry in the member index: the name */
+    struct srv_znode *back;
+    struct srv_zlevel {
+        struct srv_znode *fwd;
+        size_t span;
+    } level[];
+} srv_znode;
+
+typedef struct srv_zset {
+    mw_object ob;
+    srv_dict d;                 /* member -> node */
+    srv_znode *header, *tail;
+    size_t len;
+    int level;
+} srv_zset;
+
+/* A new empty list (new reference), or NULL with the runtime's error set. */
+srv_list *srv_list_new(void);
+/* Push o at the head (left) or tail, stealing the caller's reference to o;
+ * false when out of memory (o's reference is dropped then). */
+bool srv_list_push(srv_list *l, mw_object *o, bool left);
+/* Pop from the head or tail: the caller gets the list's reference (a new
+ * reference for it), or NULL if the list is empty. */
+mw_object *srv_list_pop(srv_list *l, bool left);
+/* Item i (0 <= i < len), borrowed. */
+mw_object *srv_list_at(srv_list *l, size_t i);
+/* Replace item i (0 <= i < len) with o, stealing o; the old item loses
+ * the list's reference. */
+void srv_list_set(srv_list *l, size_t i, mw_object *o);
+/* Remove item i (0 <= i < len), dropping the list's reference to it. */
+void srv_list_remove_at(srv_list *l, size_t i);
+
+/* New empty hash, set and sorted set (new references), or NULL with the
+ * runtime's error set. */
+srv_hash *srv_hash_new(void);
+srv_set *srv_set_new(void);
+srv_zset *srv_zset_new(void);
+
+/* Sorted set: insert or update member (1 added, 0 updated, -1 OOM). */
+int srv_zset_add(srv_zset *z, const char *m, size_t n, double score);
+/* Remove member: true if it was there. */
+bool srv_zset_del(srv_zset *z, const char *m, size_t n);
+/* The node of member, or NULL. */
+srv_znode *srv_zset_find(srv_zset *z, const char *m, size_t n);
+/* 0-based rank of member, or -1. */
+long long srv_zset_rank(srv_zset *z, const char *m, size_t n);
+/* Node at 0-based rank, or NULL. */
+srv_znode *srv_zset_at(srv_zset *z, size_t rank);
+
+/* The keyspace (database 0). */
+typedef struct srv_keyspace {
+    srv_dict d;
+    size_t expires;             /* keys with an expiry */
+    long long hits, misses, expired;
+    uint64_t expire_cursor;
+} srv_keyspace;
+extern srv_keyspace srv_ks;
+
+/* Look key up, deleting it first if it expired; NULL if absent. */
+srv_entry *srv_ks_find(const char *key, size_t n);
+/* Set key to val (takes a new reference), keeping or clearing the
+ * expiry; false when out of memory. */
+bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
+/* Replace the value of the live entry e (takes a new reference to val),
+ * clearing its expiry unless keepttl. */
+void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl);
+/* Delete key if present (expired keys count as absent). */
+bool srv_ks_del(const char *key, size_t n);
+/* Delete the entry e. */
+void srv_ks_remove(srv_entry *e);
+/* Set or clear (-1) e's expiry. */
+void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
+/* Remove every key. */
+void srv_ks_flush(void);
+/* Spend a little time deleting expired keys. */
+void srv_ks_active_expire(void);
+#if SRV_DEBUG >= 2
+/* Check every table of the keyspace (debug builds, after each command
+ * while the keyspace is small); aborts with a message on a broken one. */
+void srv_ks_validate(void);
+#endif
+/* A static name for a value's type, as TYPE replies. */
+const char *srv_type_name(mw_object *o);
+
+/* ======================================================================
+ * Commands (commands.c)
+ * ====================================================================== */
+
+/* Build the command table.  Main thread, before the workers start. */
+void srv_commands_init(void);
+/* Run the request of argc arguments argv/argl for conn, replying into
+ * conn->out.  Needs the keyspace. */
+void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl);
+
+#endif /* MWRT_SERVER_SERVER_H */
