@@ -113,6 +113,7 @@ typedef struct {
     size_t memory_limit;
     bool freeze;
     uint64_t seed;
+    int threshold[3];   /* -1: the runtime's default */
 } options;
 
 static options opt = {
@@ -127,6 +128,7 @@ static options opt = {
     .memory_limit = 0,
     .freeze = false,
     .seed = 1,
+    .threshold = {-1, -1, -1},
 };
 
 static const char *const policy_names[] = {"stw", "paused", "off"};
@@ -147,6 +149,8 @@ static void usage(FILE *f)
             "  --warmup S             seconds of requests not recorded (default 0.5)\n"
             "  --memory-limit MIB     the runtime's memory limit (default 0: none)\n"
             "  --freeze               mw_gc_freeze the state after building it\n"
+            "  --thresholds A,B,C     collection thresholds (default: the runtime's,\n"
+            "                         700,10,10)\n"
             "  --seed N               random seed (default 1)\n",
             MAX_WORKERS);
 }
@@ -171,6 +175,27 @@ static long parse_long(const char *name, const char *s, long lo, long hi)
         die("%s: '%s' is not an integer in [%ld, %ld]", name, s, lo, hi);
     }
     return v;
+}
+
+/* "A,B,C" into opt.threshold, each 0..1000000. */
+static void parse_thresholds(const char *s)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf) {
+        die("--thresholds: '%s' is too long", s);
+    }
+    strcpy(buf, s);
+    char *save = NULL;
+    int n = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        if (n == 3) {
+            die("--thresholds: '%s' has more than three values", s);
+        }
+        opt.threshold[n++] = (int)parse_long("--thresholds", tok, 0, 1000000);
+    }
+    if (n != 3) {
+        die("--thresholds: '%s' is not A,B,C", s);
+    }
 }
 
 static void parse_options(int argc, char **argv)
@@ -222,6 +247,8 @@ static void parse_options(int argc, char **argv)
             opt.warmup = parse_double(a, v, 0, 86400);
         } else if (strcmp(a, "--memory-limit") == 0) {
             opt.memory_limit = (size_t)parse_long(a, v, 0, 1L << 40) << 20;
+        } else if (strcmp(a, "--thresholds") == 0) {
+            parse_thresholds(v);
         } else if (strcmp(a, "--seed") == 0) {
             opt.seed = (uint64_t)parse_long(a, v, 0, LONG_MAX);
         } else {
@@ -748,6 +775,9 @@ int main(int argc, char **argv)
     cfg.lock = opt.lock;
     cfg.gc_policy = opt.policy;
     cfg.memory_limit = opt.memory_limit;
+    if (opt.threshold[0] >= 0) {
+        memcpy(cfg.threshold, opt.threshold, sizeof cfg.threshold);
+    }
     mw_runtime *rt = mw_runtime_new(&cfg);
     runtime = rt;
     if (rt == NULL) {

@@ -38,6 +38,7 @@ rate=${BENCH_RATE:-5000}
 duration=${BENCH_DURATION:-5}
 keys=${BENCH_KEYS:-100000}
 threads=${BENCH_THREADS:-2}
+thresholds=${BENCH_THRESHOLDS:-}
 run_timeout=${BENCH_TIMEOUT:-300}
 service=${BENCH_SERVICE:-}
 python=${PYTHON:-python3}
@@ -61,6 +62,8 @@ options (environment variable in brackets):
       --keys N          entries in the long-lived state, 11 objects each
                         (BENCH_KEYS; default: 100000, i.e. 1.1M objects)
       --threads N       workers (BENCH_THREADS; default: 2)
+      --thresholds A,B,C  collection thresholds for mwrt and CPython alike
+                        (BENCH_THRESHOLDS; default: each one's own, 700,10,10)
       --configs LIST    comma-separated subset of: ${configs[*]}
       --timeout SECS    limit per run (BENCH_TIMEOUT; default: 300)
       --service PATH    mwrt-bench-service (BENCH_SERVICE; default:
@@ -79,6 +82,7 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift 2 ;;
         --keys) keys=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
+        --thresholds) thresholds=$2; shift 2 ;;
         --configs) IFS=, read -r -a configs <<<"$2"; shift 2 ;;
         --timeout) run_timeout=$2; shift 2 ;;
         --service) service=$2; shift 2 ;;
@@ -95,6 +99,10 @@ require_positive threads "$threads"
 require_positive timeout "$run_timeout"
 if ! [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$(calc '%d' "$duration <= 0")" = 1 ]; then
     echo "run.sh: duration must be a positive number of seconds, not '$duration'" >&2
+    exit 2
+fi
+if [ -n "$thresholds" ] && ! [[ $thresholds =~ ^[0-9]+,[0-9]+,[0-9]+$ ]]; then
+    echo "run.sh: thresholds must be A,B,C, not '$thresholds'" >&2
     exit 2
 fi
 for c in "${configs[@]}"; do
@@ -126,6 +134,9 @@ metrics="lat_p50_us lat_p99_us lat_p999_us lat_max_us busy_pct late_pct runq_ms 
 # config_command CONFIG: fill the array cmd with the command that runs it once.
 config_command() {
     local common=(--threads "$threads" --rate "$rate" --duration "$duration" --keys "$keys")
+    if [ -n "$thresholds" ]; then
+        common+=(--thresholds "$thresholds")
+    fi
 
     case $1 in
         mwrt-*)
@@ -296,7 +307,8 @@ echo "- python: $("$python" --version 2>&1) ($(command -v "$python"))"
 echo "- mwrt source: $commit; binary: $service"
 echo "- service: $threads workers x $rate requests/s each (open loop, evenly spaced), $duration s per run" \
      "(first 0.5 s not recorded), state of $keys keys = $objects objects; each request allocates" \
-     "3 containers with a cycle and 5 other objects, reads 3 and updates 1 state entry"
+     "3 containers with a cycle and 5 other objects, reads 3 and updates 1 state entry;" \
+     "collection thresholds ${thresholds:-700,10,10 (the defaults)}"
 echo "- runs: median of $reps repetitions; each repetition runs every configuration once, in a fresh" \
      "process, in rotating order; wall time $wall s"
 echo "- load average (1/5/15 min) before: $load_before, after: $load_after (other work on the machine skews the numbers)"

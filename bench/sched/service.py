@@ -267,6 +267,16 @@ def self_test():
     return 1 if errors else 0
 
 
+def thresholds(s):
+    try:
+        v = [int(x) for x in s.split(",")]
+    except ValueError:
+        v = []
+    if len(v) != 3 or min(v) < 0:
+        raise argparse.ArgumentTypeError("must be A,B,C, three numbers >= 0")
+    return v
+
+
 def positive_int(s):
     v = int(s)
     if v < 1:
@@ -294,6 +304,8 @@ def main():
     p.add_argument("--warmup", type=float, default=0.5)
     p.add_argument("--freeze", action="store_true", help="gc.freeze() the state")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--thresholds", type=thresholds, default=None,
+                   help="A,B,C for gc.set_threshold (default: CPython's, 700,10,10)")
     p.add_argument("--self-test", action="store_true",
                    help="check the latency histogram and exit")
     args = p.parse_args()
@@ -304,6 +316,8 @@ def main():
     if args.warmup * args.rate >= args.requests or args.warmup < 0:
         args.warmup = 0
 
+    if args.thresholds is not None:
+        gc.set_threshold(*args.thresholds)
     t = time.monotonic()
     gc.disable()
     state = build_state(args.keys)
