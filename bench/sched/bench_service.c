@@ -70,9 +70,18 @@
  * Exit status 0 if the run completed and the checksum holds, 1 otherwise.
  * Timings are reported, never judged.
  *
+ * The runtime is made with mw_config_default, changed only by --lock,
+ * --gc, --memory-limit and --thresholds (the seed's tuning knob: lower
+ * thresholds, shorter and more frequent young collections).
+ *
+ * Noise: each worker reads its time spent runnable but not running
+ * (/proc/thread-self/schedstat) at the start and end of serving, and the
+ * report carries it (runq_ms), so that a tail made by the machine's other
+ * work is told from one made by the collector.
+ *
  * Not handled: more than 64 workers; requests arriving in bursts (the
  * arrivals are evenly spaced, not Poisson); a saturated machine is reported
- * (busy_pct, late_pct), not prevented.
+ * (busy_pct, late_pct, runq_ms), not prevented.
  */
 #define _GNU_SOURCE
 #include <mwrt/mwrt.h>
