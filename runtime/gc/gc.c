@@ -985,6 +985,26 @@ void mw__gc_before_alloc(void)
     collect_automatic(t, generation_due(), MW__GC_AUTO);
 }
 
+void mw__gc_idle_point(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL || mw__atomic_load_relaxed(&mw__sched_policy) != MW_GC_PAUSED ||
+        !mw__gc_due() || !may_collect_here() || mw__sched_running() > 1) {
+        return;
+    }
+    // This worker has finished its work for now and the others are
+    // parked: collect here, rather than wake the master to do it (a
+    // thread switch, by which time a worker has often woken).  The stop
+    // only confirms the others are parked; it never waits for one.
+    mw__err_state saved;
+    mw__err_save(&saved);
+    if (collection_begin(t, "idle collection", false, true, MW_SCHED_STOP_TIMEOUT_MS)) {
+        collect(generation_due(), MW__GC_IDLE);
+        collection_end();
+    }
+    mw__err_restore(&saved);
+}
+
 /* ======================================================================
  * Memory limit
  * ====================================================================== */

@@ -155,6 +155,9 @@ MW_INLINE mw_object *mw__gc_object_of(mw__gc_head *g)
 void mw__gc_track(mw_object *o);
 void mw__gc_untrack(mw_object *o);
 void mw__gc_before_alloc(void);
+/* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect
+ * now if a collection is due and no other worker is running. */
+void mw__gc_idle_point(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
 /* Before an object of total bytes is made, with a memory limit set:

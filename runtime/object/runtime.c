@@ -372,6 +372,7 @@ void mw_blocking_end(void)
 void mw_idle_begin(void)
 {
     mw_safepoint();
+    mw__gc_idle_point();   // MW_GC_PAUSED: collect if due and nobody runs
     park_region_begin(true);
 }
 

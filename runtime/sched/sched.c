@@ -122,9 +122,6 @@ void mw__sched_park_begin(mw__tstate *t, bool idle)
         pthread_mutex_lock(&S.lock);
         pthread_cond_broadcast(&S.parked);
         pthread_mutex_unlock(&S.lock);
-    } else if (idle && mw__atomic_load_relaxed(&S.running) == 0 &&
-               mw__atomic_load_relaxed(&mw__sched_policy) == MW_GC_PAUSED && mw__gc_due()) {
-        mw__sched_wake_master();   // everybody idle and a collection due
     }
 }
 
