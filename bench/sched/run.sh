@@ -399,8 +399,16 @@ done
 echo "- time-to-safepoint under the GIL: nothing is stopped (a collection holds the GIL, which is" \
      "atomic by construction); reported p99: STW $(cell mwrt-gil-stw tts_p99_us) µs," \
      "PAUSED $(cell mwrt-gil-paused tts_p99_us) µs"
-echo "- beside them, CPython's p99.9: gc on $(cell cpython-gcon lat_p999_us) µs," \
-     "gc off $(cell cpython-gcoff lat_p999_us) µs"
+# with_unit VALUE: "VALUE µs", or VALUE alone when it is not a number.
+with_unit() {
+    if [[ $1 =~ ^[0-9.]+$ ]]; then
+        echo "$1 µs"
+    else
+        echo "$1"
+    fi
+}
+echo "- beside them, CPython's p99.9: gc on $(with_unit "$(cell cpython-gcon lat_p999_us)")," \
+     "gc off $(with_unit "$(cell cpython-gcoff lat_p999_us)")"
 
 if [ ${#notes[@]} -gt 0 ]; then
     echo
