@@ -56,16 +56,21 @@ bool mw_is_immortal(const mw_object *o)
  * brc_lock after the owner detached. */
 static intptr_t merge_counts(mw_object *o, intptr_t extra)
 {
+    // The owner's fields are given up before the CAS publishes the merged
+    // count: once it is published, another thread may take the count to
+    // zero and free o, and a store after that would land in freed memory.
+    // Nobody else reads them meanwhile: o is QUEUED, so non-owners only
+    // add to or subtract from the shared field.
+    intptr_t local = (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local);
+    mw__atomic_store_relaxed(&o->ob_ref_local, 0);
+    mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
     intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
     intptr_t total;
     intptr_t merged;
     do {
-        total = (shared >> MW__SHARED_SHIFT) +
-                (intptr_t)mw__atomic_load_relaxed(&o->ob_ref_local) + extra;
+        total = (shared >> MW__SHARED_SHIFT) + local + extra;
         merged = (total << MW__SHARED_SHIFT) | MW__SHARED_MERGED;
     } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, merged));
-    mw__atomic_store_relaxed(&o->ob_ref_local, 0);
-    mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
     return total;
 }
 
