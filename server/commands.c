@@ -1630,6 +1630,28 @@ static void cmd_llen(ctx *x)
     }
 }
 
+/* Redis's index range rule (LRANGE, ZRANGE): negative indexes count from
+ * the end, the range is clamped to [0, len - 1]; false if it is empty. */
+static bool range_clamp(long long len, long long *start, long long *stop)
+{
+    if (*start < 0) {
+        *start += len;
+    }
+    if (*stop < 0) {
+        *stop += len;
+    }
+    if (*start < 0) {
+        *start = 0;
+    }
+    if (*start > *stop || *start >= len) {
+        return false;
+    }
+    if (*stop >= len) {
+        *stop = len - 1;
+    }
+    return true;
+}
+
 static void cmd_lrange(ctx *x)
 {
     long long start, stop;
@@ -1646,22 +1668,9 @@ static void cmd_lrange(ctx *x)
         return;
     }
     srv_list *l = (srv_list *)o;
-    long long len = (long long)l->len;
-    if (start < 0) {
-        start += len;
-    }
-    if (stop < 0) {
-        stop += len;
-    }
-    if (start < 0) {
-        start = 0;
-    }
-    if (start > stop || start >= len) {
+    if (!range_clamp((long long)l->len, &start, &stop)) {
         srv_buf_append(x->out, "*0\r\n", 4);
         return;
-    }
-    if (stop >= len) {
-        stop = len - 1;
     }
     srv_reply_array(x->out, stop - start + 1);
     for (long long i = start; i <= stop; i++) {
@@ -2415,21 +2424,9 @@ static void cmd_zrange(ctx *x)
     }
     srv_zset *z = (srv_zset *)o;
     long long len = (long long)z->len;
-    if (start < 0) {
-        start += len;
-    }
-    if (stop < 0) {
-        stop += len;
-    }
-    if (start < 0) {
-        start = 0;
-    }
-    if (start > stop || start >= len) {
+    if (!range_clamp(len, &start, &stop)) {
         srv_buf_append(x->out, "*0\r\n", 4);
         return;
-    }
-    if (stop >= len) {
-        stop = len - 1;
     }
     long long n = stop - start + 1;
     srv_reply_array(x->out, scores ? n * 2 : n);
