@@ -1799,6 +1799,21 @@ static int hash_store(srv_hash *h, const char *f, size_t n, mw_object *value)
     return isnew;
 }
 
+/* Store value (stolen: the caller's reference passes to this call) in
+ * the field named by argument field_arg of hash h, which is the key at
+ * argument 1; on OOM reply the error and drop h if it is empty.  1 new,
+ * 0 updated, -1 OOM. */
+static int hash_put(ctx *x, srv_hash *h, size_t field_arg, mw_object *value)
+{
+    int r = hash_store(h, x->argv[field_arg], x->argl[field_arg], value);
+    mw_decref(value);
+    if (r < 0) {
+        srv_reply_error(x->out, E_NOMEM);
+        drop_if_empty(x, 1, &h->ob);
+    }
+    return r;
+}
+
 static srv_entry *hash_field(srv_hash *h, const char *f, size_t n)
 {
     return srv_dict_find(&h->d, f, n, srv_hash_bytes(f, n));
@@ -1822,11 +1837,8 @@ static bool hset_common(ctx *x, long long *added)
             drop_if_empty(x, 1, &h->ob);
             return false;
         }
-        int r = hash_store(h, x->argv[i], x->argl[i], v);
-        mw_decref(v);
+        int r = hash_put(x, h, i, v);
         if (r < 0) {
-            srv_reply_error(x->out, E_NOMEM);
-            drop_if_empty(x, 1, &h->ob);
             return false;
         }
         *added += r;
@@ -1991,14 +2003,9 @@ static void cmd_hincrby(ctx *x)
         drop_if_empty(x, 1, &h->ob);
         return;
     }
-    int r = hash_store(h, x->argv[2], x->argl[2], ns);
-    mw_decref(ns);
-    if (r < 0) {
-        srv_reply_error(x->out, E_NOMEM);
-        drop_if_empty(x, 1, &h->ob);
-        return;
+    if (hash_put(x, h, 2, ns) >= 0) {
+        srv_reply_int(x->out, v);
     }
-    srv_reply_int(x->out, v);
 }
 
 /* REF.SET key field target: hash `key`'s field now refers to the value
@@ -2017,14 +2024,10 @@ static void cmd_ref_set(ctx *x)
         mw_decref(target);
         return;
     }
-    int r = hash_store(h, x->argv[2], x->argl[2], target);
-    mw_decref(target);
-    if (r < 0) {
-        srv_reply_error(x->out, E_NOMEM);
-        drop_if_empty(x, 1, &h->ob);
-        return;
+    int r = hash_put(x, h, 2, target);
+    if (r >= 0) {
+        srv_reply_int(x->out, r);
     }
-    srv_reply_int(x->out, r);
 }
 
 static void cmd_ref_get(ctx *x)

@@ -497,34 +497,32 @@ static void prefixed_ll(srv_buf *b, char c, long long v)
     b->len += n + 3;
 }
 
-void srv_reply_status(srv_buf *b, const char *s)
+/* A one-line reply: kind ('+' or '-'), then s with any CR or LF turned
+ * into a space (a line must not end early), then CRLF. */
+static void reply_line(srv_buf *b, char kind, const char *s)
 {
     size_t n = strlen(s);
     if (!srv_buf_reserve(b, n + 3)) {
         return;
     }
     char *d = b->data + b->len;
-    d[0] = '+';
-    memcpy(d + 1, s, n);
+    d[0] = kind;
+    for (size_t i = 0; i < n; i++) {
+        d[i + 1] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+    }
     d[n + 1] = '\r';
     d[n + 2] = '\n';
     b->len += n + 3;
 }
 
+void srv_reply_status(srv_buf *b, const char *s)
+{
+    reply_line(b, '+', s);
+}
+
 void srv_reply_error(srv_buf *b, const char *msg)
 {
-    size_t n = strlen(msg);
-    if (!srv_buf_reserve(b, n + 3)) {
-        return;
-    }
-    char *d = b->data + b->len;
-    d[0] = '-';
-    for (size_t i = 0; i < n; i++) {
-        d[i + 1] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
-    }
-    d[n + 1] = '\r';
-    d[n + 2] = '\n';
-    b->len += n + 3;
+    reply_line(b, '-', msg);
 }
 
 void srv_reply_errorf(srv_buf *b, const char *fmt, ...)
