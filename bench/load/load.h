@@ -190,6 +190,10 @@ const mwl_template *mwl_workload_pick(const mwl_workload *w, mwl_rng *r);
 typedef struct mwl_options {
     char host[256];
     int port;
+    int auth;              /* send AUTH [user] password first */
+    char user[128];        /* "": AUTH password alone */
+    char password[256];
+    int dbnum;             /* SELECT dbnum first; -1: no SELECT */
     int threads;
     int connections;
     int pipeline;
@@ -240,6 +244,10 @@ typedef struct mwl_result {
     const char *message;     /* why, or "" */
     const char *first_error; /* the first error reply's text, or "" */
     double start;            /* CLOCK_MONOTONIC s when the run started */
+    /* Per command of the workload (o->workload.t[i]), or NULL: latencies
+     * of the completed requests and how many were error replies. */
+    const mwl_hist *cmd_h;
+    const uint64_t *cmd_errors;
 } mwl_result;
 
 /* The JSON summary.  Returns 0, or -1 on an I/O error. */

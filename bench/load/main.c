@@ -87,6 +87,7 @@ typedef struct worker worker;
 
 typedef struct pending {
     uint64_t intended, sent;
+    int cmd; /* which template of the workload */
 } pending;
 
 typedef struct conn {
@@ -100,6 +101,7 @@ typedef struct conn {
     struct conn *next_flush;
     uint64_t due; /* open loop: requests due but not yet sent */
     uint64_t seq; /* open loop: requests of this connection's schedule sent */
+    int setup;    /* AUTH / SELECT replies still to come; no requests before */
 } conn;
 
 struct worker {
@@ -135,6 +137,10 @@ struct worker {
     uint64_t iv_ok, iv_errors, iv_timeouts, iv_dropped;
     uint64_t first_send, last_reply;
     char first_error[200];
+    /* Per command (template) of the workload, for the whole run: read by
+     * the main thread only after join. */
+    mwl_hist *cmd_h;
+    uint64_t *cmd_errors;
 };
 
 struct run {
@@ -197,10 +203,11 @@ static uint64_t intended_time(const worker *w, const conn *c)
 
 /* Expand the next request into w->buf, growing it if needed.  Returns the
  * length, or -1 (out of memory: the request is not made). */
-static long build_request(worker *w)
+static long build_request(worker *w, int *cmd)
 {
     const mwl_options *o = w->r->o;
     const mwl_template *t = mwl_workload_pick(&o->workload, &w->rng);
+    *cmd = (int)(t - o->workload.t);
     uint64_t seq = w->seq * (uint64_t)o->threads + (uint64_t)w->id;
     // Draw only the keys the command uses (a zipf draw costs a log and an exp).
     uint64_t k1 = t->uses_key ? mwl_keydist_sample(&w->kd, &w->rng, seq) : 0;
@@ -242,7 +249,7 @@ static void try_send(conn *c)
     const mwl_options *o = w->r->o;
     int open_loop = o->rate > 0;
 
-    while (c->ac && c->count < (unsigned)o->pipeline && !w->stopping) {
+    while (c->ac && c->setup == 0 && c->count < (unsigned)o->pipeline && !w->stopping) {
         uint64_t now = read_clock_ns(), intended;
         if (open_loop) {
             if (c->due == 0) {
@@ -255,7 +262,8 @@ static void try_send(conn *c)
             }
             intended = now;
         }
-        long len = build_request(w);
+        int cmd;
+        long len = build_request(w, &cmd);
         if (len < 0) {
             request_stop(w->r, STOP_GONE, "out of memory building a request");
             break;
@@ -263,7 +271,7 @@ static void try_send(conn *c)
         if (redisAsyncFormattedCommand(c->ac, on_reply, c, w->buf, (size_t)len) != REDIS_OK) {
             break; // the context is going away; its disconnect callback says why
         }
-        c->ring[(c->head + c->count) % (unsigned)o->pipeline] = (pending){intended, now};
+        c->ring[(c->head + c->count) % (unsigned)o->pipeline] = (pending){intended, now, cmd};
         c->count++;
         c->unwritten++;
         w->outstanding++;
@@ -306,9 +314,12 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
     if (!reply) {
         w->iv_dropped++;
     } else {
-        mwl_hist_record(&w->iv, now > p.intended ? now - p.intended : 0);
+        uint64_t lat = now > p.intended ? now - p.intended : 0;
+        mwl_hist_record(&w->iv, lat);
+        mwl_hist_record(&w->cmd_h[p.cmd], lat);
         if (reply->type == REDIS_REPLY_ERROR) {
             w->iv_errors++;
+            w->cmd_errors[p.cmd]++;
             if (!w->first_error[0]) {
                 snprintf(w->first_error, sizeof w->first_error, "%.*s", (int)reply->len,
                          reply->str ? reply->str : "");
@@ -332,6 +343,56 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 /* ========================================================================
  * Worker: connections
  * ======================================================================== */
+
+/* The reply to AUTH or SELECT, sent first on every connection (-a, --user,
+ * --dbnum).  An error reply stops the run: every request would fail the
+ * same way.  The connection sends requests once the last one is in. */
+static void on_setup_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    conn *c = privdata;
+    worker *w = c->w;
+    redisReply *reply = reply_;
+
+    if (ac != c->ac || !reply || c->setup == 0) {
+        return; // abandoned, or going away: the disconnect callback says why
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        const mwl_options *o = w->r->o;
+        // With both, AUTH's reply comes while two are due.
+        const char *what = o->auth && (o->dbnum < 0 || c->setup == 2) ? "AUTH" : "SELECT";
+        request_stop(w->r, STOP_CONNECT, "%s:%d refused %s: %.*s", o->host, o->port, what,
+                     (int)reply->len, reply->str ? reply->str : "");
+        return; // on_check sees the stop and ends the worker
+    }
+    w->got_reply = 1;
+    if (--c->setup == 0) {
+        try_send(c);
+        if (!more_to_send(w) && w->outstanding == 0) {
+            schedule_finish(w);
+        }
+    }
+}
+
+/* Queue AUTH and SELECT on a new connection; they go out before anything
+ * else and their replies come first. */
+static void conn_setup(conn *c)
+{
+    const mwl_options *o = c->w->r->o;
+
+    c->setup = 0;
+    if (o->auth) {
+        int rc = o->user[0] ? redisAsyncCommand(c->ac, on_setup_reply, c, "AUTH %s %s", o->user,
+                                                o->password)
+                            : redisAsyncCommand(c->ac, on_setup_reply, c, "AUTH %s", o->password);
+        if (rc == REDIS_OK) {
+            c->setup++;
+        }
+    }
+    if (o->dbnum >= 0 &&
+        redisAsyncCommand(c->ac, on_setup_reply, c, "SELECT %d", o->dbnum) == REDIS_OK) {
+        c->setup++;
+    }
+}
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
@@ -531,6 +592,7 @@ static void conn_open(conn *c)
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     c->ac = ac;
+    conn_setup(c);
 }
 
 /* Close c's context now; its requests in flight count as timeouts (or as
@@ -922,6 +984,14 @@ static int init_worker(run *r, worker *w, int id, int nconns, uint64_t budget)
     mwl_rng_seed(&w->rng, o->seed * 1000003u + (uint64_t)id);
     mwl_keydist_init(&w->kd, o->dist, o->keys, o->zipf_s);
     mwl_hist_reset(&w->iv);
+    w->cmd_h = malloc((size_t)o->workload.n * sizeof *w->cmd_h);
+    w->cmd_errors = calloc((size_t)o->workload.n, sizeof *w->cmd_errors);
+    if (!w->cmd_h || !w->cmd_errors) {
+        return -1;
+    }
+    for (int i = 0; i < o->workload.n; i++) {
+        mwl_hist_reset(&w->cmd_h[i]);
+    }
     w->bufcap = o->data_size + 4096;
     w->buf = malloc(w->bufcap);
     w->conns = calloc((size_t)nconns, sizeof *w->conns);
@@ -975,6 +1045,8 @@ static void free_worker(worker *w)
     }
     free(w->conns);
     free(w->buf);
+    free(w->cmd_h);
+    free(w->cmd_errors);
 }
 
 static int init_main_loop(run *r)
@@ -1102,8 +1174,17 @@ int main(int argc, char **argv)
     collect(&r, read_clock_ns()); // anything recorded after the last tick
 
     uint64_t first = UINT64_MAX, last = 0;
+    static mwl_hist cmd_h[MWL_MAX_TEMPLATES];
+    uint64_t cmd_errors[MWL_MAX_TEMPLATES] = {0};
+    for (int k = 0; k < o.workload.n; k++) {
+        mwl_hist_reset(&cmd_h[k]);
+    }
     for (int i = 0; i < o.threads; i++) {
         worker *w = &r.workers[i];
+        for (int k = 0; k < o.workload.n; k++) {
+            mwl_hist_merge(&cmd_h[k], &w->cmd_h[k]);
+            cmd_errors[k] += w->cmd_errors[k];
+        }
         r.t.sent += w->sent;
         r.t.unsent += w->unsent;
         if (w->sent && w->first_send < first) {
@@ -1130,6 +1211,8 @@ int main(int argc, char **argv)
         .message = r.message,
         .first_error = r.first_error,
         .start = (double)r.start / 1e9,
+        .cmd_h = cmd_h,
+        .cmd_errors = cmd_errors,
     };
     if (!o.quiet) {
         mwl_write_summary(&res, stdout);

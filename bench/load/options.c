@@ -7,11 +7,12 @@
  * range-checked and a bad one is an error with the option's name, never a
  * silent default.  The result is one mwl_options; nothing here allocates.
  *
- * Defaults: 127.0.0.1:6379, one thread, 50 connections, pipeline 1, the mix
+ * Defaults: 127.0.0.1:6380 (mwrt-server's port), one thread, 50 connections, pipeline 1, the mix
  * set:1,get:10 over 100000 uniform keys with 3-byte values (redis-
  * benchmark's), closed loop for 10 s when neither -n nor --duration is
  * given, a 5 s request timeout, and a hard cap on the run's length that
- * holds even if the server stops answering.
+ * holds even if the server stops answering.  -a / --user and --dbnum send
+ * AUTH and SELECT on every connection before its first request.
  */
 #include "load.h"
 
@@ -30,7 +31,10 @@ static const char usage[] =
     "\n"
     "target:\n"
     "  -h, --host HOST        server address (127.0.0.1)\n"
-    "  -p, --port PORT        server port (6379)\n"
+    "  -p, --port PORT        server port (6380, mwrt-server's; Redis: -p 6379)\n"
+    "  -a, --auth PASS        send AUTH [USER] PASS on every connection first\n"
+    "      --user USER        the user for AUTH (Redis ACLs; needs -a)\n"
+    "      --dbnum N          send SELECT N on every connection first\n"
     "load:\n"
     "  -t, --threads N        event-loop threads (1)\n"
     "  -c, --connections N    connections in all, spread over threads (50)\n"
@@ -62,7 +66,16 @@ static const char usage[] =
     "      --help, --version\n"
     "\n"
     "Exit status: 0 done, 1 bad usage or setup, 3 the server went away\n"
-    "(partial results are written), 4 interrupted, 5 hard cap reached.\n";
+    "(partial results are written), 4 interrupted, 5 hard cap reached.\n"
+    "\n"
+    "examples:\n"
+    "  mwrt-load -n 100000                    SET:GET 1:10 against mwrt-server on 6380\n"
+    "  mwrt-load -p 6379 -a secret --dbnum 2  a Redis with a password, database 2\n"
+    "  mwrt-load -c 50 -P 16 --duration 30 --mix set:1,get:3 --json out.json\n"
+    "  mwrt-load --rate 20000 --duration 60 --dist zipf --csv series.csv\n"
+    "                                         open loop: latency from the schedule\n"
+    "  mwrt-load --template '10:HGET h:__key__ f' --template '1:HSET h:__key__ f __data__'\n"
+    "The summary and --json give latency for all requests and for each command.\n";
 
 enum {
     OPT_DURATION = 256,
@@ -81,11 +94,16 @@ enum {
     OPT_INTERVAL,
     OPT_HELP,
     OPT_VERSION,
+    OPT_USER,
+    OPT_DBNUM,
 };
 
 static const struct option long_options[] = {
     {"host", required_argument, NULL, 'h'},
     {"port", required_argument, NULL, 'p'},
+    {"auth", required_argument, NULL, 'a'},
+    {"user", required_argument, NULL, OPT_USER},
+    {"dbnum", required_argument, NULL, OPT_DBNUM},
     {"threads", required_argument, NULL, 't'},
     {"connections", required_argument, NULL, 'c'},
     {"pipeline", required_argument, NULL, 'P'},
@@ -184,7 +202,8 @@ static void set_defaults(mwl_options *o)
 {
     memset(o, 0, sizeof *o);
     strcpy(o->host, "127.0.0.1");
-    o->port = 6379;
+    o->port = 6380; // mwrt-server's default port
+    o->dbnum = -1;
     o->threads = 1;
     o->connections = 50;
     o->pipeline = 1;
@@ -206,7 +225,7 @@ int mwl_options_parse(mwl_options *o, int argc, char **argv, FILE *out, char *er
     set_defaults(o);
     optind = 0; // GNU getopt: start over, so tests can parse several times
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h:p:t:c:P:n:d:q", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h:p:a:t:c:P:n:d:q", long_options, NULL)) != -1) {
         switch (c) {
         case 'h':
             if (strlen(optarg) >= sizeof o->host || optarg[0] == '\0') {
@@ -217,6 +236,27 @@ int mwl_options_parse(mwl_options *o, int argc, char **argv, FILE *out, char *er
             break;
         case 'p':
             if (parse_int("--port", optarg, 1, 65535, &o->port, err, errlen) < 0) {
+                return MWL_PARSE_ERROR;
+            }
+            break;
+        case 'a':
+            if (strlen(optarg) >= sizeof o->password) {
+                snprintf(err, errlen, "--auth is too long (at most %zu bytes)",
+                         sizeof o->password - 1);
+                return MWL_PARSE_ERROR;
+            }
+            strcpy(o->password, optarg);
+            o->auth = 1;
+            break;
+        case OPT_USER:
+            if (strlen(optarg) >= sizeof o->user || optarg[0] == '\0') {
+                snprintf(err, errlen, "--user is empty or too long");
+                return MWL_PARSE_ERROR;
+            }
+            strcpy(o->user, optarg);
+            break;
+        case OPT_DBNUM:
+            if (parse_int("--dbnum", optarg, 0, 1 << 30, &o->dbnum, err, errlen) < 0) {
                 return MWL_PARSE_ERROR;
             }
             break;
@@ -342,6 +382,10 @@ int mwl_options_parse(mwl_options *o, int argc, char **argv, FILE *out, char *er
         return MWL_PARSE_ERROR;
     }
 
+    if (o->user[0] && !o->auth) {
+        snprintf(err, errlen, "--user needs a password (-a PASS)");
+        return MWL_PARSE_ERROR;
+    }
     if (o->connections < o->threads) {
         snprintf(err, errlen, "--connections (%d) must be at least --threads (%d)",
                  o->connections, o->threads);

@@ -6,7 +6,9 @@
  * loopback's tens of µs keep their digits) and in milliseconds in the
  * human summary and the HdrHistogram table (hist.c), as wrk2 prints them.
  * The counts obey sent = ok + errors + timeouts + dropped: every request
- * written is accounted for exactly once.  Nothing here allocates.
+ * written is accounted for exactly once.  Both summaries give the latency
+ * of all requests and then of each command of the workload ("commands").
+ * Nothing here allocates.
  */
 #include "load.h"
 
@@ -36,6 +38,38 @@ static const char *dist_name(mwl_dist_kind k)
     return k == MWL_DIST_ZIPF ? "zipf" : k == MWL_DIST_SEQ ? "seq" : "uniform";
 }
 
+/* One latency object in µs: count, min, mean, percentiles, max. */
+static void json_latency(FILE *f, const mwl_hist *h)
+{
+    fprintf(f, "{\"count\": %" PRIu64 ", \"min\": %.3f, \"mean\": %.3f", h->count,
+            h->count ? (double)h->min / 1e3 : 0.0, mwl_hist_mean(h) / 1e3);
+    for (size_t i = 0; i < NPCT; i++) {
+        fprintf(f, ", \"%s\": %.3f", percentile_names[i],
+                (double)mwl_hist_percentile(h, percentiles[i]) / 1e3);
+    }
+    fprintf(f, ", \"max\": %.3f}", (double)h->max / 1e3);
+}
+
+/* ,"commands": one entry per command of the workload, in its order. */
+static void write_json_commands(const mwl_result *r, FILE *f)
+{
+    if (!r->cmd_h) {
+        return;
+    }
+    fprintf(f, ",\n  \"commands\": [");
+    for (int i = 0; i < r->o->workload.n; i++) {
+        const mwl_template *t = &r->o->workload.t[i];
+        fprintf(f, "%s\n    {\"command\": ", i ? "," : "");
+        json_string(f, t->text);
+        fprintf(f, ", \"weight\": %u, \"completed\": %" PRIu64 ", \"errors\": %" PRIu64
+                   ", \"latency_us\": ",
+                t->weight, r->cmd_h[i].count, r->cmd_errors[i]);
+        json_latency(f, &r->cmd_h[i]);
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]");
+}
+
 int mwl_write_json(const mwl_result *r, FILE *f)
 {
     const mwl_options *o = r->o;
@@ -56,7 +90,7 @@ int mwl_write_json(const mwl_result *r, FILE *f)
             o->rate > 0 ? "open" : "closed", o->timeout, o->keys, dist_name(o->dist), o->zipf_s,
             o->data_size, o->seed);
     json_string(f, o->mix_text);
-    fprintf(f, "},\n");
+    fprintf(f, ", \"auth\": %s, \"dbnum\": %d},\n", o->auth ? "true" : "false", o->dbnum);
     fprintf(f,
             "  \"sent\": %" PRIu64 ",\n  \"ok\": %" PRIu64 ",\n  \"errors\": %" PRIu64
             ",\n  \"timeouts\": %" PRIu64 ",\n  \"dropped\": %" PRIu64
@@ -75,7 +109,9 @@ int mwl_write_json(const mwl_result *r, FILE *f)
         fprintf(f, ", \"%s\": %.3f", percentile_names[i],
                 (double)mwl_hist_percentile(h, percentiles[i]) / 1e3);
     }
-    fprintf(f, ", \"max\": %.3f}\n}\n", (double)h->max / 1e3);
+    fprintf(f, ", \"max\": %.3f}", (double)h->max / 1e3);
+    write_json_commands(r, f);
+    fprintf(f, "\n}\n");
     return ferror(f) ? -1 : 0;
 }
 
@@ -109,6 +145,20 @@ void mwl_write_summary(const mwl_result *r, FILE *f)
                 (double)mwl_hist_percentile(h, percentiles[i]) / 1e6);
     }
     fprintf(f, "  max %.3f  mean %.3f\n", (double)h->max / 1e6, mwl_hist_mean(h) / 1e6);
+    if (!r->cmd_h) {
+        return;
+    }
+    fprintf(f, "by command (ms):\n");
+    for (int i = 0; i < o->workload.n; i++) {
+        const mwl_hist *c = &r->cmd_h[i];
+        fprintf(f, "  %-28.28s %10" PRIu64 " done %8" PRIu64 " errors", o->workload.t[i].text,
+                c->count, r->cmd_errors[i]);
+        for (size_t k = 0; k < NPCT; k += 2) { // p50, p99, p99.99
+            fprintf(f, "  %s %.3f", percentile_names[k],
+                    (double)mwl_hist_percentile(c, percentiles[k]) / 1e6);
+        }
+        fprintf(f, "  max %.3f\n", (double)c->max / 1e6);
+    }
 }
 
 int mwl_csv_header(FILE *f)

@@ -10,11 +10,19 @@
 #      the first error's text is kept;
 #   4. the server killed mid-run: a clear message, status server-gone, a
 #      non-zero exit, and the partial results still written and consistent;
-#   5. nothing listening: exit status 1 with "cannot connect".
+#   5. nothing listening: exit status 1 with "cannot connect";
+#   6. --dbnum: the keys land in that database of redis-server;
+#   7. --user and -a against a redis-server ACL user, and a wrong password
+#      refused at setup (exit 1, the server's WRONGPASS);
+#   8. the real mwrt-server with --requirepass: -a and --dbnum 0 work, the
+#      JSON's per-command counts add up, without -a every reply is NOAUTH,
+#      a wrong password is refused at setup; SIGTERM then exits 0.
+# (6-8 run before 4, which stops redis-server.)
 # Exit 77 (ctest SKIP_RETURN_CODE) without redis-server or python3.
 set -u
 
-load=${1:?usage: integration.sh MWRT_LOAD}
+load=${1:?usage: integration.sh MWRT_LOAD [MWRT_SERVER]}
+server=${2:-}
 for tool in redis-server redis-cli python3; do
     if ! command -v "$tool" >/dev/null; then
         echo "SKIP: $tool not found"
@@ -24,7 +32,12 @@ done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-load-test.XXXXXX")
 redis_pid=
+mwrt_pid=
 cleanup() {
+    if [ -n "$mwrt_pid" ]; then
+        kill "$mwrt_pid" 2>/dev/null
+        wait "$mwrt_pid" 2>/dev/null
+    fi
     if [ -n "$redis_pid" ]; then
         kill "$redis_pid" 2>/dev/null
         wait "$redis_pid" 2>/dev/null
@@ -138,6 +151,79 @@ j = json.load(open(sys.argv[1]))
 assert j["errors"] == 500 and j["ok"] == 0, j
 assert "unknown command" in j["first_error"], j["first_error"]
 EOF
+
+# 6. SELECT: the keys land in database 3, not 0
+redis-cli -p "$port" -n 3 flushdb >/dev/null
+before=$(redis-cli -p "$port" -n 0 dbsize)
+"$load" -p "$port" -c 2 -n 300 --dbnum 3 --mix set --keys 50 -q --json "$dir/f.json" ||
+    fail "--dbnum run: exit $?"
+check_counts "$dir/f.json" 300
+[ "$(redis-cli -p "$port" -n 3 dbsize)" -gt 0 ] || fail "--dbnum 3 wrote nothing to database 3"
+[ "$(redis-cli -p "$port" -n 0 dbsize)" -eq "$before" ] || fail "--dbnum 3 wrote to database 0"
+
+# 7. AUTH as an ACL user, and a wrong password
+redis-cli -p "$port" acl setuser loader on '>loadpw' '~*' '&*' '+@all' >/dev/null ||
+    fail "ACL SETUSER failed"
+"$load" -p "$port" -c 2 -n 300 --user loader -a loadpw --mix get -q --json "$dir/g.json" ||
+    fail "--user run: exit $?"
+check_counts "$dir/g.json" 300
+python3 - "$dir/g.json" <<'EOF' || fail "--user run got errors"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] == 300 and j["config"]["auth"] is True, j
+EOF
+"$load" -p "$port" -c 2 -n 10 --user loader -a wrong -q >"$dir/g.out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "exit status $rc with a wrong password, want 1"
+grep -q "refused AUTH: WRONGPASS" "$dir/g.out" || fail "no clear message: $(cat "$dir/g.out")"
+
+# 8. the real mwrt-server, with a password
+if [ -n "$server" ]; then
+    "$server" --port 0 --bind 127.0.0.1 --workers 1 --requirepass srvpw 2>"$dir/mwrt.log" &
+    mwrt_pid=$!
+    mport=
+    for _ in $(seq 100); do
+        mport=$(sed -n 's/^mwrt-server: ready on .*:\([0-9]*\)$/\1/p' "$dir/mwrt.log")
+        [ -n "$mport" ] && break
+        kill -0 "$mwrt_pid" 2>/dev/null || fail "mwrt-server exited: $(cat "$dir/mwrt.log")"
+        sleep 0.1
+    done
+    [ -n "$mport" ] || fail "mwrt-server did not start: $(cat "$dir/mwrt.log")"
+    echo "mwrt-server on port $mport"
+    "$load" -p "$mport" -c 4 -P 4 -n 2000 -a srvpw --dbnum 0 --mix set:1,get:1 --keys 100 \
+        --json "$dir/h.json" >"$dir/h.out" 2>&1 ||
+        fail "mwrt-server run: exit $? ($(cat "$dir/h.out"))"
+    check_counts "$dir/h.json" 2000
+    python3 - "$dir/h.json" <<'EOF' || fail "mwrt-server run: per-command results are wrong"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] == 2000 and j["errors"] == 0, j
+assert j["config"]["dbnum"] == 0 and j["config"]["auth"] is True, j["config"]
+cmds = j["commands"]
+assert [c["command"].split()[0] for c in cmds] == ["SET", "GET"], cmds
+assert sum(c["completed"] for c in cmds) == j["completed"], cmds
+assert all(c["completed"] > 0 and c["latency_us"]["count"] == c["completed"] for c in cmds)
+for c in cmds:
+    lat = c["latency_us"]
+    assert 0 < lat["min"] <= lat["p50"] <= lat["p99"] <= lat["max"] <= j["latency_us"]["max"], c
+EOF
+    grep -q "^by command (ms):" "$dir/h.out" || fail "no per-command summary: $(cat "$dir/h.out")"
+    "$load" -p "$mport" -c 2 -n 200 --mix get -q --json "$dir/i.json" || fail "no-AUTH run: exit $?"
+    python3 - "$dir/i.json" <<'EOF' || fail "without -a the replies were not NOAUTH errors"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["errors"] == 200 and j["first_error"].startswith("NOAUTH"), j
+EOF
+    "$load" -p "$mport" -c 2 -n 10 -a wrong -q >"$dir/j.out" 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "exit status $rc with a wrong password to mwrt-server, want 1"
+    grep -q "refused AUTH: WRONGPASS" "$dir/j.out" || fail "no clear message: $(cat "$dir/j.out")"
+    kill -TERM "$mwrt_pid"
+    wait "$mwrt_pid"
+    rc=$?
+    mwrt_pid=
+    [ "$rc" -eq 0 ] || fail "mwrt-server exit status $rc after SIGTERM"
+fi
 
 # 4. the server goes away mid-run
 "$load" -p "$port" -c 4 --duration 20 --mix get -q --json "$dir/d.json" --csv "$dir/d.csv" \

@@ -456,7 +456,9 @@ START_TEST(options_defaults)
 
     ck_assert_int_eq(parse(&o, ""), MWL_PARSE_OK);
     ck_assert_str_eq(o.host, "127.0.0.1");
-    ck_assert_int_eq(o.port, 6379);
+    ck_assert_int_eq(o.port, 6380); // mwrt-server's default
+    ck_assert_int_eq(o.auth, 0);
+    ck_assert_int_eq(o.dbnum, -1); // no SELECT
     ck_assert_int_eq(o.threads, 1);
     ck_assert_int_eq(o.connections, 50);
     ck_assert_int_eq(o.pipeline, 1);
@@ -504,6 +506,15 @@ START_TEST(options_everything)
     ck_assert_int_eq(o.quiet, 1);
     ck_assert_str_eq(o.prefix, "k:");
 
+    ck_assert_int_eq(parse(&o, "-a s3cret --user bob --dbnum 3"), MWL_PARSE_OK);
+    ck_assert_int_eq(o.auth, 1);
+    ck_assert_str_eq(o.password, "s3cret");
+    ck_assert_str_eq(o.user, "bob");
+    ck_assert_int_eq(o.dbnum, 3);
+    ck_assert_int_eq(parse(&o, "--auth pw"), MWL_PARSE_OK);
+    ck_assert_int_eq(o.auth, 1);
+    ck_assert_str_eq(o.user, "");
+
     ck_assert_int_eq(parse(&o, "-n 10"), MWL_PARSE_OK);
     ck_assert(o.hard_cap == 3600); // no duration: the hard cap is an hour
     ck_assert_int_eq(parse(&o, "--dist seq"), MWL_PARSE_OK);
@@ -537,6 +548,10 @@ START_TEST(options_errors)
         {"--bogus", "unknown option"},
         {"-p", "needs a value"},
         {"stray", "unexpected argument"},
+        {"--user bob", "needs a password"},
+        {"--dbnum -1", "--dbnum"},
+        {"--dbnum x", "--dbnum"},
+        {"-a", "needs a value"},
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -579,8 +594,90 @@ START_TEST(json_summary_counts)
     ck_assert_ptr_nonnull(strstr(text, "\"throughput_rps\": 4.000,"));
     ck_assert_ptr_nonnull(strstr(text, "\"message\": \"lost: \\\"quoted\\\"\\u000a\""));
     ck_assert_ptr_nonnull(strstr(text, "\"max\": 8.000}"));
+    ck_assert_ptr_null(strstr(text, "\"commands\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"auth\": false, \"dbnum\": -1}"));
     free(text);
     free(h);
+}
+END_TEST
+
+/* The latency of each command of the mix, beside the overall one, in the
+ * JSON and in the human summary. */
+START_TEST(summary_by_command)
+{
+    static mwl_options o;
+    static mwl_hist cmd[2];
+    uint64_t cmd_errors[2] = {0, 1};
+    mwl_hist *h = new_hist();
+    char *text = NULL;
+    size_t len = 0;
+
+    ck_assert_int_eq(parse(&o, "-n 10 --mix set:1,get:3 -a pw --dbnum 0"), MWL_PARSE_OK);
+    ck_assert_int_eq(o.workload.n, 2);
+    mwl_hist_reset(&cmd[0]);
+    mwl_hist_reset(&cmd[1]);
+    for (int i = 1; i <= 4; i++) {
+        mwl_hist_record(&cmd[0], 1000);     // SET: 1 µs each
+        mwl_hist_record(&cmd[1], 2000000);  // GET: 2 ms each
+        mwl_hist_record(h, 1000);
+        mwl_hist_record(h, 2000000);
+    }
+    mwl_result r = {
+        .o = &o,
+        .t = {.sent = 8, .ok = 7, .errors = 1, .elapsed = 1.0},
+        .h = h,
+        .status = "ok",
+        .message = "",
+        .first_error = "ERR x",
+        .cmd_h = cmd,
+        .cmd_errors = cmd_errors,
+    };
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_int_eq(mwl_write_json(&r, f), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "\"auth\": true, \"dbnum\": 0}"));
+    ck_assert_ptr_null(strstr(text, "pw"));  // the password is not written
+    const char *cmds = strstr(text, "\"commands\": [");
+    ck_assert_ptr_nonnull(cmds);
+    const char *set = strstr(cmds, "\"command\": \"SET");
+    const char *get = strstr(cmds, "\"command\": \"GET");
+    ck_assert_ptr_nonnull(set);
+    ck_assert_ptr_nonnull(get);
+    ck_assert(set < get); // in the order of the mix
+    ck_assert_ptr_nonnull(strstr(set, "\"weight\": 1, \"completed\": 4, \"errors\": 0"));
+    ck_assert_ptr_nonnull(strstr(get, "\"weight\": 3, \"completed\": 4, \"errors\": 1"));
+    ck_assert_ptr_nonnull(strstr(set, "\"max\": 1.000}"));
+    ck_assert_ptr_nonnull(strstr(get, "\"max\": 2000.000}"));
+    free(text);
+    text = NULL;
+
+    f = open_memstream(&text, &len);
+    mwl_write_summary(&r, f);
+    fclose(f);
+    const char *by = strstr(text, "by command (ms):\n");
+    ck_assert_ptr_nonnull(by);
+    ck_assert_ptr_nonnull(strstr(by, "SET"));
+    ck_assert_ptr_nonnull(strstr(by, "max 2.000\n"));
+    free(text);
+    free(h);
+}
+END_TEST
+
+START_TEST(help_has_examples)
+{
+    static mwl_options o;
+    char *text = NULL;
+    size_t len = 0;
+    char *argv[] = {"mwrt-load", "--help", NULL};
+
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_int_eq(mwl_options_parse(&o, 2, argv, f, err, sizeof err), MWL_PARSE_EXIT);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "examples:"));
+    ck_assert_ptr_nonnull(strstr(text, "--dbnum"));
+    ck_assert_ptr_nonnull(strstr(text, "--user"));
+    ck_assert_ptr_nonnull(strstr(text, "6380"));
+    free(text);
 }
 END_TEST
 
@@ -614,6 +711,8 @@ static Suite *load_suite(void)
     tcase_add_test(tc, options_everything);
     tcase_add_test(tc, options_errors);
     tcase_add_test(tc, json_summary_counts);
+    tcase_add_test(tc, summary_by_command);
+    tcase_add_test(tc, help_has_examples);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
