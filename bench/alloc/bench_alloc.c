@@ -28,6 +28,10 @@
  *             threads are replaced G times (thread churn), each successor
  *             carrying on with its predecessor's array while the other
  *             threads keep running.
+ *   burst     one thread, in rounds: allocate W blocks, then free them all,
+ *             as a request handler that builds a large reply and drops it
+ *             does.  An allocator that returns emptied memory to the OS at
+ *             once maps and faults it in again every round; ops = blocks.
  *
  * Every new block gets a small header (its size, and the size xor a tag) at
  * its start and a byte at its end; the header and end byte are checked when
@@ -498,6 +502,38 @@ static result_t run_larson(const options_t *o)
 }
 
 /* ------------------------------------------------------------------------ */
+/* burst: fill a working set, free all of it, again                          */
+/* ------------------------------------------------------------------------ */
+
+static result_t run_burst(const options_t *o)
+{
+    uint64_t rng = derive_seed(o->seed, 0);
+    size_t bytes = o->slots * sizeof(void *);
+    void **slot = map_zeroed(bytes);
+    result_t r = { .threads = 1, .ops = 0 };
+    double t0 = read_clock();
+
+    while (r.ops < o->ops) {
+        uint64_t n = o->slots;
+
+        if (n > o->ops - r.ops) {
+            n = o->ops - r.ops;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            slot[i] = alloc_block(draw_size(&rng));
+        }
+        /* Free in allocation order, as a dropped reply's parts go. */
+        for (uint64_t i = 0; i < n; i++) {
+            free_block(slot[i]);
+        }
+        r.ops += n;
+    }
+    r.secs = read_clock() - t0;
+    unmap(slot, bytes);
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Command line                                                              */
 /* ------------------------------------------------------------------------ */
 
@@ -512,14 +548,16 @@ static void print_usage(FILE *f)
           "  single     one thread replaces random blocks of a working set\n"
           "  prodcons   producers malloc, consumers free (cross-thread free)\n"
           "  larson     threads swap block arrays and are replaced (churn)\n"
+          "  burst      one thread allocates a working set and frees it, in rounds\n"
           "\n"
           "options (numbers take a k, M or G suffix):\n"
           "  -t, --threads N      threads (default 2; single always uses 1;\n"
           "                       prodcons uses N/2 producer/consumer pairs)\n"
           "  -n, --ops N          malloc+free pairs to time (default:\n"
-          "                       single 3M, prodcons 5M, larson 10M)\n"
+          "                       single 3M, prodcons 5M, larson 10M, burst 5M)\n"
           "  -w, --slots N        working set: single 100k blocks, larson 10k\n"
-          "                       blocks per thread (default)\n"
+          "                       blocks per thread, burst 20k blocks per\n"
+          "                       round (default)\n"
           "  -r, --rounds N       larson: ops between array swaps (default 1000)\n"
           "  -g, --generations N  larson: thread lives per thread (default 4)\n"
           "  -s, --seed N         random seed (default 1)\n"
@@ -615,14 +653,17 @@ static options_t parse_args(int argc, char **argv)
         /* About a second each with glibc on a 2-core machine. */
         if (strcmp(o.workload, "single") == 0) {
             o.ops = 3000000;
-        } else if (strcmp(o.workload, "prodcons") == 0) {
+        } else if (strcmp(o.workload, "prodcons") == 0
+                   || strcmp(o.workload, "burst") == 0) {
             o.ops = 5000000;
         } else {
             o.ops = 10000000;
         }
     }
     if (o.slots == 0) {
-        o.slots = strcmp(o.workload, "single") == 0 ? 100000 : 10000;
+        o.slots = strcmp(o.workload, "single") == 0  ? 100000
+                : strcmp(o.workload, "burst") == 0 ? 20000
+                                                    : 10000;
     }
     if (o.slots > UINT32_MAX) {
         die("--slots must be below 2^32");
@@ -666,6 +707,8 @@ int main(int argc, char **argv)
         r = run_prodcons(&o);
     } else if (strcmp(o.workload, "larson") == 0) {
         r = run_larson(&o);
+    } else if (strcmp(o.workload, "burst") == 0) {
+        r = run_burst(&o);
     } else {
         print_usage(stderr);
         die("unknown workload '%s'", o.workload);

@@ -89,6 +89,16 @@ typedef struct mw_alloc_stats {
     size_t heaps_abandoned;   /* heaps whose thread exited, awaiting adoption */
     size_t large_in_use;      /* requests > 512 bytes not yet freed */
     size_t large_bytes;       /* bytes in those requests */
+    /* The arena cache (mw_alloc_set_purge): an arena that empties is kept
+     * mapped, then decommitted after the purge delay, then unmapped beyond
+     * the cache bound. */
+    size_t bytes_committed;   /* bytes of live arenas not decommitted: what
+                                 the arenas may keep resident */
+    size_t arenas_cached;     /* empty arenas kept (committed or not) */
+    size_t arenas_decommitted;/* of those, decommitted (pages given back) */
+    size_t arenas_reused;     /* times an empty arena was reused instead of
+                                 mapping one */
+    size_t arenas_purged;     /* times an empty arena was decommitted */
 } mw_alloc_stats;
 
 /*
@@ -101,10 +111,35 @@ MW_API int mw_alloc_get_stats(mw_alloc_stats *out);
 
 /*
  * Give memory back: the calling thread takes back blocks other threads freed
- * to it, returns its spare arena to the OS, and releases what it can of the
- * heaps of exited threads.  Returns 0.  Any thread.
+ * to it, unmaps every empty arena it keeps (whatever the purge delay), and
+ * releases what it can of the heaps of exited threads.  Returns 0.  Any
+ * thread.
  */
 MW_API int mw_alloc_trim(void);
+
+/*
+ * The arena cache.  An arena whose last block is freed is not unmapped at
+ * once: it stays mapped and resident for delay_ms milliseconds, so a burst
+ * that follows reuses it without page faults; after that its pages are
+ * given back to the OS (madvise), and it stays mapped, to be reused before
+ * any new arena is mapped; a heap keeps at most arena_cache empty arenas,
+ * unmapping the oldest beyond that.  delay_ms 0 gives pages back as soon
+ * as an arena empties; a negative delay_ms never does (only the bound
+ * applies).  The delay is checked on the allocator's slow paths, at
+ * safepoints and by mw_alloc_purge, not by a timer.  Defaults: 500 ms, 64
+ * arenas; the environment variables MWMALLOC_PURGE_DELAY (ms) and
+ * MWMALLOC_ARENA_CACHE (arenas), read at the first allocation, set them
+ * unless this function is called.  Any thread; applies to every heap.
+ */
+MW_API void mw_alloc_set_purge(int64_t delay_ms, size_t arena_cache);
+MW_API void mw_alloc_get_purge(int64_t *delay_ms, size_t *arena_cache);
+
+/*
+ * Decommit the calling thread's empty arenas whose purge delay has passed,
+ * as a slow path would: for an idle loop or a timer that wants RSS back on
+ * time without giving up the cache.  Returns 0.  Any thread.
+ */
+MW_API int mw_alloc_purge(void);
 
 /*
  * Hand the calling thread's heap over for adoption now rather than at thread

@@ -17,7 +17,10 @@
  *      |-- used[class] --> pool <-> pool <-> pool   (pools with free blocks)
  *      |-- usable -------> arena <-> arena          (arenas with free pools,
  *      |                                             fullest first)
- *      |-- spare --------> arena                    (one empty arena kept)
+ *      |-- cached -------> arena <-> arena          (empty arenas, committed,
+ *      |                                             newest first)
+ *      |-- decommitted --> arena -> arena           (empty arenas, pages given
+ *      |                                             back, still mapped)
  *      `-- thread_free --> block -> block -> ...    (remote frees, atomic)
  *
  *     arena: 256 KiB from mmap, aligned to 256 KiB, carved into 64 pools;
@@ -74,8 +77,17 @@
  *            heap->nfp2last[k] is the last usable arena with k free pools,
  *            so re-sorting after a pool changes hands is O(1).
  *   full:    nfreepools == 0, on no list.
- *   free:    nfreepools == 64: kept as heap->spare if there is none, else
- *            unmapped.
+ *   cached:  nfreepools == 64, on heap->cached, its pages still resident
+ *            and its pools still formatted, stamped with when it emptied.
+ *   decommitted: nfreepools == 64, on heap->decommitted, its pages given
+ *            back with madvise and its pools reset to untouched.
+ *   (then unmapped.)
+ *
+ * The arena cache (arena.c has the whole story): an arena that empties is
+ * not unmapped but cached; one cached for longer than the purge delay is
+ * decommitted; beyond the cache bound the oldest empty arenas are unmapped.
+ * A heap that needs an arena takes a cached one, then a decommitted one,
+ * and maps only when both lists are empty.
  *
  * ======================================================================
  * Heaps and threads
@@ -149,6 +161,17 @@
 #ifndef MW_ALLOC_CACHE_MAX
 #define MW_ALLOC_CACHE_MAX 64
 #endif
+
+/* The arena cache's defaults (arena.c; MWMALLOC_PURGE_DELAY,
+ * MWMALLOC_ARENA_CACHE and mw_alloc_set_purge change them at run time):
+ * an empty arena stays committed this many milliseconds, and a heap keeps
+ * at most this many empty arenas, committed or not. */
+#ifndef MW_ALLOC_PURGE_DELAY_MS
+#define MW_ALLOC_PURGE_DELAY_MS 500
+#endif
+#ifndef MW_ALLOC_ARENA_CACHE
+#define MW_ALLOC_ARENA_CACHE 64
+#endif
 _Static_assert(MW_ALLOC_CACHE_MIN >= 2 && MW_ALLOC_CACHE_MIN <= MW_ALLOC_CACHE_MAX,
                "the cache spills half of itself, so it must hold at least 2");
 _Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "cache_room is 16 bits");
@@ -220,8 +243,10 @@ typedef struct mw__arena {
     _Alignas(MW_CACHE_LINE) mw__pool *freepools; /* empty pools, via nextpool */
     uint32_t nfreepools;       /* empty + untouched pools */
     uint32_t ntouched;         /* pools [0, ntouched) have been initialized */
-    struct mw__arena *next;    /* usable list (or the descriptor free list) */
+    struct mw__arena *next;    /* usable list, cached/decommitted lists, or
+                                  the descriptor free list */
     struct mw__arena *prev;
+    int64_t emptied_ms;        /* cached: when it went on the cache */
 } mw__arena;
 
 _Static_assert(MW__NUM_CLASSES <= 255, "pool_class is a byte");
@@ -237,7 +262,11 @@ typedef struct mw__heap {
     mw__pool *used[MW__NUM_CLASSES];   /* pools with a free block, per class */
     mw__arena *usable;                 /* arenas with free pools, fullest first */
     mw__arena *nfp2last[MW__POOLS_PER_ARENA + 1];
-    mw__arena *spare;                  /* one fully free arena kept mapped */
+    mw__arena *cached;                 /* empty arenas, committed; newest first */
+    mw__arena *cached_oldest;          /* the tail of cached */
+    mw__arena *decommitted;            /* empty arenas, pages given back */
+    uint32_t ncached;                  /* length of cached */
+    uint32_t ndecommitted;             /* length of decommitted */
     /* --- single-writer counters (owner writes, anyone reads) --- */
     _Atomic(uint16_t) cache_room[MW__NUM_CLASSES]; /* blocks each cache may
                                                      still take */
@@ -266,6 +295,19 @@ typedef struct mw__alloc_globals {
     _Atomic(size_t) arenas_released;
     _Atomic(size_t) bytes_from_os;
     _Atomic(size_t) peak_bytes_from_os;
+    /* the arena cache: bytes of arenas not decommitted, empty arenas kept
+     * (committed or not) and of those decommitted, and events */
+    _Atomic(size_t) bytes_committed;
+    _Atomic(size_t) arenas_cached;
+    _Atomic(size_t) arenas_decommitted;
+    _Atomic(size_t) arenas_reused;
+    _Atomic(size_t) arenas_purged;
+    /* the arena cache's settings: any thread may set them, owners read them
+     * on their slow paths (relaxed: a heap acting on the old value for a
+     * while is harmless) */
+    _Atomic(int64_t) purge_delay_ms;     /* < 0: never decommit */
+    _Atomic(size_t) arena_cache_max;
+    _Atomic(int) purge_advice;           /* MADV_DONTNEED or MADV_FREE */
     _Atomic(size_t) nheaps;
     /* large blocks freed by threads that have no heap */
     _Atomic(size_t) large_count_freed;
@@ -280,6 +322,11 @@ extern __thread mw__heap *mw__tls_heap __attribute__((tls_model("initial-exec"))
 /* Test hook: when set and it returns true, mapping memory from the OS fails
  * as if the OS were out of memory.  Tests only; NULL in production. */
 extern bool (*mw__alloc_fail_hook)(size_t bytes);
+
+/* Test hook: when set, the arena cache's clock (milliseconds) reads this
+ * instead of CLOCK_MONOTONIC, so tests step past the purge delay without
+ * sleeping.  Set it before other threads allocate.  NULL in production. */
+extern int64_t (*mw__alloc_clock_hook)(void);
 
 /* ======================================================================
  * Size classes
@@ -379,7 +426,8 @@ bool mw__pool_is_valid(const mw__pool *pool);
 mw__arena *mw__arena_new(mw__heap *h);
 void mw__arena_took_pool(mw__heap *h, mw__arena *a);
 void mw__arena_gave_pool(mw__heap *h, mw__arena *a);
-void mw__arena_release(mw__heap *h, mw__arena *a);
+void mw__arena_cache_purge(mw__heap *h, bool all);
+void mw__arena_settings_from_env(void);
 bool mw__heap_arenas_are_valid(const mw__heap *h);
 /* stats.c */
 size_t mw__heap_blocks_in_use(void);

@@ -12,11 +12,62 @@
  *   - every arena on the list has 0 < nfreepools < POOLS_PER_ARENA;
  *   - counts never decrease along the list;
  *   - nfp2last[k] is the last arena with count k, or NULL if there is none.
+ *
+ * ======================================================================
+ * The arena cache: delayed, measured return of memory
+ * ======================================================================
+ *
+ * Unmapping an arena the moment it empties is cheap in memory and dear in
+ * time: a program that frees a burst and allocates the next one moments
+ * later maps the arenas again and takes a page fault on every 4 KiB of
+ * them (and munmap's TLB shootdown on the way out).  So an arena that
+ * empties goes through three stages:
+ *
+ *   cached       mapped and resident, pools formatted as they were left;
+ *                stamped with the time it emptied.  Reused first (newest
+ *                first: its pages are the warmest).
+ *   decommitted  once it has been cached for the purge delay: madvise tells
+ *                the kernel its pages may go (MADV_DONTNEED by default, so
+ *                RSS drops at once; MADV_FREE on request), and its pools
+ *                are reset to untouched, since their headers may read back
+ *                as zeros.  Still mapped, so reusing it costs page faults
+ *                but no mmap and no new map entry.
+ *   unmapped     when a heap holds more than the cache bound of empty
+ *                arenas (decommitted ones go first, then the oldest cached
+ *                ones), on mw_alloc_trim, and when a thread exits.
+ *
+ * The purge delay is measured on CLOCK_MONOTONIC_COARSE in milliseconds
+ * (mw__alloc_clock_hook replaces it in tests).  Time passes only where the
+ * allocator looks: expired arenas are decommitted when another arena
+ * empties, when a pool fills, at a safepoint (mw__heap_take_back), and on
+ * mw_alloc_purge; a heap with no cached arena never reads the clock.  A
+ * delay of 0 decommits an arena as soon as it empties (it is still reused
+ * before a new one is mapped); a negative delay never decommits.
+ *
+ * Who may touch the cache (the same rule as the rest of a heap):
+ *   - h->cached, h->cached_oldest, h->decommitted, h->ncached,
+ *     h->ndecommitted and, for an arena on either list, its freepools,
+ *     ntouched, pool_class, next, prev and emptied_ms: the heap's owner
+ *     only - the thread whose mw__tls_heap it is, or, for an abandoned
+ *     heap, the holder of mw__alloc_global.lock.  No lock and no atomic.
+ *   - An arena on either list holds no block, so no other thread has a
+ *     reason to read it: a remote free or a usable-size query needs a live
+ *     block.  The arena map still points at the descriptor, so a stray
+ *     pointer still finds an arena owned by a live heap.
+ *   - The settings (purge delay, cache bound, advice) and the global
+ *     figures (bytes_committed, arenas_cached, ...) are atomics: any thread
+ *     sets or reads them, relaxed; a heap that acts on an old setting for
+ *     one slow path is harmless.
+ *   - fork: the cache adds no lock.  The forking thread's heap (and its
+ *     cache) goes on working in the child; other threads' heaps are left
+ *     as they were, like the rest of their memory (heap.c).
  */
 #include "alloc/alloc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -34,6 +85,7 @@
 
 _Atomic(mw__map_leaf *) mw__arena_map[MW__MAP_ROOT_SIZE];
 bool (*mw__alloc_fail_hook)(size_t bytes);
+int64_t (*mw__alloc_clock_hook)(void);
 
 /* ======================================================================
  * OS layer
@@ -52,6 +104,17 @@ static void os_unmap(void *p, size_t bytes)
 {
     if (munmap(p, bytes) != 0) {
         mw__fatal("munmap(%p, %zu) failed: errno %d", p, bytes, errno);
+    }
+}
+
+/* Tell the kernel the pages of [p, p + bytes) may go.  A failure (MADV_FREE
+ * on a kernel before 4.5: EINVAL) falls back to MADV_DONTNEED, which every
+ * Linux has; the memory is then given back at once instead of lazily. */
+static void os_decommit(void *p, size_t bytes, int advice)
+{
+    if (madvise(p, bytes, advice) != 0 && advice != MADV_DONTNEED) {
+        mw__atomic_store_relaxed(&mw__alloc_global.purge_advice, MADV_DONTNEED);
+        (void)madvise(p, bytes, MADV_DONTNEED);
     }
 }
 
@@ -160,6 +223,8 @@ static void descriptor_free(mw__arena *a)
  * Mapping and releasing arenas
  * ====================================================================== */
 
+static mw__arena *cache_take(mw__heap *h);
+
 static void note_bytes(ssize_t delta)
 {
     size_t now = atomic_fetch_add_explicit(&mw__alloc_global.bytes_from_os, (size_t)delta,
@@ -181,10 +246,8 @@ static void note_bytes(ssize_t delta)
 mw__arena *mw__arena_new(mw__heap *h)
 {
     mw_assert_internal(h->usable == NULL);
-    mw__arena *a = h->spare;
-    if (a != NULL) {
-        h->spare = NULL;
-    } else {
+    mw__arena *a = cache_take(h);
+    if (a == NULL) {
         if (mw__atomic_load_relaxed(&mw__alloc_global.nabandoned) > 0) {
             mw__heap_reclaim_abandoned(false);
         }
@@ -209,6 +272,7 @@ mw__arena *mw__arena_new(mw__heap *h)
         }
         lsan_arena_mapped(address);
         mw__atomic_add_relaxed(&mw__alloc_global.arenas_mapped, 1);
+        mw__atomic_add_relaxed(&mw__alloc_global.bytes_committed, MW__ARENA_SIZE);
         note_bytes((ssize_t)MW__ARENA_SIZE);
         mw__counter_add(&h->free_pools, MW__POOLS_PER_ARENA);
     }
@@ -219,12 +283,16 @@ mw__arena *mw__arena_new(mw__heap *h)
 }
 
 /*
- * Unmap a free arena and recycle its descriptor.  Its pools hold no block,
- * so nothing can point into it.  Owner only.
+ * Unmap a free arena (on neither cache list) and recycle its descriptor.
+ * Its pools hold no block, so nothing can point into it.  committed says
+ * whether its pages still count in bytes_committed.  Owner only.
  */
-void mw__arena_release(mw__heap *h, mw__arena *a)
+static void arena_unmap(mw__heap *h, mw__arena *a, bool committed)
 {
     mw_assert_internal(a->nfreepools == MW__POOLS_PER_ARENA);
+    if (committed) {
+        mw__atomic_sub_relaxed(&mw__alloc_global.bytes_committed, MW__ARENA_SIZE);
+    }
     arena_map_set(a->address, NULL);
     lsan_arena_unmapped((void *)a->address);
     os_unmap((void *)a->address, MW__ARENA_SIZE);
@@ -232,6 +300,216 @@ void mw__arena_release(mw__heap *h, mw__arena *a)
     mw__atomic_add_relaxed(&mw__alloc_global.arenas_released, 1);
     note_bytes(-(ssize_t)MW__ARENA_SIZE);
     descriptor_free(a);
+}
+
+/* ======================================================================
+ * The arena cache (see the top of this file)
+ * ====================================================================== */
+
+static int64_t clock_ms(void)
+{
+    if (mw_unlikely(mw__alloc_clock_hook != NULL)) {
+        return mw__alloc_clock_hook();
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Take the oldest arena off h->cached.  Owner only. */
+static mw__arena *cached_pop_oldest(mw__heap *h)
+{
+    mw__arena *a = h->cached_oldest;
+    mw_assert_internal(a != NULL && a->next == NULL);
+    h->cached_oldest = a->prev;
+    if (a->prev != NULL) {
+        a->prev->next = NULL;
+    } else {
+        h->cached = NULL;
+    }
+    h->ncached--;
+    mw__atomic_sub_relaxed(&mw__alloc_global.arenas_cached, 1);
+    return a;
+}
+
+/* Give back the pages of a (off the cached list) and put it on the
+ * decommitted list with its pools reset to untouched.  Owner only. */
+static void arena_decommit(mw__heap *h, mw__arena *a)
+{
+    int advice = mw__atomic_load_relaxed(&mw__alloc_global.purge_advice);
+    os_decommit((void *)a->address, MW__ARENA_SIZE, advice);
+    a->freepools = NULL;
+    a->ntouched = 0;
+    memset(a->pool_class, 0xff, sizeof a->pool_class);
+    a->prev = NULL;
+    a->next = h->decommitted;
+    h->decommitted = a;
+    h->ndecommitted++;
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_cached, 1);
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_decommitted, 1);
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_purged, 1);
+    mw__atomic_sub_relaxed(&mw__alloc_global.bytes_committed, MW__ARENA_SIZE);
+}
+
+/* Unmap empty arenas until the heap holds at most max of them: the
+ * decommitted ones first (they are the oldest), then the oldest cached.
+ * Owner only. */
+static void cache_bound(mw__heap *h, size_t max)
+{
+    while ((size_t)h->ncached + h->ndecommitted > max) {
+        if (h->decommitted != NULL) {
+            mw__arena *a = h->decommitted;
+            h->decommitted = a->next;
+            h->ndecommitted--;
+            mw__atomic_sub_relaxed(&mw__alloc_global.arenas_cached, 1);
+            mw__atomic_sub_relaxed(&mw__alloc_global.arenas_decommitted, 1);
+            arena_unmap(h, a, false);
+        } else {
+            arena_unmap(h, cached_pop_oldest(h), true);
+        }
+    }
+}
+
+/*
+ * Decommit the cached arenas whose purge delay has passed; with all, unmap
+ * every empty arena instead.  The cached list is in the order the arenas
+ * emptied, so the walk stops at the first arena still within its delay.
+ * Owner only.
+ */
+void mw__arena_cache_purge(mw__heap *h, bool all)
+{
+    if (all) {
+        cache_bound(h, 0);
+        return;
+    }
+    if (h->cached_oldest == NULL) {
+        return;
+    }
+    int64_t delay = mw__atomic_load_relaxed(&mw__alloc_global.purge_delay_ms);
+    if (delay < 0) {
+        return;
+    }
+    int64_t now = clock_ms();
+    while (h->cached_oldest != NULL && now - h->cached_oldest->emptied_ms >= delay) {
+        arena_decommit(h, cached_pop_oldest(h));
+    }
+}
+
+/* a is wholly free and off the usable list: cache it, then decommit what
+ * has expired and keep the cache within its bound.  Owner only. */
+static void cache_put(mw__heap *h, mw__arena *a)
+{
+    a->emptied_ms = clock_ms();
+    a->prev = NULL;
+    a->next = h->cached;
+    if (a->next != NULL) {
+        a->next->prev = a;
+    } else {
+        h->cached_oldest = a;
+    }
+    h->cached = a;
+    h->ncached++;
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_cached, 1);
+    mw__arena_cache_purge(h, false);
+    cache_bound(h, mw__atomic_load_relaxed(&mw__alloc_global.arena_cache_max));
+}
+
+/* An empty arena for reuse: the newest cached one, else a decommitted one
+ * (whose pages fault in again as its pools are touched), else NULL.
+ * Owner only. */
+static mw__arena *cache_take(mw__heap *h)
+{
+    mw__arena *a = h->cached;
+    if (a != NULL) {
+        h->cached = a->next;
+        if (a->next != NULL) {
+            a->next->prev = NULL;
+        } else {
+            h->cached_oldest = NULL;
+        }
+        h->ncached--;
+    } else if ((a = h->decommitted) != NULL) {
+        h->decommitted = a->next;
+        h->ndecommitted--;
+        mw__atomic_sub_relaxed(&mw__alloc_global.arenas_decommitted, 1);
+        mw__atomic_add_relaxed(&mw__alloc_global.bytes_committed, MW__ARENA_SIZE);
+    } else {
+        return NULL;
+    }
+    mw__atomic_sub_relaxed(&mw__alloc_global.arenas_cached, 1);
+    mw__atomic_add_relaxed(&mw__alloc_global.arenas_reused, 1);
+    return a;
+}
+
+/* Set once mw_alloc_set_purge has been called: its settings then win over
+ * the environment, whichever comes first. */
+static _Atomic(bool) purge_set_by_api;
+
+/* Read the cache's settings from the environment (once, when the first
+ * heap is made):
+ *   MWMALLOC_PURGE_DELAY=MS      milliseconds an empty arena stays
+ *                                committed (default 500; 0: at once;
+ *                                negative: never)
+ *   MWMALLOC_ARENA_CACHE=N       empty arenas a heap keeps (default 64)
+ *   MWMALLOC_PURGE_ADVICE=free   decommit with MADV_FREE instead of
+ *                                MADV_DONTNEED (=dontneed)
+ * Unset or malformed values leave the setting as it was; so does anything
+ * set through mw_alloc_set_purge before or after. */
+void mw__arena_settings_from_env(void)
+{
+    if (mw__atomic_load_relaxed(&purge_set_by_api)) {
+        return;
+    }
+    char *end;
+    const char *v = getenv("MWMALLOC_PURGE_DELAY");
+    if (v != NULL && v[0] != '\0') {
+        long long ms = strtoll(v, &end, 10);
+        if (*end == '\0') {
+            mw__atomic_store_relaxed(&mw__alloc_global.purge_delay_ms, (int64_t)ms);
+        }
+    }
+    v = getenv("MWMALLOC_ARENA_CACHE");
+    if (v != NULL && v[0] >= '0' && v[0] <= '9') {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end == '\0') {
+            mw__atomic_store_relaxed(&mw__alloc_global.arena_cache_max, (size_t)n);
+        }
+    }
+    v = getenv("MWMALLOC_PURGE_ADVICE");
+    if (v != NULL) {
+        if (strcmp(v, "free") == 0) {
+            mw__atomic_store_relaxed(&mw__alloc_global.purge_advice, MADV_FREE);
+        } else if (strcmp(v, "dontneed") == 0) {
+            mw__atomic_store_relaxed(&mw__alloc_global.purge_advice, MADV_DONTNEED);
+        }
+    }
+}
+
+void mw_alloc_set_purge(int64_t delay_ms, size_t arena_cache)
+{
+    mw__atomic_store_relaxed(&purge_set_by_api, true);
+    mw__atomic_store_relaxed(&mw__alloc_global.purge_delay_ms, delay_ms);
+    mw__atomic_store_relaxed(&mw__alloc_global.arena_cache_max, arena_cache);
+}
+
+void mw_alloc_get_purge(int64_t *delay_ms, size_t *arena_cache)
+{
+    if (delay_ms != NULL) {
+        *delay_ms = mw__atomic_load_relaxed(&mw__alloc_global.purge_delay_ms);
+    }
+    if (arena_cache != NULL) {
+        *arena_cache = mw__atomic_load_relaxed(&mw__alloc_global.arena_cache_max);
+    }
+}
+
+int mw_alloc_purge(void)
+{
+    mw__heap *h = mw__tls_heap;
+    if (h != &mw__heap_empty) {
+        mw__arena_cache_purge(h, false);
+        cache_bound(h, mw__atomic_load_relaxed(&mw__alloc_global.arena_cache_max));
+    }
+    return 0;
 }
 
 /* ======================================================================
@@ -318,11 +596,7 @@ void mw__arena_gave_pool(mw__heap *h, mw__arena *a)
     a->nfreepools = k + 1;
     if (k + 1 == MW__POOLS_PER_ARENA) {
         usable_unlink(h, a);
-        if (h->spare == NULL) {
-            h->spare = a;
-        } else {
-            mw__arena_release(h, a);
-        }
+        cache_put(h, a);
     } else if (a != last_k) {
         // Move a behind the k+1 group if there is one, else behind group k.
         mw__arena *at = h->nfp2last[k + 1] != NULL ? h->nfp2last[k + 1] : last_k;

@@ -30,7 +30,7 @@
  * ======================================================================
  *
  * A pthread key destructor abandons the heap of an exiting thread: it takes
- * back pending remote frees, returns its spare arena, and puts the heap on
+ * back pending remote frees, unmaps its empty arenas, and puts the heap on
  * the global abandoned list under the global lock.  From then on the heap's
  * owner is whoever holds that lock.  A thread that needs a heap adopts an
  * abandoned one first; a thread about to map a new arena first drains the
@@ -48,7 +48,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-mw__alloc_globals mw__alloc_global = {.lock = PTHREAD_MUTEX_INITIALIZER};
+mw__alloc_globals mw__alloc_global = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .purge_delay_ms = MW_ALLOC_PURGE_DELAY_MS,
+    .arena_cache_max = MW_ALLOC_ARENA_CACHE,
+    .purge_advice = MADV_DONTNEED,
+};
 mw__heap mw__heap_empty;
 __thread mw__heap *mw__tls_heap __attribute__((tls_model("initial-exec"))) = &mw__heap_empty;
 
@@ -99,6 +104,7 @@ static void ensure_init(void)
     if (mw__atomic_cas_acq_rel(&init_state, &expected, 1)) {
         tls_in_init = true;
         heap_key_ok = pthread_key_create(&heap_key, on_thread_exit) == 0;
+        mw__arena_settings_from_env();
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         tls_in_init = false;
         mw__atomic_store_release(&init_state, 2);   // publishes heap_key
@@ -241,6 +247,12 @@ void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
         if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
             mw__heap_drain(h);
         }
+        // And let time pass for the arena cache (arena.c): a heap that
+        // keeps allocating from the arenas it has decommits the empty ones
+        // once their delay is over.
+        if (h->cached_oldest != NULL) {
+            mw__arena_cache_purge(h, false);
+        }
     }
     mw__debug_wipe_canary(b, idx);
     return b;
@@ -310,13 +322,20 @@ void mw__heap_cache_flush(mw__heap *h)
 
 /*
  * Take back what other threads freed to the calling thread's heap, if
- * anything: cheap enough for a safepoint.  Owner (the caller).
+ * anything, and decommit empty arenas whose purge delay has passed: cheap
+ * enough for a safepoint.  Owner (the caller).
  */
 void mw__heap_take_back(void)
 {
     mw__heap *h = mw__tls_heap;
-    if (h != &mw__heap_empty && mw__atomic_load_relaxed(&h->thread_free) != NULL) {
+    if (h == &mw__heap_empty) {
+        return;
+    }
+    if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
         mw__heap_drain(h);
+    }
+    if (h->cached_oldest != NULL) {
+        mw__arena_cache_purge(h, false);   // empty arenas past their delay
     }
 }
 
@@ -351,16 +370,13 @@ void mw__free_remote(mw__heap *owner, mw__block *b)
  * Abandonment and reclaiming
  * ====================================================================== */
 
-/* Give back what an unowned heap can give: pending frees and its spare. */
+/* Give back what an unowned heap can give: pending frees, and every empty
+ * arena it keeps (unmapped, whatever the purge delay). */
 static void heap_shrink(mw__heap *h)
 {
     mw__heap_drain(h);
     mw__heap_cache_flush(h);
-    if (h->spare != NULL) {
-        mw__arena *a = h->spare;
-        h->spare = NULL;
-        mw__arena_release(h, a);
-    }
+    mw__arena_cache_purge(h, true);
 }
 
 /*

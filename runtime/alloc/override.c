@@ -16,6 +16,8 @@
  * requests are served by whichever path is in force at that moment.
  *
  * Set MWMALLOC_STATS=1 to get one line of statistics on stderr at exit.
+ * MWMALLOC_PURGE_DELAY, MWMALLOC_ARENA_CACHE and MWMALLOC_PURGE_ADVICE tune
+ * how empty arenas are given back (arena.c).
  */
 #define _GNU_SOURCE
 #include "alloc/alloc.h"
@@ -77,9 +79,10 @@ static void print_stats(void)
     char line[256];
     int n = snprintf(line, sizeof line,
                      "mwmalloc: arenas_mapped=%zu arenas_live=%zu peak_bytes_from_os=%zu "
-                     "heaps=%zu blocks_in_use=%zu pools_in_use=%zu pools_free=%zu\n",
+                     "heaps=%zu blocks_in_use=%zu pools_in_use=%zu pools_free=%zu "
+                     "arenas_reused=%zu arenas_purged=%zu\n",
                      st.arenas_mapped, st.arenas_live, st.peak_bytes_from_os, st.heaps, blocks,
-                     st.pools_in_use, st.pools_free);
+                     st.pools_in_use, st.pools_free, st.arenas_reused, st.arenas_purged);
     if (n > 0) {
         ssize_t unused = write(stats_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)unused;

@@ -46,6 +46,11 @@ int mw_alloc_get_stats(mw_alloc_stats *out)
     out->arenas_live = out->arenas_mapped - out->arenas_released;
     out->bytes_from_os = mw__atomic_load_relaxed(&mw__alloc_global.bytes_from_os);
     out->peak_bytes_from_os = mw__atomic_load_relaxed(&mw__alloc_global.peak_bytes_from_os);
+    out->bytes_committed = mw__atomic_load_relaxed(&mw__alloc_global.bytes_committed);
+    out->arenas_cached = mw__atomic_load_relaxed(&mw__alloc_global.arenas_cached);
+    out->arenas_decommitted = mw__atomic_load_relaxed(&mw__alloc_global.arenas_decommitted);
+    out->arenas_reused = mw__atomic_load_relaxed(&mw__alloc_global.arenas_reused);
+    out->arenas_purged = mw__atomic_load_relaxed(&mw__alloc_global.arenas_purged);
     return MW_OK;
 }
 

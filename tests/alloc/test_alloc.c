@@ -15,9 +15,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* ======================================================================
  * Helpers
@@ -198,45 +200,196 @@ START_TEST(pools_return_to_free_list)
 }
 END_TEST
 
-START_TEST(empty_arena_is_unmapped)
+/* The arena cache's clock, stepped by the tests (mw__alloc_clock_hook). */
+static int64_t test_clock_ms;
+static int64_t test_clock(void)
 {
-    const size_t bs = 512;
-    size_t per_arena = capacity(bs) * (MW_ALLOC_ARENA_SIZE / MW_ALLOC_POOL_SIZE);
-    size_t n = 3 * per_arena;   // three full arenas
+    return test_clock_ms;
+}
+
+/* Resident bytes of the process, from /proc/self/statm. */
+static size_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    ck_assert_ptr_nonnull(f);
+    unsigned long size = 0, resident = 0;
+    ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Blocks of 512 bytes that fill n arenas. */
+static size_t arenas_worth(size_t n)
+{
+    return n * capacity(512) * (MW_ALLOC_ARENA_SIZE / MW_ALLOC_POOL_SIZE);
+}
+
+static void **burst_alloc(size_t n)
+{
     void **blocks = malloc(n * sizeof *blocks);
+    ck_assert_ptr_nonnull(blocks);
     for (size_t i = 0; i < n; i++) {
-        blocks[i] = mw_malloc(bs);
+        blocks[i] = mw_malloc(512);
         ck_assert_ptr_nonnull(blocks[i]);
+        memset(blocks[i], 0x5a, 512);   // resident, as a program's data is
     }
+    return blocks;
+}
+
+static void burst_free(void **blocks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        mw_free(blocks[i]);
+    }
+    // Past the heap's cache of freed blocks, every arena is empty.
+    mw__heap_cache_flush(mw__tls_heap);
+    free(blocks);
+}
+
+START_TEST(empty_arenas_are_cached)
+{
+    mw__alloc_clock_hook = test_clock;
+    mw_alloc_set_purge(1000, 64);
+    size_t n = arenas_worth(3);   // three full arenas
+    void **blocks = burst_alloc(n);
     mw_alloc_stats st = stats();
     ck_assert_uint_eq(st.arenas_mapped, 3);
     ck_assert_uint_eq(st.arenas_live, 3);
     ck_assert_uint_eq(st.bytes_from_os, 3 * MW_ALLOC_ARENA_SIZE);
-    for (size_t i = 0; i < n; i++) {
-        mw_free(blocks[i]);
-    }
-    // Past the heap's cache of freed blocks, all three arenas are free: one
-    // is kept as the spare, two went back to the OS.
-    mw__heap_cache_flush(mw__tls_heap);
+    ck_assert_uint_eq(st.bytes_committed, 3 * MW_ALLOC_ARENA_SIZE);
+    burst_free(blocks, n);
+    // Within the delay all three stay mapped and committed.
     st = stats();
-    ck_assert_uint_eq(st.arenas_released, 2);
-    ck_assert_uint_eq(st.arenas_live, 1);
-    ck_assert_uint_eq(st.bytes_from_os, MW_ALLOC_ARENA_SIZE);
-    ck_assert_uint_eq(st.peak_bytes_from_os, 3 * MW_ALLOC_ARENA_SIZE);
-    // The spare is used before mapping anew.
-    for (size_t i = 0; i < per_arena; i++) {
-        blocks[i] = mw_malloc(bs);
-    }
-    ck_assert_uint_eq(stats().arenas_mapped, 3);
-    for (size_t i = 0; i < per_arena; i++) {
-        mw_free(blocks[i]);
-    }
-    // Trimming empties the cache and returns every arena, spare included.
+    ck_assert_uint_eq(st.arenas_released, 0);
+    ck_assert_uint_eq(st.arenas_live, 3);
+    ck_assert_uint_eq(st.arenas_cached, 3);
+    ck_assert_uint_eq(st.arenas_decommitted, 0);
+    ck_assert_uint_eq(st.bytes_committed, 3 * MW_ALLOC_ARENA_SIZE);
+    ck_assert_uint_eq(st.pools_in_use, 0);
+    // The next burst reuses them and maps nothing.
+    blocks = burst_alloc(n);
+    st = stats();
+    ck_assert_uint_eq(st.arenas_mapped, 3);
+    ck_assert_uint_eq(st.arenas_reused, 3);
+    ck_assert_uint_eq(st.arenas_cached, 0);
+    burst_free(blocks, n);
+    // Trimming returns every arena, whatever the delay.
     ck_assert_int_eq(mw_alloc_trim(), 0);
     st = stats();
     ck_assert_uint_eq(st.arenas_live, 0);
+    ck_assert_uint_eq(st.arenas_cached, 0);
     ck_assert_uint_eq(st.bytes_from_os, 0);
-    free(blocks);
+    ck_assert_uint_eq(st.bytes_committed, 0);
+    ck_assert_uint_eq(st.peak_bytes_from_os, 3 * MW_ALLOC_ARENA_SIZE);
+}
+END_TEST
+
+START_TEST(burst_is_given_back_after_the_delay)
+{
+    // A burst of 32 arenas (8 MiB), freed: the memory stays committed for
+    // the delay and is given back once the clock passes it.
+    mw__alloc_clock_hook = test_clock;
+    mw_alloc_set_purge(1000, 64);
+    const size_t narenas = 32;
+    test_clock_ms = 5000;
+    size_t n = arenas_worth(narenas);
+    void **blocks = burst_alloc(n);
+    size_t rss_full = resident_bytes();
+    burst_free(blocks, n);
+    mw_alloc_stats st = stats();
+    ck_assert_uint_eq(st.arenas_cached, narenas);
+    ck_assert_uint_eq(st.bytes_committed, narenas * MW_ALLOC_ARENA_SIZE);
+    // One millisecond short of the delay: nothing is given back.
+    test_clock_ms += 999;
+    ck_assert_int_eq(mw_alloc_purge(), 0);
+    st = stats();
+    ck_assert_uint_eq(st.arenas_decommitted, 0);
+    ck_assert_uint_eq(st.bytes_committed, narenas * MW_ALLOC_ARENA_SIZE);
+    // Past it (a safepoint would do the same as mw_alloc_purge).
+    test_clock_ms += 1;
+    mw__heap_take_back();
+    st = stats();
+    ck_assert_uint_eq(st.arenas_cached, narenas);
+    ck_assert_uint_eq(st.arenas_decommitted, narenas);
+    ck_assert_uint_eq(st.arenas_purged, narenas);
+    ck_assert_uint_eq(st.bytes_committed, 0);
+    ck_assert_uint_eq(st.arenas_live, narenas);   // still mapped, for reuse
+    // MADV_DONTNEED drops the pages at once: RSS falls by at least half
+    // the burst (the rest is slack for the harness's own pages).
+    size_t rss_after = resident_bytes();
+    ck_assert_uint_lt(rss_after + narenas * MW_ALLOC_ARENA_SIZE / 2, rss_full);
+    // Decommitted arenas are reused before new ones are mapped, with their
+    // pools formatted afresh.
+    blocks = burst_alloc(n);
+    st = stats();
+    ck_assert_uint_eq(st.arenas_mapped, narenas);
+    ck_assert_uint_eq(st.arenas_reused, narenas);
+    ck_assert_uint_eq(st.bytes_committed, narenas * MW_ALLOC_ARENA_SIZE);
+    ck_assert_uint_eq(blocks_in_use(), n);
+    burst_free(blocks, n);
+    ck_assert(mw__heap_arenas_are_valid(mw__tls_heap));
+}
+END_TEST
+
+START_TEST(arena_cache_is_bounded)
+{
+    mw__alloc_clock_hook = test_clock;
+    // Delay 0: an arena is decommitted as soon as it empties; at most two
+    // empty arenas are kept.
+    mw_alloc_set_purge(0, 2);
+    int64_t delay;
+    size_t bound;
+    mw_alloc_get_purge(&delay, &bound);
+    ck_assert_int_eq(delay, 0);
+    ck_assert_uint_eq(bound, 2);
+    size_t n = arenas_worth(5);
+    void **blocks = burst_alloc(n);
+    burst_free(blocks, n);
+    mw_alloc_stats st = stats();
+    ck_assert_uint_eq(st.arenas_live, 2);
+    ck_assert_uint_eq(st.arenas_released, 3);
+    ck_assert_uint_eq(st.arenas_cached, 2);
+    ck_assert_uint_eq(st.arenas_decommitted, 2);
+    ck_assert_uint_eq(st.bytes_committed, 0);
+    // A negative delay never decommits; the bound still holds.
+    mw_alloc_set_purge(-1, 3);
+    blocks = burst_alloc(n);
+    burst_free(blocks, n);
+    test_clock_ms += 1000000;
+    mw_alloc_purge();
+    st = stats();
+    ck_assert_uint_eq(st.arenas_live, 3);
+    ck_assert_uint_eq(st.arenas_cached, 3);
+    ck_assert_uint_eq(st.arenas_decommitted, 0);
+    ck_assert_uint_eq(st.bytes_committed, 3 * MW_ALLOC_ARENA_SIZE);
+    // Lowering the bound takes effect at the next look.
+    mw_alloc_set_purge(-1, 1);
+    mw_alloc_purge();
+    ck_assert_uint_eq(stats().arenas_live, 1);
+    mw_alloc_trim();
+    ck_assert_uint_eq(stats().arenas_live, 0);
+}
+END_TEST
+
+static void *burst_and_exit(void *arg)
+{
+    (void)arg;
+    size_t n = arenas_worth(2);
+    burst_free(burst_alloc(n), n);
+    return NULL;   // the heap is abandoned with its empty arenas
+}
+
+START_TEST(exiting_thread_unmaps_its_cache)
+{
+    mw_alloc_set_purge(100000, 64);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, burst_and_exit, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    mw_alloc_stats st = stats();
+    ck_assert_uint_eq(st.arenas_mapped, 2);
+    ck_assert_uint_eq(st.arenas_live, 0);
+    ck_assert_uint_eq(st.arenas_cached, 0);
+    ck_assert_uint_eq(st.bytes_committed, 0);
 }
 END_TEST
 
@@ -811,7 +964,10 @@ static Suite *alloc_suite(void)
 
     tc = tcase_create("pools_arenas");
     tcase_add_test(tc, pools_return_to_free_list);
-    tcase_add_test(tc, empty_arena_is_unmapped);
+    tcase_add_test(tc, empty_arenas_are_cached);
+    tcase_add_test(tc, burst_is_given_back_after_the_delay);
+    tcase_add_test(tc, arena_cache_is_bounded);
+    tcase_add_test(tc, exiting_thread_unmaps_its_cache);
     tcase_add_test(tc, fullest_arena_first);
     tcase_add_test(tc, random_workload_keeps_invariants);
     tcase_set_timeout(tc, 120);
