@@ -51,7 +51,15 @@ typedef struct srv_cmd {
     cmd_fn fn;
     int arity;
     unsigned flags;
+    srv_keyspec keys;           /* where its keys are, how it is routed */
 } srv_cmd;
+
+/* Key specs of the table: no keys; one key (argv[1]); keys from argv[1]
+ * on (step 1 or 2) split across shards; every shard. */
+#define K_NONE {0, 0, 0, SRV_ROUTE_LOCAL}
+#define K_1 {1, 1, 1, SRV_ROUTE_KEYS}
+#define K_SPLIT(step, how) {1, -1, step, how}
+#define K_ALL(how) {0, 0, 0, how}
 
 static const char *const E_WRONGTYPE =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -432,9 +440,9 @@ static void cmd_command(ctx *x)
             srv_reply_bulk(x->out, c->name, strlen(c->name));
             srv_reply_int(x->out, c->arity);
             srv_reply_array(x->out, 0);
-            srv_reply_int(x->out, 0);
-            srv_reply_int(x->out, 0);
-            srv_reply_int(x->out, 0);
+            srv_reply_int(x->out, c->keys.first);
+            srv_reply_int(x->out, c->keys.last);
+            srv_reply_int(x->out, c->keys.step);
         }
     } else if (arg_is(x, 1, "COUNT")) {
         if (x->argc != 2) {
@@ -671,7 +679,7 @@ static void cmd_config(ctx *x)
         }
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else if (arg_is(x, 1, "RESETSTAT")) {
-        srv_ks.hits = srv_ks.misses = srv_ks.expired = 0;
+        srv_ks_reset_stats();
         mw_gc_reset_stats();
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else {
@@ -814,44 +822,73 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "total_net_input_bytes:%lld", in);
         info_line(b, "total_net_output_bytes:%lld", out);
         info_line(b, "rejected_connections:%lld", atomic_load(&srv.rejected_connections));
-        info_line(b, "expired_keys:%lld", srv_ks.expired);
-        info_line(b, "keyspace_hits:%lld", srv_ks.hits);
-        info_line(b, "keyspace_misses:%lld", srv_ks.misses);
+        srv_ks_totals t;
+        srv_ks_get_totals(&t);
+        info_line(b, "expired_keys:%lld", t.expired);
+        info_line(b, "keyspace_hits:%lld", t.hits);
+        info_line(b, "keyspace_misses:%lld", t.misses);
     } else if (strcmp(sec, "gc") == 0) {
         info_line(b, "# GC");
         info_gc(b);
+    } else if (strcmp(sec, "shards") == 0) {
+        // Not a Redis section: how the keyspace is laid out, and each
+        // shard's keys as its owner last published them.
+        info_line(b, "# Shards");
+        info_line(b, "keyspace:%s", srv.cfg.sharded ? "sharded" : "shared");
+        info_line(b, "shards:%d", srv.nshards);
+        for (int i = 0; i < srv.nshards; i++) {
+            srv_keyspace *k = &srv.shards[i];
+            long long keys = k == srv_ks_cur ? (long long)k->d.count
+                                             : atomic_load_explicit(&k->pub_keys, memory_order_relaxed);
+            int lo = -1, hi = -1;
+            for (int s = 0; s < SRV_SLOTS; s++) {
+                if (srv_slot_owner[s] == i || !srv.cfg.sharded) {
+                    hi = s;
+                    if (lo < 0) {
+                        lo = s;
+                    }
+                }
+            }
+            info_line(b, "shard%d:keys=%lld,slots=%d-%d", i, keys, lo, hi);
+        }
     } else if (strcmp(sec, "keyspace") == 0) {
         info_line(b, "# Keyspace");
-        if (srv_ks.d.count > 0) {
-            info_line(b, "db0:keys=%zu,expires=%zu,avg_ttl=0", srv_ks.d.count, srv_ks.expires);
+        srv_ks_totals t;
+        srv_ks_get_totals(&t);
+        if (t.keys > 0) {
+            info_line(b, "db0:keys=%lld,expires=%lld,avg_ttl=0", t.keys, t.expires);
         }
     }
 }
 
 static void cmd_info(ctx *x)
 {
-    static const char *const all[] = {"server", "clients", "memory", "stats", "gc", "keyspace"};
+    // The first six are the default; "shards" only when asked for, or all.
+    static const char *const all[] = {"server", "clients", "memory", "stats", "gc", "keyspace",
+                                      "shards"};
+    enum { NSEC = 7, NDEFAULT = 6 };
     srv_buf b = {0};
-    bool want[6] = {false};
+    bool want[NSEC] = {false};
     bool any = false;
     if (x->argc == 1) {
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < NDEFAULT; i++) {
             want[i] = true;
         }
     }
     for (size_t a = 1; a < x->argc; a++) {
-        if (arg_is(x, a, "all") || arg_is(x, a, "default") || arg_is(x, a, "everything")) {
-            for (int i = 0; i < 6; i++) {
+        bool every = arg_is(x, a, "all") || arg_is(x, a, "everything");
+        if (every || arg_is(x, a, "default")) {
+            for (int i = 0; i < (every ? NSEC : NDEFAULT); i++) {
                 want[i] = true;
             }
         }
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < NSEC; i++) {
             if (arg_is(x, a, all[i])) {
                 want[i] = true;
             }
         }
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < NSEC; i++) {
         if (want[i]) {
             if (any) {
                 srv_buf_append(&b, "\r\n", 2);
@@ -2487,82 +2524,82 @@ static void cmd_zpopmin(ctx *x)
  * ====================================================================== */
 
 static const srv_cmd cmd_table[] = {
-    {"ping", cmd_ping, -1, 0},
-    {"echo", cmd_echo, 2, 0},
-    {"quit", cmd_quit, -1, F_NOAUTH},
-    {"select", cmd_select, 2, 0},
-    {"auth", cmd_auth, -2, F_NOAUTH},
-    {"hello", cmd_hello, -1, F_NOAUTH},
-    {"command", cmd_command, -1, 0},
-    {"client", cmd_client, -2, 0},
-    {"config", cmd_config, -2, 0},
-    {"info", cmd_info, -1, 0},
-    {"dbsize", cmd_dbsize, 1, 0},
-    {"flushdb", cmd_flushdb, -1, 0},
-    {"flushall", cmd_flushdb, -1, 0},
-    {"keys", cmd_keys, 2, 0},
-    {"scan", cmd_scan, -2, 0},
-    {"type", cmd_type, 2, 0},
-    {"exists", cmd_exists, -2, 0},
-    {"del", cmd_del, -2, 0},
-    {"unlink", cmd_del, -2, 0},
-    {"rename", cmd_rename, 3, 0},
-    {"expire", cmd_expire, -3, 0},
-    {"pexpire", cmd_pexpire, -3, 0},
-    {"ttl", cmd_ttl, 2, 0},
-    {"pttl", cmd_pttl, 2, 0},
-    {"persist", cmd_persist, 2, 0},
-    {"set", cmd_set, -3, F_WRITE},
-    {"get", cmd_get, 2, 0},
-    {"getset", cmd_getset, 3, F_WRITE},
-    {"mset", cmd_mset, -3, F_WRITE},
-    {"mget", cmd_mget, -2, 0},
-    {"incr", cmd_incr, 2, F_WRITE},
-    {"decr", cmd_decr, 2, F_WRITE},
-    {"incrby", cmd_incrby, 3, F_WRITE},
-    {"decrby", cmd_decrby, 3, F_WRITE},
-    {"append", cmd_append, 3, F_WRITE},
-    {"strlen", cmd_strlen, 2, 0},
-    {"setnx", cmd_setnx, 3, F_WRITE},
-    {"lpush", cmd_lpush, -3, F_WRITE},
-    {"rpush", cmd_rpush, -3, F_WRITE},
-    {"lpop", cmd_lpop, -2, 0},
-    {"rpop", cmd_rpop, -2, 0},
-    {"lrange", cmd_lrange, 4, 0},
-    {"llen", cmd_llen, 2, 0},
-    {"lindex", cmd_lindex, 3, 0},
-    {"lset", cmd_lset, 4, F_WRITE},
-    {"lrem", cmd_lrem, 4, 0},
-    {"hset", cmd_hset, -4, F_WRITE},
-    {"hget", cmd_hget, 3, 0},
-    {"hmset", cmd_hmset, -4, F_WRITE},
-    {"hmget", cmd_hmget, -3, 0},
-    {"hdel", cmd_hdel, -3, 0},
-    {"hgetall", cmd_hgetall, 2, 0},
-    {"hlen", cmd_hlen, 2, 0},
-    {"hexists", cmd_hexists, 3, 0},
-    {"hincrby", cmd_hincrby, 4, F_WRITE},
-    {"hkeys", cmd_hkeys, 2, 0},
-    {"hvals", cmd_hvals, 2, 0},
-    {"sadd", cmd_sadd, -3, F_WRITE},
-    {"srem", cmd_srem, -3, 0},
-    {"smembers", cmd_smembers, 2, 0},
-    {"sismember", cmd_sismember, 3, 0},
-    {"scard", cmd_scard, 2, 0},
-    {"spop", cmd_spop, -2, 0},
-    {"zadd", cmd_zadd, -4, F_WRITE},
-    {"zrem", cmd_zrem, -3, 0},
-    {"zscore", cmd_zscore, 3, 0},
-    {"zcard", cmd_zcard, 2, 0},
-    {"zrange", cmd_zrange, -4, 0},
-    {"zrank", cmd_zrank, 3, 0},
-    {"zincrby", cmd_zincrby, 4, F_WRITE},
-    {"zpopmin", cmd_zpopmin, -2, 0},
-    {"ref.set", cmd_ref_set, 4, F_WRITE},
-    {"ref.get", cmd_ref_get, 3, 0},
-    {"gc.collect", cmd_gc_collect, -1, 0},
-    {"gc.stats", cmd_gc_stats, 1, 0},
-    {"gc.policy", cmd_gc_policy, -1, 0},
+    {"ping", cmd_ping, -1, 0, K_NONE},
+    {"echo", cmd_echo, 2, 0, K_NONE},
+    {"quit", cmd_quit, -1, F_NOAUTH, K_NONE},
+    {"select", cmd_select, 2, 0, K_NONE},
+    {"auth", cmd_auth, -2, F_NOAUTH, K_NONE},
+    {"hello", cmd_hello, -1, F_NOAUTH, K_NONE},
+    {"command", cmd_command, -1, 0, K_NONE},
+    {"client", cmd_client, -2, 0, K_NONE},
+    {"config", cmd_config, -2, 0, K_NONE},
+    {"info", cmd_info, -1, 0, K_NONE},
+    {"dbsize", cmd_dbsize, 1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
+    {"flushdb", cmd_flushdb, -1, 0, K_ALL(SRV_ROUTE_ALL_OK)},
+    {"flushall", cmd_flushdb, -1, 0, K_ALL(SRV_ROUTE_ALL_OK)},
+    {"keys", cmd_keys, 2, 0, K_ALL(SRV_ROUTE_ALL_CONCAT)},
+    {"scan", cmd_scan, -2, 0, K_ALL(SRV_ROUTE_SCAN)},
+    {"type", cmd_type, 2, 0, K_1},
+    {"exists", cmd_exists, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
+    {"del", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
+    {"unlink", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
+    {"rename", cmd_rename, 3, 0, {1, 2, 1, SRV_ROUTE_KEYS}},
+    {"expire", cmd_expire, -3, 0, K_1},
+    {"pexpire", cmd_pexpire, -3, 0, K_1},
+    {"ttl", cmd_ttl, 2, 0, K_1},
+    {"pttl", cmd_pttl, 2, 0, K_1},
+    {"persist", cmd_persist, 2, 0, K_1},
+    {"set", cmd_set, -3, F_WRITE, K_1},
+    {"get", cmd_get, 2, 0, K_1},
+    {"getset", cmd_getset, 3, F_WRITE, K_1},
+    {"mset", cmd_mset, -3, F_WRITE, K_SPLIT(2, SRV_ROUTE_SPLIT_OK)},
+    {"mget", cmd_mget, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_MGET)},
+    {"incr", cmd_incr, 2, F_WRITE, K_1},
+    {"decr", cmd_decr, 2, F_WRITE, K_1},
+    {"incrby", cmd_incrby, 3, F_WRITE, K_1},
+    {"decrby", cmd_decrby, 3, F_WRITE, K_1},
+    {"append", cmd_append, 3, F_WRITE, K_1},
+    {"strlen", cmd_strlen, 2, 0, K_1},
+    {"setnx", cmd_setnx, 3, F_WRITE, K_1},
+    {"lpush", cmd_lpush, -3, F_WRITE, K_1},
+    {"rpush", cmd_rpush, -3, F_WRITE, K_1},
+    {"lpop", cmd_lpop, -2, 0, K_1},
+    {"rpop", cmd_rpop, -2, 0, K_1},
+    {"lrange", cmd_lrange, 4, 0, K_1},
+    {"llen", cmd_llen, 2, 0, K_1},
+    {"lindex", cmd_lindex, 3, 0, K_1},
+    {"lset", cmd_lset, 4, F_WRITE, K_1},
+    {"lrem", cmd_lrem, 4, 0, K_1},
+    {"hset", cmd_hset, -4, F_WRITE, K_1},
+    {"hget", cmd_hget, 3, 0, K_1},
+    {"hmset", cmd_hmset, -4, F_WRITE, K_1},
+    {"hmget", cmd_hmget, -3, 0, K_1},
+    {"hdel", cmd_hdel, -3, 0, K_1},
+    {"hgetall", cmd_hgetall, 2, 0, K_1},
+    {"hlen", cmd_hlen, 2, 0, K_1},
+    {"hexists", cmd_hexists, 3, 0, K_1},
+    {"hincrby", cmd_hincrby, 4, F_WRITE, K_1},
+    {"hkeys", cmd_hkeys, 2, 0, K_1},
+    {"hvals", cmd_hvals, 2, 0, K_1},
+    {"sadd", cmd_sadd, -3, F_WRITE, K_1},
+    {"srem", cmd_srem, -3, 0, K_1},
+    {"smembers", cmd_smembers, 2, 0, K_1},
+    {"sismember", cmd_sismember, 3, 0, K_1},
+    {"scard", cmd_scard, 2, 0, K_1},
+    {"spop", cmd_spop, -2, 0, K_1},
+    {"zadd", cmd_zadd, -4, F_WRITE, K_1},
+    {"zrem", cmd_zrem, -3, 0, K_1},
+    {"zscore", cmd_zscore, 3, 0, K_1},
+    {"zcard", cmd_zcard, 2, 0, K_1},
+    {"zrange", cmd_zrange, -4, 0, K_1},
+    {"zrank", cmd_zrank, 3, 0, K_1},
+    {"zincrby", cmd_zincrby, 4, F_WRITE, K_1},
+    {"zpopmin", cmd_zpopmin, -2, 0, K_1},
+    {"ref.set", cmd_ref_set, 4, F_WRITE, {1, 3, 2, SRV_ROUTE_KEYS}},
+    {"ref.get", cmd_ref_get, 3, 0, K_1},
+    {"gc.collect", cmd_gc_collect, -1, 0, K_NONE},
+    {"gc.stats", cmd_gc_stats, 1, 0, K_NONE},
+    {"gc.policy", cmd_gc_policy, -1, 0, K_NONE},
 };
 
 static size_t cmd_count(void)
@@ -2644,7 +2681,7 @@ static void unknown_command(ctx *x)
 
 void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
 {
-    ctx x = {.c = conn, .out = &conn->out, .argc = argc, .argv = argv, .argl = argl};
+    ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     if (c == NULL) {
         unknown_command(&x);
@@ -2665,6 +2702,25 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
             srv_reply_error(x.out, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
+    }
+    if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
+        srv_route(conn, &c->keys, argc, argv, argl)) {
+        return;
+    }
+    c->fn(&x);
+#if SRV_DEBUG >= 2
+    srv_ks_validate();
+#endif
+}
+
+void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
+                        const size_t *argl)
+{
+    ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
+    const srv_cmd *c = find_cmd(argv[0], argl[0]);
+    if (c == NULL) {
+        unknown_command(&x);  // cannot happen: the sender looked it up
+        return;
     }
     c->fn(&x);
 #if SRV_DEBUG >= 2

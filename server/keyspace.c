@@ -52,7 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-srv_keyspace srv_ks;
+__thread srv_keyspace *srv_ks_cur;
 
 /* ======================================================================
  * Hashing and the table
@@ -773,6 +773,45 @@ void srv_ks_flush(void)
 {
     srv_dict_clear(&srv_ks.d, drop_value);
     srv_ks.expires = 0;
+}
+
+void srv_ks_publish(void)
+{
+    srv_keyspace *k = srv_ks_cur;
+    atomic_store_explicit(&k->pub_keys, (long long)k->d.count, memory_order_relaxed);
+    atomic_store_explicit(&k->pub_expires, (long long)k->expires, memory_order_relaxed);
+    atomic_store_explicit(&k->pub_hits, k->hits, memory_order_relaxed);
+    atomic_store_explicit(&k->pub_misses, k->misses, memory_order_relaxed);
+    atomic_store_explicit(&k->pub_expired, k->expired, memory_order_relaxed);
+}
+
+void srv_ks_get_totals(srv_ks_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < srv.nshards; i++) {
+        srv_keyspace *k = &srv.shards[i];
+        bool own = k == srv_ks_cur;  // the caller's own shard is read live
+        t->keys += own ? (long long)k->d.count : atomic_load_explicit(&k->pub_keys, memory_order_relaxed);
+        t->expires += own ? (long long)k->expires
+                          : atomic_load_explicit(&k->pub_expires, memory_order_relaxed);
+        t->hits += (own ? k->hits : atomic_load_explicit(&k->pub_hits, memory_order_relaxed)) -
+                   atomic_load_explicit(&k->base_hits, memory_order_relaxed);
+        t->misses += (own ? k->misses : atomic_load_explicit(&k->pub_misses, memory_order_relaxed)) -
+                     atomic_load_explicit(&k->base_misses, memory_order_relaxed);
+        t->expired += (own ? k->expired : atomic_load_explicit(&k->pub_expired, memory_order_relaxed)) -
+                      atomic_load_explicit(&k->base_expired, memory_order_relaxed);
+    }
+}
+
+void srv_ks_reset_stats(void)
+{
+    for (int i = 0; i < srv.nshards; i++) {
+        srv_keyspace *k = &srv.shards[i];
+        bool own = k == srv_ks_cur;
+        atomic_store(&k->base_hits, own ? k->hits : atomic_load(&k->pub_hits));
+        atomic_store(&k->base_misses, own ? k->misses : atomic_load(&k->pub_misses));
+        atomic_store(&k->base_expired, own ? k->expired : atomic_load(&k->pub_expired));
+    }
 }
 
 typedef struct expire_batch {

@@ -159,7 +159,9 @@ static void usage(FILE *f)
         "  --port N              TCP port (default 6380; 0: any free port)\n"
         "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
         "  --workers N           worker threads (default: the number of cores)\n"
-        "  --lock gil|free       reference counting mode (default gil)\n"
+        "  --keyspace shared|sharded  one keyspace for all workers, or a shard\n"
+        "                        per worker by hash slot (default shared)\n"
+        "  --lock gil|free       reference counting mode (default gil; sharded: free)\n"
         "  --gc stw|paused|off   automatic collection policy (default stw)\n"
         "  --gc-threshold A,B,C  collector thresholds (default 700,10,10)\n"
         "  --maxmemory BYTES     refuse writes above this (0: no limit; units k kb m mb g gb)\n"
@@ -238,7 +240,16 @@ static const char *set_option(const char *name, const char *value, int depth)
             return "must be 1..256";
         }
         c->workers = (int)v;
+    } else if (strcmp(name, "keyspace") == 0) {
+        if (strcmp(value, "shared") == 0) {
+            c->sharded = false;
+        } else if (strcmp(value, "sharded") == 0) {
+            c->sharded = true;
+        } else {
+            return "must be shared or sharded";
+        }
     } else if (strcmp(name, "lock") == 0) {
+        c->lock_given = true;
         if (strcmp(value, "gil") == 0) {
             c->lock = MW_LOCK_GIL;
         } else if (strcmp(value, "free") == 0) {
@@ -608,7 +619,11 @@ static int shutdown_runtime(void)
 {
     int r = mw_thread_attach(srv.rt);
     if (r == 0) {
-        srv_ks_flush();
+        for (int i = 0; i < srv.nshards; i++) {
+            srv_ks_cur = &srv.shards[i];  // sharded: emptied by their owners already
+            srv_ks_flush();
+        }
+        srv_ks_cur = NULL;
         intptr_t n = mw_gc_collect(-1);
         if (n < 0) {
             mw_err_clear();
@@ -629,6 +644,14 @@ int main(int argc, char **argv)
     int st = parse_args(argc, argv);
     if (st >= 0) {
         return st;
+    }
+    if (srv.cfg.sharded) {
+        if (srv.cfg.lock_given && srv.cfg.lock == MW_LOCK_GIL) {
+            fprintf(stderr, "mwrt-server: --keyspace sharded runs its workers at once: "
+                            "it needs --lock free, not --lock gil\n");
+            return 2;
+        }
+        srv.cfg.lock = MW_LOCK_FREE;
     }
     srv.start_ms = srv_now_ms();
     atomic_store(&srv.maxmemory, srv.cfg.maxmemory);
@@ -675,6 +698,17 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(srv.workers, 0, sizeof(srv_worker) * (size_t)srv.nworkers);
+    srv.nshards = srv.cfg.sharded ? srv.nworkers : 1;
+    srv.shards = aligned_alloc(64, sizeof(srv_keyspace) * (size_t)srv.nshards);
+    if (srv.shards == NULL) {
+        fprintf(stderr, "mwrt-server: out of memory\n");
+        close(listen_fd);
+        free(srv.workers);
+        mw_runtime_free(srv.rt);
+        return 1;
+    }
+    memset(srv.shards, 0, sizeof(srv_keyspace) * (size_t)srv.nshards);
+    srv_shards_init();
     uv_sem_t started;
     uv_sem_init(&started, 0);
     int nstarted = 0;
@@ -718,8 +752,9 @@ int main(int argc, char **argv)
         shutdown_runtime();
         return 1;
     }
-    srv_log("mwrt-server %s starting: %d workers, lock %s, gc %s, thresholds %d,%d,%d, "
+    srv_log("mwrt-server %s starting: %d workers, keyspace %s, lock %s, gc %s, thresholds %d,%d,%d, "
             "maxclients %lld, maxmemory %lld%s", SRV_VERSION, srv.nworkers,
+            srv.cfg.sharded ? "sharded" : "shared",
             srv.cfg.lock == MW_LOCK_GIL ? "gil" : "free", gc_name(srv.cfg.gc),
             srv.cfg.threshold[0], srv.cfg.threshold[1], srv.cfg.threshold[2],
             srv.cfg.maxclients, srv.cfg.maxmemory,
@@ -742,6 +777,7 @@ int main(int argc, char **argv)
         free(srv.workers[i].fds);
     }
     free(srv.workers);
+    free(srv.shards);
     srv_log("stopped");
     return st;
 }

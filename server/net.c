@@ -55,9 +55,14 @@ static void close_worker_handles(srv_worker *w);
 /* Start running object code: in free mode take the keyspace lock while
  * still idle (so a collection that stops the world is not held up by a
  * thread waiting for the lock), then leave the idle state. */
+static bool keyspace_lock_needed(void)
+{
+    return srv.cfg.lock == MW_LOCK_FREE && !srv.cfg.sharded;
+}
+
 static void enter(void)
 {
-    if (srv.cfg.lock == MW_LOCK_FREE) {
+    if (keyspace_lock_needed()) {
         pthread_mutex_lock(&srv.ks_lock);
     }
     mw_idle_end();
@@ -66,7 +71,7 @@ static void enter(void)
 static void leave(void)
 {
     mw_idle_begin();
-    if (srv.cfg.lock == MW_LOCK_FREE) {
+    if (keyspace_lock_needed()) {
         pthread_mutex_unlock(&srv.ks_lock);
     }
 }
@@ -174,7 +179,7 @@ static void process(srv_conn *c)
 {
     unsigned ran = 0;
     while (!c->closing && !c->close_after_write && c->qstart < c->qlen &&
-           c->out.len <= SRV_OUT_SOFT_MAX) {
+           c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT) {
         size_t consumed = 0, need = 0;
         srv_resp_status st = srv_resp_parse(&c->parser, c->qbuf + c->qstart,
                                             c->qlen - c->qstart, &consumed, &need);
@@ -184,7 +189,7 @@ static void process(srv_conn *c)
         }
         if (st == SRV_RESP_ERR) {
             srv_log_limited("client %lld (%s): %s", c->id, c->addr, c->parser.error);
-            srv_reply_errorf(&c->out, "ERR %s", c->parser.error);
+            srv_reply_errorf(srv_conn_out(c), "ERR %s", c->parser.error);
             c->close_after_write = true;
             break;
         }
@@ -223,35 +228,71 @@ static void process(srv_conn *c)
     if (c->eof && c->qstart < c->qlen && c->out.len <= SRV_OUT_SOFT_MAX) {
         c->close_after_write = true;  // a truncated request that cannot complete
     }
-    if (c->out.oom) {
+    if (c->out.oom || srv_conn_out(c)->oom) {
         srv_log_limited("client %lld (%s): out of memory for replies", c->id, c->addr);
         close_conn(c);
     }
 }
 
+static void check_drained(srv_worker *w);
+
+/* Rounds of one check callback before the loop polls for I/O again. */
+#define CHECK_ROUNDS 64
+
+/* The check callback: run what was read (and, sharded, what other workers
+ * sent), in rounds, until a round finds nothing new; then write.  One
+ * round hands everything it produced for another worker over at once. */
 static void on_check(uv_check_t *h)
 {
     srv_worker *w = h->data;
-    srv_conn *list = w->pending;
-    if (list == NULL) {
+    bool sharded = srv.cfg.sharded;
+    if (w->pending == NULL &&
+        (!sharded || atomic_load_explicit(&w->mailbox, memory_order_relaxed) == NULL)) {
+        if (sharded) {
+            check_drained(w);
+        }
         return;  // nothing read: stay idle, do not touch the GIL
     }
-    w->pending = NULL;
+    srv_conn *flushes = NULL;
     enter();
-    for (srv_conn *c = list; c != NULL; c = c->pnext) {
-        c->in_pending = false;
-        if (!c->closing) {
-            process(c);
+    for (int round = 0; round < CHECK_ROUNDS; round++) {
+        size_t mail = sharded ? srv_mail_run(w) : 0;
+        srv_conn *list = w->pending;
+        w->pending = NULL;
+        for (srv_conn *c = list; c != NULL; c = c->pnext) {
+            c->in_pending = false;
+            if (!c->closing) {
+                process(c);
+            }
+            if (!c->in_flush) {
+                c->in_flush = true;
+                c->fnext = flushes;
+                flushes = c;
+            }
+        }
+        if (!sharded) {
+            break;  // only reads add to the list, and none ran meanwhile
+        }
+        srv_ks_publish();  // before the replies go: INFO after a write sees it
+        srv_mail_send(w);
+        if (mail == 0 && list == NULL) {
+            break;
         }
     }
     leave();
-    // Replies go out without the GIL.  Nothing below re-adds to this list
-    // (mark_pending only from on_read/on_write), so walking it is safe;
-    // closed connections are freed only in a later loop phase.
-    for (srv_conn *c = list; c != NULL;) {
-        srv_conn *next = c->pnext;
+    // Replies go out without the GIL.  Closed connections are freed only in
+    // a later loop phase, so walking the list is safe.
+    for (srv_conn *c = flushes; c != NULL;) {
+        srv_conn *next = c->fnext;
+        c->in_flush = false;
         flush(c);
         c = next;
+    }
+    if (sharded) {
+        if (w->pending != NULL || atomic_load_explicit(&w->mailbox, memory_order_relaxed) != NULL) {
+            uv_async_send(&w->mail);  // more than CHECK_ROUNDS worth: come back at once
+        }
+        check_drained(w);
     }
 }
 
@@ -287,7 +328,7 @@ static void flush(srv_conn *c)
         return;
     }
     if (c->out.len == 0) {
-        if (c->close_after_write) {
+        if (c->close_after_write && c->phead == NULL) {
             close_conn(c);
         }
         return;
@@ -308,7 +349,7 @@ static void flush(srv_conn *c)
         if (c->out.cap > 4 * SRV_READ_CHUNK) {
             srv_buf_free(&c->out);  // a huge reply's buffer is not kept
         }
-        if (c->close_after_write) {
+        if (c->close_after_write && c->phead == NULL) {
             close_conn(c);
         }
         return;
@@ -334,6 +375,19 @@ static void flush(srv_conn *c)
  * Connections
  * ====================================================================== */
 
+static void conn_free(srv_conn *c)
+{
+    srv_conn_free_parts(c);
+    free(c->qbuf);
+    srv_buf_free(&c->out);
+    srv_buf_free(&c->inflight);
+    srv_resp_parser_free(&c->parser);
+    free(c->argv);
+    free(c->argl);
+    free(c->name);
+    free(c);
+}
+
 static void on_close(uv_handle_t *h)
 {
     srv_conn *c = h->data;
@@ -345,6 +399,7 @@ static void on_close(uv_handle_t *h)
                 break;
             }
         }
+        c->in_pending = false;
     }
     if (c->prev != NULL) {
         c->prev->next = c->next;
@@ -355,18 +410,30 @@ static void on_close(uv_handle_t *h)
         c->next->prev = c->prev;
     }
     w->nconns--;
-    free(c->qbuf);
-    srv_buf_free(&c->out);
-    srv_buf_free(&c->inflight);
-    srv_resp_parser_free(&c->parser);
-    free(c->argv);
-    free(c->argl);
-    free(c->name);
-    free(c);
     atomic_fetch_sub(&srv.clients, 1);
-    if (w->stopping && w->nconns == 0) {
-        close_worker_handles(w);
+    if (c->nwait > 0) {
+        c->zombie = true;  // other workers still answer it: freed at the last reply
+    } else {
+        conn_free(c);
     }
+    if (w->stopping && w->nconns == 0) {
+        if (srv.cfg.sharded) {
+            check_drained(w);
+        } else {
+            close_worker_handles(w);
+        }
+    }
+}
+
+void srv_conn_replied(srv_conn *c)
+{
+    if (c->zombie) {
+        if (c->nwait == 0) {
+            conn_free(c);
+        }
+        return;
+    }
+    mark_pending(c);  // replies to write, and requests that waited behind them
 }
 
 static void close_conn(srv_conn *c)
@@ -457,8 +524,55 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
+/* Sharded shutdown.  A worker is drained once it is stopping, has no
+ * connection and nothing in flight; from then on it sends no request,
+ * only replies to workers that have something in flight (so are not
+ * drained, so keep their mail handles open).  It keeps its own mail
+ * handle open, to answer the others, until every worker is drained: the
+ * last to get there wakes them all, under srv_mail_lock, and each closes
+ * its handles.  No wake-up can then reach a closed handle. */
+static _Atomic(int) ndrained;
+
+static void check_drained(srv_worker *w)
+{
+    if (!w->stopping) {
+        return;
+    }
+    if (!w->drained && w->nconns == 0 && w->inflight == 0) {
+        w->drained = true;
+        if (atomic_fetch_add(&ndrained, 1) + 1 == srv.nworkers) {
+            pthread_mutex_lock(&srv_mail_lock);
+            for (int i = 0; i < srv.nworkers; i++) {
+                if (srv.workers[i].mail_open) {
+                    uv_async_send(&srv.workers[i].mail);
+                }
+            }
+            pthread_mutex_unlock(&srv_mail_lock);
+        }
+    }
+    if (w->drained && atomic_load(&ndrained) == srv.nworkers) {
+        close_worker_handles(w);
+    }
+}
+
+/* The mail handle only wakes the loop: the check callback that follows
+ * reads the mailbox. */
+static void on_mail(uv_async_t *h)
+{
+    srv_worker *w = h->data;
+    check_drained(w);
+}
+
 static void close_worker_handles(srv_worker *w)
 {
+    if (srv.cfg.sharded) {
+        pthread_mutex_lock(&srv_mail_lock);
+        if (w->mail_open) {
+            w->mail_open = false;
+            uv_close((uv_handle_t *)&w->mail, on_handle_closed);
+        }
+        pthread_mutex_unlock(&srv_mail_lock);
+    }
     if (!uv_is_closing((uv_handle_t *)&w->async)) {
         uv_close((uv_handle_t *)&w->async, on_handle_closed);
     }
@@ -491,7 +605,11 @@ static void begin_stop(srv_worker *w)
         uv_timer_stop(&w->cron);
     }
     if (w->nconns == 0) {
-        close_worker_handles(w);
+        if (srv.cfg.sharded) {
+            check_drained(w);
+        } else {
+            close_worker_handles(w);
+        }
         return;
     }
     if (uv_timer_init(&w->loop, &w->stop_timer) == 0) {
@@ -540,8 +658,11 @@ static void on_cron(uv_timer_t *t)
 {
     srv_worker *w = t->data;
     enter();
-    if (w->index == 0) {
-        srv_ks_active_expire();
+    if (w->index == 0 || srv.cfg.sharded) {
+        srv_ks_active_expire();  // each shard's owner expires its own keys
+    }
+    if (srv.cfg.sharded) {
+        srv_ks_publish();
     }
     leave();
     if (w->index != 0) {
@@ -564,6 +685,8 @@ static void on_cron(uv_timer_t *t)
 static void worker_main(void *arg)
 {
     srv_worker *w = arg;
+    srv_self = w;
+    srv_ks_cur = &srv.shards[srv.cfg.sharded ? w->index : 0];
     int r = mw_thread_attach(srv.rt);
     if (r != 0) {
         w->start_error = r;
@@ -571,6 +694,17 @@ static void worker_main(void *arg)
         return;
     }
     r = uv_loop_init(&w->loop);
+    if (r == 0 && srv.cfg.sharded) {
+        r = srv_shard_worker_init(w);
+        if (r == 0) {
+            r = uv_async_init(&w->loop, &w->mail, on_mail);
+            w->mail.data = w;
+            w->mail_open = r == 0;
+        }
+        if (r != 0) {
+            uv_loop_close(&w->loop);
+        }
+    }
     if (r == 0) {
         r = uv_async_init(&w->loop, &w->async, on_async);
         w->async.data = w;
@@ -606,6 +740,11 @@ static void worker_main(void *arg)
     mw_idle_begin();
     r = uv_run(&w->loop, UV_RUN_DEFAULT);
     mw_idle_end();
+    if (srv.cfg.sharded) {
+        srv_ks_flush();  // the shard's values die with their owner, not elsewhere
+        srv_ks_publish();
+        srv_shard_worker_fini(w);
+    }
     r = uv_loop_close(&w->loop);
     if (r != 0) {
         srv_log("worker %d: loop close: %s", w->index, uv_strerror(r));

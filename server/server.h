@@ -5,6 +5,8 @@
  *             threads and shutdown is there)
  * net.c       worker threads, libuv loops, connections, reading and writing
  * keyspace.c  the keyspace and the value types (list, hash, set, zset)
+ * shard.c     hash slots, which worker owns which, and the hand-over of
+ *             requests and replies between workers (sharded keyspace)
  * commands.c  the command table and every command
  * resp.c      the RESP2 parser and reply encoder (no runtime, no libuv)
  */
@@ -62,6 +64,8 @@ typedef struct srv_config {
     int port;
     char bind[64];
     int workers;
+    bool sharded;               /* --keyspace sharded: one shard per worker */
+    bool lock_given;            /* --lock was set explicitly */
     mw_lock_mode lock;
     mw_gc_policy gc;
     int threshold[3];
@@ -80,6 +84,10 @@ typedef struct srv_server {
     mw_runtime *rt;
     srv_worker *workers;
     int nworkers;
+    /* Shards of the keyspace: nworkers of them in sharded mode (shard i
+     * is worker i's), else one, shared by every worker. */
+    struct srv_keyspace *shards;
+    int nshards;
     /* The keyspace lock, taken around command batches in free mode only
      * (in GIL mode the GIL is the lock). */
     pthread_mutex_t ks_lock;
@@ -141,6 +149,16 @@ struct srv_conn {
     bool close_after_write;     /* QUIT, protocol error, shutdown */
     bool eof;                   /* the client closed its side */
     bool authed;
+    /* Replies that wait for other workers (sharded mode): the chain of
+     * parts, oldest first, and how many of them still wait.  While the
+     * chain is not empty, replies produced here are appended to its last
+     * part (always a local one) instead of to out, so that every reply
+     * reaches out in request order (srv_conn_out, shard.c). */
+    struct srv_part *phead, *ptail;
+    int nwait;
+    bool zombie;                /* closed while parts wait: freed at the last */
+    srv_conn *fnext;            /* the check callback's list of conns to flush */
+    bool in_flush;
     const char **argv;          /* argument table handed to srv_execute */
     size_t *argl;
     size_t argcap;
@@ -168,7 +186,18 @@ struct srv_worker {
     long long nconns;
     srv_conn *pending;
     bool stopping;
+    bool drained;               /* stopping, no connection, nothing in flight */
     bool loop_ok;
+    /* Sharded mode: requests and replies from other workers (an MPSC
+     * list, shard.c), the async handle that wakes this worker for them,
+     * and what this worker will hand to each other worker at the end of
+     * its current round. */
+    _Atomic(struct srv_msg *) mailbox;
+    uv_async_t mail;
+    bool mail_open;             /* guarded by srv_mail_lock once stopping */
+    struct srv_outq *outq;      /* [nworkers]: newest first */
+    long long inflight;         /* requests sent, replies not yet back */
+    srv_conn *proxy;            /* runs requests on behalf of other workers */
     uv_sem_t *started;
     int start_error;
     /* Counters, written by this worker only. */
@@ -303,14 +332,33 @@ long long srv_zset_rank(srv_zset *z, const char *m, size_t n);
 /* Node at 0-based rank, or NULL. */
 srv_znode *srv_zset_at(srv_zset *z, size_t rank);
 
-/* The keyspace (database 0). */
+/* The keyspace (database 0), or one shard of it.  Only the thread that
+ * holds it touches d and the plain counters; other threads read the
+ * published copies (srv_ks_publish), and CONFIG RESETSTAT moves the
+ * baselines that INFO subtracts. */
 typedef struct srv_keyspace {
     srv_dict d;
     size_t expires;             /* keys with an expiry */
     long long hits, misses, expired;
     uint64_t expire_cursor;
-} srv_keyspace;
-extern srv_keyspace srv_ks;
+    _Atomic(long long) pub_keys, pub_expires, pub_hits, pub_misses, pub_expired;
+    _Atomic(long long) base_hits, base_misses, base_expired;
+} __attribute__((aligned(64))) srv_keyspace;
+
+/* The keyspace the calling thread works on: its own shard in sharded mode,
+ * the one shared keyspace otherwise. */
+extern __thread srv_keyspace *srv_ks_cur;
+#define srv_ks (*srv_ks_cur)
+
+/* Keyspace figures for INFO, summed over shards. */
+typedef struct srv_ks_totals {
+    long long keys, expires, hits, misses, expired;
+} srv_ks_totals;
+void srv_ks_get_totals(srv_ks_totals *t);
+/* CONFIG RESETSTAT: hits, misses and expired start again from zero. */
+void srv_ks_reset_stats(void);
+/* Copy this shard's figures where other threads read them. */
+void srv_ks_publish(void);
 
 /* Look key up, deleting it first if it expired; NULL if absent. */
 srv_entry *srv_ks_find(const char *key, size_t n);
@@ -345,7 +393,77 @@ const char *srv_type_name(mw_object *o);
 /* Build the command table.  Main thread, before the workers start. */
 void srv_commands_init(void);
 /* Run the request of argc arguments argv/argl for conn, replying into
- * conn->out.  Needs the keyspace. */
+ * srv_conn_out(conn); in sharded mode a request on keys of other workers
+ * is handed to them (srv_route).  Needs the keyspace. */
 void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl);
+/* Run a request that was checked and routed already (by the worker it
+ * came from), replying into out.  Needs the keyspace. */
+void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
+                        const size_t *argl);
+
+/* How a command's keys decide where it runs (sharded mode). */
+typedef enum srv_route_kind {
+    SRV_ROUTE_LOCAL,            /* no keys: runs where the client is */
+    SRV_ROUTE_KEYS,             /* every key in one slot: runs at its owner */
+    SRV_ROUTE_SPLIT_SUM,        /* DEL, EXISTS, UNLINK: per owner, integers added */
+    SRV_ROUTE_SPLIT_OK,         /* MSET: per owner, +OK if all are */
+    SRV_ROUTE_SPLIT_MGET,       /* MGET: per owner, values put back in key order */
+    SRV_ROUTE_ALL_SUM,          /* DBSIZE: every shard, integers added */
+    SRV_ROUTE_ALL_OK,           /* FLUSHDB, FLUSHALL: every shard */
+    SRV_ROUTE_ALL_CONCAT,       /* KEYS: every shard, arrays joined */
+    SRV_ROUTE_SCAN,             /* SCAN: the shard the cursor names */
+} srv_route_kind;
+
+/* Where a command's keys are: argv[first..last] every step-th (last < 0
+ * counts from the end: -1 is the last argument); first 0: no keys. */
+typedef struct srv_keyspec {
+    int first, last, step;
+    srv_route_kind route;
+} srv_keyspec;
+
+/* ======================================================================
+ * Shards (shard.c)
+ * ====================================================================== */
+
+#define SRV_SLOTS 16384
+/* Replies a connection may wait for before its further requests wait too. */
+#ifndef SRV_MAX_WAIT
+#define SRV_MAX_WAIT 1024
+#endif
+
+/* The hash slot of a key, as Redis Cluster computes it: CRC16-CCITT
+ * (XModem) of the key, or of the part between the first '{' and the next
+ * '}' when that part is not empty, modulo 16384. */
+unsigned srv_key_slot(const char *key, size_t n);
+/* The worker that owns each slot: the one table that routing, and the
+ * cluster protocol, read.  Filled before the workers start. */
+extern uint16_t srv_slot_owner[SRV_SLOTS];
+void srv_shards_init(void);
+
+/* Route a checked request for conn (sharded mode): true if it was handed
+ * over or answered here (CROSSSLOT), false if it runs on this worker. */
+bool srv_route(srv_conn *conn, const srv_keyspec *ks, size_t argc, const char **argv,
+               const size_t *argl);
+/* Where replies for conn go now: the last part of its chain, or conn->out. */
+srv_buf *srv_conn_out(srv_conn *conn);
+/* The calling worker. */
+extern __thread srv_worker *srv_self;
+
+/* Shard plumbing for net.c: run or deliver what other workers sent
+ * (returns how many messages), hand over what this worker produced
+ * (one push and one wake per target), and free what a closed connection
+ * still holds. */
+size_t srv_mail_run(srv_worker *w);
+void srv_mail_send(srv_worker *w);
+void srv_conn_free_parts(srv_conn *c);
+/* net.c: a part of conn's chain completed; run what waited behind it, or
+ * free conn if it was closed meanwhile and nothing else waits. */
+void srv_conn_replied(srv_conn *c);
+/* A worker's routing state (outgoing chains, proxy connection): 0 or a
+ * negative libuv code.  On the worker's thread. */
+int srv_shard_worker_init(srv_worker *w);
+void srv_shard_worker_fini(srv_worker *w);
+/* The lock that orders closing of mail handles against the last wake-up. */
+extern pthread_mutex_t srv_mail_lock;
 
 #endif /* MWRT_SERVER_SERVER_H */

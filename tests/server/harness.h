@@ -222,5 +222,6 @@ TCase *tcase_expiry(void);
 TCase *tcase_concurrency(void);
 TCase *tcase_lifecycle(void);
 TCase *tcase_mwrt(void);
+TCase *tcase_shards(void);
 
 #endif

@@ -270,25 +270,26 @@ START_TEST(keyspace)
     EXPECT(c, ":0\r\n", "DBSIZE");
     EXPECT(c, "$-1\r\n", "GET", "s");
 
-    // RENAME moves the value (of any type) and its TTL.
-    EXPECT(c, "-ERR no such key\r\n", "RENAME", "nope", "x");
-    EXPECT(c, "+OK\r\n", "SET", "src", "val", "EX", "1000");
-    EXPECT(c, "+OK\r\n", "RENAME", "src", "dst");
-    EXPECT(c, "$-1\r\n", "GET", "src");
-    EXPECT(c, "$3\r\nval\r\n", "GET", "dst");
-    EXPECT(c, ":1\r\n", "EXISTS", "dst");
-    EXPECT(c, "+OK\r\n", "RENAME", "dst", "dst");
-    EXPECT(c, ":3\r\n", "RPUSH", "list", "a", "b", "c");
-    EXPECT(c, "+OK\r\n", "RENAME", "list", "dst");   // overwrites a string
-    EXPECT(c, "+list\r\n", "TYPE", "dst");
-    EXPECT(c, ":-1\r\n", "TTL", "dst");
+    // RENAME moves the value (of any type) and its TTL.  The keys share a
+    // hash tag, so they are in one slot (one shard, when sharded).
+    EXPECT(c, "-ERR no such key\r\n", "RENAME", "{k}nope", "{k}x");
+    EXPECT(c, "+OK\r\n", "SET", "{k}src", "val", "EX", "1000");
+    EXPECT(c, "+OK\r\n", "RENAME", "{k}src", "{k}dst");
+    EXPECT(c, "$-1\r\n", "GET", "{k}src");
+    EXPECT(c, "$3\r\nval\r\n", "GET", "{k}dst");
+    EXPECT(c, ":1\r\n", "EXISTS", "{k}dst");
+    EXPECT(c, "+OK\r\n", "RENAME", "{k}dst", "{k}dst");
+    EXPECT(c, ":3\r\n", "RPUSH", "{k}list", "a", "b", "c");
+    EXPECT(c, "+OK\r\n", "RENAME", "{k}list", "{k}dst");   // overwrites a string
+    EXPECT(c, "+list\r\n", "TYPE", "{k}dst");
+    EXPECT(c, ":-1\r\n", "TTL", "{k}dst");
     EXPECT(c, "-ERR wrong number of arguments for 'rename' command\r\n", "RENAME", "a");
     th_close(c);
 
     redisContext *rc = RCONNECT();
-    freeReplyObject(th_cmd(rc, "SET src v EX 1000"));
-    freeReplyObject(th_cmd(rc, "RENAME src moved"));
-    redisReply *r = th_cmd(rc, "TTL moved");
+    freeReplyObject(th_cmd(rc, "SET {m}src v EX 1000"));
+    freeReplyObject(th_cmd(rc, "RENAME {m}src {m}moved"));
+    redisReply *r = th_cmd(rc, "TTL {m}moved");
     ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
     ck_assert_msg(r->integer > 900 && r->integer <= 1000, "TTL after RENAME: %lld",
                   r->integer);

@@ -70,6 +70,12 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_lifecycle());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
+        for (int a = 0; a + 1 < th_cfg.nargs; a++) {
+            if (strcmp(th_cfg.args[a], "--keyspace") == 0 &&
+                strcmp(th_cfg.args[a + 1], "sharded") == 0) {
+                suite_add_tcase(s, tcase_shards());  // the sharded entry only
+            }
+        }
     }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -25,38 +25,39 @@ START_TEST(ref_set_get)
 {
     START();
     th_conn *c = CONNECT();
-    EXPECT(c, "+OK\r\n", "SET", "s", "hello");
-    EXPECT(c, ":1\r\n", "REF.SET", "h", "f", "s");     // creates hash h, as HSET
-    EXPECT(c, ":0\r\n", "REF.SET", "h", "f", "s");
-    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "h", "f");
-    EXPECT(c, "+hash\r\n", "TYPE", "h");
-    EXPECT(c, ":1\r\n", "HLEN", "h");
+    // The keys share a hash tag: a value refers only to values of its slot.
+    EXPECT(c, "+OK\r\n", "SET", "{r}s", "hello");
+    EXPECT(c, ":1\r\n", "REF.SET", "{r}h", "f", "{r}s");     // creates hash h, as HSET
+    EXPECT(c, ":0\r\n", "REF.SET", "{r}h", "f", "{r}s");
+    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "{r}h", "f");
+    EXPECT(c, "+hash\r\n", "TYPE", "{r}h");
+    EXPECT(c, ":1\r\n", "HLEN", "{r}h");
     // The reference is to the value, not to the key: replacing the key's
     // value leaves the referenced one as it was.
-    EXPECT(c, "+OK\r\n", "SET", "s", "replaced");
-    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "h", "f");
-    EXPECT(c, ":1\r\n", "DEL", "s");
-    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "h", "f");
-    EXPECT(c, "$-1\r\n", "REF.GET", "h", "nope");
-    EXPECT(c, "$-1\r\n", "REF.GET", "nokey", "f");
-    EXPECT(c, "-ERR wrong number of arguments for 'ref.set' command\r\n", "REF.SET", "h", "f");
-    EXPECT(c, "-ERR wrong number of arguments for 'ref.get' command\r\n", "REF.GET", "h");
+    EXPECT(c, "+OK\r\n", "SET", "{r}s", "replaced");
+    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "{r}h", "f");
+    EXPECT(c, ":1\r\n", "DEL", "{r}s");
+    EXPECT(c, "$5\r\nhello\r\n", "REF.GET", "{r}h", "f");
+    EXPECT(c, "$-1\r\n", "REF.GET", "{r}h", "nope");
+    EXPECT(c, "$-1\r\n", "REF.GET", "{r}nokey", "f");
+    EXPECT(c, "-ERR wrong number of arguments for 'ref.set' command\r\n", "REF.SET", "{r}h", "f");
+    EXPECT(c, "-ERR wrong number of arguments for 'ref.get' command\r\n", "REF.GET", "{r}h");
     // A target that does not exist is an error and creates nothing.
-    th_send_cmd(c, 4, (const char *const[]){"REF.SET", "h2", "f", "missing"}, NULL);
+    th_send_cmd(c, 4, (const char *const[]){"REF.SET", "{r}h2", "f", "{r}missing"}, NULL);
     size_t len;
     char *r = th_read_reply(c, &len);
     ck_assert_msg(r != NULL && r[0] == '-', "REF.SET to a missing key: %s",
                   r ? th_escape(r, len, 80) : "(none)");
     free(r);
-    EXPECT(c, ":0\r\n", "EXISTS", "h2");
+    EXPECT(c, ":0\r\n", "EXISTS", "{r}h2");
     // REF.SET into a value that is not a hash.
-    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, "+OK\r\n", "SET", "{r}str", "v");
     EXPECT(c, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
-           "REF.SET", "str", "f", "h");
+           "REF.SET", "{r}str", "f", "{r}h");
     // A list referred to is seen whole through the reference.
-    EXPECT(c, ":2\r\n", "RPUSH", "l", "a", "b");
-    EXPECT(c, ":1\r\n", "REF.SET", "h", "list", "l");
-    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nb\r\n", "REF.GET", "h", "list");
+    EXPECT(c, ":2\r\n", "RPUSH", "{r}l", "a", "b");
+    EXPECT(c, ":1\r\n", "REF.SET", "{r}h", "list", "{r}l");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nb\r\n", "REF.GET", "{r}h", "list");
     th_close(c);
     STOP();
 }
@@ -71,13 +72,13 @@ START_TEST(ref_cycles_collected)
     (void)int_reply(rc, "GC.COLLECT");
     // CYCLES pairs of hashes that refer to each other, and a self-loop.
     for (int i = 0; i < CYCLES; i++) {
-        freeReplyObject(th_cmd(rc, "HSET a:%d x %d", i, i));
-        freeReplyObject(th_cmd(rc, "HSET b:%d x %d", i, i));
-        redisReply *r = th_cmd(rc, "REF.SET a:%d peer b:%d", i, i);
+        freeReplyObject(th_cmd(rc, "HSET {%d}a x %d", i, i));
+        freeReplyObject(th_cmd(rc, "HSET {%d}b x %d", i, i));
+        redisReply *r = th_cmd(rc, "REF.SET {%d}a peer {%d}b", i, i);
         REQUIREF(r->type == REDIS_REPLY_INTEGER && r->integer == 1, "REF.SET a:%d: %s", i,
                  r->type == REDIS_REPLY_ERROR ? r->str : "not :1");
         freeReplyObject(r);
-        r = th_cmd(rc, "REF.SET b:%d peer a:%d", i, i);
+        r = th_cmd(rc, "REF.SET {%d}b peer {%d}a", i, i);
         REQUIREF(r->type == REDIS_REPLY_INTEGER && r->integer == 1, "REF.SET b:%d: %s", i,
                  r->type == REDIS_REPLY_ERROR ? r->str : "not :1");
         freeReplyObject(r);
@@ -86,13 +87,13 @@ START_TEST(ref_cycles_collected)
     ck_assert_int_eq(int_reply(rc, "REF.SET self me self"), 1);
     // Reachable from keys: nothing to find.
     ck_assert_int_eq(int_reply(rc, "GC.COLLECT"), 0);
-    redisReply *r = th_cmd(rc, "REF.GET a:7 peer");
+    redisReply *r = th_cmd(rc, "REF.GET {7}a peer");
     ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);   // hash b:7, through the reference
     freeReplyObject(r);
     // Delete the keys: counting cannot free the cycles; the collector can.
     for (int i = 0; i < CYCLES; i++) {
         ck_assert_int_eq(int_reply(rc, "DBSIZE"), 2 * (CYCLES - i) + 1);
-        freeReplyObject(th_cmd(rc, "DEL a:%d b:%d", i, i));
+        freeReplyObject(th_cmd(rc, "DEL {%d}a {%d}b", i, i));
     }
     freeReplyObject(th_cmd(rc, "DEL self"));
     ck_assert_int_eq(int_reply(rc, "DBSIZE"), 0);
@@ -110,13 +111,13 @@ START_TEST(ref_cycles_collected)
     ck_assert_int_eq(r->type, REDIS_REPLY_ERROR);
     freeReplyObject(r);
     // A cycle still held by one key survives the collection whole.
-    freeReplyObject(th_cmd(rc, "HSET p x 1"));
-    freeReplyObject(th_cmd(rc, "HSET q x 2"));
-    freeReplyObject(th_cmd(rc, "REF.SET p peer q"));
-    freeReplyObject(th_cmd(rc, "REF.SET q peer p"));
-    freeReplyObject(th_cmd(rc, "DEL q"));
+    freeReplyObject(th_cmd(rc, "HSET {pq}p x 1"));
+    freeReplyObject(th_cmd(rc, "HSET {pq}q x 2"));
+    freeReplyObject(th_cmd(rc, "REF.SET {pq}p peer {pq}q"));
+    freeReplyObject(th_cmd(rc, "REF.SET {pq}q peer {pq}p"));
+    freeReplyObject(th_cmd(rc, "DEL {pq}q"));
     ck_assert_int_eq(int_reply(rc, "GC.COLLECT"), 0);
-    r = th_cmd(rc, "REF.GET p peer");
+    r = th_cmd(rc, "REF.GET {pq}p peer");
     ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
     ck_assert_uint_ge(r->elements, 2);
     ck_assert_str_eq(r->element[0]->str, "x");
@@ -135,11 +136,11 @@ START_TEST(ref_cycles_under_load)
     redisContext *rc = RCONNECT();
     for (int round = 0; round < 20; round++) {
         for (int i = 0; i < 50; i++) {
-            redisAppendCommand(rc, "HSET c:%d x %d", i, i);
-            redisAppendCommand(rc, "HSET d:%d x %d", i, i);
-            redisAppendCommand(rc, "REF.SET c:%d peer d:%d", i, i);
-            redisAppendCommand(rc, "REF.SET d:%d peer c:%d", i, i);
-            redisAppendCommand(rc, "DEL c:%d d:%d", i, i);
+            redisAppendCommand(rc, "HSET {%d}c x %d", i, i);
+            redisAppendCommand(rc, "HSET {%d}d x %d", i, i);
+            redisAppendCommand(rc, "REF.SET {%d}c peer {%d}d", i, i);
+            redisAppendCommand(rc, "REF.SET {%d}d peer {%d}c", i, i);
+            redisAppendCommand(rc, "DEL {%d}c {%d}d", i, i);
         }
         for (int i = 0; i < 250; i++) {
             void *p = NULL;
