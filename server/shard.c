@@ -213,25 +213,22 @@ typedef struct srv_part {
     int shard;                  /* SCAN: the shard asked */
 } srv_part;
 
+/* One allocation: the part, then (unless it is a local one) a reply
+ * buffer and an involved flag per worker, then MGET's owner per key. */
 static srv_part *part_new(srv_route_kind kind, size_t nkeys)
 {
-    int n = srv.nworkers;
-    srv_part *p = calloc(1, sizeof *p);
+    size_t n = kind == SRV_ROUTE_LOCAL ? 0 : (size_t)srv.nworkers;
+    size_t size = sizeof(srv_part) + n * sizeof(srv_buf) + nkeys * sizeof(int) + n * sizeof(bool);
+    srv_part *p = calloc(1, size);
     if (p == NULL) {
         return NULL;
     }
     p->kind = kind;
-    p->sub = calloc((size_t)n, sizeof *p->sub);
-    p->involved = calloc((size_t)n, sizeof *p->involved);
-    p->keyowner = nkeys ? calloc(nkeys, sizeof *p->keyowner) : NULL;
+    p->sub = n ? (srv_buf *)(p + 1) : NULL;
+    p->keyowner = nkeys ? (int *)((char *)(p + 1) + n * sizeof(srv_buf)) : NULL;
+    p->involved = n ? (bool *)((char *)(p + 1) + n * sizeof(srv_buf) + nkeys * sizeof(int))
+                    : NULL;
     p->nkeys = nkeys;
-    if (p->sub == NULL || p->involved == NULL || (nkeys && p->keyowner == NULL)) {
-        free(p->sub);
-        free(p->involved);
-        free(p->keyowner);
-        free(p);
-        return NULL;
-    }
     return p;
 }
 
@@ -243,9 +240,6 @@ static void part_free(srv_part *p)
         }
     }
     srv_buf_free(&p->buf);
-    free(p->sub);
-    free(p->involved);
-    free(p->keyowner);
     free(p);
 }
 
