@@ -836,6 +836,7 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "# Shards");
         info_line(b, "keyspace:%s", srv.cfg.sharded ? "sharded" : "shared");
         info_line(b, "shards:%d", srv.nshards);
+        info_line(b, "this_worker:%d", srv_self != NULL ? srv_self->index : -1);
         for (int i = 0; i < srv.nshards; i++) {
             srv_keyspace *k = &srv.shards[i];
             long long keys = k == srv_ks_cur ? (long long)k->d.count
@@ -2597,7 +2598,7 @@ static const srv_cmd cmd_table[] = {
     {"zpopmin", cmd_zpopmin, -2, 0, K_1},
     {"ref.set", cmd_ref_set, 4, F_WRITE, {1, 3, 2, SRV_ROUTE_KEYS}},
     {"ref.get", cmd_ref_get, 3, 0, K_1},
-    {"gc.collect", cmd_gc_collect, -1, 0, K_NONE},
+    {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
     {"gc.stats", cmd_gc_stats, 1, 0, K_NONE},
     {"gc.policy", cmd_gc_policy, -1, 0, K_NONE},
 };

@@ -254,6 +254,9 @@ static void on_check(uv_check_t *h)
         return;  // nothing read: stay idle, do not touch the GIL
     }
     srv_conn *flushes = NULL;
+    if (sharded) {
+        atomic_store(&w->awake, true);
+    }
     enter();
     for (int round = 0; round < CHECK_ROUNDS; round++) {
         size_t mail = sharded ? srv_mail_run(w) : 0;
@@ -289,7 +292,8 @@ static void on_check(uv_check_t *h)
         c = next;
     }
     if (sharded) {
-        if (w->pending != NULL || atomic_load_explicit(&w->mailbox, memory_order_relaxed) != NULL) {
+        atomic_store(&w->awake, false);  // then look: see srv_mail_send
+        if (w->pending != NULL || atomic_load(&w->mailbox) != NULL) {
             uv_async_send(&w->mail);  // more than CHECK_ROUNDS worth: come back at once
         }
         check_drained(w);

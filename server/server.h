@@ -195,6 +195,9 @@ struct srv_worker {
     _Atomic(struct srv_msg *) mailbox;
     uv_async_t mail;
     bool mail_open;             /* guarded by srv_mail_lock once stopping */
+    /* In its check callback, so it will look at its mailbox again before
+     * it sleeps: senders need not wake it (shard.c, srv_mail_send). */
+    _Atomic(bool) awake;
     struct srv_outq *outq;      /* [nworkers]: newest first */
     long long inflight;         /* requests sent, replies not yet back */
     srv_conn *proxy;            /* runs requests on behalf of other workers */

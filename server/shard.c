@@ -184,9 +184,16 @@ void srv_mail_send(srv_worker *w)
         do {
             q->tail->next = old;
         } while (!atomic_compare_exchange_weak_explicit(&to->mailbox, &old, q->head,
-                                                        memory_order_release,
+                                                        memory_order_seq_cst,
                                                         memory_order_relaxed));
         q->head = q->tail = NULL;
+        // A target inside its check callback reads its mailbox again
+        // before it sleeps: it clears `awake` and then looks (net.c), we
+        // pushed and then look at `awake`, both sequentially consistent,
+        // so one of the two sees the other and no message sleeps unseen.
+        if (atomic_load(&to->awake)) {
+            continue;
+        }
         // The target's mail handle is open: it closes only after every
         // worker is drained, and this one is not (it has something in
         // flight, or it is answering a worker that has).
