@@ -283,6 +283,21 @@ analyse() {
     rm -f "$ev"
 }
 
+# others PERF_DATA SERVER_PID CLIENT_PID: others_ms=the CPU time (ms) in the
+# recording of processes other than the server, the load generator and perf
+# (other builds on a shared machine, kernel threads).
+others() {
+    timeout 300 "$perf_bin" sched timehist -i "$1" -s 2>/dev/null |
+        awk -v s="$2" -v c="${3:-0}" '
+        /Idle stats/ { done = 1 }
+        !done && $1 ~ /\[[0-9]+(\/[0-9]+)?\]$/ && $4 ~ /^[0-9.]+$/ {
+            p = $1; sub(/.*\[/, "", p); sub(/\]$/, "", p); sub(/.*\//, "", p)
+            if (p == s || p == c || $1 ~ /^(perf|sleep|timeout|swapper)/) next
+            o += $4
+        }
+        END { printf "others_ms=%.1f\n", o }'
+}
+
 # gc_figures INFO_FILE: key=value figures from INFO gc (ms and counts).
 gc_figures() {
     tr -d '\r' <"$1" | awk -F'[:,=]' '
@@ -302,7 +317,7 @@ gc_figures() {
 
 # run_mode MODE REP
 run_mode() {
-    local mode=$1 rep=$2 d=$out/data max rc pct rate base
+    local mode=$1 rep=$2 d=$out/data max rc pct rate base client_pid lost
     local -a mixargs
     mapfile -t mixargs < <(mix "$mode")
     echo "run.sh: round $rep/$reps, $mode: start" >&2
@@ -339,9 +354,12 @@ run_mode() {
         load_run $((rate_seconds + 30)) -c "$conns" -P 8 --rate "$rate" \
             --duration "$rate_seconds" --json "$base.json" "${mixargs[@]}" &
         load_pid=$!
+        client_pid=
         if [ "$use_perf" != 0 ]; then
             sleep 1
-            timeout $((perf_seconds + 30)) "$perf_bin" sched record -g -o "$base.perf" \
+            # load_pid is a subshell; below it timeout, below that mwrt-load.
+            client_pid=$(pgrep -x mwrt-load -P "$(pgrep -d, -P "$load_pid")" 2>/dev/null | head -n 1)
+            timeout $((perf_seconds + 30)) "$perf_bin" sched record -g -m 32M -o "$base.perf" \
                 -- sleep "$perf_seconds" >"$base.perf.log" 2>&1 &
             perf_pid=$!
             wait "$perf_pid" 2>/dev/null
@@ -364,8 +382,12 @@ run_mode() {
                 gc_figures "$base.gc"
             fi
             if [ -s "$base.perf" ]; then
-                grep -h -o 'lost [0-9]* chunks\|Processed [0-9]* events and lost [0-9]* chunks' "$base.perf.log" | head -n 1 | sed 's/ /_/g; s/^/perf=/'
+                lost=$(sed -n 's/.*and lost \([0-9]*\) chunks.*/\1/p' "$base.perf.log" | head -n 1)
+                echo "perf_lost=${lost:-0}"
                 analyse "$base.perf" "$srv_pid"
+                [ -z "$client_pid" ] || analyse "$base.perf" "$client_pid" |
+                    tr ' ' '\n' | grep '^delay_\|^preempt_' | sed 's/^/client_/'
+                others "$base.perf" "$srv_pid" "$client_pid"
             fi
         } | tr '\n' ' ' >"$base.sum"
         echo >>"$base.sum"
@@ -393,25 +415,30 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # med MODE PCT KEY [FORMAT]: the median of KEY over the rounds ("-" if none).
 med() {
-    local vals=() f v m
-    for f in "$out"/data/"$1".r*.p"$2".sum; do
-        [ -s "$f" ] || continue
-        v=$(field "$3" "$(cat "$f")")
-        [ -z "$v" ] || vals+=("$v")
-    done
-    m=$(median "${vals[@]}")
-    if [ -z "$m" ]; then echo -; else calc "${4:-%.2f}" "$m"; fi
+    awk -v k="$3" '{
+            for (i = 1; i <= NF; i++) {
+                n = index($i, "=")
+                if (substr($i, 1, n - 1) == k) print substr($i, n + 1)
+            }
+        }' "$out"/data/"$1".r*.p"$2".sum 2>/dev/null | sort -g | awk -v f="${4:-%.2f}" '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "-"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf f "\n", m
+        }'
 }
 
 # largest of the worker-side figures that reach the request p99.9.
 culprit() {
-    awk -v w="$1" -v p="$2" -v l="$3" -v g="$4" -v o="$5" 'BEGIN {
+    awk -v w="$1" -v p="$2" -v l="$3" -v g="$4" -v o="$5" -v c="$6" 'BEGIN {
         best = "-"; b = 0
         if (w != "-" && w + 0 > b) { b = w + 0; best = "wakeup" }
         if (p != "-" && p + 0 > b) { b = p + 0; best = "preempted" }
         if (l != "-" && l + 0 > b) { b = l + 0; best = "lock" }
         if (g != "-" && g + 0 > b) { b = g + 0; best = "GC" }
         if (o != "-" && o + 0 > b) { b = o + 0; best = "other off-CPU" }
+        if (c != "-" && c + 0 > b) { b = c + 0; best = "client" }
         print best }'
 }
 
@@ -441,18 +468,21 @@ report() {
     echo
     echo "Latency (ms, from the intended send time) and, for the server's worker threads during the perf window: wakeup latency (sch delay p99.9 / max), off-CPU after a preemption (runnable, waiting for a CPU: p99.9 / max of one stretch), off-CPU waiting in futex (lock: GIL, keyspace mutex or a stop; % of worker time, p99.9 / max of one wait), other off-CPU (not epoll, not futex: max), GC (collections, stopped time as % of the run, largest pause, largest time-to-safepoint)."
     echo
-    echo "| mode | load | rate | p99 | p99.9 | wakeup p99.9 / max | preempted p99.9 / max | lock % / p99.9 / max | other off-CPU max | GC n / stopped % / max / ttsp max | largest suspect |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| mode | load | rate | p99 | p99.9 | wakeup p99.9 / max | preempted p99.9 / max | lock % / p99.9 / max | other off-CPU max | GC n / stopped % / max / ttsp max | client wakeup / preempted p99.9 | others CPU % | largest suspect |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for m in "${modes[@]}"; do
         for pct in "${levels[@]}"; do
-            local rate p99 p999 dp dm pp pm ls lp lm om span gcn gcs gcm ttm lockpct gcpct runsum
+            local rate p99 p999 dp dm pp pm ls lp lm om span cd cp cm oc ocpct gcn gcs gcm ttm lockpct gcpct runsum
             rate=$(med "$m" "$pct" rate %.0f)
-            [ "$rate" != - ] || { echo "| $m | $pct% | - | failed | | | | | | | |"; continue; }
+            [ "$rate" != - ] || { echo "| $m | $pct% | - | failed | | | | | | | | | |"; continue; }
             p99=$(med "$m" "$pct" p99); p999=$(med "$m" "$pct" p999)
             dp=$(med "$m" "$pct" delay_p999); dm=$(med "$m" "$pct" delay_max)
             ls=$(med "$m" "$pct" lock_sum); lp=$(med "$m" "$pct" lock_p999); lm=$(med "$m" "$pct" lock_max)
             om=$(med "$m" "$pct" other_max)
             pp=$(med "$m" "$pct" preempt_p999); pm=$(med "$m" "$pct" preempt_max)
+            cd=$(med "$m" "$pct" client_delay_p999); cp=$(med "$m" "$pct" client_preempt_p999)
+            cm=$(awk -v a="$cd" -v b="$cp" 'BEGIN { if (a == "-" && b == "-") print "-"; else print (a + 0 > b + 0) ? a : b }')
+            oc=$(med "$m" "$pct" others_ms)
             span=$(med "$m" "$pct" span_s %.3f); runsum=$(med "$m" "$pct" workers %.0f)
             lockpct=-
             if [ "$ls" != - ] && [ "$span" != - ] && [ "$runsum" != - ] && [ "$runsum" != 0 ]; then
@@ -460,19 +490,31 @@ report() {
             elif [ "$dp" != - ]; then
                 lockpct=0; lp=0; lm=0
             fi
+            ocpct=-
+            if [ "$oc" != - ] && [ "$span" != - ]; then
+                ocpct=$(calc %.0f "$oc / ($span * 1000 * $(nproc)) * 100")
+            fi
             gcn=$(med "$m" "$pct" gc_n %.0f); gcs=$(med "$m" "$pct" gc_sum); gcm=$(med "$m" "$pct" gc_max)
             ttm=$(med "$m" "$pct" ttsp_max)
             gcpct=-
             [ "$gcs" = - ] || gcpct=$(calc %.2f "$gcs / ($rate_seconds * 1000) * 100")
             if [ "$m" = redis ]; then gcn=-; fi
-            echo "| $m | $pct% | $rate | $p99 | $p999 | $dp / $dm | $pp / $pm | $lockpct / $lp / $lm | $om | $gcn / $gcpct / $gcm / $ttm | $(culprit "$dp" "$pp" "$lp" "$gcm" "$om") |"
+            echo "| $m | $pct% | $rate | $p99 | $p999 | $dp / $dm | $pp / $pm | $lockpct / $lp / $lm | $om | $gcn / $gcpct / $gcm / $ttm | $cd / $cp | $ocpct | $(culprit "$dp" "$pp" "$lp" "$gcm" "$om" "$cm") |"
         done
     done
     echo
     echo "lock %: futex off-CPU time over (perf window x worker threads). GC stopped %: the sum of"
     echo "the collections' pauses over the run; in an open loop about that share of the requests"
     echo "arrive during a stop, so at >= 0.1% the stops alone reach the p99.9. largest suspect: the"
-    echo "largest of wakeup p99.9, preempted p99.9, lock p99.9, GC max pause and other off-CPU max."
+    echo "largest of wakeup p99.9, preempted p99.9, lock p99.9, GC max pause, other off-CPU max and"
+    echo "the client's (mwrt-load's) wakeup or preempted p99.9: a late client sends late, and the"
+    echo "latency counts from the intended send time. others CPU %: CPU time of every other process"
+    echo "(other builds, kernel threads) over the perf window x CPUs."
+    local lost
+    lost=$(cat "$out"/data/*.sum 2>/dev/null | grep -o 'perf_lost=[1-9][0-9]*' | wc -l)
+    if [ "$lost" -gt 0 ]; then
+        note "perf lost event chunks in $lost run(s): those runs' wakeup and off-CPU figures miss some switches"
+    fi
     if [ ${#notes[@]} -gt 0 ]; then
         echo
         echo "Notes:"
