@@ -183,6 +183,7 @@ cli() {
 run_one() {
     local name=$1 kind=$2 t=$3 rep=$4 n=$requests csv rc=0 c0 c1 args=() line
     csv=$logdir/$name.$kind.$t.$rep.csv
+    [ -z "${dead[$name]:-}" ] || return 0
     if [ "$kind" != plain ]; then
         n=$requests_p
         args=(-P "$pipeline")
@@ -226,8 +227,9 @@ rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$SECONDS
+declare -A dead   # servers that did not start: reported, their runs skipped
 for name in "${names[@]}"; do
-    start_server "$name" || exit 1
+    start_server "$name" || dead[$name]=1
 done
 mkdir -p "$logdir/res"
 IFS=, read -r -a list_plain <<<"${tests_plain^^}"
