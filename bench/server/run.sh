@@ -33,6 +33,7 @@
 # BENCH_TESTS (-t list), BENCH_FREE (0 to skip the --lock free column),
 # BENCH_TIMEOUT (seconds per redis-benchmark run, default 900),
 # MWRT_SERVER, REDIS_SERVER, REDIS_BENCHMARK, REDIS_CLI (binaries).
+# Server CPU time per request, one test per run: bench/server/cpu.sh.
 
 set -euo pipefail
 
