@@ -341,6 +341,8 @@ END_TEST
 static mw_object *shared_list, *shared_dict, *shared_set;
 static mw_object *confined_obj;   /* the helper's list */
 static mw_object *confined_str;   /* the helper's str */
+static mw_object *shared_weak;    /* the main thread's, weakly referenceable */
+static mw_object *confined_weak;  /* the helper's, weakly referenceable */
 
 static void stores_body(helper *h)
 {
@@ -376,8 +378,15 @@ static void stores_body(helper *h)
         HFAIL(h, "a store into its own container failed: %s", mw_err_message());
     }
     mw_decref(conf_dict);
+    // A weak reference to a shared object: refused (it may die elsewhere).
+    if (mw_weakref_new(shared_weak, NULL) != NULL || mw_err_occurred() != MW_ERR_STATE) {
+        HFAIL(h, "a weak reference to a shared object was not refused");
+    }
+    mw_err_clear();
+    confined_weak = new_node(&weak_node_type, -1);
     set_phase(1);
     wait_phase(2);
+    mw_decref(confined_weak);
     mw_decref(confined_obj);
     mw_decref(confined_str);
     confined_obj = confined_str = NULL;
@@ -390,6 +399,7 @@ START_TEST(confined_stores_refused)
     mw_list_append(shared_list, mw_none());
     shared_dict = mw_dict_new();
     shared_set = mw_set_new();
+    shared_weak = new_node(&weak_node_type, -1);
     helper h;
     helper_start(&h, stores_body);
     wait_phase(1);
@@ -408,6 +418,8 @@ START_TEST(confined_stores_refused)
     ASSERT_ERR(MW_ERR_STATE);
     ck_assert_int_eq(mw_list_append(shared_list, confined_obj), -1);
     ASSERT_ERR(MW_ERR_STATE);
+    ck_assert_ptr_null(mw_weakref_new(confined_weak, NULL));
+    ASSERT_ERR(MW_ERR_STATE);
     // Nothing was stored anywhere.
     ck_assert_uint_eq(mw_list_len(shared_list), 1);
     ck_assert_int_eq(mw_dict_len(shared_dict), 0);
@@ -418,6 +430,7 @@ START_TEST(confined_stores_refused)
     mw_decref(shared_list);
     mw_decref(shared_dict);
     mw_decref(shared_set);
+    mw_decref(shared_weak);
     stop();
 }
 END_TEST
