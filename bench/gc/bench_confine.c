@@ -32,6 +32,9 @@
  * for a comparison across revisions.
  *
  *   mwrt-bench-confine [--reps N] [--iters N] [--objects N]
+ *   mwrt-bench-confine --only list_append confined --iters N
+ *       one owner loop, in process (instructions per operation: run it
+ *       under valgrind --tool=callgrind with two --iters, subtract)
  */
 #define _GNU_SOURCE
 #include <mwrt/mwrt.h>
@@ -178,6 +181,8 @@ static double measure_op(int arr, int op)
 static _Atomic(bool) gap_stop;
 static _Atomic(bool) gap_ready;
 static _Atomic(uint64_t) gap_max;
+static _Atomic(uint64_t) gap_iters;
+static _Atomic(bool) in_collect;
 
 static void *gap_main(void *arg)
 {
@@ -187,8 +192,10 @@ static void *gap_main(void *arg)
     uint64_t last = now_ns(), worst = 0;
     while (!atomic_load(&gap_stop)) {
         mw_safepoint();
+        atomic_fetch_add_explicit(&gap_iters, 1, memory_order_relaxed);
         uint64_t t = now_ns();
-        if (t - last > worst) {
+        // The worst gap that overlaps the collection.
+        if (t - last > worst && atomic_load_explicit(&in_collect, memory_order_relaxed)) {
             worst = t - last;
         }
         last = t;
@@ -200,6 +207,7 @@ static void *gap_main(void *arg)
 
 static bool collector_confined;
 static double collect_ms;
+static double rate_ratio;   /* the loop's speed during the collection / before */
 
 static void *collector_main(void *arg)
 {
@@ -219,9 +227,21 @@ static void *collector_main(void *arg)
         mw_decref(a);
         mw_decref(b);
     }
-    uint64_t t0 = now_ns();
+    // The loop's speed with nothing going on, over 100 ms.
+    uint64_t i0 = atomic_load(&gap_iters), s0 = now_ns();
+    mw_blocking_begin();
+    struct timespec nap = {.tv_nsec = 100000000L};
+    nanosleep(&nap, NULL);
+    mw_blocking_end();
+    double idle_rate = (double)(atomic_load(&gap_iters) - i0) / (double)(now_ns() - s0);
+    atomic_store(&in_collect, true);
+    uint64_t i1 = atomic_load(&gap_iters), t0 = now_ns();
     intptr_t found = mw_gc_collect(-1);
-    collect_ms = (double)(now_ns() - t0) / 1e6;
+    uint64_t t1 = now_ns();
+    atomic_store(&in_collect, false);
+    double during_rate = (double)(atomic_load(&gap_iters) - i1) / (double)(t1 - t0);
+    rate_ratio = during_rate / idle_rate;
+    collect_ms = (double)(t1 - t0) / 1e6;
     if (found != (intptr_t)(objects / 2 * 2)) {
         fail("collect");
     }
@@ -229,8 +249,9 @@ static void *collector_main(void *arg)
     return NULL;
 }
 
-/* Returns the gap worker's worst gap in µs; *ms: the collection's time. */
-static double measure_gap(bool confined, double *ms)
+/* Returns the gap worker's worst gap in µs; *ms: the collection's time,
+ * *ratio: the worker's loop speed during it relative to before. */
+static double measure_gap(bool confined, double *ms, double *ratio)
 {
     start_runtime();
     mw_thread_detach();   // the main thread only waits
@@ -244,6 +265,7 @@ static double measure_gap(bool confined, double *ms)
     atomic_store(&gap_stop, true);
     pthread_join(g, NULL);
     *ms = collect_ms;
+    *ratio = rate_ratio;
     return (double)atomic_load(&gap_max) / 1e3;
 }
 
@@ -254,7 +276,7 @@ typedef struct job {
     bool confined;
 } job;
 
-static bool run_child(const job *j, double out[2])
+static bool run_child(const job *j, double out[3])
 {
     int fd[2];
     if (pipe(fd) != 0) {
@@ -264,11 +286,11 @@ static bool run_child(const job *j, double out[2])
     pid_t pid = fork();
     if (pid == 0) {
         close(fd[0]);
-        double r[2] = {0, 0};
+        double r[3] = {0, 0, 0};
         if (j->kind == 0) {
             r[0] = measure_op(j->arr, j->op);
         } else {
-            r[0] = measure_gap(j->confined, &r[1]);
+            r[0] = measure_gap(j->confined, &r[1], &r[2]);
         }
         if (write(fd[1], r, sizeof r) != (ssize_t)sizeof r) {
             _exit(3);
@@ -276,11 +298,11 @@ static bool run_child(const job *j, double out[2])
         _exit(0);
     }
     close(fd[1]);
-    ssize_t got = read(fd[0], out, 2 * sizeof(double));
+    ssize_t got = read(fd[0], out, 3 * sizeof(double));
     close(fd[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    return got == (ssize_t)(2 * sizeof(double)) && WIFEXITED(status) &&
+    return got == (ssize_t)(3 * sizeof(double)) && WIFEXITED(status) &&
            WEXITSTATUS(status) == 0;
 }
 
@@ -292,21 +314,42 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    int only_op = -1, only_arr = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--reps") == 0) {
+        if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
+            // One owner loop in this process, no fork (for valgrind: run
+            // it with two --iters and take the difference of instructions).
+            for (int k = 0; k < NOPS; k++) {
+                if (strcmp(argv[i + 1], op_name[k]) == 0) {
+                    only_op = k;
+                }
+            }
+            for (int k = 0; k < NARR; k++) {
+                if (strcmp(argv[i + 2], arr_name[k]) == 0) {
+                    only_arr = k;
+                }
+            }
+            i++;
+        } else if (strcmp(argv[i], "--reps") == 0) {
             reps = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--iters") == 0) {
             iters = strtoull(argv[i + 1], NULL, 10);
         } else if (strcmp(argv[i], "--objects") == 0) {
             objects = strtoull(argv[i + 1], NULL, 10);
         } else {
-            fprintf(stderr, "usage: %s [--reps N] [--iters N] [--objects N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--iters N] [--objects N] "
+                            "[--only OPERATION ARRANGEMENT]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 1 || reps > 99 || iters == 0 || objects < 2) {
         fprintf(stderr, "%s: bad arguments\n", argv[0]);
         return 2;
+    }
+    if (only_op >= 0 && only_arr >= 0) {
+        printf("%s %s: %.2f ns\n", op_name[only_op], arr_name[only_arr],
+               measure_op(only_arr, only_op));
+        return 0;
     }
 #ifdef BENCH_NO_CONFINE
     const int narr = 1;
@@ -316,13 +359,13 @@ int main(int argc, char **argv)
     const int ngap = 2;
 #endif
     static double res[NOPS][NARR][100];
-    static double gap[2][100], gap_ms[2][100];
+    static double gap[2][100], gap_ms[2][100], gap_ratio[2][100];
     for (int r = 0; r < reps; r++) {
         for (int op = 0; op < NOPS; op++) {
             for (int k = 0; k < narr; k++) {
                 int a = (k + r) % narr;   // rotate the order across repetitions
                 job j = {.kind = 0, .arr = a, .op = op};
-                double out[2];
+                double out[3];
                 if (!run_child(&j, out)) {
                     fprintf(stderr, "case %s/%s failed\n", op_name[op], arr_name[a]);
                     return 1;
@@ -332,13 +375,14 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < ngap; k++) {
             job j = {.kind = 1, .confined = k == 1};
-            double out[2];
+            double out[3];
             if (!run_child(&j, out)) {
                 fprintf(stderr, "gap case failed\n");
                 return 1;
             }
             gap[k][r] = out[0];
             gap_ms[k][r] = out[1];
+            gap_ratio[k][r] = out[2];
         }
     }
     printf("## Owner loops, ns per operation (median of %d; min-max), %llu iterations\n\n",
@@ -361,16 +405,20 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
-    printf("\n## A safepoint loop's worst gap while another thread collects %llu objects "
-           "of cyclic garbage (median of %d)\n\n| collector | worst gap, µs | collection, ms |\n"
-           "|---|---|---|\n",
+    printf("\n## A worker's safepoint loop while another thread collects %llu objects "
+           "of cyclic garbage (median of %d): its worst gap overlapping the collection, "
+           "and its loop speed during the collection relative to the 100 ms before\n\n"
+           "| collector | worst gap, µs | speed during | collection, ms |\n"
+           "|---|---|---|---|\n",
            (unsigned long long)objects, reps);
     const char *gname[2] = {"unconfined (shared heap, world stopped)",
                             "confined (own heap, nobody stopped)"};
     for (int k = 0; k < ngap; k++) {
         qsort(gap[k], (size_t)reps, sizeof(double), cmp_double);
         qsort(gap_ms[k], (size_t)reps, sizeof(double), cmp_double);
-        printf("| %s | %.0f | %.1f |\n", gname[k], gap[k][reps / 2], gap_ms[k][reps / 2]);
+        qsort(gap_ratio[k], (size_t)reps, sizeof(double), cmp_double);
+        printf("| %s | %.0f | %.2f | %.1f |\n", gname[k], gap[k][reps / 2],
+               gap_ratio[k][reps / 2], gap_ms[k][reps / 2]);
     }
     return 0;
 }
