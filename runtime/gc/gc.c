@@ -44,9 +44,13 @@
  * Tuples that cannot be in a cycle (no tracked container among their
  * items) are untracked as step 2 passes them, as CPython does.
  *
- * Deliberately not handled yet: collections that stop other threads in
- * free mode; per-thread young generations (every container allocation
- * takes list_lock in free mode).
+ * Heaps: the shared heap (MAIN) holds every unconfined thread's
+ * containers; a thread that called mw_thread_confine has its own
+ * (mw__gc_heap, t->gc_heap), which only it touches and collects, with the
+ * world running (collect() with h->owner set: no stop, no list_lock, and
+ * only the owner's objects looked at; see "Confined heaps" below and
+ * docs/sched.md).  Its objects carry MW__GC_CONFINED so that their death
+ * unlinks them from the right lists.
  */
 #include "object/object.h"
 #include "sched/sched.h"
