@@ -69,6 +69,17 @@ extern "C" {
  * collection running on another thread to finish first.
  */
 MW_API intptr_t mw_gc_collect(int gen);
+/*
+ * On a confined thread (mw_thread_confine) it collects that thread's own
+ * heap, on that thread, stopping nobody.  On any other thread it collects
+ * the shared heap, stopping the workers (confined ones too, at their next
+ * safepoint: they may hold shared objects) but never looking at a
+ * confined heap: nothing shared can reference a confined object, since
+ * every way to store one there is refused.  The same split holds for
+ * mw_gc_set_threshold / get_threshold / get_count, freeze / unfreeze /
+ * get_freeze_count, mw_gc_garbage and mw_gc_get_objects: on a confined
+ * thread they concern its own heap.
+ */
 
 /* Automatic collection on (default) or off; explicit ones always run. */
 MW_API void mw_gc_enable(void);
@@ -144,11 +155,41 @@ typedef struct mw_gc_stats {
     mw_lock_mode lock;
     size_t memory_limit;
     size_t memory_used;                  /* allocator bytes now */
+    uint64_t confined_collections;       /* ran on a confined thread's own
+                                            heap, stopping nobody (counted in
+                                            the causes above too) */
+    uint64_t requested_collections;      /* of those, run at the master's
+                                            request (safepoint or idle) */
 } mw_gc_stats;
 /* A snapshot; 0, or MW_EINVAL if out is NULL.  Any attached thread. */
 MW_API int mw_gc_get_stats(mw_gc_stats *out);
-/* Forget the histograms and counters above (not the collector's state). */
+/* Forget the histograms and counters above (not the collector's state),
+ * the totals and every thread's. */
 MW_API void mw_gc_reset_stats(void);
+
+/* One heap's figures: the shared heap (thread_id 0: every unconfined
+ * thread's containers) or a confined thread's. */
+typedef struct mw_gc_thread_stats {
+    uint64_t thread_id;   /* mw_thread_id() of the confined thread; 0: shared */
+    bool confined;
+    int count[MW_GC_GENERATIONS];      /* as mw_gc_get_count, for this heap */
+    int threshold[MW_GC_GENERATIONS];
+    int request;          /* a collection the master asked for and the thread
+                             has not run yet: its generation, or -1 */
+    size_t tracked;       /* containers in the heap (confined heaps only:
+                             the thread's own figure, read without a stop) */
+    mw_gc_stats stats;    /* this heap's collections (the memory and policy
+                             fields as mw_gc_get_stats) */
+} mw_gc_thread_stats;
+/*
+ * The figures of every heap: the shared one first, then each attached
+ * confined thread's, up to max of them in out[]; *n (if not NULL) gets how
+ * many there are in all (more than max: call again with more room).  A
+ * confined thread's collections are also in mw_gc_get_stats's totals,
+ * which keep them after it detaches.  0, or MW_EINVAL (out NULL with
+ * max > 0).  Any attached thread; no thread is stopped.
+ */
+MW_API int mw_gc_get_thread_stats(mw_gc_thread_stats *out, size_t max, size_t *n);
 
 /* The automatic-collection policy (see mwrt/runtime.h); 0, or MW_EINVAL
  * for an unknown policy.  Takes effect at the next decision. */

@@ -93,6 +93,47 @@ MW_API int mw_thread_detach(void);
 /* True if the calling thread is attached.  Any thread. */
 MW_API bool mw_thread_is_attached(void);
 
+/* The calling thread's id in the runtime (1, 2, ...; 0 if not attached):
+ * the number messages and mw_gc_get_thread_stats name it by.  A thread
+ * gets a new id when it confines itself. */
+MW_API uint64_t mw_thread_id(void);
+
+/*
+ * Confine the calling thread (MW_LOCK_FREE only): from now on, every
+ * object it makes belongs to it alone, and the containers among them live
+ * in the thread's own generations, with its own counts and thresholds
+ * (copied from the global ones now; mw_gc_set_threshold on this thread
+ * changes its own).  The thread collects its own heap, at the master's
+ * request or explicitly, without stopping any other thread; no other
+ * thread's or the master's collection ever looks at it.  See
+ * docs/sched.md, "Confined heaps".
+ *
+ * In exchange, its objects must never reach another thread:
+ *   - another thread that counts one of them (incref, decref, a weak
+ *     reference read) is a programming error; the process aborts with a
+ *     message naming both threads (as CPython's Py_FatalError);
+ *   - storing one into a container of another thread or a shared one,
+ *     or changing a confined container from another thread, is refused
+ *     with -1 and MW_ERR_STATE by mw_list_append/set, mw_dict_set,
+ *     mw_set_add, mw_tuple_new; mw_copy/mw_deepcopy of another confined
+ *     thread's object is refused likewise.
+ * To hand a value across, pass plain data (a C buffer) and build the
+ * object on the receiving thread.  The thread may still use shared
+ * (unconfined) objects, as any thread does.
+ *
+ * Call it right after mw_thread_attach.  Objects the thread made before
+ * stay shared (they keep the thread's previous id).  mw_thread_detach ends
+ * confinement: it collects the thread's garbage and the shared heap adopts
+ * what is left, unconfined.
+ *
+ * Returns 0, or -1 with MW_ERR_STATE (not attached, inside a blocking or
+ * idle region, MW_LOCK_GIL, already confined) or MW_ERR_NOMEM.
+ */
+MW_API int mw_thread_confine(void);
+
+/* True if the calling thread is confined.  Any thread. */
+MW_API bool mw_thread_is_confined(void);
+
 /*
  * A point where the calling thread may yield: it parks here while another
  * thread has the world stopped for a collection (free mode); in GIL mode

@@ -44,9 +44,13 @@
  * Tuples that cannot be in a cycle (no tracked container among their
  * items) are untracked as step 2 passes them, as CPython does.
  *
- * Deliberately not handled yet: collections that stop other threads in
- * free mode; per-thread young generations (every container allocation
- * takes list_lock in free mode).
+ * Heaps: the shared heap (MAIN) holds every unconfined thread's
+ * containers; a thread that called mw_thread_confine has its own
+ * (mw__gc_heap, t->gc_heap), which only it touches and collects, with the
+ * world running (collect() with h->owner set: no stop, no list_lock, and
+ * only the owner's objects looked at; see "Confined heaps" below and
+ * docs/sched.md).  Its objects carry MW__GC_CONFINED so that their death
+ * unlinks them from the right lists.
  */
 #include "object/object.h"
 #include "sched/sched.h"
@@ -64,42 +68,81 @@
 #define NGENS MW_GC_GENERATIONS
 #define MAX_CALLBACKS 16
 
-static struct {
+/* Statistics of one heap, or of all together (under stats_lock). */
+typedef struct stats_set {
+    mw_gc_stats stats;
+    struct {
+        mw_hist pause, safepoint, examined, collected;
+    } hist[NGENS];
+    mw_hist pause_all, safepoint_all;
+} stats_set;
+
+/*
+ * A heap of the collector: generations, counts, thresholds, the garbage
+ * list and the collection in progress.  There is one shared heap (gc.main)
+ * for every unconfined thread, changed under list_lock in free mode, and
+ * one per confined thread (mw_thread_confine), which only that thread
+ * touches, without a lock (the master reads its atomics, under heaps_lock,
+ * to decide when to ask for a collection).
+ */
+typedef struct mw__gc_heap {
     mw__gc_head gens[NGENS];
     mw__gc_head permanent;
     _Atomic(int) threshold[NGENS];   /* set by any thread, read relaxed */
-    _Atomic(int) count[NGENS];   /* under list_lock (or the GIL); read relaxed */
-    _Atomic(bool) enabled;
+    _Atomic(int) count[NGENS];   /* under list_lock (or the GIL), or the
+                                    owner's; read relaxed */
     _Atomic(bool) collecting;     /* read by any thread: see may_collect_here */
+    _Atomic(size_t) long_lived_total;   /* survivors of the last full collection */
+    _Atomic(size_t) long_lived_pending; /* survivors into gen 2 since then */
+    mw_object *garbage;           /* list, or NULL until first needed */
+    stats_set st;                 /* under stats_lock */
+    /* the collection in progress (shared: under collect_lock) */
+    bool world_stopped;
+    bool requested;               /* asked for by the master */
+    uint64_t began_at, stopped_at;
+    uint64_t pause_ns;            /* stopped so far */
+    uint64_t safepoint_ns;        /* waited for workers to park so far */
+    /* confined heaps only */
+    mw__tstate *owner;            /* NULL: the shared heap */
+    _Atomic(size_t) tracked;      /* containers in it */
+    struct mw__gc_heap *next_heap; /* the registry, under heaps_lock */
+} mw__gc_heap;
+
+static struct {
+    mw__gc_heap main;             /* the shared heap */
+    _Atomic(bool) enabled;
     unsigned debug;
     long torture;                 /* collect every N allocations (0: off) */
     _Atomic(long) torture_countdown;
-    size_t long_lived_total;      /* survivors of the last full collection */
-    size_t long_lived_pending;    /* survivors into gen 2 since then */
-    mw_object *garbage;           /* list, or NULL until first needed */
     struct {
         mw_gc_callback cb;
         void *arg;
     } callbacks[MAX_CALLBACKS];
     int ncallbacks;
-    mw_gc_stats stats;            /* under stats_lock */
-    struct {
-        mw_hist pause, safepoint, examined, collected;
-    } hist[NGENS];                /* under stats_lock */
-    mw_hist pause_all, safepoint_all;
-    /* the collection in progress (its thread's, under collect_lock) */
+    stats_set total;              /* every heap's collections; under stats_lock */
+    /* the shared heap's collection in progress (under collect_lock) */
     _Atomic(mw__tstate *) collector;
-    bool world_stopped;
-    uint64_t began_at, stopped_at;
-    uint64_t pause_ns;            /* stopped so far */
-    uint64_t safepoint_ns;        /* waited for workers to park so far */
     _Atomic(uint64_t) retry_after; /* no automatic stop before this (ns);
                                      any worker, relaxed: a hint */
 } gc;
 
+/* The confined heaps of attached threads (the master walks them). */
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static mw__gc_heap *heaps;
+static size_t nheaps;
+
+#define MAIN (&gc.main)
+
+/* The heap the calling thread's containers go to. */
+MW_INLINE mw__gc_heap *heap_of_caller(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    return t != NULL && t->gc_heap != NULL ? t->gc_heap : MAIN;
+}
+
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-static intptr_t collect(int gen, mw__gc_reason reason);
+static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason);
 static bool world_stop(mw__tstate *t, unsigned timeout_ms, bool try_only);
 static void world_start(void);
 
@@ -164,26 +207,35 @@ static size_t list_size(const mw__gc_head *l)
  * Tracking (any attached thread, between collections)
  * ====================================================================== */
 
-void mw__gc_runtime_init(void)
+static void heap_init(mw__gc_heap *h, const _Atomic(int) *thresholds, const int *values)
 {
     for (int i = 0; i < NGENS; i++) {
-        list_init(&gc.gens[i]);
-        atomic_store_explicit(&gc.count[i], 0, memory_order_relaxed);
+        list_init(&h->gens[i]);
+        atomic_store_explicit(&h->count[i], 0, memory_order_relaxed);
+        mw__atomic_store_relaxed(&h->threshold[i], thresholds != NULL
+                                     ? mw__atomic_load_relaxed(&thresholds[i]) : values[i]);
     }
-    list_init(&gc.permanent);
+    list_init(&h->permanent);
+    atomic_store(&h->collecting, false);
+    mw__atomic_store_relaxed(&h->long_lived_total, 0);
+    mw__atomic_store_relaxed(&h->long_lived_pending, 0);
+    mw__atomic_store_relaxed(&h->tracked, 0);
+    h->garbage = NULL;
+    h->world_stopped = false;
+    h->requested = false;
+    h->owner = NULL;
+    h->next_heap = NULL;
+}
+
+void mw__gc_runtime_init(void)
+{
     const mw_config *cfg = &mw__runtime->config;
-    for (int i = 0; i < NGENS; i++) {
-        mw__atomic_store_relaxed(&gc.threshold[i], cfg->threshold[i]);
-    }
+    heap_init(MAIN, NULL, cfg->threshold);
     mw__atomic_store_relaxed(&gc.enabled, true);   // the policy decides what runs
-    atomic_store(&gc.collecting, false);
     gc.debug = 0;
-    gc.long_lived_total = gc.long_lived_pending = 0;
-    gc.garbage = NULL;
     gc.ncallbacks = 0;
     mw_gc_reset_stats();
     atomic_store(&gc.collector, (mw__tstate *)NULL);
-    gc.world_stopped = false;
     mw__atomic_store_relaxed(&gc.retry_after, 0);
     const char *torture = getenv("MWRT_GC_TORTURE");
     gc.torture = torture != NULL ? strtol(torture, NULL, 10) : 0;
@@ -197,7 +249,8 @@ void mw__gc_runtime_init(void)
  * write into the lists of the next runtime. */
 void mw__gc_runtime_fini(void)
 {
-    mw__gc_head *lists[NGENS + 1] = {&gc.gens[0], &gc.gens[1], &gc.gens[2], &gc.permanent};
+    mw__gc_head *lists[NGENS + 1] = {&MAIN->gens[0], &MAIN->gens[1], &MAIN->gens[2],
+                                     &MAIN->permanent};
     for (int i = 0; i <= NGENS; i++) {
         while (!list_empty(lists[i])) {
             list_remove(lists[i]->next);
@@ -206,26 +259,36 @@ void mw__gc_runtime_fini(void)
     // The garbage list and its objects outlive the runtime (nothing can
     // free an uncollectable object); a process-wide array keeps them
     // reachable rather than lost, which is also what leak checkers see.
-    if (gc.garbage != NULL) {
+    if (MAIN->garbage != NULL) {
         static mw_object **graveyard;
         static size_t buried;
         mw_object **more = realloc(graveyard, (buried + 1) * sizeof *more);
         if (more != NULL) {
             graveyard = more;
-            graveyard[buried++] = gc.garbage;
+            graveyard[buried++] = MAIN->garbage;
         }
-        gc.garbage = NULL;
+        MAIN->garbage = NULL;
     }
 }
 
 void mw__gc_track(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
+    mw__tstate *t = mw__tls_tstate;
+    if (t != NULL && t->gc_heap != NULL) {
+        // A confined thread's: its own list, no lock.
+        mw__gc_heap *h = t->gc_heap;
+        o->ob_gc_bits |= MW__GC_CONFINED;
+        list_append(&h->gens[0], g);
+        mw__atomic_store_relaxed(&h->count[0], mw__atomic_load_relaxed(&h->count[0]) + 1);
+        mw__atomic_store_relaxed(&h->tracked, mw__atomic_load_relaxed(&h->tracked) + 1);
+        return;
+    }
     if (mw__free_mode) {
         pthread_mutex_lock(&list_lock);
     }
-    list_append(&gc.gens[0], g);
-    mw__atomic_add_relaxed(&gc.count[0], 1);
+    list_append(&MAIN->gens[0], g);
+    mw__atomic_add_relaxed(&MAIN->count[0], 1);
     if (mw__free_mode) {
         pthread_mutex_unlock(&list_lock);
     }
@@ -234,13 +297,28 @@ void mw__gc_track(mw_object *o)
 void mw__gc_untrack(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
+    if (mw__atomic_load_relaxed(&mw__confine_any) && (o->ob_gc_bits & MW__GC_CONFINED)) {
+        // Only its owner can have dropped the last reference (any other
+        // thread's count is refused), so this is the owner, confined.
+        mw__gc_heap *h = mw__tls_tstate->gc_heap;
+        mw_assert(h != NULL && h->owner == mw__tls_tstate);
+        if (g->next != NULL) {
+            list_remove(g);
+            int c = mw__atomic_load_relaxed(&h->count[0]);
+            if (c > 0) {
+                mw__atomic_store_relaxed(&h->count[0], c - 1);
+            }
+            mw__atomic_store_relaxed(&h->tracked, mw__atomic_load_relaxed(&h->tracked) - 1);
+        }
+        return;
+    }
     if (mw__free_mode) {
         pthread_mutex_lock(&list_lock);
     }
     if (g->next != NULL) {
         list_remove(g);
-        if (mw__atomic_load_relaxed(&gc.count[0]) > 0) {
-            mw__atomic_sub_relaxed(&gc.count[0], 1);
+        if (mw__atomic_load_relaxed(&MAIN->count[0]) > 0) {
+            mw__atomic_sub_relaxed(&MAIN->count[0], 1);
         }
     }
     if (mw__free_mode) {
@@ -256,6 +334,38 @@ bool mw_gc_is_tracked(mw_object *o)
 /* ======================================================================
  * The algorithm
  * ====================================================================== */
+
+/* The confined heap being collected on this thread, or NULL (the shared
+ * heap's collection, or none).  A confined collection looks only at its
+ * owner's objects: the bits and link headers of a shared object belong to
+ * the shared heap's collector, which may be using them on another thread
+ * at the same moment. */
+static __thread mw__gc_heap *tls_confined;
+
+/* child is a container of the collection under way on this thread. */
+MW_INLINE bool in_this_collection(const mw_object *child)
+{
+    if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC)) {
+        return false;
+    }
+    mw__gc_heap *c = tls_confined;
+    if (c != NULL &&
+        mw__atomic_load_relaxed(&((mw_object *)child)->ob_owner) != (uintptr_t)c->owner) {
+        return false;
+    }
+    return true;
+}
+
+/* A confined collection is a safepoint every 1024 objects: a stop of the
+ * shared heap's collector waits for it no longer than that.  Parking
+ * midway is safe: nothing the shared collector touches is in this heap. */
+MW_INLINE void confined_poll(unsigned *n)
+{
+    mw__gc_heap *c = tls_confined;
+    if (c != NULL && (++*n & 1023u) == 0) {
+        mw__sched_poll(c->owner);
+    }
+}
 
 /* The whole count of o (both fields in free mode), inline: update_refs
  * reads it for every object in the generations collected. */
@@ -278,8 +388,9 @@ static bool tuple_may_be_in_cycle(mw_object *o)
     mw__tuple *t = (mw__tuple *)o;
     for (size_t i = 0; i < t->len; i++) {
         mw_object *item = t->items[i];
-        if (item != NULL && (item->ob_type->flags & MW_TYPE_GC) &&
-            mw__gc_head_of(item)->next != NULL) {
+        // In a confined heap a shared item cannot lead back to the tuple
+        // (nothing shared references a confined object).
+        if (in_this_collection(item) && mw__gc_head_of(item)->next != NULL) {
             return true;
         }
     }
@@ -291,12 +402,17 @@ static bool tuple_may_be_in_cycle(mw_object *o)
 static size_t update_refs(mw__gc_head *young)
 {
     size_t n = 0;
+    unsigned polls = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
+        confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
         if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
             list_remove(g);   // next == NULL: untracked
+            if (tls_confined != NULL) {
+                mw__atomic_sub_relaxed(&tls_confined->tracked, 1);
+            }
         } else {
             // The collector's own reference (step 6, free mode) is not one
             // from outside.
@@ -312,8 +428,7 @@ static size_t update_refs(mw__gc_head *young)
 static int visit_decref(mw_object *child, void *arg)
 {
     (void)arg;
-    if (child != NULL && (child->ob_type->flags & MW_TYPE_GC) &&
-        (child->ob_gc_bits & MW__GC_COLLECTING)) {
+    if (in_this_collection(child) && (child->ob_gc_bits & MW__GC_COLLECTING)) {
         mw__gc_head_of(child)->refs--;
     }
     return 0;
@@ -321,7 +436,9 @@ static int visit_decref(mw_object *child, void *arg)
 
 static void subtract_refs(mw__gc_head *young)
 {
+    unsigned polls = 0;
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
+        confined_poll(&polls);
         mw_object *o = mw__gc_object_of(g);
         if (o->ob_type->traverse != NULL) {
             o->ob_type->traverse(o, visit_decref, NULL);
@@ -341,8 +458,7 @@ typedef struct reach {
 static int visit_reachable(mw_object *child, void *arg)
 {
     reach *r = arg;
-    if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC) ||
-        !(child->ob_gc_bits & MW__GC_COLLECTING)) {
+    if (!in_this_collection(child) || !(child->ob_gc_bits & MW__GC_COLLECTING)) {
         return 0;
     }
     mw__gc_head *g = mw__gc_head_of(child);
@@ -367,8 +483,10 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
 {
     reach r = {.young = young};
     size_t moved = 0;
+    unsigned polls = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
+        confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
         if (g->refs > 0) {
@@ -406,14 +524,14 @@ static void clear_bits(mw__gc_head *list)
 }
 
 /* Append o to the garbage list (new reference kept there). */
-static void keep_as_garbage(mw_object *o)
+static void keep_as_garbage(mw__gc_heap *h, mw_object *o)
 {
-    if (gc.garbage == NULL) {
-        bool was = atomic_exchange(&gc.collecting, true);   // no collection for it
-        gc.garbage = mw_list_new();
-        atomic_store(&gc.collecting, was);
+    if (h->garbage == NULL) {
+        bool was = atomic_exchange(&h->collecting, true);   // no collection for it
+        h->garbage = mw_list_new();
+        atomic_store(&h->collecting, was);
     }
-    if (gc.garbage == NULL || mw__list_append((mw__list *)gc.garbage, o) != 0) {
+    if (h->garbage == NULL || mw__list_append((mw__list *)h->garbage, o) != 0) {
         mw_err_clear();   // no room: the object just stays uncollected
     }
 }
@@ -485,11 +603,15 @@ static void finalize_unreachable(mw__gc_head *unreachable, struct mw__weakref *c
  * world runs again (steps 5 and 7) no other thread can take it to zero
  * (and free it off this collection's private lists), and the collector's
  * own last decref frees it here. */
-static void hold_unreachable(mw__gc_head *unreachable)
+static void hold_unreachable(mw__gc_head *unreachable, bool confined)
 {
     for (mw__gc_head *g = unreachable->next; g != unreachable; g = g->next) {
         mw_object *o = mw__gc_object_of(g);
-        mw__rc_merge_stopped(o);
+        if (!confined) {
+            // (A confined heap's objects are counted by their owner alone,
+            // which is the collecting thread: its reference is local.)
+            mw__rc_merge_stopped(o);
+        }
         mw__incref(o);
         o->ob_gc_bits |= MW__GC_HELD;
     }
@@ -509,8 +631,7 @@ static void release_held(mw_object *o)
  * holding a broken object (CPython's legacy-finalizer rule). */
 static int visit_spare(mw_object *child, void *arg)
 {
-    if (child != NULL && (child->ob_type->flags & MW_TYPE_GC) &&
-        (child->ob_gc_bits & MW__GC_UNREACHABLE)) {
+    if (in_this_collection(child) && (child->ob_gc_bits & MW__GC_UNREACHABLE)) {
         child->ob_gc_bits &= (uint16_t)~MW__GC_UNREACHABLE;
         list_move(mw__gc_head_of(child), arg);
     }
@@ -539,9 +660,9 @@ static void spare_uncollectable(mw__gc_head *unreachable, mw__gc_head *spared)
 
 /* Move g from a list private to the collection to the generation old,
  * which other threads change too while the world runs (free mode). */
-static void move_to_old(mw__gc_head *g, mw__gc_head *old)
+static void move_to_old(mw__gc_heap *h, mw__gc_head *g, mw__gc_head *old)
 {
-    if (mw__free_mode && !gc.world_stopped) {
+    if (mw__free_mode && h->owner == NULL && !h->world_stopped) {
         pthread_mutex_lock(&list_lock);
         list_move(g, old);
         pthread_mutex_unlock(&list_lock);
@@ -554,8 +675,9 @@ static void move_to_old(mw__gc_head *g, mw__gc_head *old)
  * object reaches (kept intact, the uncollectable ones in the garbage
  * list); with SAVEALL, keep everything there.  Returns the number of
  * uncollectable objects. */
-static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
+static intptr_t clear_unreachable(mw__gc_heap *h, mw__gc_head *unreachable, mw__gc_head *old)
 {
+    unsigned polls = 0;
     bool saveall = (gc.debug & MW_GC_DEBUG_SAVEALL) != 0;
     mw__gc_head spared;
     list_init(&spared);
@@ -571,9 +693,9 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
             fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name, (void *)o);
         }
-        move_to_old(g, old);
+        move_to_old(h, g, old);
         if (o->ob_type->clear == NULL) {
-            keep_as_garbage(o);
+            keep_as_garbage(h, o);
         }
         release_held(o);
     }
@@ -581,9 +703,10 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         mw__gc_head *g = unreachable->next;
         mw_object *o = mw__gc_object_of(g);
         o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        confined_poll(&polls);
         if (saveall) {
-            move_to_old(g, old);
-            keep_as_garbage(o);
+            move_to_old(h, g, old);
+            keep_as_garbage(h, o);
             release_held(o);
             continue;
         }
@@ -597,7 +720,7 @@ static intptr_t clear_unreachable(mw__gc_head *unreachable, mw__gc_head *old)
         o->ob_gc_bits &= (uint16_t)~MW__GC_HELD;
         o->ob_type->clear(o);
         if (unreachable->next == g) {
-            move_to_old(g, old);   // still alive after clear: its referrers go first
+            move_to_old(h, g, old);   // still alive after clear: its referrers go first
         }
         mw__decref(o);
     }
@@ -628,13 +751,12 @@ static bool needs_finalizing(mw__gc_head *unreachable)
     return false;
 }
 
-/* Record one collection in the statistics (under stats_lock, since
- * readers do not stop the world). */
-static void record_stats(int gen, mw__gc_reason reason, size_t examined, size_t found,
-                         intptr_t uncollectable, uint64_t pause)
+/* Record one collection in one set of statistics. */
+static void record_in(stats_set *ss, int gen, mw__gc_reason reason, bool confined,
+                      bool requested, size_t examined, size_t found, intptr_t uncollectable,
+                      uint64_t pause, uint64_t safepoint)
 {
-    pthread_mutex_lock(&stats_lock);
-    mw_gc_gen_stats *st = &gc.stats.gen[gen];
+    mw_gc_gen_stats *st = &ss->stats.gen[gen];
     st->collections++;
     st->collected += (uint64_t)found - (uint64_t)uncollectable;
     st->uncollectable += (uint64_t)uncollectable;
@@ -643,26 +765,45 @@ static void record_stats(int gen, mw__gc_reason reason, size_t examined, size_t 
     if (pause > st->max_pause_ns) {
         st->max_pause_ns = pause;
     }
-    mw_hist_record(&gc.hist[gen].pause, pause);
-    mw_hist_record(&gc.hist[gen].safepoint, gc.safepoint_ns);
-    mw_hist_record(&gc.hist[gen].examined, examined);
-    mw_hist_record(&gc.hist[gen].collected, (uint64_t)found - (uint64_t)uncollectable);
-    mw_hist_record(&gc.pause_all, pause);
-    mw_hist_record(&gc.safepoint_all, gc.safepoint_ns);
+    mw_hist_record(&ss->hist[gen].pause, pause);
+    mw_hist_record(&ss->hist[gen].safepoint, safepoint);
+    mw_hist_record(&ss->hist[gen].examined, examined);
+    mw_hist_record(&ss->hist[gen].collected, (uint64_t)found - (uint64_t)uncollectable);
+    mw_hist_record(&ss->pause_all, pause);
+    mw_hist_record(&ss->safepoint_all, safepoint);
     switch (reason) {
     case MW__GC_AUTO:
-        gc.stats.stw_collections++;
+        ss->stats.stw_collections++;
         break;
     case MW__GC_IDLE:
-        gc.stats.idle_collections++;
+        ss->stats.idle_collections++;
         break;
     case MW__GC_MEMORY:
-        gc.stats.memory_collections++;
+        ss->stats.memory_collections++;
         break;
     case MW__GC_EXPLICIT:
-        gc.stats.explicit_collections++;
+        ss->stats.explicit_collections++;
         break;
     }
+    if (confined) {
+        ss->stats.confined_collections++;
+    }
+    if (requested) {
+        ss->stats.requested_collections++;
+    }
+}
+
+/* Record one collection of h: in h's statistics and in the totals (under
+ * stats_lock, since readers do not stop the world). */
+static void record_stats(mw__gc_heap *h, int gen, mw__gc_reason reason, size_t examined,
+                         size_t found, intptr_t uncollectable, uint64_t pause)
+{
+    bool confined = h->owner != NULL;
+    pthread_mutex_lock(&stats_lock);
+    record_in(&h->st, gen, reason, confined, h->requested, examined, found, uncollectable,
+              pause, h->safepoint_ns);
+    record_in(&gc.total, gen, reason, confined, h->requested, examined, found, uncollectable,
+              pause, h->safepoint_ns);
     pthread_mutex_unlock(&stats_lock);
 }
 
@@ -682,14 +823,17 @@ static void record_stats(int gen, mw__gc_reason reason, size_t examined, size_t 
  *             the other threads may run beside it; the generation lists
  *             it moves objects to are taken under list_lock.
  */
-static intptr_t collect(int gen, mw__gc_reason reason)
+static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
 {
     // A collection may start inside any container allocation: the caller's
     // pending error, if any, must come out of it as it went in.
     mw__err_state saved;
     mw__err_save(&saved);
     mw_err_clear();
-    atomic_store(&gc.collecting, true);
+    atomic_store(&h->collecting, true);
+    bool confined = h->owner != NULL;
+    mw__gc_heap *outer = tls_confined;
+    tls_confined = confined ? h : NULL;
     if (mw__free_mode) {
         // Settle counts other threads passed to this one, so that every
         // count read below is the object's whole count.  (Other threads'
@@ -701,15 +845,15 @@ static intptr_t collect(int gen, mw__gc_reason reason)
     run_callbacks("start", &info);
     size_t sizes[NGENS];
     for (int i = 0; i < NGENS; i++) {
-        sizes[i] = (gc.debug & MW_GC_DEBUG_STATS) ? list_size(&gc.gens[i]) : 0;
+        sizes[i] = (gc.debug & MW_GC_DEBUG_STATS) ? list_size(&h->gens[i]) : 0;
     }
 
     // 1-4: everything in generations 0..gen, split by reachability.
-    mw__gc_head *young = &gc.gens[gen];
+    mw__gc_head *young = &h->gens[gen];
     for (int i = 0; i < gen; i++) {
-        list_merge(&gc.gens[i], young);
+        list_merge(&h->gens[i], young);
     }
-    mw__gc_head *old = gen < NGENS - 1 ? &gc.gens[gen + 1] : &gc.gens[gen];
+    mw__gc_head *old = gen < NGENS - 1 ? &h->gens[gen + 1] : &h->gens[gen];
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
@@ -721,25 +865,25 @@ static intptr_t collect(int gen, mw__gc_reason reason)
     }
     // Counts: from here on, allocations count towards the next collection.
     if (gen + 1 < NGENS) {
-        mw__atomic_add_relaxed(&gc.count[gen + 1], 1);
+        mw__atomic_add_relaxed(&h->count[gen + 1], 1);
     }
     for (int i = 0; i <= gen; i++) {
-        mw__atomic_store_relaxed(&gc.count[i], 0);
+        mw__atomic_store_relaxed(&h->count[i], 0);
     }
 
     if (mw__free_mode) {
-        hold_unreachable(&unreachable);
+        hold_unreachable(&unreachable, confined);
     }
     if (needs_finalizing(&unreachable)) {
         // 5a with the world stopped, 5b with it running (free mode).
         struct mw__weakref *calls = detach_weakrefs(&unreachable);
-        if (gc.world_stopped) {
+        if (h->world_stopped) {
             world_start();
         }
         // 5: weak-reference callbacks and finalizers, on a consistent heap
         // (with SAVEALL too, as CPython: only step 7 differs).
         finalize_unreachable(&unreachable, calls);
-        if (mw__free_mode) {
+        if (mw__free_mode && !confined) {
             // 6 needs the world stopped again, whatever it takes: the
             // garbage cannot be left half-decided.
             while (!world_stop(mw__tls_tstate, MW_SCHED_STOP_TIMEOUT_MS, false)) {
@@ -765,22 +909,23 @@ static intptr_t collect(int gen, mw__gc_reason reason)
         list_merge(&garbage, &unreachable);
     }
     if (gen == NGENS - 1) {
-        gc.long_lived_total = survivors;
-        gc.long_lived_pending = 0;
+        mw__atomic_store_relaxed(&h->long_lived_total, survivors);
+        mw__atomic_store_relaxed(&h->long_lived_pending, 0);
     } else if (gen == NGENS - 2) {
-        gc.long_lived_pending += survivors;
+        mw__atomic_add_relaxed(&h->long_lived_pending, survivors);
     }
-    if (gc.world_stopped) {
+    if (h->world_stopped) {
         world_start();
     }
 
     // 7: clear; what outlives its clear joins the older generation.
-    intptr_t uncollectable = clear_unreachable(&unreachable, old);
+    intptr_t uncollectable = clear_unreachable(h, &unreachable, old);
 
-    uint64_t elapsed = mw__sched_now_ns() - gc.began_at;
-    // The pause: the world stopped (free mode), or the GIL held (all of it).
-    uint64_t pause = mw__free_mode ? gc.pause_ns : elapsed;
-    record_stats(gen, reason, examined, found, uncollectable, pause);
+    uint64_t elapsed = mw__sched_now_ns() - h->began_at;
+    // The pause: the world stopped (free mode), or the GIL held (all of
+    // it); a confined collection stops only its own thread, for all of it.
+    uint64_t pause = mw__free_mode && !confined ? h->pause_ns : elapsed;
+    record_stats(h, gen, reason, examined, found, uncollectable, pause);
     if (gc.debug & MW_GC_DEBUG_STATS) {
         fprintf(stderr,
                 "mwrt gc: collecting generation %d; objects in each generation: %zu %zu %zu; "
@@ -792,7 +937,8 @@ static intptr_t collect(int gen, mw__gc_reason reason)
     info.collected = (intptr_t)found - uncollectable;
     info.uncollectable = uncollectable;
     run_callbacks("stop", &info);
-    atomic_store(&gc.collecting, false);
+    tls_confined = outer;
+    atomic_store(&h->collecting, false);
     mw__err_restore(&saved);
     return (intptr_t)found;
 }
@@ -824,16 +970,16 @@ static bool world_stop(mw__tstate *t, unsigned timeout_ms, bool try_only)
     if (!mw__sched_stop_world(t, timeout_ms, try_only, &waited)) {
         return false;
     }
-    gc.world_stopped = true;
-    gc.stopped_at = mw__sched_now_ns();
-    gc.safepoint_ns += waited;
+    MAIN->world_stopped = true;
+    MAIN->stopped_at = mw__sched_now_ns();
+    MAIN->safepoint_ns += waited;
     return true;
 }
 
 static void world_start(void)
 {
-    gc.pause_ns += mw__sched_now_ns() - gc.stopped_at;
-    gc.world_stopped = false;
+    MAIN->pause_ns += mw__sched_now_ns() - MAIN->stopped_at;
+    MAIN->world_stopped = false;
     mw__sched_start_world();
 }
 
@@ -861,9 +1007,10 @@ static bool collection_begin(mw__tstate *t, const char *func, bool wait, bool tr
         pthread_mutex_lock(&collect_lock);
         mw__sched_park_end(t);
     }
-    gc.pause_ns = 0;
-    gc.safepoint_ns = 0;
-    gc.began_at = mw__sched_now_ns();
+    MAIN->pause_ns = 0;
+    MAIN->safepoint_ns = 0;
+    MAIN->began_at = mw__sched_now_ns();
+    MAIN->requested = false;
     if (mw__free_mode && !world_stop(t, timeout_ms, try_only)) {
         pthread_mutex_unlock(&collect_lock);
         mw_err_set(MW_ERR_STATE,
@@ -878,31 +1025,35 @@ static bool collection_begin(mw__tstate *t, const char *func, bool wait, bool tr
 
 static void collection_end(void)
 {
-    if (gc.world_stopped) {
+    if (MAIN->world_stopped) {
         world_start();
     }
     atomic_store(&gc.collector, (mw__tstate *)NULL);
     pthread_mutex_unlock(&collect_lock);
 }
 
-/* The calling thread may run a collection (or walk the lists): attached,
- * not blocking, not inside a collection. */
+/* The calling thread may run a collection of the shared heap (or walk
+ * its lists): attached, not blocking, not inside a collection (its own
+ * confined heap's included). */
 static bool may_collect_here(void)
 {
     mw__tstate *t = mw__tls_tstate;
-    return t != NULL && !t->blocking && !atomic_load(&gc.collecting);
+    return t != NULL && !t->blocking && !atomic_load(&MAIN->collecting) &&
+           !(t->gc_heap != NULL && atomic_load(&t->gc_heap->collecting));
 }
 
-/* The generation to collect now that generation 0 is due: the oldest
- * whose count passed its threshold (CPython's schedule). */
-static int generation_due(void)
+/* The generation of h to collect now that generation 0 is due: the oldest
+ * whose count passed its threshold (CPython's schedule).  Any thread (the
+ * master reads a confined heap's). */
+static int heap_generation_due(mw__gc_heap *h)
 {
     for (int g = NGENS - 1; g >= 1; g--) {
-        int threshold = mw__atomic_load_relaxed(&gc.threshold[g]);
-        if (threshold > 0 && mw__atomic_load_relaxed(&gc.count[g]) > threshold) {
+        int threshold = mw__atomic_load_relaxed(&h->threshold[g]);
+        if (threshold > 0 && mw__atomic_load_relaxed(&h->count[g]) > threshold) {
             // A full collection only if enough objects await their first
             // one (CPython's rule, which keeps full collections linear).
-            if (g == NGENS - 1 && gc.long_lived_pending < gc.long_lived_total / 4) {
+            if (g == NGENS - 1 && mw__atomic_load_relaxed(&h->long_lived_pending) <
+                                      mw__atomic_load_relaxed(&h->long_lived_total) / 4) {
                 continue;
             }
             return g;
@@ -911,11 +1062,205 @@ static int generation_due(void)
     return 0;
 }
 
+static int generation_due(void)
+{
+    return heap_generation_due(MAIN);
+}
+
+static bool heap_due(mw__gc_heap *h)
+{
+    int threshold = mw__atomic_load_relaxed(&h->threshold[0]);
+    return mw__atomic_load_relaxed(&gc.enabled) && threshold > 0 &&
+           mw__atomic_load_relaxed(&h->count[0]) >= threshold;
+}
+
 bool mw__gc_due(void)
 {
-    int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
-    return mw__atomic_load_relaxed(&gc.enabled) && threshold > 0 &&
-           mw__atomic_load_relaxed(&gc.count[0]) >= threshold;
+    return heap_due(MAIN);
+}
+
+/* ======================================================================
+ * Confined heaps
+ * ====================================================================== */
+
+/* Collect gen of the calling confined thread's own heap, on this thread,
+ * stopping nobody and taking no lock but stats_lock (to record it). */
+static intptr_t confined_collect(mw__tstate *t, int gen, mw__gc_reason reason, bool requested)
+{
+    mw__gc_heap *h = t->gc_heap;
+    if (atomic_load(&h->collecting)) {
+        mw_err_set(MW_ERR_STATE, "mw_gc_collect: a collection is already running on this "
+                                 "thread");
+        return -1;
+    }
+    h->pause_ns = 0;
+    h->safepoint_ns = 0;
+    h->began_at = mw__sched_now_ns();
+    h->world_stopped = false;
+    h->requested = requested;
+    intptr_t found = collect(h, gen, reason);
+    h->requested = false;
+    return found;
+}
+
+/* An automatic collection of t's own heap; the caller's error survives. */
+static void confined_collect_automatic(mw__tstate *t, int gen, mw__gc_reason reason,
+                                       bool requested)
+{
+    mw__err_state saved;
+    mw__err_save(&saved);
+    confined_collect(t, gen, reason, requested);
+    mw__err_restore(&saved);
+}
+
+int mw__gc_confine(mw__tstate *t)
+{
+    // calloc: the statistics are large (histograms) and mostly untouched.
+    mw__gc_heap *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        return MW_ENOMEM;
+    }
+    heap_init(h, MAIN->threshold, NULL);
+    h->owner = t;
+    t->gc_heap = h;
+    mw__atomic_store_relaxed(&t->gc_request, 0);
+    atomic_store(&t->confined, true);
+    pthread_mutex_lock(&heaps_lock);
+    h->next_heap = heaps;
+    heaps = h;
+    nheaps++;
+    pthread_mutex_unlock(&heaps_lock);
+    return MW_OK;
+}
+
+void mw__gc_request_point(mw__tstate *t, bool idle)
+{
+    mw__gc_heap *h = t->gc_heap;
+    if (h == NULL) {
+        mw__atomic_store_relaxed(&t->gc_request, 0);
+        return;
+    }
+    if (t->blocking || atomic_load(&h->collecting)) {
+        return;
+    }
+    int req = mw__atomic_load_relaxed(&t->gc_request);
+    // MW_GC_STW: at the next safepoint; MW_GC_PAUSED: when the thread goes
+    // idle; the memory limit's: at whichever comes first.
+    if (!idle && !(req & MW__GC_REQ_MEMORY) && mw_gc_get_policy() != MW_GC_STW) {
+        return;
+    }
+    req = atomic_exchange(&t->gc_request, 0);
+    if (req == 0) {
+        return;
+    }
+    int gen = (req & MW__GC_REQ_GEN_MASK) - 1;
+    mw__gc_reason reason = (req & MW__GC_REQ_MEMORY) ? MW__GC_MEMORY
+                           : idle                    ? MW__GC_IDLE
+                                                     : MW__GC_AUTO;
+    confined_collect_automatic(t, gen, reason, true);
+}
+
+/* What a confined thread finds at a container allocation: the master's
+ * request (MW_GC_STW), the torture mode, or a generation 0 that overran
+ * its threshold MW_SCHED_PAUSED_MAX_DEFER times over (the master has not
+ * got to it, or the thread never reaches a safepoint or an idle point). */
+static void confined_before_alloc(mw__tstate *t)
+{
+    mw__gc_heap *h = t->gc_heap;
+    if (t->blocking || atomic_load(&h->collecting)) {
+        return;
+    }
+    if (mw__atomic_load_relaxed(&t->gc_request) != 0) {
+        mw__gc_request_point(t, false);
+        return;
+    }
+    bool torture = gc.torture > 0 && atomic_fetch_sub(&gc.torture_countdown, 1) <= 1;
+    if (torture) {
+        atomic_store(&gc.torture_countdown, gc.torture);
+    } else {
+        int count = mw__atomic_load_relaxed(&h->count[0]);
+        int threshold = mw__atomic_load_relaxed(&h->threshold[0]);
+        if (!mw__atomic_load_relaxed(&gc.enabled) || threshold <= 0 ||
+            mw_gc_get_policy() == MW_GC_OFF || count / MW_SCHED_PAUSED_MAX_DEFER < threshold) {
+            return;
+        }
+    }
+    confined_collect_automatic(t, heap_generation_due(h), MW__GC_AUTO, false);
+}
+
+void mw__gc_request_confined(bool memory)
+{
+    mw_gc_policy policy = mw_gc_get_policy();
+    pthread_mutex_lock(&heaps_lock);
+    for (mw__gc_heap *h = heaps; h != NULL; h = h->next_heap) {
+        _Atomic(int) *req = &h->owner->gc_request;
+        if (memory) {
+            atomic_store(req, MW__GC_REQ_GEN(NGENS - 1) | MW__GC_REQ_MEMORY);
+        } else if (policy != MW_GC_OFF && mw__atomic_load_relaxed(req) == 0 && heap_due(h)) {
+            int want = MW__GC_REQ_GEN(heap_generation_due(h));
+            int none = 0;
+            atomic_compare_exchange_strong(req, &none, want);
+        }
+    }
+    pthread_mutex_unlock(&heaps_lock);
+}
+
+void mw__gc_unconfine(mw__tstate *t)
+{
+    mw__gc_heap *h = t->gc_heap;
+    if (h == NULL) {
+        return;
+    }
+    // Its garbage first, on this thread, as any confined collection.
+    if (!atomic_load(&h->collecting)) {
+        confined_collect_automatic(t, NGENS - 1, MW__GC_EXPLICIT, false);
+    }
+    // The rest joins the shared heap.  Under collect_lock, so that no
+    // collection of the shared heap is in progress (waiting parked, as
+    // collection_begin does), and list_lock for the lists.
+    if (pthread_mutex_trylock(&collect_lock) != 0) {
+        mw__sched_park_begin(t, false);
+        pthread_mutex_lock(&collect_lock);
+        mw__sched_park_end(t);
+    }
+    pthread_mutex_lock(&heaps_lock);
+    for (mw__gc_heap **p = &heaps; *p != NULL; p = &(*p)->next_heap) {
+        if (*p == h) {
+            *p = h->next_heap;
+            nheaps--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&heaps_lock);
+    // From here on the thread's objects are ordinary biased ones, and what
+    // it allocates goes to the shared heap.
+    atomic_store(&t->confined, false);
+    t->gc_heap = NULL;
+    mw__atomic_store_relaxed(&t->gc_request, 0);
+    mw__gc_head *from[NGENS + 1] = {&h->gens[0], &h->gens[1], &h->gens[2], &h->permanent};
+    mw__gc_head *to[NGENS + 1] = {&MAIN->gens[NGENS - 1], &MAIN->gens[NGENS - 1],
+                                  &MAIN->gens[NGENS - 1], &MAIN->permanent};
+    pthread_mutex_lock(&list_lock);
+    for (int i = 0; i <= NGENS; i++) {
+        for (mw__gc_head *g = from[i]->next; g != from[i]; g = g->next) {
+            mw__gc_object_of(g)->ob_gc_bits &= (uint16_t)~MW__GC_CONFINED;
+        }
+        list_merge(from[i], to[i]);
+    }
+    pthread_mutex_unlock(&list_lock);
+    // Its garbage list's objects join the shared one's.
+    if (h->garbage != NULL) {
+        mw__list *l = (mw__list *)h->garbage;
+        bool was = atomic_exchange(&MAIN->collecting, true);   // no collection for it
+        for (size_t i = 0; i < l->len; i++) {
+            keep_as_garbage(MAIN, l->items[i]);
+        }
+        atomic_store(&MAIN->collecting, was);
+        mw__decref(h->garbage);
+        h->garbage = NULL;
+    }
+    pthread_mutex_unlock(&collect_lock);
+    free(h);
 }
 
 /* Collect gen now on this thread for reason, if it can start; the errors
@@ -927,8 +1272,11 @@ static void collect_automatic(mw__tstate *t, int gen, mw__gc_reason reason)
     // The memory limit's collection waits for one in progress (the
     // master's, say): the allocation depends on what it frees.
     bool wait = reason == MW__GC_MEMORY;
-    if (collection_begin(t, "automatic collection", wait, false, MW_SCHED_STOP_TIMEOUT_MS)) {
-        collect(gen, reason);
+    if (t->gc_heap != NULL) {
+        confined_collect(t, gen, reason, false);   // its own heap
+    } else if (collection_begin(t, "automatic collection", wait, false,
+                                MW_SCHED_STOP_TIMEOUT_MS)) {
+        collect(MAIN, gen, reason);
         collection_end();
     } else if (mw__free_mode) {
         mw__atomic_store_relaxed(&gc.retry_after, mw__sched_now_ns() +
@@ -956,6 +1304,10 @@ void mw__gc_before_alloc(void)
         return;
     }
     mw__sched_poll(t);
+    if (t->gc_heap != NULL) {
+        confined_before_alloc(t);
+        return;
+    }
     if (!may_collect_here()) {
         return;
     }
@@ -963,10 +1315,10 @@ void mw__gc_before_alloc(void)
     if (torture) {
         atomic_store(&gc.torture_countdown, gc.torture);
     } else {
-        int count = mw__atomic_load_relaxed(&gc.count[0]);
+        int count = mw__atomic_load_relaxed(&MAIN->count[0]);
         // count[0] net allocations so far: a threshold of 700 collects
         // before the 701st, as CPython does right after counting it.
-        int threshold = mw__atomic_load_relaxed(&gc.threshold[0]);
+        int threshold = mw__atomic_load_relaxed(&MAIN->threshold[0]);
         if (!mw__atomic_load_relaxed(&gc.enabled) || threshold <= 0 || count < threshold) {
             return;
         }
@@ -1002,7 +1354,7 @@ void mw__gc_idle_point(void)
     mw__err_state saved;
     mw__err_save(&saved);
     if (collection_begin(t, "idle collection", false, true, MW_SCHED_STOP_TIMEOUT_MS)) {
-        collect(generation_due(), MW__GC_IDLE);
+        collect(MAIN, generation_due(), MW__GC_IDLE);
         collection_end();
     }
     mw__err_restore(&saved);
@@ -1025,7 +1377,8 @@ bool mw__gc_memory_check(size_t total)
     mw__tstate *t = mw__tls_tstate;
     // Not from inside a collection on this thread (a finalizer's
     // allocation); one running on another thread is waited for.
-    if (t != NULL && !t->blocking && atomic_load(&gc.collector) != t) {
+    if (t != NULL && !t->blocking && atomic_load(&gc.collector) != t &&
+        !(t->gc_heap != NULL && atomic_load(&t->gc_heap->collecting))) {
         // First what is ours already: objects other threads (a collection
         // on the master, say) dropped and left for this owner to free, and
         // blocks freed to this heap.  Then a full collection.
@@ -1071,13 +1424,13 @@ intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only
     uint64_t gil_wait = mw__sched_now_ns() - asked;
     t->blocking = false;
     intptr_t found = -1;
-    if (!atomic_load(&gc.collecting) &&
+    if (!atomic_load(&MAIN->collecting) &&
         collection_begin(t, "the master's collection", !try_only, try_only,
                          MW_SCHED_STOP_TIMEOUT_MS)) {
         if (!mw__free_mode) {
-            gc.safepoint_ns = gil_wait;   // the GIL holder's way to a safepoint
+            MAIN->safepoint_ns = gil_wait;   // the GIL holder's way to a safepoint
         }
-        found = collect(gen >= 0 ? gen : generation_due(), reason);
+        found = collect(MAIN, gen >= 0 ? gen : generation_due(), reason);
         collection_end();
     }
     mw_err_clear();
@@ -1122,10 +1475,13 @@ intptr_t mw_gc_collect(int gen)
         mw_err_set(MW_ERR_VALUE, "mw_gc_collect: generation %d out of range", gen);
         return -1;
     }
+    if (t->gc_heap != NULL) {
+        return confined_collect(t, gen, MW__GC_EXPLICIT, false);   // its own heap only
+    }
     if (!collection_begin(t, "mw_gc_collect", true, false, MW_SCHED_STOP_TIMEOUT_MS)) {
         return -1;
     }
-    intptr_t found = collect(gen, MW__GC_EXPLICIT);
+    intptr_t found = collect(MAIN, gen, MW__GC_EXPLICIT);
     collection_end();
     return found;
 }
@@ -1149,60 +1505,63 @@ void mw_gc_set_threshold(int t0, int t1, int t2)
 {
     int t[NGENS] = {t0, t1, t2};
     for (int i = 0; i < NGENS; i++) {
-        mw__atomic_store_relaxed(&gc.threshold[i], t[i] < 0 ? 0 : t[i]);
+        mw__atomic_store_relaxed(&heap_of_caller()->threshold[i], t[i] < 0 ? 0 : t[i]);
     }
 }
 
 void mw_gc_get_threshold(int out[3])
 {
     for (int i = 0; i < NGENS; i++) {
-        out[i] = mw__atomic_load_relaxed(&gc.threshold[i]);
+        out[i] = mw__atomic_load_relaxed(&heap_of_caller()->threshold[i]);
     }
 }
 
 void mw_gc_get_count(int out[3])
 {
     for (int i = 0; i < NGENS; i++) {
-        out[i] = mw__atomic_load_relaxed(&gc.count[i]);
+        out[i] = mw__atomic_load_relaxed(&heap_of_caller()->count[i]);
     }
 }
 
-static void lists_lock(void)
+/* The caller's heap, its lists locked if they are shared. */
+static mw__gc_heap *lists_lock(void)
 {
-    if (mw__free_mode) {
+    mw__gc_heap *h = heap_of_caller();
+    if (mw__free_mode && h == MAIN) {
         pthread_mutex_lock(&list_lock);
     }
+    return h;
 }
 
-static void lists_unlock(void)
+static void lists_unlock(mw__gc_heap *h)
 {
-    if (mw__free_mode) {
+    if (mw__free_mode && h == MAIN) {
         pthread_mutex_unlock(&list_lock);
     }
 }
 
 void mw_gc_freeze(void)
 {
-    lists_lock();
+    mw__gc_heap *h = lists_lock();
     for (int i = 0; i < NGENS; i++) {
-        list_merge(&gc.gens[i], &gc.permanent);
-        mw__atomic_store_relaxed(&gc.count[i], 0);
+        list_merge(&h->gens[i], &h->permanent);
+        mw__atomic_store_relaxed(&h->count[i], 0);
     }
-    lists_unlock();
+    lists_unlock(h);
 }
 
 void mw_gc_unfreeze(void)
 {
-    lists_lock();
-    list_merge(&gc.permanent, &gc.gens[NGENS - 1]);
-    lists_unlock();
+    mw__gc_heap *h = lists_lock();
+    list_merge(&h->permanent, &h->gens[NGENS - 1]);
+    lists_unlock(h);
 }
 
 size_t mw_gc_get_freeze_count(void)
 {
-    lists_lock();
-    size_t n = list_size(&gc.permanent);
-    lists_unlock();
+    mw__gc_heap *h = lists_lock();
+    size_t n = list_size(&h->permanent);
+    lists_unlock(h);
     return n;
 }
 
@@ -1221,14 +1580,15 @@ mw_object *mw_gc_garbage(void)
     if (mw__tstate_checked("mw_gc_garbage") == NULL) {
         return NULL;
     }
-    if (gc.garbage == NULL) {
-        gc.garbage = mw_list_new();
-        if (gc.garbage == NULL) {
+    mw__gc_heap *h = heap_of_caller();
+    if (h->garbage == NULL) {
+        h->garbage = mw_list_new();
+        if (h->garbage == NULL) {
             return NULL;
         }
     }
-    mw__incref(gc.garbage);
-    return gc.garbage;
+    mw__incref(h->garbage);
+    return h->garbage;
 }
 
 int mw_gc_add_callback(mw_gc_callback cb, void *arg)
@@ -1258,12 +1618,15 @@ int mw_gc_remove_callback(mw_gc_callback cb, void *arg)
 
 void mw_gc_reset_stats(void)
 {
+    pthread_mutex_lock(&heaps_lock);   // order: heaps_lock, then stats_lock
     pthread_mutex_lock(&stats_lock);
-    memset(&gc.stats, 0, sizeof gc.stats);
-    memset(&gc.hist, 0, sizeof gc.hist);
-    memset(&gc.pause_all, 0, sizeof gc.pause_all);
-    memset(&gc.safepoint_all, 0, sizeof gc.safepoint_all);
+    memset(&gc.total, 0, sizeof gc.total);
+    memset(&MAIN->st, 0, sizeof MAIN->st);
+    for (mw__gc_heap *h = heaps; h != NULL; h = h->next_heap) {
+        memset(&h->st, 0, sizeof h->st);
+    }
     pthread_mutex_unlock(&stats_lock);
+    pthread_mutex_unlock(&heaps_lock);
 }
 
 int mw_gc_set_policy(mw_gc_policy policy)
@@ -1311,27 +1674,81 @@ static void hist_summary(const mw_hist *h, mw_gc_percentiles *out)
     out->max = h->max;
 }
 
+/* A snapshot of ss into out, with the fields every heap shares.  Under
+ * stats_lock. */
+static void stats_of(const stats_set *ss, mw_gc_stats *out)
+{
+    *out = ss->stats;
+    for (int g = 0; g < NGENS; g++) {
+        hist_summary(&ss->hist[g].pause, &out->gen[g].pause_ns);
+        hist_summary(&ss->hist[g].safepoint, &out->gen[g].safepoint_ns);
+        hist_summary(&ss->hist[g].examined, &out->gen[g].examined_objects);
+        hist_summary(&ss->hist[g].collected, &out->gen[g].collected_objects);
+    }
+    hist_summary(&ss->pause_all, &out->pause_ns);
+    hist_summary(&ss->safepoint_all, &out->safepoint_ns);
+}
+
+static void stats_common(mw_gc_stats *out)
+{
+    out->policy = mw_gc_get_policy();
+    out->lock = mw__free_mode ? MW_LOCK_FREE : MW_LOCK_GIL;
+    out->memory_limit = mw__atomic_load_relaxed(&mw__sched_memory_limit);
+    out->memory_used = mw__sched_memory_used();
+}
+
 int mw_gc_get_stats(mw_gc_stats *out)
 {
     if (out == NULL) {
         return MW_EINVAL;
     }
     pthread_mutex_lock(&stats_lock);
-    *out = gc.stats;
-    for (int g = 0; g < NGENS; g++) {
-        hist_summary(&gc.hist[g].pause, &out->gen[g].pause_ns);
-        hist_summary(&gc.hist[g].safepoint, &out->gen[g].safepoint_ns);
-        hist_summary(&gc.hist[g].examined, &out->gen[g].examined_objects);
-        hist_summary(&gc.hist[g].collected, &out->gen[g].collected_objects);
-    }
-    hist_summary(&gc.pause_all, &out->pause_ns);
-    hist_summary(&gc.safepoint_all, &out->safepoint_ns);
+    stats_of(&gc.total, out);
     out->callback_errors = unraisable;
     pthread_mutex_unlock(&stats_lock);
-    out->policy = mw_gc_get_policy();
-    out->lock = mw__free_mode ? MW_LOCK_FREE : MW_LOCK_GIL;
-    out->memory_limit = mw__atomic_load_relaxed(&mw__sched_memory_limit);
-    out->memory_used = mw__sched_memory_used();
+    stats_common(out);
+    return MW_OK;
+}
+
+static void thread_stats_of(mw__gc_heap *h, mw_gc_thread_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->thread_id = h->owner != NULL ? h->owner->id : 0;
+    out->confined = h->owner != NULL;
+    for (int i = 0; i < NGENS; i++) {
+        out->count[i] = mw__atomic_load_relaxed(&h->count[i]);
+        out->threshold[i] = mw__atomic_load_relaxed(&h->threshold[i]);
+    }
+    int req = h->owner != NULL ? mw__atomic_load_relaxed(&h->owner->gc_request) : 0;
+    out->request = req != 0 ? (req & MW__GC_REQ_GEN_MASK) - 1 : -1;
+    out->tracked = h->owner != NULL ? mw__atomic_load_relaxed(&h->tracked) : 0;
+    pthread_mutex_lock(&stats_lock);
+    stats_of(&h->st, &out->stats);
+    pthread_mutex_unlock(&stats_lock);
+    stats_common(&out->stats);
+}
+
+int mw_gc_get_thread_stats(mw_gc_thread_stats *out, size_t max, size_t *n)
+{
+    if (out == NULL && max > 0) {
+        return MW_EINVAL;
+    }
+    size_t i = 0;
+    if (max > 0) {
+        thread_stats_of(MAIN, &out[0]);
+    }
+    i++;
+    // Under heaps_lock a heap cannot go away (its thread detaching waits).
+    pthread_mutex_lock(&heaps_lock);
+    for (mw__gc_heap *h = heaps; h != NULL; h = h->next_heap, i++) {
+        if (i < max) {
+            thread_stats_of(h, &out[i]);
+        }
+    }
+    pthread_mutex_unlock(&heaps_lock);
+    if (n != NULL) {
+        *n = i;
+    }
     return MW_OK;
 }
 
@@ -1357,16 +1774,30 @@ static mw_object *result_list(const char *func)
     if (mw__tstate_checked(func) == NULL) {
         return NULL;
     }
-    bool was = atomic_exchange(&gc.collecting, true);
+    mw__gc_heap *h = heap_of_caller();
+    bool was = atomic_exchange(&h->collecting, true);
     mw_object *l = mw_list_new();
-    atomic_store(&gc.collecting, was);
+    atomic_store(&h->collecting, was);
     return l;
 }
 
-/* Walking the lists needs the world stopped, as a collection does. */
-static bool walk_begin(const char *func)
+/* Walking the shared lists needs the world stopped, as a collection
+ * does; a confined thread walks its own, which nobody else changes.
+ * Returns the heap to walk, or NULL. */
+static mw__gc_heap *walk_begin(const char *func)
 {
-    return collection_begin(mw__tls_tstate, func, true, false, MW_SCHED_STOP_TIMEOUT_MS);
+    mw__tstate *t = mw__tls_tstate;
+    if (t->gc_heap != NULL) {
+        return t->gc_heap;
+    }
+    return collection_begin(t, func, true, false, MW_SCHED_STOP_TIMEOUT_MS) ? MAIN : NULL;
+}
+
+static void walk_end(mw__gc_heap *h)
+{
+    if (h == MAIN) {
+        collection_end();
+    }
 }
 
 mw_object *mw_gc_get_objects(int gen)
@@ -1379,18 +1810,19 @@ mw_object *mw_gc_get_objects(int gen)
     if (result == NULL) {
         return NULL;
     }
-    if (!walk_begin("mw_gc_get_objects")) {
+    mw__gc_heap *h = walk_begin("mw_gc_get_objects");
+    if (h == NULL) {
         mw__decref(result);
         return NULL;
     }
     for (int i = 0; i < NGENS; i++) {
-        if ((gen == -1 || gen == i) && append_all(result, &gc.gens[i]) != 0) {
-            collection_end();
+        if ((gen == -1 || gen == i) && append_all(result, &h->gens[i]) != 0) {
+            walk_end(h);
             mw__decref(result);
             return NULL;
         }
     }
-    collection_end();
+    walk_end(h);
     return result;
 }
 
@@ -1418,11 +1850,12 @@ mw_object *mw_gc_get_referrers(mw_object *o)
     if (result == NULL) {
         return NULL;
     }
-    if (!walk_begin("mw_gc_get_referrers")) {
+    mw__gc_heap *h = walk_begin("mw_gc_get_referrers");
+    if (h == NULL) {
         mw__decref(result);
         return NULL;
     }
-    mw__gc_head *lists[NGENS + 1] = {&gc.gens[0], &gc.gens[1], &gc.gens[2], &gc.permanent};
+    mw__gc_head *lists[NGENS + 1] = {&h->gens[0], &h->gens[1], &h->gens[2], &h->permanent};
     for (int i = 0; i <= NGENS; i++) {
         for (mw__gc_head *g = lists[i]->next; g != lists[i]; g = g->next) {
             mw_object *c = mw__gc_object_of(g);
@@ -1431,13 +1864,13 @@ mw_object *mw_gc_get_referrers(mw_object *o)
                 c->ob_type->traverse(c, visit_find, &s);
             }
             if (s.found && mw__list_append((mw__list *)result, c) != 0) {
-                collection_end();
+                walk_end(h);
                 mw__decref(result);
                 return NULL;
             }
         }
     }
-    collection_end();
+    walk_end(h);
     return result;
 }
 

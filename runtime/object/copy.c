@@ -246,6 +246,14 @@ mw_object *mw_copy(mw_object *o)
     if (o == NULL) {
         return mw__err_type("mw_copy", "an object", o);
     }
+    if (mw__atomic_load_relaxed(&mw__confine_any) &&
+        mw__confined_elsewhere(o, mw__tls_tstate) != 0) {
+        mw_err_set(MW_ERR_STATE, "mw_copy: the '%s' belongs to confined thread %llu; another "
+                   "thread may not copy it (hand over plain data instead)",
+                   o->ob_type->name,
+                   (unsigned long long)((mw__tstate *)mw__atomic_load_relaxed(&o->ob_owner))->id);
+        return NULL;
+    }
     copier c = {.deep = false};
     return copy_any(&c, o);
 }
@@ -257,6 +265,14 @@ mw_object *mw_deepcopy(mw_object *o)
     }
     if (o == NULL) {
         return mw__err_type("mw_deepcopy", "an object", o);
+    }
+    if (mw__atomic_load_relaxed(&mw__confine_any) &&
+        mw__confined_elsewhere(o, mw__tls_tstate) != 0) {
+        mw_err_set(MW_ERR_STATE, "mw_deepcopy: the '%s' belongs to confined thread %llu; another "
+                   "thread may not copy it (hand over plain data instead)",
+                   o->ob_type->name,
+                   (unsigned long long)((mw__tstate *)mw__atomic_load_relaxed(&o->ob_owner))->id);
+        return NULL;
     }
     copier c = {.deep = true};
     mw_object *r = copy_any(&c, o);

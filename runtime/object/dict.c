@@ -213,6 +213,10 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         mw_err_set(MW_ERR_TYPE, "mw_dict_set: NULL %s", key == NULL ? "key" : "value");
         return -1;
     }
+    if (!mw__confine_store_ok("mw_dict_set", dict, key) ||
+        !mw__confine_store_ok("mw_dict_set", dict, value)) {
+        return -1;
+    }
     int64_t hash = mw__hash(key, 0);
     if (hash == -1) {
         return -1;

@@ -90,6 +90,9 @@ int mw_list_append(mw_object *list, mw_object *o)
         mw_err_set(MW_ERR_TYPE, "mw_list_append: NULL item");
         return -1;
     }
+    if (!mw__confine_store_ok("mw_list_append", list, o)) {
+        return -1;
+    }
     return mw__list_append((mw__list *)list, o);
 }
 
@@ -134,6 +137,9 @@ int mw_list_set(mw_object *list, ptrdiff_t i, mw_object *o)
     }
     if (o == NULL) {
         mw_err_set(MW_ERR_TYPE, "mw_list_set: NULL item");
+        return -1;
+    }
+    if (!mw__confine_store_ok("mw_list_set", list, o)) {
         return -1;
     }
     mw__list *l = (mw__list *)list;

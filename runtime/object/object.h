@@ -139,6 +139,7 @@ typedef struct mw__gc_head {
 #define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
 #define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
 #define MW__GC_HELD        0x4u  /* the collector holds a reference (free mode) */
+#define MW__GC_CONFINED    0x8u  /* tracked in its owner's confined heap (gc.c) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
@@ -160,6 +161,14 @@ void mw__gc_before_alloc(void);
 void mw__gc_idle_point(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
+/* Confined heaps (gc.c; see docs/sched.md): make the calling thread's
+ * heap (0 or MW_ENOMEM), the confined thread's safepoint and idle-point
+ * look at a collection the master requested, and the end of a confined
+ * thread (its garbage collected, the rest adopted by the shared heap). */
+struct mw__tstate;
+int mw__gc_confine(struct mw__tstate *t);
+void mw__gc_request_point(struct mw__tstate *t, bool idle);
+void mw__gc_unconfine(struct mw__tstate *t);
 /* Before an object of total bytes is made, with a memory limit set:
  * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
 bool mw__gc_memory_check(size_t total);
@@ -212,7 +221,20 @@ typedef struct mw__tstate {
     struct mw__tstate *sched_next, *sched_prev;   /* under the sched lock */
     size_t mem_since_check;        /* bytes allocated since the last look at
                                       the memory limit */
+    /* confinement (mw_thread_confine; gc.c) */
+    uint64_t id;                   /* 1, 2, ...: names the thread in messages */
+    _Atomic(bool) confined;        /* its objects must not reach another
+                                      thread; read by any thread that
+                                      counts one of them (the refusal) */
+    struct mw__gc_heap *gc_heap;   /* its own generations, while confined */
+    _Atomic(int) gc_request;       /* set by the master: 0 none, else
+                                      MW__GC_REQ_GEN(gen) | MW__GC_REQ_MEMORY */
 } mw__tstate;
+
+#define MW__GC_REQ_GEN(gen) ((gen) + 1)
+#define MW__GC_REQ_GEN_MASK 0xf
+#define MW__GC_REQ_MEMORY   0x10
+
 
 /* A thread state for the calling thread (with spare, a spare one,
  * adopting the objects it owns, if there is one; else a new one), not yet
@@ -224,6 +246,48 @@ void mw__tstate_release(mw__tstate *t);
 extern mw_runtime *mw__runtime;            /* the one runtime, or NULL */
 extern bool mw__free_mode;                  /* fixed while a runtime exists */
 extern __thread mw__tstate *mw__tls_tstate __attribute__((tls_model("initial-exec")));
+
+/* Any thread has ever confined itself in this runtime: the store checks
+ * (mw__confine_store_ok) cost one load until then. */
+extern _Atomic(bool) mw__confine_any;
+
+/* Another thread counted o, which belongs to the confined thread owner:
+ * a programming error that would corrupt the owner's heap.  Prints both
+ * threads and aborts (refcount.c). */
+_Noreturn void mw__confine_violation(const mw_object *o, const char *what, uintptr_t owner);
+
+/* The owner of o if it is a confined thread other than the caller's, else
+ * 0.  Any attached thread. */
+MW_INLINE uintptr_t mw__confined_elsewhere(const mw_object *o, const struct mw__tstate *t)
+{
+    uintptr_t owner = mw__atomic_load_relaxed(&((mw_object *)o)->ob_owner);
+    if (owner == 0 || owner == (uintptr_t)t) {
+        return 0;
+    }
+    return mw__atomic_load_relaxed(&((struct mw__tstate *)owner)->confined) ? owner : 0;
+}
+
+/* The entry points that store item into container (or into a new one,
+ * container NULL): false with MW_ERR_STATE if that would let an object of
+ * a confined thread reach another thread (runtime.c). */
+bool mw__confine_store_check(const char *func, mw_object *container, mw_object *item);
+MW_INLINE bool mw__confine_store_ok(const char *func, mw_object *container, mw_object *item)
+{
+    if (mw_likely(!mw__atomic_load_relaxed(&mw__confine_any))) {
+        return true;
+    }
+    // The common case inline: the caller stores its own object (or an
+    // immortal one) into its own container.
+    uintptr_t t = (uintptr_t)mw__tls_tstate;
+    bool own_container =
+        container == NULL || mw__atomic_load_relaxed(&container->ob_owner) == t;
+    bool own_item = mw__atomic_load_relaxed(&item->ob_owner) == t ||
+                    (item->ob_flags & MW__OBJ_IMMORTAL) != 0;
+    if (mw_likely(own_container && own_item)) {
+        return true;
+    }
+    return mw__confine_store_check(func, container, item);
+}
 
 /* ======================================================================
  * Errors (runtime.c)
@@ -304,6 +368,14 @@ MW_INLINE void mw__incref(mw_object *o)
         mw__atomic_store_relaxed(&o->ob_ref_local,
                                  mw__atomic_load_relaxed(&o->ob_ref_local) + 1);
     } else {
+        // The non-owner's path: refuse an object of a confined thread
+        // (tstates are never freed, so the owner's flag can be read).  The
+        // owner's path above is the same instructions as without it.
+        uintptr_t owner = mw__atomic_load_relaxed(&o->ob_owner);
+        if (mw_unlikely(owner != 0 &&
+                        mw__atomic_load_relaxed(&((mw__tstate *)owner)->confined))) {
+            mw__confine_violation(o, "counted a reference to (incref)", owner);
+        }
         mw__atomic_add_relaxed(&o->ob_ref_shared, MW__SHARED_ONE);
     }
 }

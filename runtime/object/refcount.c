@@ -6,7 +6,29 @@
  */
 #include "object/object.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+/* ======================================================================
+ * Confinement: the refusal
+ * ====================================================================== */
+
+void mw__confine_violation(const mw_object *o, const char *what, uintptr_t owner)
+{
+    const mw__tstate *t = mw__tls_tstate;
+    const mw__tstate *own = (const mw__tstate *)owner;
+    fprintf(stderr,
+            "mwrt: fatal: thread %llu %s a '%s' object (%p) that belongs to confined thread "
+            "%llu.\n"
+            "  An object of a thread that called mw_thread_confine must never reach another "
+            "thread: it lives in that thread's own heap, which its collector examines without "
+            "stopping anyone.  Hand plain data across (a C buffer) and build the object on "
+            "the receiving thread.\n",
+            t != NULL ? (unsigned long long)t->id : 0ull, what, o->ob_type->name,
+            (const void *)o, (unsigned long long)own->id);
+    fflush(stderr);
+    abort();
+}
 
 /* ======================================================================
  * The public entry points
@@ -129,6 +151,10 @@ bool mw__decref_is_last(mw_object *o, mw__tstate *t)
         } while (!mw__atomic_cas_acq_rel(&o->ob_ref_shared, &shared, merged));
         return merged == MW__SHARED_MERGED;
     }
+    uintptr_t confined_owner = mw__confined_elsewhere(o, t);
+    if (mw_unlikely(confined_owner != 0)) {
+        mw__confine_violation(o, "dropped a reference to (decref)", confined_owner);
+    }
     // Rules 1 and 4: a decrement of the shared count.  The owner is read
     // before the CAS that queues: once QUEUED is set, the owner may merge
     // the object and clear ob_owner at any time.  Read before, it is still
@@ -210,7 +236,10 @@ void mw__brc_adopt(mw__tstate *t)
  */
 void mw__rc_make_shared(mw_object *o)
 {
-    if (mw__free_mode) {
+    // A confined thread's objects are only ever counted by it, so a dying
+    // one is told by its local count (mw__rc_try_incref).
+    mw__tstate *t = mw__tls_tstate;
+    if (mw__free_mode && !(t != NULL && mw__atomic_load_relaxed(&t->confined))) {
         o->ob_flags |= MW__OBJ_SHARED_COUNT;
         mw__atomic_store_relaxed(&o->ob_ref_local, 0);
         mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)0);
@@ -247,6 +276,21 @@ bool mw__rc_try_incref(mw_object *o)
         }
         mw__incref(o);
         return true;
+    }
+    mw__tstate *t = mw__tls_tstate;
+    uintptr_t owner = mw__atomic_load_relaxed(&o->ob_owner);
+    if (owner != 0 && owner == (uintptr_t)t && !(o->ob_flags & MW__OBJ_SHARED_COUNT)) {
+        // The owner's own object, counted locally (a confined thread's):
+        // nobody else counts it, so the local count is the whole count.
+        if (mw__atomic_load_relaxed(&o->ob_ref_local) == 0) {
+            return false;
+        }
+        mw__incref(o);
+        return true;
+    }
+    uintptr_t confined_owner = mw__confined_elsewhere(o, t);
+    if (mw_unlikely(confined_owner != 0)) {
+        mw__confine_violation(o, "took a reference (weak-reference read) to", confined_owner);
     }
     intptr_t shared = mw__atomic_load_relaxed(&o->ob_ref_shared);
     do {

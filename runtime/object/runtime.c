@@ -26,6 +26,9 @@ static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t tstate_lock = PTHREAD_MUTEX_INITIALIZER;
 static mw__tstate *all_tstates;
 static mw__tstate *spare_tstates;
+static uint64_t next_tstate_id = 1;   /* under tstate_lock */
+
+_Atomic(bool) mw__confine_any;
 
 /* ======================================================================
  * Errors
@@ -242,6 +245,7 @@ mw__tstate *mw__tstate_acquire(mw_runtime *rt, bool spare)
         }
         pthread_mutex_init(&t->brc_lock, NULL);
         pthread_mutex_lock(&tstate_lock);
+        t->id = next_tstate_id++;
         t->next_all = all_tstates;
         all_tstates = t;
         pthread_mutex_unlock(&tstate_lock);
@@ -299,6 +303,11 @@ int mw_thread_detach(void)
     // then settles the counts others passed to it (from then on they
     // merge for it) while still a RUNNING worker, so a stop waits for it.
     mw__sched_poll(t);
+    if (mw__atomic_load_relaxed(&t->confined)) {
+        // Its garbage is collected here; what is left joins the shared
+        // heap, unconfined (docs/sched.md).
+        mw__gc_unconfine(t);
+    }
     mw__brc_merge_queue(t, true);
     mw__sched_detach(t);
     if (!mw__free_mode) {
@@ -315,6 +324,112 @@ bool mw_thread_is_attached(void)
     return mw__tls_tstate != NULL;
 }
 
+uint64_t mw_thread_id(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    return t != NULL ? t->id : 0;
+}
+
+bool mw_thread_is_confined(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    return t != NULL && mw__atomic_load_relaxed(&t->confined);
+}
+
+/*
+ * Confine the calling thread.  It takes a fresh thread state, never one
+ * that owned objects before: whatever the thread made until now stays
+ * with its old state (detached, so any thread may count and free those
+ * objects), and only objects made from now on are confined.  That is what
+ * makes the refusal sound: every object a confined state owns was made by
+ * it after it was confined.
+ */
+int mw_thread_confine(void)
+{
+    mw__tstate *t = mw__tls_tstate;
+    if (t == NULL) {
+        mw_err_set(MW_ERR_STATE, "mw_thread_confine: the calling thread is not attached "
+                                 "to the runtime");
+        return -1;
+    }
+    if (t->blocking) {
+        mw_err_set(MW_ERR_STATE, "mw_thread_confine: the calling thread is inside a "
+                                 "blocking or idle region");
+        return -1;
+    }
+    if (!mw__free_mode) {
+        mw_err_set(MW_ERR_STATE, "mw_thread_confine: needs MW_LOCK_FREE (under the GIL "
+                                 "every collection is atomic already, and objects are "
+                                 "shared by design)");
+        return -1;
+    }
+    if (mw__atomic_load_relaxed(&t->confined)) {
+        mw_err_set(MW_ERR_STATE, "mw_thread_confine: thread %llu is confined already",
+                   (unsigned long long)t->id);
+        return -1;
+    }
+    mw_runtime *rt = t->rt;
+    mw__tstate *fresh = mw__tstate_acquire(rt, false);
+    if (fresh == NULL) {
+        mw_err_set(MW_ERR_NOMEM, "mw_thread_confine: out of memory for a thread state");
+        return -1;
+    }
+    fresh->attached = true;
+    fresh->blocking = false;
+    fresh->is_master = false;
+    if (mw__gc_confine(fresh) != MW_OK) {
+        mw__tstate_release(fresh);
+        mw_err_set(MW_ERR_NOMEM, "mw_thread_confine: out of memory for a heap");
+        return -1;
+    }
+    // Leave as the old state (as mw_thread_detach does), come back as the
+    // fresh one; rt->attached does not change.
+    mw__sched_poll(t);
+    mw__brc_merge_queue(t, true);
+    mw__sched_detach(t);
+    mw__tstate_release(t);
+    atomic_store(&mw__confine_any, true);
+    mw__tls_tstate = fresh;
+    mw__sched_attach(fresh);
+    return 0;
+}
+
+bool mw__confine_store_check(const char *func, mw_object *container, mw_object *item)
+{
+    mw__tstate *t = mw__tls_tstate;
+    uintptr_t c_owner = container != NULL
+                            ? mw__atomic_load_relaxed(&container->ob_owner)
+                            : (uintptr_t)t;
+    if (container != NULL) {
+        uintptr_t other = mw__confined_elsewhere(container, t);
+        if (other != 0) {
+            mw_err_set(MW_ERR_STATE,
+                       "%s: the '%s' belongs to confined thread %llu; thread %llu may not "
+                       "change it",
+                       func, container->ob_type->name,
+                       (unsigned long long)((mw__tstate *)other)->id,
+                       (unsigned long long)(t != NULL ? t->id : 0));
+            return false;
+        }
+    }
+    if (item == NULL || mw__is_immortal(item)) {
+        return true;
+    }
+    uintptr_t i_owner = mw__atomic_load_relaxed(&item->ob_owner);
+    if (i_owner == 0 || i_owner == c_owner ||
+        !mw__atomic_load_relaxed(&((mw__tstate *)i_owner)->confined)) {
+        return true;
+    }
+    unsigned long long cid = c_owner != 0 ? (unsigned long long)((mw__tstate *)c_owner)->id : 0;
+    mw_err_set(MW_ERR_STATE,
+               "%s: the '%s' item belongs to confined thread %llu and may not be stored in "
+               "a container of %s%llu (objects of a confined thread never reach another "
+               "thread; hand over plain data instead)",
+               func, item->ob_type->name, (unsigned long long)((mw__tstate *)i_owner)->id,
+               c_owner != 0 ? "thread " : "no thread (shared) ", cid);
+    return false;
+}
+
 /* ======================================================================
  * Safepoints and blocking regions
  * ====================================================================== */
@@ -326,6 +441,9 @@ void mw_safepoint(void)
         return;
     }
     mw__sched_poll(t);
+    if (mw_unlikely(mw__atomic_load_relaxed(&t->gc_request) != 0)) {
+        mw__gc_request_point(t, false);   // a confined heap's, by the master
+    }
     if (mw__atomic_load_relaxed(&t->brc_pending)) {
         mw__brc_merge_queue(t, false);
     }
@@ -372,6 +490,10 @@ void mw_blocking_end(void)
 void mw_idle_begin(void)
 {
     mw_safepoint();
+    mw__tstate *t = mw__tls_tstate;
+    if (t != NULL && mw__atomic_load_relaxed(&t->gc_request) != 0) {
+        mw__gc_request_point(t, true);   // a confined heap's, by the master
+    }
     mw__gc_idle_point();   // MW_GC_PAUSED: collect if due and nobody runs
     park_region_begin(true);
 }

@@ -166,6 +166,9 @@ int mw_set_add(mw_object *set, mw_object *key)
     if (s == NULL) {
         return -1;
     }
+    if (!mw__confine_store_ok("mw_set_add", set, key)) {
+        return -1;
+    }
     int64_t hash = mw__hash(key, 0);
     if (hash == -1) {
         return -1;

@@ -50,6 +50,11 @@ mw_object *mw_tuple_new(size_t n, mw_object *const *items)
     if (mw__tstate_checked("mw_tuple_new") == NULL) {
         return NULL;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (!mw__confine_store_ok("mw_tuple_new", NULL, items[i])) {
+            return NULL;
+        }
+    }
     if (n > ((size_t)PTRDIFF_MAX - sizeof(mw__tuple)) / sizeof(mw_object *)) {
         mw_err_set(MW_ERR_OVERFLOW, "mw_tuple_new: %zu items is too many", n);
         return NULL;

@@ -86,6 +86,27 @@ static mw_object *make_ref(const char *func, const mw_type *type, mw_object *tar
                    target == NULL ? "NULL" : target->ob_type->name);
         return NULL;
     }
+    if (mw__atomic_load_relaxed(&mw__confine_any)) {
+        // A weak reference and its target meet at the target's death (on
+        // the target's thread, which clears the reference and calls its
+        // callback) and at every read: both must be one thread's, or
+        // neither confined.
+        mw__tstate *t = mw__tls_tstate;
+        uintptr_t owner = mw__atomic_load_relaxed(&target->ob_owner);
+        if (mw__confined_elsewhere(target, t) != 0) {
+            mw_err_set(MW_ERR_STATE, "%s: the '%s' belongs to confined thread %llu; another "
+                       "thread may not refer to it, weakly either", func,
+                       target->ob_type->name, (unsigned long long)((mw__tstate *)owner)->id);
+            return NULL;
+        }
+        if (mw__atomic_load_relaxed(&t->confined) && owner != (uintptr_t)t) {
+            mw_err_set(MW_ERR_STATE, "%s: confined thread %llu may only refer weakly to its "
+                       "own objects (this '%s' is shared: it may die on another thread, "
+                       "which would then touch the weak reference)",
+                       func, (unsigned long long)t->id, target->ob_type->name);
+            return NULL;
+        }
+    }
     mw__weakref *w = (mw__weakref *)mw__obj_alloc(type, sizeof(mw__weakref));
     if (w == NULL) {
         return NULL;

@@ -303,12 +303,16 @@ static void master_decide(mw_runtime *rt)
         if (used < approach) {
             S.memory_after_forced = 0;
         } else if (used >= S.memory_after_forced + limit / 16) {
+            // Confined heaps too: each thread collects its own at its next
+            // safepoint or idle point; the shared heap here.
+            mw__gc_request_confined(true);
             mw__gc_collect_from_master(MW_GC_GENERATIONS - 1, MW__GC_MEMORY, false);
             S.memory_after_forced = mw__sched_memory_used();
             return;
         }
     }
     (void)rt;
+    mw__gc_request_confined(false);
     if (mw__atomic_load_relaxed(&mw__sched_policy) == MW_GC_PAUSED &&
         mw__sched_running() == 0 && mw__gc_due()) {
         mw__gc_collect_from_master(-1, MW__GC_IDLE, true);

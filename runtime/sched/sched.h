@@ -215,6 +215,12 @@ bool mw__gc_due(void);
  * no worker is running), collects, and lets go.  Returns the number
  * found, or -1 if it could not start. */
 intptr_t mw__gc_collect_from_master(int gen, mw__gc_reason reason, bool try_only);
+/* Confined heaps (docs/sched.md): ask each confined thread whose
+ * generation 0 is due (by the policy; none under MW_GC_OFF) to collect
+ * the generation due at its next safepoint (MW_GC_STW) or idle point
+ * (MW_GC_PAUSED); with memory, ask every one for a full collection,
+ * whatever the policy (the memory limit). */
+void mw__gc_request_confined(bool memory);
 /* The master's safepoint: settle the counts other threads passed to it
  * (objects its collections made, dropped elsewhere), when it can without
  * waiting (no collection running, and the GIL free). */

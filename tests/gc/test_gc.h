@@ -123,5 +123,6 @@ TCase *tcase_introspect(void);  /* test_gc_introspect.c */
 TCase *tcase_threads(void);     /* test_gc_threads.c */
 TCase *tcase_soup(void);        /* test_gc_soup.c */
 TCase *tcase_shapes(void);      /* test_gc_shapes.c */
+TCase *tcase_confine(void);     /* test_gc_confine.c */
 
 #endif /* MWRT_TEST_GC_H */
