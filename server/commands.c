@@ -765,6 +765,38 @@ static void info_gc(srv_buf *b)
     info_line(b, "gc_callback_errors:%llu", (unsigned long long)st.callback_errors);
     info_line(b, "gc_memory_limit:%zu", st.memory_limit);
     info_line(b, "gc_memory_used:%zu", st.memory_used);
+    info_line(b, "gc_confined_collections:%llu", (unsigned long long)st.confined_collections);
+    info_line(b, "gc_requested_collections:%llu", (unsigned long long)st.requested_collections);
+    // Every heap: the shared one, then each confined worker's (sharded).
+    size_t n = 0;
+    if (mw_gc_get_thread_stats(NULL, 0, &n) != 0 || n == 0) {
+        return;
+    }
+    mw_gc_thread_stats *hs = malloc(n * sizeof *hs);
+    if (hs == NULL || mw_gc_get_thread_stats(hs, n, &n) != 0) {
+        free(hs);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mw_gc_thread_stats *h = &hs[i];
+        int worker = -1;
+        for (int w = 0; w < srv.nworkers && h->confined; w++) {
+            if (atomic_load_explicit(&srv.workers[w].thread_id, memory_order_relaxed) == h->thread_id) {
+                worker = w;
+            }
+        }
+        uint64_t colls = 0, examined = 0;
+        for (int g = 0; g < MW_GC_GENERATIONS; g++) {
+            colls += h->stats.gen[g].collections;
+            examined += h->stats.gen[g].examined;
+        }
+        info_line(b, "gc_heap%zu:worker=%d,confined=%d,tracked=%zu,counts=%d/%d/%d,"
+                  "collections=%llu,examined=%llu,pause_p99_us=%.1f,pause_max_us=%.1f", i,
+                  worker, h->confined ? 1 : 0, h->tracked, h->count[0], h->count[1], h->count[2],
+                  (unsigned long long)colls, (unsigned long long)examined,
+                  h->stats.pause_ns.p99 / 1000.0, h->stats.pause_ns.max / 1000.0);
+    }
+    free(hs);
 }
 
 static void info_section(srv_buf *b, const char *sec)

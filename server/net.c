@@ -697,6 +697,20 @@ static void worker_main(void *arg)
         uv_sem_post(w->started);
         return;
     }
+    if (srv.cfg.sharded) {
+        // The shard's objects are this worker's alone: its heap is
+        // confined, so it collects it without stopping the others, and the
+        // runtime refuses any object of it that would reach another thread.
+        if (mw_thread_confine() != 0) {
+            srv_log("worker %d: cannot confine its heap: %s", w->index, mw_err_message());
+            mw_err_clear();
+            mw_thread_detach();
+            w->start_error = UV_EINVAL;
+            uv_sem_post(w->started);
+            return;
+        }
+        atomic_store(&w->thread_id, mw_thread_id());
+    }
     r = uv_loop_init(&w->loop);
     if (r == 0 && srv.cfg.sharded) {
         r = srv_shard_worker_init(w);

@@ -198,6 +198,7 @@ struct srv_worker {
     /* In its check callback, so it will look at its mailbox again before
      * it sleeps: senders need not wake it (shard.c, srv_mail_send). */
     _Atomic(bool) awake;
+    _Atomic(uint64_t) thread_id;  /* mw_thread_id once confined (INFO gc) */
     struct srv_outq *outq;      /* [nworkers]: newest first */
     long long inflight;         /* requests sent, replies not yet back */
     srv_conn *proxy;            /* runs requests on behalf of other workers */

@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,171 @@ START_TEST(client_leaves_while_other_shard_answers)
 }
 END_TEST
 
+
+/* The worker the connection rc is served by (INFO shards). */
+static int conn_worker(redisContext *rc)
+{
+    redisReply *r = th_cmd(rc, "INFO shards");
+    const char *p = strstr(r->str, "this_worker:");
+    ck_assert_ptr_nonnull(p);
+    int w = atoi(p + strlen("this_worker:"));
+    freeReplyObject(r);
+    return w;
+}
+
+/* A connection served by worker w (connections go round-robin). */
+static redisContext *connect_to_worker(int w)
+{
+    redisContext *keep[WORKERS + 1];
+    int n = 0;
+    redisContext *rc = NULL;
+    for (int i = 0; i <= WORKERS && rc == NULL; i++) {
+        redisContext *c = RCONNECT();
+        if (conn_worker(c) == w) {
+            rc = c;
+        } else {
+            keep[n++] = c;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        redisFree(keep[i]);
+    }
+    ck_assert_msg(rc != NULL, "no connection to worker %d", w);
+    return rc;
+}
+
+static long long info_field(redisContext *rc, const char *section, const char *name)
+{
+    redisReply *r = th_cmd(rc, "INFO %s", section);
+    const char *p = strstr(r->str, name);
+    ck_assert_msg(p != NULL, "INFO %s has no %s", section, name);
+    long long v = atoll(p + strlen(name) + 1);
+    freeReplyObject(r);
+    return v;
+}
+
+typedef struct pinger {
+    int port;
+    char key[32];
+    _Atomic(long long) done;
+    _Atomic(int) stop;
+    int failures;
+} pinger;
+
+/* The pinger's connection must be on worker 1: connections are dealt
+ * round-robin, so it tries a few and keeps the others open meanwhile. */
+static void *pinger_main(void *arg)
+{
+    pinger *p = arg;
+    redisContext *spare[WORKERS + 1];
+    int nspare = 0;
+    redisContext *rc = NULL;
+    while (rc == NULL && nspare <= WORKERS) {
+        redisContext *c = redisConnect("127.0.0.1", p->port);
+        if (c == NULL || c->err) {
+            p->failures++;
+            redisFree(c);
+            break;
+        }
+        redisReply *r = redisCommand(c, "INFO shards");
+        const char *w = r != NULL && r->type == REDIS_REPLY_STRING ? strstr(r->str, "this_worker:")
+                                                                   : NULL;
+        if (w != NULL && atoi(w + strlen("this_worker:")) == 1) {
+            rc = c;
+        } else {
+            spare[nspare++] = c;
+        }
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < nspare; i++) {
+        redisFree(spare[i]);
+    }
+    if (rc == NULL) {
+        p->failures++;
+        atomic_store(&p->done, 1 << 30);  // let the test go on and fail
+        return NULL;
+    }
+    while (!atomic_load(&p->stop)) {
+        redisReply *r = redisCommand(rc, "INCR %s", p->key);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+            p->failures++;
+        }
+        freeReplyObject(r);
+        atomic_fetch_add(&p->done, 1);
+    }
+    redisFree(rc);
+    return NULL;
+}
+
+/* Worker 0 collects a large heap of cyclic garbage (its own, confined)
+ * while a client of worker 1 keeps using worker 1's keys: that client's
+ * requests are answered during the collection, and no collection stopped
+ * the world. */
+START_TEST(collection_on_one_worker_does_not_stop_another)
+{
+    enum { PAIRS = 50000 };
+    START();
+    // A hash tag of worker 0 for the garbage, a key of worker 1 for the pings.
+    char tag[16], key[32];
+    for (int i = 0;; i++) {
+        snprintf(tag, sizeof tag, "{g%d}", i);
+        if (key_owner(tag) == 0) {
+            break;
+        }
+    }
+    for (int i = 0;; i++) {
+        snprintf(key, sizeof key, "ping:%d", i);
+        if (key_owner(key) == 1) {
+            break;
+        }
+    }
+    redisContext *a = connect_to_worker(0);
+    // No automatic collection while the garbage is made: it is all left
+    // for the one collection below.
+    redisReply *r = th_cmd(a, "GC.POLICY off");
+    ck_assert_str_eq(r->str, "OK");
+    freeReplyObject(r);
+    for (int i = 0; i < PAIRS; i++) {
+        redisAppendCommand(a, "HSET %sa:%d x 1", tag, i);
+        redisAppendCommand(a, "HSET %sb:%d x 1", tag, i);
+        redisAppendCommand(a, "REF.SET %sa:%d p %sb:%d", tag, i, tag, i);
+        redisAppendCommand(a, "REF.SET %sb:%d p %sa:%d", tag, i, tag, i);
+        redisAppendCommand(a, "DEL %sa:%d %sb:%d", tag, i, tag, i);
+        if (i % 500 == 499 || i == PAIRS - 1) {
+            for (int j = 0; j < 5 * (i % 500 + 1); j++) {
+                void *rp;
+                REQUIRE(redisGetReply(a, &rp) == REDIS_OK);
+                REQUIRE(((redisReply *)rp)->type == REDIS_REPLY_INTEGER);
+                freeReplyObject(rp);
+            }
+        }
+    }
+    long long stw_before = info_field(a, "gc", "gc_stw_collections");
+    pinger p = {.port = th_srv.port};
+    snprintf(p.key, sizeof p.key, "%s", key);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, pinger_main, &p), 0);
+    while (atomic_load(&p.done) < 10) {
+        th_sleep_ms(1);
+    }
+    long long before = atomic_load(&p.done);
+    r = th_cmd(a, "GC.COLLECT");
+    long long during = atomic_load(&p.done) - before;
+    atomic_store(&p.stop, 1);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+    ck_assert_msg(r->integer >= 2 * PAIRS, "GC.COLLECT found %lld of %d", r->integer, 2 * PAIRS);
+    freeReplyObject(r);
+    ck_assert_int_eq(p.failures, 0);
+    ck_assert_msg(during > 0, "worker 1 answered nothing while worker 0 collected");
+    // Every collection ran on its own worker's heap: none stopped the world.
+    ck_assert_int_eq(info_field(a, "gc", "gc_stw_collections"), stw_before);
+    ck_assert_int_gt(info_field(a, "gc", "gc_confined_collections"), 0);
+    redisFree(a);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_shards(void)
 {
     TCase *tc = tcase_create("shards");
@@ -356,5 +522,6 @@ TCase *tcase_shards(void)
     tcase_add_test(tc, pipelined_order_across_shards);
     tcase_add_test(tc, concurrent_cross_shard_increments);
     tcase_add_test(tc, client_leaves_while_other_shard_answers);
+    tcase_add_test(tc, collection_on_one_worker_does_not_stop_another);
     return tc;
 }
