@@ -16,8 +16,9 @@
 # would run in the same invocation) is not counted.
 #
 # Servers: redis-server (--save '' --appendonly no) and one mwrt-server per
-# mode of MODES (gil, free, gil-gcoff, free-gcoff, gil-paused, free-paused;
-# default gil,free), each with MWRT_EXTRA appended (e.g.
+# mode of MODES (gil, free, gil-gcoff, free-gcoff, gil-paused, free-paused, sharded,
+# sharded-gcoff;
+# default gil,free,sharded), each with MWRT_EXTRA appended (e.g.
 # MWRT_EXTRA="--keyspace sharded").  All run for the whole benchmark on
 # loopback ports in 7300-7399; each repetition runs every test against every
 # server, in an order that rotates from one repetition to the next; the
@@ -58,7 +59,7 @@ tests_plain=${CPU_TESTS:-SET,GET,INCR,LPUSH,HSET,SADD,ZADD,LRANGE_100}
 tests_p=${CPU_TESTS_P:-SET,GET,INCR,LPUSH,RPUSH,LPOP,RPOP,SADD,HSET,SPOP,ZADD,LRANGE_100,MSET}
 run_timeout=${CPU_TIMEOUT:-300}
 extra=${MWRT_EXTRA:-}
-IFS=, read -r -a mwrt_modes <<<"${MODES:-gil,free}"
+IFS=, read -r -a mwrt_modes <<<"${MODES:-gil,free,sharded}"
 for v in requests requests_p clients pipeline run_timeout; do
     require_positive "$v" "${!v}"
 done
@@ -87,6 +88,8 @@ mode_flags() {
         free-gcoff) f="--lock free --gc off" ;;
         gil-paused) f="--lock gil --gc paused" ;;
         free-paused) f="--lock free --gc paused" ;;
+        sharded) f="--keyspace sharded" ;;
+        sharded-gcoff) f="--keyspace sharded --gc off" ;;
         *) echo "cpu.sh: unknown mode '$1'" >&2; exit 2 ;;
     esac
     [ -z "$extra" ] || f+=" $extra"

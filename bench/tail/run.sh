@@ -64,7 +64,7 @@ esac
 build=build
 reps=1
 take_positional "$@"
-modes_csv=${MODES:-gil,free,gil-gcoff,free-gcoff,redis}
+modes_csv=${MODES:-gil,free,gil-gcoff,free-gcoff,sharded,sharded-gcoff,redis}
 levels_csv=${LEVELS:-25,50,75}
 conns=${CONNS:-32}
 live=${LIVE:-100000}
@@ -97,7 +97,7 @@ need=("$mwrt_load" "$redis_cli")
 for m in "${modes[@]}"; do
     case $m in
         redis) need+=("$redis_server") ;;
-        gil|free|gil-gcoff|free-gcoff|gil-paused|free-paused) need+=("$mwrt_server") ;;
+        gil|free|gil-gcoff|free-gcoff|gil-paused|free-paused|sharded|sharded-gcoff) need+=("$mwrt_server") ;;
         *) echo "run.sh: unknown mode '$m'" >&2; exit 2 ;;
     esac
 done
@@ -172,6 +172,8 @@ mode_flags() {
         free-gcoff) f="--lock free --gc off" ;;
         gil-paused) f="--lock gil --gc paused" ;;
         free-paused) f="--lock free --gc paused" ;;
+        sharded) f="--keyspace sharded" ;;
+        sharded-gcoff) f="--keyspace sharded --gc off" ;;
     esac
     [ -z "$workers" ] || f+=" --workers $workers"
     [ -z "$extra" ] || f+=" $extra"
