@@ -37,7 +37,8 @@
 #
 # Usage: bench/tail/run.sh [BUILD_DIR [REPS]]     (defaults: build, 1)
 # Environment:
-#   MODES=gil,free,gil-gcoff,free-gcoff,redis   the modes, in this order; also
+#   MODES=gil,free,gil-gcoff,free-gcoff,sharded,sharded-gcoff,redis   the modes,
+#                       in this order; also
 #                       gil-paused, free-paused (--gc paused)
 #   MWRT_EXTRA="..."    appended to every mwrt-server command line
 #                       (e.g. MWRT_EXTRA="--keyspace sharded")
