@@ -78,3 +78,29 @@ clean_up_logdir() {
         echo "run.sh: logs of the failed runs are in $logdir" >&2
     fi
 }
+
+# mwrt_mode_flags MODE: mwrt-server's flags for a benchmark mode, or return
+# 1 if MODE is unknown.  Modes: gil, free, sharded, each optionally with
+# -gcoff (--gc off) or -paused (--gc paused), and then -wN (--workers N),
+# e.g. sharded-w1, free-gcoff-w4.  The caller appends its own extras.
+mwrt_mode_flags() {
+    local m=$1 f= w=
+    if [[ $m =~ ^(.*)-w([1-9][0-9]*)$ ]]; then
+        m=${BASH_REMATCH[1]}
+        w=${BASH_REMATCH[2]}
+    fi
+    case $m in
+        gil | gil-*) f="--lock gil" ;;
+        free | free-*) f="--lock free" ;;
+        sharded | sharded-*) f="--keyspace sharded" ;;
+        *) return 1 ;;
+    esac
+    case $m in
+        *-gcoff) f+=" --gc off" ;;
+        *-paused) f+=" --gc paused" ;;
+        gil | free | sharded) ;;
+        *) return 1 ;;
+    esac
+    [ -z "$w" ] || f+=" --workers $w"
+    echo "$f"
+}

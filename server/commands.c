@@ -884,6 +884,17 @@ static void info_section(srv_buf *b, const char *sec)
             }
             info_line(b, "shard%d:keys=%lld,slots=%d-%d", i, keys, lo, hi);
         }
+        // Since start, summed over workers: what the hand-overs cost.
+        long long hops = 0, batches = 0, wakeups = 0;
+        for (int i = 0; i < srv.nworkers; i++) {
+            srv_worker *w = &srv.workers[i];
+            hops += atomic_load_explicit(&w->hops, memory_order_relaxed);
+            batches += atomic_load_explicit(&w->batches, memory_order_relaxed);
+            wakeups += atomic_load_explicit(&w->wakeups, memory_order_relaxed);
+        }
+        info_line(b, "shard_hops:%lld", hops);
+        info_line(b, "shard_batches:%lld", batches);
+        info_line(b, "shard_wakeups:%lld", wakeups);
     } else if (strcmp(sec, "keyspace") == 0) {
         info_line(b, "# Keyspace");
         srv_ks_totals t;

@@ -207,6 +207,9 @@ struct srv_worker {
     /* Counters, written by this worker only. */
     _Atomic(long long) commands;
     _Atomic(long long) net_in, net_out;
+    /* Sharded mode (INFO shards): sub-requests handed to another worker,
+     * pushes of a chain to a mailbox, and wake-ups those pushes cost. */
+    _Atomic(long long) hops, batches, wakeups;
 } __attribute__((aligned(64)));
 
 /* Start worker w's thread; 0 or a negative libuv code.  Main thread. */

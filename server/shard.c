@@ -161,6 +161,13 @@ static void msg_free(srv_msg *m)
     free(m);
 }
 
+/* A counter only its worker writes (others read it for INFO). */
+static void bump(_Atomic(long long) *n)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* Queue m for worker `to`, to be pushed at the end of this round. */
 static void outq_add(srv_worker *self, int to, srv_msg *m)
 {
@@ -187,6 +194,7 @@ void srv_mail_send(srv_worker *w)
                                                         memory_order_seq_cst,
                                                         memory_order_relaxed));
         q->head = q->tail = NULL;
+        bump(&w->batches);
         // A target inside its check callback reads its mailbox again
         // before it sleeps: it clears `awake` and then looks (net.c), we
         // pushed and then look at `awake`, both sequentially consistent,
@@ -197,6 +205,7 @@ void srv_mail_send(srv_worker *w)
         // The target's mail handle is open: it closes only after every
         // worker is drained, and this one is not (it has something in
         // flight, or it is answering a worker that has).
+        bump(&w->wakeups);
         int r = uv_async_send(&to->mail);
         if (r != 0) {
             srv_log_limited("worker %d: cannot wake worker %d: %s", w->index, t, uv_strerror(r));
@@ -479,6 +488,7 @@ static bool part_ask(srv_conn *c, srv_part *p, int o, size_t argc, const char *c
     m->sub = o;
     p->pending++;
     self->inflight++;
+    bump(&self->hops);
     outq_add(self, o, m);
     return true;
 }

@@ -16,9 +16,9 @@
 # would run in the same invocation) is not counted.
 #
 # Servers: redis-server (--save '' --appendonly no) and one mwrt-server per
-# mode of MODES (gil, free, gil-gcoff, free-gcoff, gil-paused, free-paused, sharded,
-# sharded-gcoff;
-# default gil,free,sharded), each with MWRT_EXTRA appended (e.g.
+# mode of MODES (gil, free, sharded, each optionally with -gcoff or
+# -paused and then -wN for --workers N, as sharded-w1; default
+# gil,free,sharded), each with MWRT_EXTRA appended (e.g.
 # MWRT_EXTRA="--keyspace sharded").  All run for the whole benchmark on
 # loopback ports in 7300-7399; each repetition runs every test against every
 # server, in an order that rotates from one repetition to the next; the
@@ -81,17 +81,7 @@ make_logdir cpu
 
 mode_flags() {
     local f
-    case $1 in
-        gil) f="--lock gil" ;;
-        free) f="--lock free" ;;
-        gil-gcoff) f="--lock gil --gc off" ;;
-        free-gcoff) f="--lock free --gc off" ;;
-        gil-paused) f="--lock gil --gc paused" ;;
-        free-paused) f="--lock free --gc paused" ;;
-        sharded) f="--keyspace sharded" ;;
-        sharded-gcoff) f="--keyspace sharded --gc off" ;;
-        *) echo "cpu.sh: unknown mode '$1'" >&2; exit 2 ;;
-    esac
+    f=$(mwrt_mode_flags "$1") || { echo "cpu.sh: unknown mode '$1'" >&2; exit 2; }
     [ -z "$extra" ] || f+=" $extra"
     echo "$f"
 }
@@ -181,10 +171,18 @@ cli() {
     timeout 30 "$redis_cli" -h 127.0.0.1 -p "${port[$1]}" "${@:2}"
 }
 
+# hops NAME: requests the server's workers have handed to one another so
+# far (INFO shards shard_hops; 0 for a server without shards).
+hops() {
+    local v
+    v=$(cli "$1" info shards 2>/dev/null | tr -d '\r' | sed -n 's/^shard_hops://p')
+    echo "${v:-0}"
+}
+
 # run_one NAME KIND TEST REP: one redis-benchmark invocation; appends
-# "rps p99 cpu_us_per_request" to $logdir/res/NAME.KIND.TEST.
+# "rps p99 cpu_us_per_request hops_per_request" to $logdir/res/NAME.KIND.TEST.
 run_one() {
-    local name=$1 kind=$2 t=$3 rep=$4 n=$requests csv rc=0 c0 c1 args=() line
+    local name=$1 kind=$2 t=$3 rep=$4 n=$requests csv rc=0 c0 c1 h0 h1 args=() line
     csv=$logdir/$name.$kind.$t.$rep.csv
     [ -z "${dead[$name]:-}" ] || return 0
     if [ "$kind" != plain ]; then
@@ -205,12 +203,14 @@ run_one() {
     else
         args+=(-n "$n" -t "$t")
     fi
+    h0=$(hops "$name")
     c0=$(cpu_ticks "${pid[$name]}")
     # The options before the command: redis-benchmark takes what follows a
     # command as its arguments.
     timeout "$run_timeout" "$redis_benchmark" -h 127.0.0.1 -p "${port[$name]}" -c "$clients" \
         --csv "${args[@]}" >"$csv" 2>"$csv.err" || rc=$?
     c1=$(cpu_ticks "${pid[$name]}")
+    h1=$(hops "$name")
     if [ $rc -ne 0 ] || [ -z "$c0" ] || [ -z "$c1" ]; then
         failed+=("$name $kind $t rep $rep: redis-benchmark $(describe_exit $rc)")
         note "$name $kind $t rep $rep: redis-benchmark $(describe_exit $rc); excluded"
@@ -223,7 +223,8 @@ run_one() {
         note "$name $kind $t rep $rep: redis-benchmark printed no result; excluded"
         return
     fi
-    echo "$line $(calc %.3f "($c1 - $c0) * 1000000 / $hz / $n")" >>"$logdir/res/$name.$kind.$t"
+    echo "$line $(calc %.3f "($c1 - $c0) * 1000000 / $hz / $n") $(calc %.3f "($h1 - $h0) / $n")" \
+        >>"$logdir/res/$name.$kind.$t"
 }
 
 rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -256,7 +257,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # Report
 # --------------------------------------------------------------------------
 
-# stat NAME KIND TEST COLUMN: the median of a column (1 rps, 2 p99, 3 cpu).
+# stat NAME KIND TEST COLUMN: the median of a column (1 rps, 2 p99, 3 cpu,
+# 4 hops per request).
 stat() {
     local f=$logdir/res/$1.$2.$3
     if [ -s "$f" ]; then
@@ -319,6 +321,36 @@ for kind in plain "P$pipeline"; do
         echo "$row"
     done
 done
+sharded=()
+for m in "${mwrt_modes[@]}"; do
+    case $m in sharded*) sharded+=("$m") ;; esac
+done
+if [ ${#sharded[@]} -gt 0 ]; then
+    # What a hand-over costs: the CPU per request of a sharded mode beside
+    # the hand-overs per request it made (INFO shards shard_hops; a split
+    # command counts one per other worker involved).
+    echo
+    echo "### Hand-overs between workers (sharded modes)"
+    echo
+    hdr="| run | test |"
+    sep="|---|---|"
+    for m in "${sharded[@]}"; do
+        hdr+=" $m hops/req | $m CPU µs/req |"
+        sep+="---:|---:|"
+    done
+    echo "$hdr"
+    echo "$sep"
+    for kind in plain "P$pipeline"; do
+        if [ "$kind" = plain ]; then list=("${list_plain[@]}"); else list=("${list_p[@]}"); fi
+        for t in "${list[@]}"; do
+            row="| $kind | $t |"
+            for m in "${sharded[@]}"; do
+                row+=" $(fmt %.3f "$(stat "$m" "$kind" "$t" 4)") | $(fmt %.2f "$(stat "$m" "$kind" "$t" 3)") |"
+            done
+            echo "$row"
+        done
+    done
+fi
 echo
 echo "Goals (reported, not enforced):"
 printf '%s\n' "${goals[@]}"

@@ -39,7 +39,8 @@
 # Environment:
 #   MODES=gil,free,gil-gcoff,free-gcoff,sharded,sharded-gcoff,redis   the modes,
 #                       in this order; also
-#                       gil-paused, free-paused (--gc paused)
+#                       gil-paused, free-paused (--gc paused); any with
+#                       -wN for --workers N (sharded-w1)
 #   MWRT_EXTRA="..."    appended to every mwrt-server command line
 #                       (e.g. MWRT_EXTRA="--keyspace sharded")
 #   WORKERS=N           --workers N for mwrt-server (default: its own default)
@@ -98,8 +99,8 @@ need=("$mwrt_load" "$redis_cli")
 for m in "${modes[@]}"; do
     case $m in
         redis) need+=("$redis_server") ;;
-        gil|free|gil-gcoff|free-gcoff|gil-paused|free-paused|sharded|sharded-gcoff) need+=("$mwrt_server") ;;
-        *) echo "run.sh: unknown mode '$m'" >&2; exit 2 ;;
+        *) mwrt_mode_flags "$m" >/dev/null || { echo "run.sh: unknown mode '$m'" >&2; exit 2; }
+           need+=("$mwrt_server") ;;
     esac
 done
 [ "$use_perf" = 0 ] || need+=("$perf_bin")
@@ -166,16 +167,7 @@ pick_port() {
 # mode_flags MODE: mwrt-server's flags for a mode (MWRT_EXTRA included).
 mode_flags() {
     local f
-    case $1 in
-        gil) f="--lock gil" ;;
-        free) f="--lock free" ;;
-        gil-gcoff) f="--lock gil --gc off" ;;
-        free-gcoff) f="--lock free --gc off" ;;
-        gil-paused) f="--lock gil --gc paused" ;;
-        free-paused) f="--lock free --gc paused" ;;
-        sharded) f="--keyspace sharded" ;;
-        sharded-gcoff) f="--keyspace sharded --gc off" ;;
-    esac
+    f=$(mwrt_mode_flags "$1") || return 1
     [ -z "$workers" ] || f+=" --workers $workers"
     [ -z "$extra" ] || f+=" $extra"
     echo "$f"
