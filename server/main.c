@@ -15,11 +15,14 @@
  *     next worker round-robin (srv_worker_give_fd).  The maxclients check is
  *     made here, so a refused client gets Redis's error line and is closed
  *     before any worker sees it.
- *   - workers (--workers, default the number of cores): each an attached
+ *   - workers (--workers, default half the cores): each an attached
  *     runtime thread with its own loop (net.c).
  *   - the runtime's own master thread, if the policy uses one.
  *
- * The keyspace is shared by every worker (keyspace.c).  In GIL mode the GIL
+ * By default the keyspace is sharded: each worker owns the keys of its hash
+ * slots and runs their commands without a lock (shard.c).  With --keyspace
+ * shared (or --lock alone) it is shared by every worker (keyspace.c).  In
+ * GIL mode the GIL
  * is its lock: a worker holds it only while running a batch of requests,
  * and it changes hands only between requests (mw_safepoint, mw_idle_begin),
  * so each command is atomic and sees everything acknowledged before it.  In
@@ -158,10 +161,12 @@ static void usage(FILE *f)
         "Usage: mwrt-server [options]\n"
         "  --port N              TCP port (default 6380; 0: any free port)\n"
         "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
-        "  --workers N           worker threads (default: the number of cores)\n"
+        "  --workers N           worker threads (default: half the cores, at least 1)\n"
         "  --keyspace shared|sharded  one keyspace for all workers, or a shard\n"
-        "                        per worker by hash slot (default shared)\n"
-        "  --lock gil|free       reference counting mode (default gil; sharded: free)\n"
+        "                        per worker by hash slot (default sharded;\n"
+        "                        shared when only --lock is given)\n"
+        "  --lock gil|free       shared keyspace: one lock for all, or free\n"
+        "                        threading (default gil; sharded: free)\n"
         "  --gc stw|paused|off   automatic collection policy (default stw)\n"
         "  --gc-threshold A,B,C  collector thresholds (default 700,10,10)\n"
         "  --maxmemory BYTES     refuse writes above this (0: no limit; units k kb m mb g gb)\n"
@@ -241,6 +246,7 @@ static const char *set_option(const char *name, const char *value, int depth)
         }
         c->workers = (int)v;
     } else if (strcmp(name, "keyspace") == 0) {
+        c->keyspace_given = true;
         if (strcmp(value, "shared") == 0) {
             c->sharded = false;
         } else if (strcmp(value, "sharded") == 0) {
@@ -556,8 +562,12 @@ static void defaults(void)
     srv_config *c = &srv.cfg;
     c->port = 6380;
     strcpy(c->bind, "127.0.0.1");
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    // Half the cores: the other half is left to the kernel's network work
+    // and to clients on the same machine (docs/server.md, "Defaults and
+    // why", has the measurement).
+    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
     c->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+    c->sharded = true;
     c->lock = MW_LOCK_GIL;
     c->gc = MW_GC_STW;
     c->threshold[0] = 700;
@@ -644,6 +654,9 @@ int main(int argc, char **argv)
     int st = parse_args(argc, argv);
     if (st >= 0) {
         return st;
+    }
+    if (srv.cfg.lock_given && !srv.cfg.keyspace_given) {
+        srv.cfg.sharded = false;  // --lock alone names a shared layout
     }
     if (srv.cfg.sharded) {
         if (srv.cfg.lock_given && srv.cfg.lock == MW_LOCK_GIL) {

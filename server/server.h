@@ -66,6 +66,7 @@ typedef struct srv_config {
     int workers;
     bool sharded;               /* --keyspace sharded: one shard per worker */
     bool lock_given;            /* --lock was set explicitly */
+    bool keyspace_given;        /* --keyspace was set explicitly */
     mw_lock_mode lock;
     mw_gc_policy gc;
     int threshold[3];

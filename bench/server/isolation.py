@@ -12,6 +12,13 @@ medians over REPS rounds: how long GC.COLLECT took, the longest and the
 99th-percentile round trip of the other client while it ran, and how many
 requests it completed meanwhile.
 
+With OUT set (default build/isolation), the first round of each mode also
+leaves OUT/<mode>.dat (the other client's round trips: milliseconds since
+the collection began, round trip in ms) and OUT/<mode>.gc (the collection's
+start and end, ms), and, when gnuplot is installed, OUT/isolation.png
+(bench/server/isolation.gp): each mode's round trips over time with its
+collection shaded.
+
 In the shared modes every collection stops every worker; in the sharded
 mode each worker's heap is confined and collected by that worker alone.
 
@@ -157,7 +164,8 @@ def one_round(server, flags, port, pairs):
         during = [d for (s, d) in lat if s < t1 and s + d > t0]
         during.sort()
         p99 = during[min(len(during) - 1, int(len(during) * 0.99))] if during else float("nan")
-        return {"collect_ms": (t1 - t0) * 1000, "found": found,
+        trace = [((s - t0) * 1000, d * 1000) for (s, d) in lat]
+        return {"collect_ms": (t1 - t0) * 1000, "found": found, "trace": trace,
                 "max_ms": (max(during) if during else float("nan")) * 1000,
                 "p99_ms": p99 * 1000, "served": len(during)}
     finally:
@@ -175,6 +183,9 @@ def main():
           "worker meanwhile (medians of %d)" % (2 * pairs, reps))
     print("%-22s %12s %10s %14s %14s %10s" % ("mode", "collect_ms", "found", "other_max_ms",
                                              "other_p99_ms", "served"))
+    out = os.environ.get("OUT", os.path.join(build, "isolation"))
+    os.makedirs(out, exist_ok=True)
+    plotted = []
     port = 7250
     for m in modes.split(";"):
         flags = [f for f in m.split(",") if f]
@@ -187,9 +198,29 @@ def main():
             port += 1
         if not rounds:
             continue
-        med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+        slug = "_".join(f.lstrip("-") for f in flags) or "default"
+        with open(os.path.join(out, slug + ".dat"), "w") as f:
+            f.writelines("%.3f,%.3f\n" % x for x in rounds[0]["trace"])
+        with open(os.path.join(out, slug + ".gc"), "w") as f:
+            f.write("0,%.3f\n" % rounds[0]["collect_ms"])
+        plotted.append((slug, " ".join(flags)))
+        med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0] if k != "trace"}
         print("%-22s %12.1f %10d %14.2f %14.2f %10d" % (" ".join(flags), med["collect_ms"],
               med["found"], med["max_ms"], med["p99_ms"], med["served"]))
+
+    plot(out, plotted)
+
+
+def plot(out, modes):
+    """OUT/isolation.png, one panel per mode; skipped without gnuplot."""
+    gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "isolation.gp")
+    if not modes or subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
+        return
+    png = os.path.join(out, "isolation.png")
+    args = "dir='%s'; modes='%s'; labels='%s'; out='%s'" % (
+        out, " ".join(s for s, _ in modes), "|".join(l for _, l in modes), png)
+    if subprocess.call(["gnuplot", "-e", args, gp]) == 0:
+        print("plot: %s" % png)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # run.sh - mwrt-server against redis-server 7 under redis-benchmark.
 #
 # What it measures: requests per second and latency (p50, p99) that Debian's
-# redis-benchmark sees from mwrt-server (default flags: one worker per core,
+# redis-benchmark sees from mwrt-server (default flags: half the cores as workers, sharded keyspace,
 # the default lock mode and collector policy) and from Debian's redis-server
 # (persistence off: --save '' --appendonly no), with 50 clients and 200,000
 # requests per test, unpipelined and with -P 16, for the tests SET GET INCR
