@@ -171,16 +171,20 @@ cli() {
     timeout 30 "$redis_cli" -h 127.0.0.1 -p "${port[$1]}" "${@:2}"
 }
 
-# hops NAME: requests the server's workers have handed to one another so
-# far (INFO shards shard_hops; 0 for a server without shards).
+# hops NAME: "hops pushes wakeups" so far: requests the server's workers
+# have handed to one another, the pushes to a mailbox that carried them and
+# their replies, and the wake-ups those pushes cost (INFO shards
+# shard_hops, shard_batches, shard_wakeups; 0 0 0 without shards).
 hops() {
-    local v
-    v=$(cli "$1" info shards 2>/dev/null | tr -d '\r' | sed -n 's/^shard_hops://p')
-    echo "${v:-0}"
+    cli "$1" info shards 2>/dev/null | tr -d '\r' | awk -F: '
+        $1 == "shard_hops" { h = $2 } $1 == "shard_batches" { b = $2 }
+        $1 == "shard_wakeups" { w = $2 }
+        END { print h + 0, b + 0, w + 0 }'
 }
 
 # run_one NAME KIND TEST REP: one redis-benchmark invocation; appends
-# "rps p99 cpu_us_per_request hops_per_request" to $logdir/res/NAME.KIND.TEST.
+# "rps p99 cpu_us_per_request hops_per_request pushes_per_hop
+# wakeups_per_push" to $logdir/res/NAME.KIND.TEST.
 run_one() {
     local name=$1 kind=$2 t=$3 rep=$4 n=$requests csv rc=0 c0 c1 h0 h1 args=() line
     csv=$logdir/$name.$kind.$t.$rep.csv
@@ -203,14 +207,14 @@ run_one() {
     else
         args+=(-n "$n" -t "$t")
     fi
-    h0=$(hops "$name")
+    read -r h0 b0 w0 <<<"$(hops "$name")"
     c0=$(cpu_ticks "${pid[$name]}")
     # The options before the command: redis-benchmark takes what follows a
     # command as its arguments.
     timeout "$run_timeout" "$redis_benchmark" -h 127.0.0.1 -p "${port[$name]}" -c "$clients" \
         --csv "${args[@]}" >"$csv" 2>"$csv.err" || rc=$?
     c1=$(cpu_ticks "${pid[$name]}")
-    h1=$(hops "$name")
+    read -r h1 b1 w1 <<<"$(hops "$name")"
     if [ $rc -ne 0 ] || [ -z "$c0" ] || [ -z "$c1" ]; then
         failed+=("$name $kind $t rep $rep: redis-benchmark $(describe_exit $rc)")
         note "$name $kind $t rep $rep: redis-benchmark $(describe_exit $rc); excluded"
@@ -223,8 +227,10 @@ run_one() {
         note "$name $kind $t rep $rep: redis-benchmark printed no result; excluded"
         return
     fi
-    echo "$line $(calc %.3f "($c1 - $c0) * 1000000 / $hz / $n") $(calc %.3f "($h1 - $h0) / $n")" \
-        >>"$logdir/res/$name.$kind.$t"
+    local hd=$((h1 - h0)) bd=$((b1 - b0))
+    echo "$line $(calc %.3f "($c1 - $c0) * 1000000 / $hz / $n") $(calc %.3f "$hd / $n")" \
+        "$( ((hd > 0)) && calc %.4f "$bd / $hd" || echo 0)" \
+        "$( ((bd > 0)) && calc %.3f "($w1 - $w0) / $bd" || echo 0)" >>"$logdir/res/$name.$kind.$t"
 }
 
 rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -258,7 +264,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # --------------------------------------------------------------------------
 
 # stat NAME KIND TEST COLUMN: the median of a column (1 rps, 2 p99, 3 cpu,
-# 4 hops per request).
+# 4 hops per request, 5 pushes per hop, 6 wake-ups per push).
 stat() {
     local f=$logdir/res/$1.$2.$3
     if [ -s "$f" ]; then
@@ -328,15 +334,17 @@ done
 if [ ${#sharded[@]} -gt 0 ]; then
     # What a hand-over costs: the CPU per request of a sharded mode beside
     # the hand-overs per request it made (INFO shards shard_hops; a split
-    # command counts one per other worker involved).
+    # command counts one per other worker involved), the pushes to a
+    # mailbox per hand-over (requests and replies; below 1 when a push
+    # carries several) and the wake-ups per push.
     echo
     echo "### Hand-overs between workers (sharded modes)"
     echo
     hdr="| run | test |"
     sep="|---|---|"
     for m in "${sharded[@]}"; do
-        hdr+=" $m hops/req | $m CPU µs/req |"
-        sep+="---:|---:|"
+        hdr+=" $m hops/req | $m pushes/hop | $m wake-ups/push | $m CPU µs/req |"
+        sep+="---:|---:|---:|---:|"
     done
     echo "$hdr"
     echo "$sep"
@@ -345,7 +353,8 @@ if [ ${#sharded[@]} -gt 0 ]; then
         for t in "${list[@]}"; do
             row="| $kind | $t |"
             for m in "${sharded[@]}"; do
-                row+=" $(fmt %.3f "$(stat "$m" "$kind" "$t" 4)") | $(fmt %.2f "$(stat "$m" "$kind" "$t" 3)") |"
+                row+=" $(fmt %.3f "$(stat "$m" "$kind" "$t" 4)") | $(fmt %.3f "$(stat "$m" "$kind" "$t" 5)")"
+                row+=" | $(fmt %.2f "$(stat "$m" "$kind" "$t" 6)") | $(fmt %.2f "$(stat "$m" "$kind" "$t" 3)") |"
             done
             echo "$row"
         done

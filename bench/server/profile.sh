@@ -131,7 +131,7 @@ profile() {
     echo "Hottest symbols (self):"
     echo
     echo '```'
-    perf report -i "$data" --no-children --sort dso,sym --stdio -q 2>/dev/null |
+    perf report -i "$data" --no-children --sort dso,sym --stdio -q -g none 2>/dev/null |
         grep '%' | head -n "$top" | sed 's/[[:space:]]\+$//'
     echo '```'
     echo
