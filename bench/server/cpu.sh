@@ -184,7 +184,7 @@ hops() {
 
 # run_one NAME KIND TEST REP: one redis-benchmark invocation; appends
 # "rps p99 cpu_us_per_request hops_per_request pushes_per_hop
-# wakeups_per_push" to $logdir/res/NAME.KIND.TEST.
+# wakeups_per_push client_cpu_share" to $logdir/res/NAME.KIND.TEST.
 run_one() {
     local name=$1 kind=$2 t=$3 rep=$4 n=$requests csv rc=0 c0 c1 h0 h1 args=() line
     csv=$logdir/$name.$kind.$t.$rep.csv
@@ -211,8 +211,16 @@ run_one() {
     c0=$(cpu_ticks "${pid[$name]}")
     # The options before the command: redis-benchmark takes what follows a
     # command as its arguments.
-    timeout "$run_timeout" "$redis_benchmark" -h 127.0.0.1 -p "${port[$name]}" -c "$clients" \
+    # The client's own CPU share (user + system over wall time, from
+    # GNU time when installed): near 1 the client, not the server, is what
+    # caps requests/s.
+    local timer=() share=-
+    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f "%e %U %S" -o "$csv.time")
+    "${timer[@]}" timeout "$run_timeout" "$redis_benchmark" -h 127.0.0.1 -p "${port[$name]}" -c "$clients" \
         --csv "${args[@]}" >"$csv" 2>"$csv.err" || rc=$?
+    if [ -s "$csv.time" ]; then
+        share=$(awk '$1 > 0 { printf "%.3f", ($2 + $3) / $1 }' "$csv.time")
+    fi
     c1=$(cpu_ticks "${pid[$name]}")
     read -r h1 b1 w1 <<<"$(hops "$name")"
     if [ $rc -ne 0 ] || [ -z "$c0" ] || [ -z "$c1" ]; then
@@ -230,7 +238,8 @@ run_one() {
     local hd=$((h1 - h0)) bd=$((b1 - b0))
     echo "$line $(calc %.3f "($c1 - $c0) * 1000000 / $hz / $n") $(calc %.3f "$hd / $n")" \
         "$( ((hd > 0)) && calc %.4f "$bd / $hd" || echo 0)" \
-        "$( ((bd > 0)) && calc %.3f "($w1 - $w0) / $bd" || echo 0)" >>"$logdir/res/$name.$kind.$t"
+        "$( ((bd > 0)) && calc %.3f "($w1 - $w0) / $bd" || echo 0)" "${share:--}" \
+        >>"$logdir/res/$name.$kind.$t"
 }
 
 rev=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -264,7 +273,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # --------------------------------------------------------------------------
 
 # stat NAME KIND TEST COLUMN: the median of a column (1 rps, 2 p99, 3 cpu,
-# 4 hops per request, 5 pushes per hop, 6 wake-ups per push).
+# 4 hops per request, 5 pushes per hop, 6 wake-ups per push, 7 the
+# client's CPU share).
 stat() {
     local f=$logdir/res/$1.$2.$3
     if [ -s "$f" ]; then
@@ -358,6 +368,29 @@ if [ ${#sharded[@]} -gt 0 ]; then
             done
             echo "$row"
         done
+    done
+fi
+if [ -x /usr/bin/time ]; then
+    # How busy the client was: at about 1 it is one saturated CPU, and
+    # requests/s is the client's ceiling for every server alike.
+    echo
+    echo "### The client's CPU share (redis-benchmark's user + system over wall time; medians over the tests)"
+    echo
+    echo "| run |$(printf ' %s |' "${names[@]}")"
+    echo "|---|$(printf -- '---:|%.0s' "${names[@]}")"
+    for kind in plain "P$pipeline"; do
+        if [ "$kind" = plain ]; then list=("${list_plain[@]}"); else list=("${list_p[@]}"); fi
+        row="| $kind |"
+        for name in "${names[@]}"; do
+            vals=()
+            for t in "${list[@]}"; do
+                v=$(stat "$name" "$kind" "$t" 7)
+                [ -n "$v" ] && vals+=("$v")
+            done
+            # shellcheck disable=SC2046
+            row+=" $([ ${#vals[@]} -gt 0 ] && calc %.2f "$(median "${vals[@]}")" || echo -) |"
+        done
+        echo "$row"
     done
 fi
 echo
