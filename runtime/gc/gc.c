@@ -29,7 +29,9 @@
  * Bits borrowed: ob_gc_bits has COLLECTING (in young, so its refs mean
  * something) and UNREACHABLE (moved to the unreachable list in step 4).
  * Invariant between collections: no object has either bit, and every
- * tracked object is in exactly one list.
+ * tracked object is in exactly one list.  TRACKED mirrors list membership
+ * at all times (set exactly when the link header's next is not NULL), so
+ * that a store can test it without list_lock.
  *
  * Atomicity: a collection runs with the heap standing still - under the
  * GIL in MW_LOCK_GIL mode, or with the collecting thread the only one
@@ -253,7 +255,9 @@ void mw__gc_runtime_fini(void)
                                      &MAIN->permanent};
     for (int i = 0; i <= NGENS; i++) {
         while (!list_empty(lists[i])) {
-            list_remove(lists[i]->next);
+            mw__gc_head *g = lists[i]->next;
+            mw__gc_object_of(g)->ob_gc_bits &= (uint16_t)~MW__GC_TRACKED;
+            list_remove(g);
         }
     }
     // The garbage list and its objects outlive the runtime (nothing can
@@ -278,7 +282,8 @@ void mw__gc_track(mw_object *o)
     if (t != NULL && t->gc_heap != NULL) {
         // A confined thread's: its own list, no lock.
         mw__gc_heap *h = t->gc_heap;
-        o->ob_gc_bits |= MW__GC_CONFINED;
+        mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_TRACKED));
+        o->ob_gc_bits |= MW__GC_CONFINED | MW__GC_TRACKED;
         list_append(&h->gens[0], g);
         mw__atomic_store_relaxed(&h->count[0], mw__atomic_load_relaxed(&h->count[0]) + 1);
         mw__atomic_store_relaxed(&h->tracked, mw__atomic_load_relaxed(&h->tracked) + 1);
@@ -287,6 +292,8 @@ void mw__gc_track(mw_object *o)
     if (mw__free_mode) {
         pthread_mutex_lock(&list_lock);
     }
+    mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & (MW__GC_TRACKED | MW__GC_CONFINED)));
+    o->ob_gc_bits |= MW__GC_TRACKED;
     list_append(&MAIN->gens[0], g);
     mw__atomic_add_relaxed(&MAIN->count[0], 1);
     if (mw__free_mode) {
@@ -297,6 +304,13 @@ void mw__gc_track(mw_object *o)
 void mw__gc_untrack(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
+    if (!(o->ob_gc_bits & MW__GC_TRACKED)) {
+        // Untracked by a collection: in no list, so no lock to take.  (The
+        // dying object's bits are the dying thread's alone.)
+        mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_CONFINED));
+        return;
+    }
+    o->ob_gc_bits &= (uint16_t)~MW__GC_TRACKED;
     if (mw__atomic_load_relaxed(&mw__confine_any) && (o->ob_gc_bits & MW__GC_CONFINED)) {
         // Only its owner can have dropped the last reference (any other
         // thread's count is refused), so this is the owner, confined.
@@ -328,7 +342,8 @@ void mw__gc_untrack(mw_object *o)
 
 bool mw_gc_is_tracked(mw_object *o)
 {
-    return o != NULL && (o->ob_type->flags & MW_TYPE_GC) && mw__gc_head_of(o)->next != NULL;
+    // The bit, not the link: that changes under list_lock as neighbours do.
+    return o != NULL && (o->ob_type->flags & MW_TYPE_GC) && (o->ob_gc_bits & MW__GC_TRACKED);
 }
 
 /* ======================================================================
@@ -390,7 +405,7 @@ static bool tuple_may_be_in_cycle(mw_object *o)
         mw_object *item = t->items[i];
         // In a confined heap a shared item cannot lead back to the tuple
         // (nothing shared references a confined object).
-        if (in_this_collection(item) && mw__gc_head_of(item)->next != NULL) {
+        if (in_this_collection(item) && (item->ob_gc_bits & MW__GC_TRACKED)) {
             return true;
         }
     }
@@ -409,7 +424,11 @@ static size_t update_refs(mw__gc_head *young)
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
         if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
-            list_remove(g);   // next == NULL: untracked
+            // Untracked: out of the list, without the bits that say it is
+            // in one (a stale CONFINED would send its death, perhaps on
+            // another thread after a detach, to a confined heap's lists).
+            list_remove(g);
+            o->ob_gc_bits &= (uint16_t)~(MW__GC_TRACKED | MW__GC_CONFINED);
             if (tls_confined != NULL) {
                 mw__atomic_sub_relaxed(&tls_confined->tracked, 1);
             }

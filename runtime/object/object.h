@@ -135,11 +135,18 @@ typedef struct mw__gc_head {
     intptr_t refs;
 } mw__gc_head;
 
-/* The collector's bits in ob_gc_bits. */
+/* The collector's bits in ob_gc_bits.  Invariants (gc.c keeps them):
+ * TRACKED is set exactly when the link header is in a list (next != NULL);
+ * CONFINED implies TRACKED, in the owner's confined heap. */
 #define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
 #define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
 #define MW__GC_HELD        0x4u  /* the collector holds a reference (free mode) */
 #define MW__GC_CONFINED    0x8u  /* tracked in its owner's confined heap (gc.c) */
+#define MW__GC_TRACKED     0x10u /* in a list of the collector: what a store
+                                    reads, without list_lock, to know whether
+                                    a container is tracked (the link words
+                                    change under list_lock as neighbours come
+                                    and go; this bit only when o itself does) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
