@@ -43,8 +43,10 @@
  * CPython) but after step 4, on a consistent heap; a collection they would
  * trigger is refused (collecting).
  *
- * Tuples that cannot be in a cycle (no tracked container among their
- * items) are untracked as step 2 passes them, as CPython does.
+ * Untracking what cannot be in a cycle, as CPython does: tuples none of
+ * whose items may be tracked are untracked as step 2 passes them; dicts
+ * and sets are made untracked and tracked at the first store that needs
+ * it (mw__gc_track_for, object/object.h).
  *
  * Heaps: the shared heap (MAIN) holds every unconfined thread's
  * containers; a thread that called mw_thread_confine has its own
@@ -275,13 +277,15 @@ void mw__gc_runtime_fini(void)
     }
 }
 
-void mw__gc_track(mw_object *o)
+/* Link o into generation 0 of h, a confined heap (the caller's; o is its
+ * own), or of the shared heap (h NULL), counting it there. */
+static void track_in(mw__gc_heap *h, mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
-    mw__tstate *t = mw__tls_tstate;
-    if (t != NULL && t->gc_heap != NULL) {
+    if (h != NULL) {
         // A confined thread's: its own list, no lock.
-        mw__gc_heap *h = t->gc_heap;
+        mw_assert_internal(h->owner == mw__tls_tstate &&
+                           mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)h->owner);
         mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_TRACKED));
         o->ob_gc_bits |= MW__GC_CONFINED | MW__GC_TRACKED;
         list_append(&h->gens[0], g);
@@ -301,11 +305,40 @@ void mw__gc_track(mw_object *o)
     }
 }
 
+void mw__gc_track(mw_object *o)
+{
+    mw__tstate *t = mw__tls_tstate;
+    // A new object is the caller's own: a confined caller's goes to its heap.
+    track_in(t != NULL ? t->gc_heap : NULL, o);
+}
+
+/*
+ * The first store that needs it tracks a dict or set (object.h).  The
+ * container need not be the caller's: a confined thread may change a
+ * shared dict, and an unconfined one a dict of a thread that has since
+ * detached.  So the caller's own heap only when the caller is confined
+ * and owns it (then it was made there, after confinement: runtime.c);
+ * else the shared heap, as for a container made by an unconfined thread.
+ * The store's confinement check ran before, so a container of another
+ * confined thread never gets here.  Counted in generation 0 like a new
+ * container: it is new to the collector.
+ */
+void mw__gc_track_lazily(mw_object *o)
+{
+    mw__tstate *t = mw__tls_tstate;
+    mw_assert_internal(mw__gc_lazy_type(o->ob_type));
+    mw_assert_internal(t == NULL || mw__confined_elsewhere(o, t) == 0);
+    bool own = t != NULL && t->gc_heap != NULL &&
+               mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)t;
+    track_in(own ? t->gc_heap : NULL, o);
+}
+
 void mw__gc_untrack(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
     if (!(o->ob_gc_bits & MW__GC_TRACKED)) {
-        // Untracked by a collection: in no list, so no lock to take.  (The
+        // Never tracked (a dict or set that held only atomic objects), or
+        // untracked by a collection: in no list, so no lock to take.  (The
         // dying object's bits are the dying thread's alone.)
         mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_CONFINED));
         return;
@@ -391,21 +424,40 @@ MW_INLINE intptr_t count_of(mw_object *o)
 }
 
 /*
- * CPython's tuple untracking: a tuple none of whose items is a tracked
- * container can never be part of a cycle (a tuple cannot change), so it
- * leaves the lists and later collections skip it.  Young is in allocation
- * order, so a tree of tuples is untracked leaves first, in one pass.
- * Untracking one that step 6 finds among the garbage is harmless too: it
- * is not in a cycle, so clearing its referrers frees it.
+ * CPython's tuple untracking: a tuple none of whose items may be tracked
+ * (object.h: mw__gc_may_be_tracked) can never be part of a cycle (a tuple
+ * cannot change), so it leaves the lists and later collections skip it.
+ * Young is in allocation order, so a tree of tuples is untracked leaves
+ * first, in one pass.  Untracking one that step 6 finds among the garbage
+ * is harmless too: it is not in a cycle, so clearing its referrers frees
+ * it.
+ *
+ * The test of one item.  An item in this collection is judged by
+ * mw__gc_may_be_tracked: tracked, or a dict or set, which a later store may
+ * track without its container knowing.  An item outside this collection
+ * exists only in a confined one: a shared object.  While the thread is
+ * confined that cannot lead back (nothing shared references a confined
+ * object), but after it detaches its objects are shared ones and the shared
+ * object may come to reference the container; and the shared object's bits
+ * are the shared collector's to read.  So it counts as may-be-tracked,
+ * except the immortal empty tuple, which holds nothing.
  */
+static bool child_may_be_in_cycle(mw_object *child)
+{
+    if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC)) {
+        return false;
+    }
+    if (!in_this_collection(child)) {
+        return !(mw__is_immortal(child) && child->ob_type == &mw_tuple_type);
+    }
+    return mw__gc_may_be_tracked(child);
+}
+
 static bool tuple_may_be_in_cycle(mw_object *o)
 {
     mw__tuple *t = (mw__tuple *)o;
     for (size_t i = 0; i < t->len; i++) {
-        mw_object *item = t->items[i];
-        // In a confined heap a shared item cannot lead back to the tuple
-        // (nothing shared references a confined object).
-        if (in_this_collection(item) && (item->ob_gc_bits & MW__GC_TRACKED)) {
+        if (child_may_be_in_cycle(t->items[i])) {
             return true;
         }
     }

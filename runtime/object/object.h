@@ -162,6 +162,56 @@ MW_INLINE mw_object *mw__gc_object_of(mw__gc_head *g)
  * with the runtime. */
 void mw__gc_track(mw_object *o);
 void mw__gc_untrack(mw_object *o);
+
+/*
+ * Lazy tracking (CPython's, for dicts; here for sets too).  A dict or set
+ * is made untracked: while it holds only objects that can never be part
+ * of a cycle (str, int, bool, None, a tuple the collector has untracked)
+ * it cannot be in one either, and the collector need not look at it.
+ * Every store into one (mw_dict_set, mw_set_add, and so the copies, which
+ * use them) calls mw__gc_track_for first, which tracks the container the
+ * first time it is given an object that may be tracked.  A full
+ * collection untracks those whose contents are all atomic again (gc.c).
+ *
+ * Invariant: an untracked dict, set or tuple holds nothing for which
+ * mw__gc_may_be_tracked is true, so nothing that is, or could later
+ * become, part of a cycle through it (what it holds can only lose that
+ * property: an untracked tuple is never tracked again).
+ */
+MW_INLINE bool mw__gc_lazy_type(const mw_type *t)
+{
+    return t == &mw_dict_type || t == &mw_set_type;
+}
+
+/* o may be tracked, now or later: any container, except a tuple that is
+ * untracked (a tuple cannot change, so it is never tracked again).  An
+ * untracked dict or set counts as tracked: a later store may track it
+ * without its referrers knowing.  (CPython's _PyObject_GC_MAY_BE_TRACKED.) */
+MW_INLINE bool mw__gc_may_be_tracked(const mw_object *o)
+{
+    if (!(o->ob_type->flags & MW_TYPE_GC)) {
+        return false;
+    }
+    if (o->ob_type == &mw_tuple_type) {
+        return (o->ob_gc_bits & MW__GC_TRACKED) != 0;
+    }
+    return true;
+}
+
+/* gc.c: track container, an untracked dict or set, in generation 0 of the
+ * calling thread's confined heap if the caller is confined and owns it,
+ * else of the shared heap. */
+void mw__gc_track_lazily(mw_object *container);
+
+/* Before item is stored in container (a dict or set, the store's checks
+ * passed): track container if item may be tracked.  One bit test when the
+ * container is tracked already. */
+MW_INLINE void mw__gc_track_for(mw_object *container, const mw_object *item)
+{
+    if (!(container->ob_gc_bits & MW__GC_TRACKED) && mw__gc_may_be_tracked(item)) {
+        mw__gc_track_lazily(container);
+    }
+}
 void mw__gc_before_alloc(void);
 /* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect
  * now if a collection is due and no other worker is running. */
