@@ -45,8 +45,9 @@
  *
  * Untracking what cannot be in a cycle, as CPython does: tuples none of
  * whose items may be tracked are untracked as step 2 passes them; dicts
- * and sets are made untracked and tracked at the first store that needs
- * it (mw__gc_track_for, object/object.h).
+ * and sets are made untracked, tracked at the first store that needs it
+ * (mw__gc_track_for, object/object.h), and untracked again by step 2 of a
+ * full collection once all they hold is atomic.  See docs/objects.md.
  *
  * Heaps: the shared heap (MAIN) holds every unconfined thread's
  * containers; a thread that called mw_thread_confine has its own
@@ -424,23 +425,23 @@ MW_INLINE intptr_t count_of(mw_object *o)
 }
 
 /*
- * CPython's tuple untracking: a tuple none of whose items may be tracked
- * (object.h: mw__gc_may_be_tracked) can never be part of a cycle (a tuple
- * cannot change), so it leaves the lists and later collections skip it.
- * Young is in allocation order, so a tree of tuples is untracked leaves
- * first, in one pass.  Untracking one that step 6 finds among the garbage
- * is harmless too: it is not in a cycle, so clearing its referrers frees
- * it.
+ * Untracking (CPython's): a container none of whose items, keys or values
+ * may be tracked (object.h: mw__gc_may_be_tracked) can never be part of a
+ * cycle, so it leaves the lists and later collections skip it.  Young is
+ * in allocation order, so a tree of tuples is untracked leaves first, in
+ * one pass.  An object untracked here that is garbage all the same (held
+ * by a cycle) is not in the cycle, so clearing the cycle frees it.
  *
- * The test of one item.  An item in this collection is judged by
- * mw__gc_may_be_tracked: tracked, or a dict or set, which a later store may
- * track without its container knowing.  An item outside this collection
- * exists only in a confined one: a shared object.  While the thread is
- * confined that cannot lead back (nothing shared references a confined
- * object), but after it detaches its objects are shared ones and the shared
- * object may come to reference the container; and the shared object's bits
- * are the shared collector's to read.  So it counts as may-be-tracked,
- * except the immortal empty tuple, which holds nothing.
+ * One test of an item, key or value for every kind of container.  An item
+ * in this collection is judged by mw__gc_may_be_tracked: tracked, or a dict
+ * or set, which a later store may track without its container knowing.  An
+ * item outside this collection exists only in a confined one: a shared
+ * object.  While the thread is confined that cannot lead back (nothing
+ * shared references a confined object), but after it detaches its objects
+ * are shared ones and the shared object may come to reference the
+ * container; and the shared object's bits are the shared collector's to
+ * read.  So it counts as may-be-tracked, except the immortal empty tuple,
+ * which holds nothing.
  */
 static bool child_may_be_in_cycle(mw_object *child)
 {
@@ -453,20 +454,53 @@ static bool child_may_be_in_cycle(mw_object *child)
     return mw__gc_may_be_tracked(child);
 }
 
-static bool tuple_may_be_in_cycle(mw_object *o)
+static int visit_may_be_in_cycle(mw_object *child, void *arg)
 {
-    mw__tuple *t = (mw__tuple *)o;
-    for (size_t i = 0; i < t->len; i++) {
-        if (child_may_be_in_cycle(t->items[i])) {
-            return true;
+    (void)arg;
+    return child_may_be_in_cycle(child) ? 1 : 0;   // the first one stops the walk
+}
+
+/* Which containers step 2 may untrack. */
+typedef enum untrack_what {
+    UNTRACK_NONE,     /* step 6, on what step 4 found unreachable: that
+                         is in a private list and (free mode) held by the
+                         collector, and a finalizer may have emptied a
+                         dict of it; untracked there, the dict would leave
+                         the garbage with the collector's reference */
+    UNTRACK_TUPLES,   /* a collection of the young generations */
+    UNTRACK_ALL,      /* a full collection: dicts and sets too */
+} untrack_what;
+
+/*
+ * o cannot be in a cycle and may leave the lists.  Tuples in every
+ * collection; dicts and sets only in full ones, as CPython does for dicts:
+ * a dict being filled with tuples (tracked when made) would otherwise be
+ * untracked by each young collection and tracked again by the next store,
+ * back into generation 0, and walked whole by every young collection -
+ * quadratic in its size.  A dict or set that stays tracked moves up the
+ * generations and costs only what any container does.
+ */
+static bool untrackable(mw_object *o, untrack_what what)
+{
+    const mw_type *t = o->ob_type;
+    if (t == &mw_tuple_type && what != UNTRACK_NONE) {
+        mw__tuple *tu = (mw__tuple *)o;
+        for (size_t i = 0; i < tu->len; i++) {
+            if (child_may_be_in_cycle(tu->items[i])) {
+                return false;
+            }
         }
+        return true;
+    }
+    if (what == UNTRACK_ALL && mw__gc_lazy_type(t)) {
+        return t->traverse(o, visit_may_be_in_cycle, NULL) == 0;
     }
     return false;
 }
 
-/* Step 2, with tuple untracking folded in (one pass over young instead of
- * two); returns the number of objects left in young. */
-static size_t update_refs(mw__gc_head *young)
+/* Step 2, with untracking folded in (one pass over young instead of two);
+ * returns the number of objects left in young. */
+static size_t update_refs(mw__gc_head *young, untrack_what what)
 {
     size_t n = 0;
     unsigned polls = 0;
@@ -475,7 +509,7 @@ static size_t update_refs(mw__gc_head *young)
         confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
-        if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
+        if (untrackable(o, what)) {
             // Untracked: out of the list, without the bits that say it is
             // in one (a stale CONFINED would send its death, perhaps on
             // another thread after a detach, to a confined heap's lists).
@@ -579,9 +613,10 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
 /* Steps 2-4 on list: objects reachable from outside it stay in list, with
  * no bits; the others go to unreachable.  Stores the number in list before
  * in *size; returns the number that went to unreachable. */
-static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size)
+static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size,
+                               untrack_what what)
 {
-    *size = update_refs(list);
+    *size = update_refs(list, what);
     subtract_refs(list);
     return move_unreachable(list, unreachable);
 }
@@ -928,7 +963,8 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
-    size_t found = find_unreachable(young, &unreachable, &examined);
+    size_t found = find_unreachable(young, &unreachable, &examined,
+                                    gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES);
     size_t survivors = examined - found;
     // 8 for the reachable: up one generation.
     if (young != old) {
@@ -967,7 +1003,7 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_init(&garbage);
         clear_bits(&unreachable);
         size_t left;
-        size_t dead = find_unreachable(&unreachable, &garbage, &left);
+        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE);
         survivors += left - dead;
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.
