@@ -17,9 +17,10 @@
  *
  * In MW_LOCK_FREE mode a dict is not locked internally (see list.c).
  *
- * A dict is made untracked by the collector and tracked at the first store
- * of a key or value that may be tracked (mw__gc_track_for, object.h); a
- * full collection untracks it again once all it holds is atomic (gc.c).
+ * A dict is made untracked (out of the collector's lists) and tracked at
+ * the first store of a key or value that may be tracked (mw__gc_track_for,
+ * object.h); a full collection untracks it again once all it holds is
+ * atomic (gc.c).
  */
 #include "object/object.h"
 

@@ -162,6 +162,23 @@ MW_INLINE mw_object *mw__gc_object_of(mw__gc_head *g)
  * with the runtime. */
 void mw__gc_track(mw_object *o);
 void mw__gc_untrack(mw_object *o);
+void mw__gc_before_alloc(void);
+/* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect
+ * now if a collection is due and no other worker is running. */
+void mw__gc_idle_point(void);
+void mw__gc_runtime_init(void);
+void mw__gc_runtime_fini(void);
+/* Confined heaps (gc.c; see docs/sched.md): make the calling thread's
+ * heap (0 or MW_ENOMEM), the confined thread's safepoint and idle-point
+ * look at a collection the master requested, and the end of a confined
+ * thread (its garbage collected, the rest adopted by the shared heap). */
+struct mw__tstate;
+int mw__gc_confine(struct mw__tstate *t);
+void mw__gc_request_point(struct mw__tstate *t, bool idle);
+void mw__gc_unconfine(struct mw__tstate *t);
+/* Before an object of total bytes is made, with a memory limit set:
+ * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
+bool mw__gc_memory_check(size_t total);
 
 /*
  * Lazy tracking (CPython's, for dicts; here for sets too).  A dict or set
@@ -185,8 +202,8 @@ MW_INLINE bool mw__gc_lazy_type(const mw_type *t)
 
 /* o may be tracked, now or later: any container, except a tuple that is
  * untracked (a tuple cannot change, so it is never tracked again).  An
- * untracked dict or set counts as tracked: a later store may track it
- * without its referrers knowing.  (CPython's _PyObject_GC_MAY_BE_TRACKED.) */
+ * untracked dict or set counts too: a later store may track it without
+ * its referrers knowing.  (CPython's _PyObject_GC_MAY_BE_TRACKED.) */
 MW_INLINE bool mw__gc_may_be_tracked(const mw_object *o)
 {
     if (!(o->ob_type->flags & MW_TYPE_GC)) {
@@ -212,23 +229,6 @@ MW_INLINE void mw__gc_track_for(mw_object *container, const mw_object *item)
         mw__gc_track_lazily(container);
     }
 }
-void mw__gc_before_alloc(void);
-/* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect
- * now if a collection is due and no other worker is running. */
-void mw__gc_idle_point(void);
-void mw__gc_runtime_init(void);
-void mw__gc_runtime_fini(void);
-/* Confined heaps (gc.c; see docs/sched.md): make the calling thread's
- * heap (0 or MW_ENOMEM), the confined thread's safepoint and idle-point
- * look at a collection the master requested, and the end of a confined
- * thread (its garbage collected, the rest adopted by the shared heap). */
-struct mw__tstate;
-int mw__gc_confine(struct mw__tstate *t);
-void mw__gc_request_point(struct mw__tstate *t, bool idle);
-void mw__gc_unconfine(struct mw__tstate *t);
-/* Before an object of total bytes is made, with a memory limit set:
- * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
-bool mw__gc_memory_check(size_t total);
 
 /* ======================================================================
  * Runtime and thread states
