@@ -4,12 +4,17 @@
  * Reference counting frees everything except cycles; the collector finds
  * groups of containers (types with MW_TYPE_GC) that only reference each
  * other and frees them, as CPython's gc module does.  Containers are
- * tracked from creation in the youngest of three generations; survivors of
- * a collection move one generation up; mw_gc_freeze moves everything into
- * a permanent generation that is never collected.
+ * tracked from creation in the youngest of three generations, except what
+ * cannot be in a cycle (docs/objects.md): dicts and sets are made
+ * untracked and tracked at the first store of a container (or a tuple
+ * still tracked), full collections untrack them again once they hold only
+ * atomic objects, and any collection untracks tuples that do.  Survivors
+ * of a collection move one generation up; mw_gc_freeze moves everything
+ * tracked into a permanent generation that is never collected.
  *
- * When collections happen: the count of generation 0 is container
- * allocations minus deallocations since its last collection; above
+ * When collections happen: the count of generation 0 is containers
+ * tracked (at allocation, or for a dict or set when it becomes tracked)
+ * minus tracked containers freed since its last collection; above
  * threshold 0 (default 700) generation 0 is collected; every threshold 1
  * (10) collections of generation 0, generation 1 is too; every threshold 2
  * (10) of those, a full collection - but only if the objects that survived
@@ -176,7 +181,7 @@ typedef struct mw_gc_thread_stats {
     int threshold[MW_GC_GENERATIONS];
     int request;          /* a collection the master asked for and the thread
                              has not run yet: its generation, or -1 */
-    size_t tracked;       /* containers in the heap (confined heaps only:
+    size_t tracked;       /* containers tracked in the heap (confined only:
                              the thread's own figure, read without a stop) */
     mw_gc_stats stats;    /* this heap's collections (the memory and policy
                              fields as mw_gc_get_stats) */
@@ -205,7 +210,9 @@ MW_API size_t mw_gc_get_memory_limit(void);
 MW_API size_t mw_gc_memory_used(void);
 
 /* Leak hunting, as gc.get_objects / get_referrers / get_referents /
- * is_tracked.  Each returns a new list (new references), or NULL. */
+ * is_tracked.  Each returns a new list (new references), or NULL.  As in
+ * CPython, get_objects and get_referrers see tracked objects only: not
+ * an untracked dict, set or tuple (mw_gc_is_tracked false). */
 MW_API mw_object *mw_gc_get_objects(int gen);   /* -1: all generations */
 MW_API mw_object *mw_gc_get_referrers(mw_object *o);
 MW_API mw_object *mw_gc_get_referents(mw_object *o);

@@ -29,7 +29,9 @@
  * Bits borrowed: ob_gc_bits has COLLECTING (in young, so its refs mean
  * something) and UNREACHABLE (moved to the unreachable list in step 4).
  * Invariant between collections: no object has either bit, and every
- * tracked object is in exactly one list.
+ * tracked object is in exactly one list.  TRACKED mirrors list membership
+ * at all times (set exactly when the link header's next is not NULL), so
+ * that a store can test it without list_lock.
  *
  * Atomicity: a collection runs with the heap standing still - under the
  * GIL in MW_LOCK_GIL mode, or with the collecting thread the only one
@@ -41,8 +43,11 @@
  * CPython) but after step 4, on a consistent heap; a collection they would
  * trigger is refused (collecting).
  *
- * Tuples that cannot be in a cycle (no tracked container among their
- * items) are untracked as step 2 passes them, as CPython does.
+ * Untracking what cannot be in a cycle, as CPython does: tuples none of
+ * whose items may be tracked are untracked as step 2 passes them; dicts
+ * and sets are made untracked, tracked at the first store that needs it
+ * (mw__gc_track_for, object/object.h), and untracked again by step 2 of a
+ * full collection once all they hold is atomic.  See docs/objects.md.
  *
  * Heaps: the shared heap (MAIN) holds every unconfined thread's
  * containers; a thread that called mw_thread_confine has its own
@@ -253,7 +258,9 @@ void mw__gc_runtime_fini(void)
                                      &MAIN->permanent};
     for (int i = 0; i <= NGENS; i++) {
         while (!list_empty(lists[i])) {
-            list_remove(lists[i]->next);
+            mw__gc_head *g = lists[i]->next;
+            mw__gc_object_of(g)->ob_gc_bits &= (uint16_t)~MW__GC_TRACKED;
+            list_remove(g);
         }
     }
     // The garbage list and its objects outlive the runtime (nothing can
@@ -271,14 +278,17 @@ void mw__gc_runtime_fini(void)
     }
 }
 
-void mw__gc_track(mw_object *o)
+/* Link o into generation 0 of h, a confined heap (the caller's; o is its
+ * own), or of the shared heap (h NULL), counting it there. */
+static void track_in(mw__gc_heap *h, mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
-    mw__tstate *t = mw__tls_tstate;
-    if (t != NULL && t->gc_heap != NULL) {
+    if (h != NULL) {
         // A confined thread's: its own list, no lock.
-        mw__gc_heap *h = t->gc_heap;
-        o->ob_gc_bits |= MW__GC_CONFINED;
+        mw_assert_internal(h->owner == mw__tls_tstate &&
+                           mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)h->owner);
+        mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_TRACKED));
+        o->ob_gc_bits |= MW__GC_CONFINED | MW__GC_TRACKED;
         list_append(&h->gens[0], g);
         mw__atomic_store_relaxed(&h->count[0], mw__atomic_load_relaxed(&h->count[0]) + 1);
         mw__atomic_store_relaxed(&h->tracked, mw__atomic_load_relaxed(&h->tracked) + 1);
@@ -287,6 +297,8 @@ void mw__gc_track(mw_object *o)
     if (mw__free_mode) {
         pthread_mutex_lock(&list_lock);
     }
+    mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & (MW__GC_TRACKED | MW__GC_CONFINED)));
+    o->ob_gc_bits |= MW__GC_TRACKED;
     list_append(&MAIN->gens[0], g);
     mw__atomic_add_relaxed(&MAIN->count[0], 1);
     if (mw__free_mode) {
@@ -294,9 +306,45 @@ void mw__gc_track(mw_object *o)
     }
 }
 
+void mw__gc_track(mw_object *o)
+{
+    mw__tstate *t = mw__tls_tstate;
+    // A new object is the caller's own: a confined caller's goes to its heap.
+    track_in(t != NULL ? t->gc_heap : NULL, o);
+}
+
+/*
+ * The first store that needs it tracks a dict or set (object.h).  The
+ * container need not be the caller's: a confined thread may change a
+ * shared dict, and an unconfined one a dict of a thread that has since
+ * detached.  So the caller's own heap only when the caller is confined
+ * and owns it (then it was made there, after confinement: runtime.c);
+ * else the shared heap, as for a container made by an unconfined thread.
+ * The store's confinement check ran before, so a container of another
+ * confined thread never gets here.  Counted in generation 0 like a new
+ * container: it is new to the collector.
+ */
+void mw__gc_track_lazily(mw_object *o)
+{
+    mw__tstate *t = mw__tls_tstate;
+    mw_assert_internal(mw__gc_lazy_type(o->ob_type));
+    mw_assert_internal(t == NULL || mw__confined_elsewhere(o, t) == 0);
+    bool own = t != NULL && t->gc_heap != NULL &&
+               mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)t;
+    track_in(own ? t->gc_heap : NULL, o);
+}
+
 void mw__gc_untrack(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);
+    if (!(o->ob_gc_bits & MW__GC_TRACKED)) {
+        // Never tracked (a dict or set that held only atomic objects), or
+        // untracked by a collection: in no list, so no lock to take.  (The
+        // dying object's bits are the dying thread's alone.)
+        mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_CONFINED));
+        return;
+    }
+    o->ob_gc_bits &= (uint16_t)~MW__GC_TRACKED;
     if (mw__atomic_load_relaxed(&mw__confine_any) && (o->ob_gc_bits & MW__GC_CONFINED)) {
         // Only its owner can have dropped the last reference (any other
         // thread's count is refused), so this is the owner, confined.
@@ -328,7 +376,8 @@ void mw__gc_untrack(mw_object *o)
 
 bool mw_gc_is_tracked(mw_object *o)
 {
-    return o != NULL && (o->ob_type->flags & MW_TYPE_GC) && mw__gc_head_of(o)->next != NULL;
+    // The bit, not the link: that changes under list_lock as neighbours do.
+    return o != NULL && (o->ob_type->flags & MW_TYPE_GC) && (o->ob_gc_bits & MW__GC_TRACKED);
 }
 
 /* ======================================================================
@@ -376,30 +425,82 @@ MW_INLINE intptr_t count_of(mw_object *o)
 }
 
 /*
- * CPython's tuple untracking: a tuple none of whose items is a tracked
- * container can never be part of a cycle (a tuple cannot change), so it
- * leaves the lists and later collections skip it.  Young is in allocation
- * order, so a tree of tuples is untracked leaves first, in one pass.
- * Untracking one that step 6 finds among the garbage is harmless too: it
- * is not in a cycle, so clearing its referrers frees it.
+ * Untracking (CPython's): a container none of whose items, keys or values
+ * may be tracked (object.h: mw__gc_may_be_tracked) can never be part of a
+ * cycle, so it leaves the lists and later collections skip it.  Young is
+ * in allocation order, so a tree of tuples is untracked leaves first, in
+ * one pass.  An object untracked here that is garbage all the same (held
+ * by a cycle) is not in the cycle, so clearing the cycle frees it.
+ *
+ * One test of an item, key or value for every kind of container.  An item
+ * in this collection is judged by mw__gc_may_be_tracked: tracked, or a dict
+ * or set, which a later store may track without its container knowing.  An
+ * item outside this collection exists only in a confined one: a shared
+ * object.  While the thread is confined that cannot lead back (nothing
+ * shared references a confined object), but after it detaches its objects
+ * are shared ones and the shared object may come to reference the
+ * container; and the shared object's bits are the shared collector's to
+ * read.  So it counts as may-be-tracked, except the immortal empty tuple,
+ * which holds nothing.
  */
-static bool tuple_may_be_in_cycle(mw_object *o)
+static bool child_may_be_in_cycle(mw_object *child)
 {
-    mw__tuple *t = (mw__tuple *)o;
-    for (size_t i = 0; i < t->len; i++) {
-        mw_object *item = t->items[i];
-        // In a confined heap a shared item cannot lead back to the tuple
-        // (nothing shared references a confined object).
-        if (in_this_collection(item) && mw__gc_head_of(item)->next != NULL) {
-            return true;
+    if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC)) {
+        return false;
+    }
+    if (!in_this_collection(child)) {
+        return !(mw__is_immortal(child) && child->ob_type == &mw_tuple_type);
+    }
+    return mw__gc_may_be_tracked(child);
+}
+
+static int visit_may_be_in_cycle(mw_object *child, void *arg)
+{
+    (void)arg;
+    return child_may_be_in_cycle(child) ? 1 : 0;   // the first one stops the walk
+}
+
+/* Which containers step 2 may untrack. */
+typedef enum untrack_what {
+    UNTRACK_NONE,     /* step 6, on what step 4 found unreachable: that
+                         is in a private list and (free mode) held by the
+                         collector, and a finalizer may have emptied a
+                         dict of it; untracked there, the dict would leave
+                         the garbage with the collector's reference */
+    UNTRACK_TUPLES,   /* a collection of the young generations */
+    UNTRACK_ALL,      /* a full collection: dicts and sets too */
+} untrack_what;
+
+/*
+ * o cannot be in a cycle and may leave the lists.  Tuples in every
+ * collection; dicts and sets only in full ones, as CPython does for dicts:
+ * a dict being filled with tuples (tracked when made) would otherwise be
+ * untracked by each young collection and tracked again by the next store,
+ * back into generation 0, and walked whole by every young collection -
+ * quadratic in its size.  A dict or set that stays tracked moves up the
+ * generations and costs only what any container does.
+ */
+static bool untrackable(mw_object *o, untrack_what what)
+{
+    const mw_type *t = o->ob_type;
+    if (t == &mw_tuple_type && what != UNTRACK_NONE) {
+        mw__tuple *tu = (mw__tuple *)o;
+        for (size_t i = 0; i < tu->len; i++) {
+            if (child_may_be_in_cycle(tu->items[i])) {
+                return false;
+            }
         }
+        return true;
+    }
+    if (what == UNTRACK_ALL && mw__gc_lazy_type(t)) {
+        return t->traverse(o, visit_may_be_in_cycle, NULL) == 0;
     }
     return false;
 }
 
-/* Step 2, with tuple untracking folded in (one pass over young instead of
- * two); returns the number of objects left in young. */
-static size_t update_refs(mw__gc_head *young)
+/* Step 2, with untracking folded in (one pass over young instead of two);
+ * returns the number of objects left in young. */
+static size_t update_refs(mw__gc_head *young, untrack_what what)
 {
     size_t n = 0;
     unsigned polls = 0;
@@ -408,8 +509,12 @@ static size_t update_refs(mw__gc_head *young)
         confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
-        if (o->ob_type == &mw_tuple_type && !tuple_may_be_in_cycle(o)) {
-            list_remove(g);   // next == NULL: untracked
+        if (untrackable(o, what)) {
+            // Untracked: out of the list, without the bits that say it is
+            // in one (a stale CONFINED would send its death, perhaps on
+            // another thread after a detach, to a confined heap's lists).
+            list_remove(g);
+            o->ob_gc_bits &= (uint16_t)~(MW__GC_TRACKED | MW__GC_CONFINED);
             if (tls_confined != NULL) {
                 mw__atomic_sub_relaxed(&tls_confined->tracked, 1);
             }
@@ -508,9 +613,10 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
 /* Steps 2-4 on list: objects reachable from outside it stay in list, with
  * no bits; the others go to unreachable.  Stores the number in list before
  * in *size; returns the number that went to unreachable. */
-static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size)
+static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size,
+                               untrack_what what)
 {
-    *size = update_refs(list);
+    *size = update_refs(list, what);
     subtract_refs(list);
     return move_unreachable(list, unreachable);
 }
@@ -857,7 +963,8 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
-    size_t found = find_unreachable(young, &unreachable, &examined);
+    size_t found = find_unreachable(young, &unreachable, &examined,
+                                    gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES);
     size_t survivors = examined - found;
     // 8 for the reachable: up one generation.
     if (young != old) {
@@ -896,7 +1003,7 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_init(&garbage);
         clear_bits(&unreachable);
         size_t left;
-        size_t dead = find_unreachable(&unreachable, &garbage, &left);
+        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE);
         survivors += left - dead;
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.

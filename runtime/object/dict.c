@@ -16,6 +16,11 @@
  * EMPTY index slots, so a rebuild happens when the entries run out.
  *
  * In MW_LOCK_FREE mode a dict is not locked internally (see list.c).
+ *
+ * A dict is made untracked (out of the collector's lists) and tracked at
+ * the first store of a key or value that may be tracked (mw__gc_track_for,
+ * object.h); a full collection untracks it again once all it holds is
+ * atomic (gc.c).
  */
 #include "object/object.h"
 
@@ -228,6 +233,9 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         return -1;
     }
     if (found) {
+        // Tracked before the store (lazy tracking, object.h): the old
+        // value's death may run a finalizer, which may collect.
+        mw__gc_track_for(dict, value);
         mw__setref(&d->entries[ix].value, value);
         return 0;
     }
@@ -237,6 +245,8 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         }
         slot = empty_slot(d, hash);
     }
+    mw__gc_track_for(dict, key);
+    mw__gc_track_for(dict, value);
     mw__incref(key);
     mw__incref(value);
     d->entries[d->used] = (entry){.hash = hash, .key = key, .value = value};

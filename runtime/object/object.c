@@ -55,8 +55,8 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     if (t->flags & MW_TYPE_WEAKREF) {
         mw__rc_make_shared(o);   // see weakref.c
     }
-    if (t->flags & MW_TYPE_GC) {
-        mw__gc_track(o);
+    if ((t->flags & MW_TYPE_GC) && !mw__gc_lazy_type(t)) {
+        mw__gc_track(o);   // dicts and sets: at their first store that needs it
     }
     return o;
 }

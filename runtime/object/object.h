@@ -135,11 +135,18 @@ typedef struct mw__gc_head {
     intptr_t refs;
 } mw__gc_head;
 
-/* The collector's bits in ob_gc_bits. */
+/* The collector's bits in ob_gc_bits.  Invariants (gc.c keeps them):
+ * TRACKED is set exactly when the link header is in a list (next != NULL);
+ * CONFINED implies TRACKED, in the owner's confined heap. */
 #define MW__GC_COLLECTING  0x1u  /* in the generations being collected */
 #define MW__GC_UNREACHABLE 0x2u  /* tentatively unreachable */
 #define MW__GC_HELD        0x4u  /* the collector holds a reference (free mode) */
 #define MW__GC_CONFINED    0x8u  /* tracked in its owner's confined heap (gc.c) */
+#define MW__GC_TRACKED     0x10u /* in a list of the collector: what a store
+                                    reads, without list_lock, to know whether
+                                    a container is tracked (the link words
+                                    change under list_lock as neighbours come
+                                    and go; this bit only when o itself does) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
@@ -172,6 +179,56 @@ void mw__gc_unconfine(struct mw__tstate *t);
 /* Before an object of total bytes is made, with a memory limit set:
  * true if it may be, else false with MW_ERR_NOMEM (after a collection). */
 bool mw__gc_memory_check(size_t total);
+
+/*
+ * Lazy tracking (CPython's, for dicts; here for sets too).  A dict or set
+ * is made untracked: while it holds only objects that can never be part
+ * of a cycle (str, int, bool, None, a tuple the collector has untracked)
+ * it cannot be in one either, and the collector need not look at it.
+ * Every store into one (mw_dict_set, mw_set_add, and so the copies, which
+ * use them) calls mw__gc_track_for first, which tracks the container the
+ * first time it is given an object that may be tracked.  A full
+ * collection untracks those whose contents are all atomic again (gc.c).
+ *
+ * Invariant: an untracked dict, set or tuple holds nothing for which
+ * mw__gc_may_be_tracked is true, so nothing that is, or could later
+ * become, part of a cycle through it (what it holds can only lose that
+ * property: an untracked tuple is never tracked again).
+ */
+MW_INLINE bool mw__gc_lazy_type(const mw_type *t)
+{
+    return t == &mw_dict_type || t == &mw_set_type;
+}
+
+/* o may be tracked, now or later: any container, except a tuple that is
+ * untracked (a tuple cannot change, so it is never tracked again).  An
+ * untracked dict or set counts too: a later store may track it without
+ * its referrers knowing.  (CPython's _PyObject_GC_MAY_BE_TRACKED.) */
+MW_INLINE bool mw__gc_may_be_tracked(const mw_object *o)
+{
+    if (!(o->ob_type->flags & MW_TYPE_GC)) {
+        return false;
+    }
+    if (o->ob_type == &mw_tuple_type) {
+        return (o->ob_gc_bits & MW__GC_TRACKED) != 0;
+    }
+    return true;
+}
+
+/* gc.c: track container, an untracked dict or set, in generation 0 of the
+ * calling thread's confined heap if the caller is confined and owns it,
+ * else of the shared heap. */
+void mw__gc_track_lazily(mw_object *container);
+
+/* Before item is stored in container (a dict or set, the store's checks
+ * passed): track container if item may be tracked.  One bit test when the
+ * container is tracked already. */
+MW_INLINE void mw__gc_track_for(mw_object *container, const mw_object *item)
+{
+    if (!(container->ob_gc_bits & MW__GC_TRACKED) && mw__gc_may_be_tracked(item)) {
+        mw__gc_track_lazily(container);
+    }
+}
 
 /* ======================================================================
  * Runtime and thread states

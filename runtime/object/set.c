@@ -4,6 +4,9 @@
  * as dict.  A deleted slot holds the DELETED marker until a rebuild.
  *
  * In MW_LOCK_FREE mode a set is not locked internally (see list.c).
+ *
+ * Sets are tracked lazily, as dicts are (dict.c): only a key that may be
+ * tracked - a tuple the collector has not untracked - tracks one.
  */
 #include "object/object.h"
 
@@ -184,6 +187,7 @@ int mw_set_add(mw_object *set, mw_object *key)
     if (s->table[at].key == NULL) {
         s->fill++;
     }
+    mw__gc_track_for(set, key);   // lazy tracking, as dict.c
     mw__incref(key);
     s->table[at] = (slot){.hash = hash, .key = key};
     s->len++;

@@ -124,5 +124,6 @@ TCase *tcase_threads(void);     /* test_gc_threads.c */
 TCase *tcase_soup(void);        /* test_gc_soup.c */
 TCase *tcase_shapes(void);      /* test_gc_shapes.c */
 TCase *tcase_confine(void);     /* test_gc_confine.c */
+TCase *tcase_untrack(void);     /* test_gc_untrack.c */
 
 #endif /* MWRT_TEST_GC_H */

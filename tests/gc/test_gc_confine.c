@@ -1009,6 +1009,118 @@ START_TEST(confined_and_shared_collections_together)
 }
 END_TEST
 
+/* ======================================================================
+ * Lazy tracking on a confined thread (docs/objects.md): its own dicts go
+ * to its own heap, a shared dict it changes to the shared heap; what its
+ * collections untrack leaves no trace of the confined heap; and what it
+ * keeps tracked because it holds a shared container stays right after the
+ * detach, when that container may come to hold it.
+ * ====================================================================== */
+
+static mw_object *shared_box;    /* the main thread's dict, untracked at first */
+static mw_object *shared_items;  /* the main thread's list */
+static mw_object *left_dict, *left_tuple, *left_atomic;   /* the helper's, kept */
+
+/* The helper's own count of tracked containers, or (size_t)-1. */
+static size_t own_tracked(void)
+{
+    mw_gc_thread_stats st;
+    return own_stats(&st) ? st.tracked : (size_t)-1;
+}
+
+#define HCHECK(h, cond)                                                     \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            HFAIL(h, "failed: %s (line %d; %s)", #cond, __LINE__, mw_err_message()); \
+        }                                                                   \
+    } while (0)
+
+static void lazy_body(helper *h)
+{
+    HCHECK(h, own_tracked() == 0);
+    // A dict of atomic objects: untracked, not counted anywhere.
+    mw_object *d = mw_dict_new();
+    mw_object *big = mw_int(1234567);
+    HCHECK(h, d != NULL && big != NULL);
+    HCHECK(h, mw_dict_set(d, mw_int(1), big) == 0 && mw_dict_set(d, big, mw_none()) == 0);
+    mw_decref(big);
+    HCHECK(h, !mw_gc_is_tracked(d) && own_tracked() == 0);
+    // A list stored: tracked in this heap.
+    mw_object *l = mw_list_new();
+    HCHECK(h, mw_dict_set(d, mw_int(2), l) == 0);
+    HCHECK(h, mw_gc_is_tracked(d) && own_tracked() == 2);
+    int count[3];
+    mw_gc_get_count(count);
+    HCHECK(h, count[0] == 2);
+    HCHECK(h, mw_dict_set(d, mw_int(2), mw_none()) == 0);
+    mw_decref(l);
+    HCHECK(h, own_tracked() == 1);
+    // Its own full collection untracks it.
+    HCHECK(h, mw_gc_collect(-1) == 0);
+    HCHECK(h, !mw_gc_is_tracked(d) && own_tracked() == 0);
+    mw_decref(d);   // dies untracked
+    HCHECK(h, own_tracked() == 0);
+    // A dict cycle of its own is collected by its own collection.
+    mw_object *c = mw_dict_new();
+    HCHECK(h, mw_dict_set(c, mw_int(0), c) == 0);
+    HCHECK(h, own_tracked() == 1);
+    mw_decref(c);
+    HCHECK(h, mw_gc_collect(-1) == 1);
+    HCHECK(h, own_tracked() == 0);
+    // A shared dict changed here (an immortal key: the thread's own str
+    // would be refused) goes to the shared heap.
+    HCHECK(h, mw_dict_set(shared_box, mw_int(0), shared_items) == 0);
+    HCHECK(h, mw_gc_is_tracked(shared_box) && own_tracked() == 0);
+    // Kept past the detach: a dict and a tuple holding the shared list,
+    // and a tuple of ints.  Only the last can be untracked: the shared
+    // list is outside this heap, and after the detach it may come to hold
+    // the other two.
+    left_dict = mw_dict_new();
+    left_tuple = mw_tuple_new(1, &shared_items);
+    mw_object *pair[2] = {mw_int(1), mw_int(2)};
+    left_atomic = mw_tuple_new(2, pair);
+    HCHECK(h, left_dict != NULL && left_tuple != NULL && left_atomic != NULL);
+    HCHECK(h, mw_dict_set(left_dict, mw_int(0), shared_items) == 0);
+    HCHECK(h, own_tracked() == 3);
+    HCHECK(h, mw_gc_collect(-1) == 0);
+    HCHECK(h, mw_gc_is_tracked(left_dict) && mw_gc_is_tracked(left_tuple));
+    HCHECK(h, !mw_gc_is_tracked(left_atomic) && own_tracked() == 2);
+}
+
+START_TEST(confined_lazy_tracking)
+{
+    start_exact(MW_LOCK_FREE);
+    mw_gc_disable();
+    ASSERT_COLLECT(-1, 0);
+    shared_box = mw_dict_new();
+    shared_items = mw_list_new();
+    ck_assert(!mw_gc_is_tracked(shared_box));
+    helper h;
+    helper_start(&h, lazy_body);
+    helper_join(&h);   // detached: what it kept is shared now
+    // The shared dict it tracked is in the shared heap.
+    mw_object *objs = mw_gc_get_objects(-1);
+    ck_assert_ptr_nonnull(objs);
+    ck_assert(list_contains(objs, shared_box));
+    ck_assert(list_contains(objs, left_dict));
+    ck_assert(list_contains(objs, left_tuple));
+    ck_assert(!list_contains(objs, left_atomic));
+    mw_decref(objs);
+    // The untracked tuple dies here, off the thread that untracked it.
+    mw_decref(left_atomic);
+    // Cycles through what the confined heap kept tracked are found.
+    ck_assert_int_eq(mw_list_append(shared_items, left_dict), 0);
+    ck_assert_int_eq(mw_list_append(shared_items, left_tuple), 0);
+    mw_decref(left_dict);
+    mw_decref(left_tuple);
+    ck_assert_int_eq(mw_dict_set(shared_box, mw_int(0), mw_none()), 0);
+    mw_decref(shared_box);
+    mw_decref(shared_items);
+    ASSERT_COLLECT(-1, 3);   // the list, the dict and the tuple
+    stop();
+}
+END_TEST
+
 TCase *tcase_confine(void)
 {
     TCase *tc = tcase_create("confine");
@@ -1027,5 +1139,6 @@ TCase *tcase_confine(void)
     tcase_add_test(tc, master_requests_nothing_under_off);
     tcase_add_test(tc, memory_limit_requests_full_collections);
     tcase_add_test(tc, confined_and_shared_collections_together);
+    tcase_add_test(tc, confined_lazy_tracking);
     return tc;
 }

@@ -236,7 +236,7 @@ static Suite *gc_suite(void)
     TCase *(*const cases[])(void) = {
         tcase_seed,  tcase_weak,       tcase_control, tcase_automatic,
         tcase_debug, tcase_introspect, tcase_threads, tcase_soup,
-        tcase_shapes, tcase_confine,
+        tcase_shapes, tcase_confine, tcase_untrack,
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         suite_add_tcase(s, cases[i]());
