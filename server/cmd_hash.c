@@ -1,0 +1,279 @@
+/*
+ * server/cmd_hash.c - hash commands, and REF.SET/REF.GET, the references between values
+ * that let values form cycles.
+ *
+ * The command table that names them, and what the helpers they share do,
+ * are in commands.c; cmd.h declares both.
+ */
+#include "cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ======================================================================
+ * Hashes (and references between values)
+ * ====================================================================== */
+
+/* Store value (a new reference is taken) in field; 1 new, 0 updated, -1 OOM. */
+static int hash_store(srv_hash *h, const char *f, size_t n, mw_object *value)
+{
+    uint64_t hv = srv_hash_bytes(f, n);
+    srv_entry *e = srv_dict_find(&h->d, f, n, hv);
+    int isnew = 0;
+    if (e == NULL) {
+        e = srv_dict_add(&h->d, f, n, hv);
+        if (e == NULL) {
+            return -1;
+        }
+        isnew = 1;
+    }
+    mw_object *old = e->v.obj;
+    mw_incref(value);
+    e->v.obj = value;
+    mw_decref(old);
+    return isnew;
+}
+
+/* Store value (stolen: the caller's reference passes to this call) in
+ * the field named by argument field_arg of hash h, which is the key at
+ * argument 1; on OOM reply the error and drop h if it is empty.  1 new,
+ * 0 updated, -1 OOM. */
+static int hash_put(ctx *x, srv_hash *h, size_t field_arg, mw_object *value)
+{
+    int r = hash_store(h, x->argv[field_arg], x->argl[field_arg], value);
+    mw_decref(value);
+    if (r < 0) {
+        srv_reply_error(x->out, E_NOMEM);
+        drop_if_empty(x, 1, &h->ob);
+    }
+    return r;
+}
+
+static srv_entry *hash_field(srv_hash *h, const char *f, size_t n)
+{
+    return srv_dict_find(&h->d, f, n, srv_hash_bytes(f, n));
+}
+
+static bool hset_common(ctx *x, long long *added)
+{
+    if (x->argc % 2 != 0) {
+        srv_reply_errorf(x->out, "ERR wrong number of arguments for '%s' command",
+                         arg_is(x, 0, "hmset") ? "hmset" : "hset");
+        return false;
+    }
+    srv_hash *h = (srv_hash *)lookup_or_create(x, 1, &srv_hash_type);
+    if (h == NULL) {
+        return false;
+    }
+    *added = 0;
+    for (size_t i = 2; i < x->argc; i += 2) {
+        mw_object *v = new_str(x, x->argv[i + 1], x->argl[i + 1]);
+        if (v == NULL) {
+            drop_if_empty(x, 1, &h->ob);
+            return false;
+        }
+        int r = hash_put(x, h, i, v);
+        if (r < 0) {
+            return false;
+        }
+        *added += r;
+    }
+    return true;
+}
+
+void cmd_hset(ctx *x)
+{
+    long long added;
+    if (hset_common(x, &added)) {
+        srv_reply_int(x->out, added);
+    }
+}
+
+void cmd_hmset(ctx *x)
+{
+    long long added;
+    if (hset_common(x, &added)) {
+        srv_buf_append(x->out, "+OK\r\n", 5);
+    }
+}
+
+void cmd_hget(ctx *x)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    srv_entry *e = r > 0 ? hash_field((srv_hash *)o, x->argv[2], x->argl[2]) : NULL;
+    reply_value(x->out, e != NULL ? e->v.obj : NULL, 0);
+}
+
+void cmd_hmget(ctx *x)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    srv_reply_array(x->out, (long long)x->argc - 2);
+    for (size_t i = 2; i < x->argc; i++) {
+        srv_entry *e = r > 0 ? hash_field((srv_hash *)o, x->argv[i], x->argl[i]) : NULL;
+        reply_value(x->out, e != NULL ? e->v.obj : NULL, 0);
+    }
+}
+
+void cmd_hdel(ctx *x)
+{
+    mw_object *o;
+    int r = lookup(x, 1, &srv_hash_type, &o);
+    if (r <= 0) {
+        if (r == 0) {
+            srv_reply_int(x->out, 0);
+        }
+        return;
+    }
+    srv_hash *h = (srv_hash *)o;
+    long long n = 0;
+    mw_incref(o);
+    for (size_t i = 2; i < x->argc; i++) {
+        srv_entry *e = hash_field(h, x->argv[i], x->argl[i]);
+        if (e != NULL) {
+            mw_object *v = e->v.obj;
+            srv_dict_remove(&h->d, e);
+            mw_decref(v);
+            n++;
+        }
+    }
+    drop_if_empty(x, 1, o);
+    mw_decref(o);
+    srv_reply_int(x->out, n);
+}
+
+/* HGETALL (what 3), HKEYS (1), HVALS (2) */
+static void hash_walk(ctx *x, int what)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    if (r == 0) {
+        srv_buf_append(x->out, "*0\r\n", 4);
+        return;
+    }
+    srv_hash *h = (srv_hash *)o;
+    srv_reply_array(x->out, (long long)h->d.count * (what == 3 ? 2 : 1));
+    for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
+        if (what & 1) {
+            srv_reply_bulk(x->out, e->key, e->klen);
+        }
+        if (what & 2) {
+            reply_value(x->out, e->v.obj, 0);
+        }
+    }
+}
+
+void cmd_hgetall(ctx *x)
+{
+    hash_walk(x, 3);
+}
+
+void cmd_hkeys(ctx *x)
+{
+    hash_walk(x, 1);
+}
+
+void cmd_hvals(ctx *x)
+{
+    hash_walk(x, 2);
+}
+
+void cmd_hlen(ctx *x)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r >= 0) {
+        srv_reply_int(x->out, r > 0 ? (long long)((srv_hash *)o)->d.count : 0);
+    }
+}
+
+void cmd_hexists(ctx *x)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r >= 0) {
+        srv_reply_int(x->out, r > 0 && hash_field((srv_hash *)o, x->argv[2], x->argl[2]) != NULL);
+    }
+}
+
+void cmd_hincrby(ctx *x)
+{
+    long long by;
+    if (!arg_ll(x, 3, &by)) {
+        return;
+    }
+    srv_hash *h = (srv_hash *)lookup_or_create(x, 1, &srv_hash_type);
+    if (h == NULL) {
+        return;
+    }
+    long long v = 0;
+    srv_entry *e = hash_field(h, x->argv[2], x->argl[2]);
+    if (e != NULL) {
+        size_t n;
+        const char *p = mw_type_of(e->v.obj) == &mw_str_type ? mw_str_data(e->v.obj, &n) : NULL;
+        if (p == NULL || !srv_str2ll(p, n, &v)) {
+            srv_reply_error(x->out, "ERR hash value is not an integer");
+            return;
+        }
+    }
+    if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v)) {
+        srv_reply_error(x->out, "ERR increment or decrement would overflow");
+        return;
+    }
+    v += by;
+    char tmp[24];
+    size_t n = srv_ll2str(tmp, v);
+    mw_object *ns = new_str(x, tmp, n);
+    if (ns == NULL) {
+        drop_if_empty(x, 1, &h->ob);
+        return;
+    }
+    if (hash_put(x, h, 2, ns) >= 0) {
+        srv_reply_int(x->out, v);
+    }
+}
+
+/* REF.SET key field target: hash `key`'s field now refers to the value
+ * object at `target` itself (not a copy); replies as HSET. */
+void cmd_ref_set(ctx *x)
+{
+    srv_entry *t = srv_ks_find(x->argv[3], x->argl[3]);
+    if (t == NULL) {
+        srv_reply_error(x->out, "ERR no such key");
+        return;
+    }
+    mw_object *target = t->v.obj;
+    mw_incref(target); // creating the hash may not move it, but be safe
+    srv_hash *h = (srv_hash *)lookup_or_create(x, 1, &srv_hash_type);
+    if (h == NULL) {
+        mw_decref(target);
+        return;
+    }
+    int r = hash_put(x, h, 2, target);
+    if (r >= 0) {
+        srv_reply_int(x->out, r);
+    }
+}
+
+void cmd_ref_get(ctx *x)
+{
+    cmd_hget(x);
+}

@@ -1,0 +1,317 @@
+/*
+ * server/cmd_string.c - string commands: GET, SET and its options, MSET/MGET, counters,
+ * APPEND, STRLEN.
+ *
+ * The command table that names them, and what the helpers they share do,
+ * are in commands.c; cmd.h declares both.
+ */
+#include "cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ======================================================================
+ * Strings
+ * ====================================================================== */
+
+void cmd_get(ctx *x)
+{
+    mw_object *s;
+    int r = lookup_read(x, 1, &mw_str_type, &s);
+    if (r == 0) {
+        srv_reply_null(x->out);
+    } else if (r > 0) {
+        reply_str(x->out, s);
+    }
+}
+
+/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
+void cmd_set(ctx *x)
+{
+    bool nx = false, xx = false, get = false, keepttl = false;
+    int exp_kind = 0; // 1 EX, 2 PX, 3 EXAT, 4 PXAT
+    size_t exp_arg = 0;
+    for (size_t i = 3; i < x->argc; i++) {
+        bool more = i + 1 < x->argc;
+        if (arg_is(x, i, "NX") && !xx) {
+            nx = true;
+        } else if (arg_is(x, i, "XX") && !nx) {
+            xx = true;
+        } else if (arg_is(x, i, "GET")) {
+            get = true;
+        } else if (arg_is(x, i, "KEEPTTL") && exp_kind == 0) {
+            keepttl = true;
+        } else if (!keepttl && exp_kind == 0 && more &&
+                   (arg_is(x, i, "EX") || arg_is(x, i, "PX") ||
+                    arg_is(x, i, "EXAT") || arg_is(x, i, "PXAT"))) {
+            exp_kind = arg_is(x, i, "EX") ? 1 : arg_is(x, i, "PX") ? 2 : arg_is(x, i, "EXAT") ? 3 : 4;
+            exp_arg = ++i;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    int64_t when = -1;
+    if (exp_kind != 0) {
+        long long t;
+        if (!arg_ll(x, exp_arg, &t)) {
+            return;
+        }
+        int64_t now = srv_now_ms();
+        bool secs = exp_kind == 1 || exp_kind == 3;
+        bool rel = exp_kind <= 2;
+        if (t <= 0 || (secs && t > INT64_MAX / 1000) ||
+            (rel && (secs ? t * 1000 : t) > INT64_MAX - now)) {
+            srv_reply_error(x->out, "ERR invalid expire time in 'set' command");
+            return;
+        }
+        when = (secs ? t * 1000 : t) + (rel ? now : 0);
+    }
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (get && e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
+        return;
+    }
+    if ((nx && e != NULL) || (xx && e == NULL)) {
+        if (get) {
+            if (e == NULL) {
+                srv_reply_null(x->out);
+            } else {
+                reply_str(x->out, e->v.obj);
+            }
+        } else {
+            srv_reply_null(x->out);
+        }
+        return;
+    }
+    if (get) {
+        if (e == NULL) {
+            srv_reply_null(x->out);
+        } else {
+            reply_str(x->out, e->v.obj); // before the value is replaced
+        }
+    }
+    mw_object *v = new_str(x, x->argv[2], x->argl[2]);
+    if (v == NULL) {
+        return;
+    }
+    if (e == NULL) {
+        e = srv_dict_add(&srv_ks.d, x->argv[1], x->argl[1], srv_hash_bytes(x->argv[1], x->argl[1]));
+        if (e == NULL) {
+            mw_decref(v);
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
+    }
+    srv_ks_replace(e, v, keepttl);
+    mw_decref(v);
+    if (when >= 0) {
+        srv_ks_set_expire(e, when);
+    }
+    if (!get) {
+        srv_buf_append(x->out, "+OK\r\n", 5);
+    }
+}
+
+void cmd_setnx(ctx *x)
+{
+    if (srv_ks_find(x->argv[1], x->argl[1]) != NULL) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    mw_object *v = new_str(x, x->argv[2], x->argl[2]);
+    if (v == NULL) {
+        return;
+    }
+    bool ok = srv_ks_set(x->argv[1], x->argl[1], v, false);
+    mw_decref(v);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_reply_int(x->out, 1);
+}
+
+void cmd_getset(ctx *x)
+{
+    mw_object *old;
+    int r = lookup(x, 1, &mw_str_type, &old);
+    if (r < 0) {
+        return;
+    }
+    mw_object *v = new_str(x, x->argv[2], x->argl[2]);
+    if (v == NULL) {
+        return;
+    }
+    if (r > 0) {
+        reply_str(x->out, old);
+    } else {
+        srv_reply_null(x->out);
+    }
+    if (!srv_ks_set(x->argv[1], x->argl[1], v, false)) {
+        srv_reply_error(x->out, E_NOMEM);
+    }
+    mw_decref(v);
+}
+
+void cmd_mset(ctx *x)
+{
+    if (x->argc % 2 != 1) {
+        srv_reply_error(x->out, "ERR wrong number of arguments for 'mset' command");
+        return;
+    }
+    for (size_t i = 1; i < x->argc; i += 2) {
+        mw_object *v = new_str(x, x->argv[i + 1], x->argl[i + 1]);
+        if (v == NULL) {
+            return;
+        }
+        bool ok = srv_ks_set(x->argv[i], x->argl[i], v, false);
+        mw_decref(v);
+        if (!ok) {
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
+    }
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
+void cmd_mget(ctx *x)
+{
+    srv_reply_array(x->out, (long long)x->argc - 1);
+    for (size_t i = 1; i < x->argc; i++) {
+        srv_entry *e = srv_ks_find(x->argv[i], x->argl[i]);
+        if (e != NULL && mw_type_of(e->v.obj) == &mw_str_type) {
+            srv_ks.hits++;
+            reply_str(x->out, e->v.obj);
+        } else {
+            srv_ks.misses += e == NULL;
+            srv_reply_null(x->out);
+        }
+    }
+}
+
+static void incr_by(ctx *x, long long by)
+{
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
+        return;
+    }
+    mw_object *s = e != NULL ? e->v.obj : NULL;
+    int r = e != NULL;
+    long long v = 0;
+    if (r > 0) {
+        size_t n;
+        const char *p = mw_str_data(s, &n);
+        if (!srv_str2ll(p, n, &v)) {
+            srv_reply_error(x->out, E_NOTINT);
+            return;
+        }
+    }
+    if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v)) {
+        srv_reply_error(x->out, "ERR increment or decrement would overflow");
+        return;
+    }
+    v += by;
+    char tmp[24];
+    size_t n = srv_ll2str(tmp, v);
+    mw_object *ns = new_str(x, tmp, n);
+    if (ns == NULL) {
+        return;
+    }
+    bool ok = true;
+    if (e != NULL) {
+        srv_ks_replace(e, ns, true);
+    } else {
+        ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    }
+    mw_decref(ns);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_reply_int(x->out, v);
+}
+
+void cmd_incr(ctx *x)
+{
+    incr_by(x, 1);
+}
+
+void cmd_decr(ctx *x)
+{
+    incr_by(x, -1);
+}
+
+void cmd_incrby(ctx *x)
+{
+    long long by;
+    if (arg_ll(x, 2, &by)) {
+        incr_by(x, by);
+    }
+}
+
+void cmd_decrby(ctx *x)
+{
+    long long by;
+    if (!arg_ll(x, 2, &by)) {
+        return;
+    }
+    if (by == LLONG_MIN) {
+        srv_reply_error(x->out, "ERR decrement would overflow");
+        return;
+    }
+    incr_by(x, -by);
+}
+
+void cmd_append(ctx *x)
+{
+    mw_object *s;
+    int r = lookup(x, 1, &mw_str_type, &s);
+    if (r < 0) {
+        return;
+    }
+    size_t n = 0;
+    const char *p = r > 0 ? mw_str_data(s, &n) : "";
+    if ((long long)(n + x->argl[2]) > srv.cfg.bulk_max) {
+        srv_reply_error(x->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
+    // Strings are immutable runtime objects: APPEND builds a new one (O(n)).
+    char *tmp = malloc(n + x->argl[2] + 1);
+    if (tmp == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    memcpy(tmp, p, n);
+    memcpy(tmp + n, x->argv[2], x->argl[2]);
+    mw_object *ns = new_str(x, tmp, n + x->argl[2]);
+    free(tmp);
+    if (ns == NULL) {
+        return;
+    }
+    bool ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    mw_decref(ns);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_reply_int(x->out, (long long)(n + x->argl[2]));
+}
+
+void cmd_strlen(ctx *x)
+{
+    mw_object *s;
+    int r = lookup_read(x, 1, &mw_str_type, &s);
+    if (r >= 0) {
+        srv_reply_int(x->out, r > 0 ? (long long)mw_str_len(s) : 0);
+    }
+}
