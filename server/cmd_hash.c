@@ -25,6 +25,11 @@
 /* Store value (a new reference is taken) in field; 1 new, 0 updated, -1 OOM. */
 static int hash_store(srv_hash *h, const char *f, size_t n, mw_object *value)
 {
+    // Lazy tracking (keyspace.c): told before the store.  It cannot fail
+    // here: the hash and the value are this thread's.
+    if (mw_gc_track_for((mw_object *)h, value) != 0) {
+        return -1;
+    }
     uint64_t hv = srv_hash_bytes(f, n);
     srv_entry *e = srv_dict_find(&h->d, f, n, hv);
     int isnew = 0;

@@ -419,8 +419,12 @@ static void hash_destroy(mw_object *self)
     srv_dict_clear(&((srv_hash *)self)->d, NULL);
 }
 
+/* Tracked lazily: a hash of strings, the common case, can never be in a
+ * cycle, and the collector never walks it; the first REF.SET of a value
+ * that may be (another hash) tracks it (hash_store, cmd_hash.c), and a
+ * full collection untracks it again once it holds strings only. */
 const mw_type srv_hash_type = {
-    .name = "hash", .size = sizeof(srv_hash), .flags = MW_TYPE_GC,
+    .name = "hash", .size = sizeof(srv_hash), .flags = MW_TYPE_GC | MW_TYPE_GC_LAZY,
     .traverse = hash_traverse, .clear = hash_clear, .destroy = hash_destroy,
 };
 

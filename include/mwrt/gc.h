@@ -218,6 +218,14 @@ MW_API mw_object *mw_gc_get_referrers(mw_object *o);
 MW_API mw_object *mw_gc_get_referents(mw_object *o);
 MW_API bool mw_gc_is_tracked(mw_object *o);
 
+/* Before a store of item (NULL: nothing) into container, whose type has
+ * MW_TYPE_GC_LAZY (object.h): track container now if item may be part of a
+ * cycle.  One bit test once the container is tracked.  0; or -1 with
+ * MW_ERR_TYPE if container is NULL or its type is not lazily tracked, or
+ * MW_ERR_STATE if the store would let an object of a confined thread reach
+ * another thread (then do not store).  Attached threads. */
+MW_API int mw_gc_track_for(mw_object *container, mw_object *item);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,14 @@ typedef int (*mw_visit_fn)(mw_object *child, void *arg);
 /* Type flags. */
 #define MW_TYPE_GC        0x1u  /* a container: may be part of a cycle */
 #define MW_TYPE_WEAKREF   0x2u  /* instances may be weakly referenced */
+/* With MW_TYPE_GC (and a traverse hook): a container tracked lazily, as
+ * dicts and sets are.  Instances are made untracked; the type calls
+ * mw_gc_track_for (gc.h) before every store of a reference, which tracks
+ * the container the first time it is given an object that may be part of
+ * a cycle; a full collection untracks one whose traverse finds only such
+ * atomic objects (str, int, bool, None, untracked tuples).  For containers
+ * that mostly hold atomic values: the collector never walks them. */
+#define MW_TYPE_GC_LAZY   0x4u
 
 /*
  * A type: a table the runtime consults.  Define one as a static const

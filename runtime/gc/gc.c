@@ -334,6 +334,23 @@ void mw__gc_track_lazily(mw_object *o)
     track_in(own ? t->gc_heap : NULL, o);
 }
 
+int mw_gc_track_for(mw_object *container, mw_object *item)
+{
+    if (container == NULL || !(container->ob_type->flags & MW_TYPE_GC) ||
+        !mw__gc_lazy_type(container->ob_type)) {
+        mw_err_set(MW_ERR_TYPE, "mw_gc_track_for: %s is not a lazily tracked container",
+                   container == NULL ? "NULL" : container->ob_type->name);
+        return -1;
+    }
+    if (!mw__confine_store_check("mw_gc_track_for", container, item)) {
+        return -1;
+    }
+    if (item != NULL) {
+        mw__gc_track_for(container, item);
+    }
+    return 0;
+}
+
 void mw__gc_untrack(mw_object *o)
 {
     mw__gc_head *g = mw__gc_head_of(o);

@@ -56,7 +56,7 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
         mw__rc_make_shared(o);   // see weakref.c
     }
     if ((t->flags & MW_TYPE_GC) && !mw__gc_lazy_type(t)) {
-        mw__gc_track(o);   // dicts and sets: at their first store that needs it
+        mw__gc_track(o);   // lazy ones (dicts, sets): at their first store that needs it
     }
     return o;
 }
@@ -83,6 +83,14 @@ mw_object *mw_new(const mw_type *type)
     if (type == NULL || type->size < sizeof(mw_object)) {
         mw_err_set(MW_ERR_TYPE, "mw_new: %s", type == NULL ? "NULL type"
                    : "type size is smaller than the object header");
+        return NULL;
+    }
+    if ((type->flags & MW_TYPE_GC_LAZY) &&
+        (!(type->flags & MW_TYPE_GC) || type->traverse == NULL)) {
+        // A full collection untracks by walking it, and only containers
+        // are ever tracked.
+        mw_err_set(MW_ERR_TYPE, "mw_new: type '%s' has MW_TYPE_GC_LAZY without "
+                   "MW_TYPE_GC and a traverse hook", type->name);
         return NULL;
     }
     return mw__obj_alloc(type, type->size);

@@ -197,7 +197,8 @@ bool mw__gc_memory_check(size_t total);
  */
 MW_INLINE bool mw__gc_lazy_type(const mw_type *t)
 {
-    return t == &mw_dict_type || t == &mw_set_type;
+    // The built-in ones by identity, a user type by its flag.
+    return t == &mw_dict_type || t == &mw_set_type || (t->flags & MW_TYPE_GC_LAZY) != 0;
 }
 
 /* o may be tracked, now or later: any container, except a tuple that is

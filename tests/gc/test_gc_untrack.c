@@ -3,7 +3,8 @@
  * dicts and sets are made untracked and tracked at the first store of an
  * object that may be tracked; a full collection untracks those that hold
  * only atomic objects again (young ones leave them); tuples are untracked
- * by any collection.  And the cycles through them are still collected,
+ * by any collection; a user type with MW_TYPE_GC_LAZY is treated as
+ * they are.  And the cycles through them are still collected,
  * including the ones that an untracked container could hide: a dict that
  * holds an untracked dict or set stays tracked, since a later store may
  * track the inner one behind its back.
@@ -450,6 +451,103 @@ START_TEST(test_sets)
 }
 END_TEST
 
+/* ======================================================================
+ * A user type tracked lazily (MW_TYPE_GC_LAZY)
+ * ====================================================================== */
+
+/* A box of one reference, told to the collector before each store. */
+typedef struct box {
+    mw_object ob;
+    mw_object *item;
+} box;
+
+static int box_traverse(mw_object *self, mw_visit_fn visit, void *arg)
+{
+    box *b = (box *)self;
+    return b->item != NULL ? visit(b->item, arg) : 0;
+}
+
+static void box_clear(mw_object *self)
+{
+    box *b = (box *)self;
+    mw_object *o = b->item;
+    b->item = NULL;
+    mw_decref(o);
+}
+
+static const mw_type lazy_box_type = {
+    .name = "lazy_box", .size = sizeof(box), .flags = MW_TYPE_GC | MW_TYPE_GC_LAZY,
+    .traverse = box_traverse, .clear = box_clear, .destroy = box_clear,
+};
+
+static void box_put(mw_object *b, mw_object *item)
+{
+    REQUIREF(mw_gc_track_for(b, item) == 0, "mw_gc_track_for: %s", mw_err_message());
+    mw_object *old = ((box *)b)->item;
+    mw_incref(item);
+    ((box *)b)->item = item;
+    mw_decref(old);
+}
+
+START_TEST(test_user_lazy_type)
+{
+    start_exact(MODE(_i));
+    mw_gc_disable();
+    ASSERT_COLLECT(2, 0);
+    size_t base = blocks_in_use_trimmed();
+    int count = gc_count0();
+    mw_object *b = mw_new(&lazy_box_type);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(!mw_gc_is_tracked(b));   // made untracked, not counted
+    ck_assert_int_eq(gc_count0(), count);
+    mw_object *s = mw_str("atomic");
+    box_put(b, s);
+    mw_decref(s);
+    ck_assert(!mw_gc_is_tracked(b));
+    mw_object *l = mw_list_new();
+    box_put(b, l);   // a container: tracked now
+    ck_assert(mw_gc_is_tracked(b));
+    ck_assert(in_generation(0, b));
+    // b -> l -> b is found.
+    ck_assert_int_eq(mw_list_append(l, b), 0);
+    mw_decref(l);
+    mw_decref(b);
+    ASSERT_COLLECT(2, 2);
+    ck_assert_uint_eq(blocks_in_use_trimmed(), base);
+
+    // All atomic again: a full collection untracks it.
+    b = mw_new(&lazy_box_type);
+    l = mw_list_new();
+    box_put(b, l);
+    mw_decref(l);
+    box_put(b, mw_none());
+    ASSERT_COLLECT(0, 0);
+    ck_assert(mw_gc_is_tracked(b));   // young ones leave it
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(b));
+    mw_decref(b);
+
+    // Misuse is refused with a clear error, nothing tracked.
+    mw_object *d = mw_list_new();
+    ck_assert_int_eq(mw_gc_track_for(d, mw_none()), -1);
+    ck_assert_int_eq(mw_err_occurred(), MW_ERR_TYPE);
+    ck_assert_ptr_nonnull(strstr(mw_err_message(), "not a lazily tracked container"));
+    mw_err_clear();
+    ck_assert_int_eq(mw_gc_track_for(NULL, mw_none()), -1);
+    mw_err_clear();
+    mw_decref(d);
+    static const mw_type bad_type = {
+        .name = "bad_lazy", .size = sizeof(box), .flags = MW_TYPE_GC_LAZY,
+    };
+    ck_assert_ptr_null(mw_new(&bad_type));
+    ck_assert_int_eq(mw_err_occurred(), MW_ERR_TYPE);
+    mw_err_clear();
+    ASSERT_COLLECT(2, 0);
+    ck_assert_uint_eq(blocks_in_use_trimmed(), base);
+    stop();
+}
+END_TEST
+
 TCase *tcase_untrack(void)
 {
     TCase *tc = tcase_create("untrack");
@@ -460,5 +558,6 @@ TCase *tcase_untrack(void)
     tcase_add_loop_test(tc, test_dict_copies, 0, NMODES);
     tcase_add_loop_test(tc, test_dict_emptied_by_finalizer, 0, NMODES);
     tcase_add_loop_test(tc, test_sets, 0, NMODES);
+    tcase_add_loop_test(tc, test_user_lazy_type, 0, NMODES);
     return tc;
 }
