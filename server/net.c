@@ -40,8 +40,10 @@
  */
 #include "server.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 static void close_conn(srv_conn *c);
@@ -294,7 +296,7 @@ static void on_check(uv_check_t *h)
     if (sharded) {
         atomic_store(&w->awake, false);  // then look: see srv_mail_send
         if (w->pending != NULL || atomic_load(&w->mailbox) != NULL) {
-            uv_async_send(&w->mail);  // more than CHECK_ROUNDS worth: come back at once
+            srv_worker_wake(w);  // more than CHECK_ROUNDS worth: come back at once
         }
         check_drained(w);
     }
@@ -548,7 +550,7 @@ static void check_drained(srv_worker *w)
             pthread_mutex_lock(&srv_mail_lock);
             for (int i = 0; i < srv.nworkers; i++) {
                 if (srv.workers[i].mail_open) {
-                    uv_async_send(&srv.workers[i].mail);
+                    srv_worker_wake(&srv.workers[i]);
                 }
             }
             pthread_mutex_unlock(&srv_mail_lock);
@@ -559,12 +561,41 @@ static void check_drained(srv_worker *w)
     }
 }
 
+void srv_worker_wake(srv_worker *w)
+{
+    uint64_t one = 1;
+    // Fails only if the counter would overflow (it is read at every
+    // wake-up) or on a bad descriptor (a closed handle: a bug, logged).
+    while (write(w->mail_fd, &one, sizeof one) < 0) {
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN) {
+            srv_log_limited("cannot wake worker %d: %s", w->index, strerror(errno));
+        }
+        break;
+    }
+}
+
 /* The mail handle only wakes the loop: the check callback that follows
- * reads the mailbox. */
-static void on_mail(uv_async_t *h)
+ * reads the mailbox.  Reading the eventfd resets it. */
+static void on_mail(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    srv_worker *w = h->data;
+    uint64_t n;
+    while (read(w->mail_fd, &n, sizeof n) < 0 && errno == EINTR) {
+    }
+    check_drained(w);
+}
+
+/* The eventfd outlives its poll handle until the handle is closed. */
+static void on_mail_closed(uv_handle_t *h)
 {
     srv_worker *w = h->data;
-    check_drained(w);
+    close(w->mail_fd);
+    w->mail_fd = -1;
 }
 
 static void close_worker_handles(srv_worker *w)
@@ -573,7 +604,7 @@ static void close_worker_handles(srv_worker *w)
         pthread_mutex_lock(&srv_mail_lock);
         if (w->mail_open) {
             w->mail_open = false;
-            uv_close((uv_handle_t *)&w->mail, on_handle_closed);
+            uv_close((uv_handle_t *)&w->mail, on_mail_closed);
         }
         pthread_mutex_unlock(&srv_mail_lock);
     }
@@ -715,9 +746,17 @@ static void worker_main(void *arg)
     if (r == 0 && srv.cfg.sharded) {
         r = srv_shard_worker_init(w);
         if (r == 0) {
-            r = uv_async_init(&w->loop, &w->mail, on_mail);
-            w->mail.data = w;
-            w->mail_open = r == 0;
+            w->mail_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            r = w->mail_fd < 0 ? uv_translate_sys_error(errno)
+                               : uv_poll_init(&w->loop, &w->mail, w->mail_fd);
+            if (r == 0) {
+                w->mail.data = w;
+                r = uv_poll_start(&w->mail, UV_READABLE, on_mail);
+                w->mail_open = true;   // closed by close_worker_handles
+            } else if (w->mail_fd >= 0) {
+                close(w->mail_fd);
+                w->mail_fd = -1;
+            }
         }
         if (r != 0) {
             uv_loop_close(&w->loop);

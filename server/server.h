@@ -190,11 +190,16 @@ struct srv_worker {
     bool drained;               /* stopping, no connection, nothing in flight */
     bool loop_ok;
     /* Sharded mode: requests and replies from other workers (an MPSC
-     * list, shard.c), the async handle that wakes this worker for them,
-     * and what this worker will hand to each other worker at the end of
-     * its current round. */
+     * list, shard.c), the eventfd that wakes this worker for them (watched
+     * by `mail`; srv_worker_wake writes it), and what this worker will
+     * hand to each other worker at the end of its current round.  An
+     * eventfd of its own rather than a uv_async_t: libuv's async handle
+     * makes the woken loop spin (then sched_yield) until the waking
+     * thread has finished its send, which on a small machine, where that
+     * thread may be descheduled, was a tenth of a sharded server's CPU. */
     _Atomic(struct srv_msg *) mailbox;
-    uv_async_t mail;
+    uv_poll_t mail;
+    int mail_fd;
     bool mail_open;             /* guarded by srv_mail_lock once stopping */
     /* In its check callback, so it will look at its mailbox again before
      * it sleeps: senders need not wake it (shard.c, srv_mail_send). */
@@ -471,6 +476,10 @@ void srv_conn_replied(srv_conn *c);
  * negative libuv code.  On the worker's thread. */
 int srv_shard_worker_init(srv_worker *w);
 void srv_shard_worker_fini(srv_worker *w);
+/* Wake worker w for its mailbox (sharded): one write to its eventfd.  Its
+ * mail handle must be open (shard.c and net.c say why it is). */
+void srv_worker_wake(srv_worker *w);
+
 /* The lock that orders closing of mail handles against the last wake-up. */
 extern pthread_mutex_t srv_mail_lock;
 

@@ -206,10 +206,7 @@ void srv_mail_send(srv_worker *w)
         // worker is drained, and this one is not (it has something in
         // flight, or it is answering a worker that has).
         bump(&w->wakeups);
-        int r = uv_async_send(&to->mail);
-        if (r != 0) {
-            srv_log_limited("worker %d: cannot wake worker %d: %s", w->index, t, uv_strerror(r));
-        }
+        srv_worker_wake(to);
     }
 }
 
