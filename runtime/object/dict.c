@@ -112,19 +112,6 @@ MW_INLINE void ix_set(mw__dict *d, size_t i, int32_t v)
     }
 }
 
-/* The hash of a key: a str's cached one inline (the common key), else
- * object.c's.  -1 with the error set if unhashable. */
-MW_INLINE int64_t key_hash(mw_object *key)
-{
-    if (mw_likely(key->ob_type == &mw_str_type)) {
-        int64_t h = mw__atomic_load_relaxed(&((mw__str *)key)->hash);
-        if (mw_likely(h != -1)) {
-            return h;
-        }
-    }
-    return mw__hash(key, 0);
-}
-
 /* ======================================================================
  * Type hooks
  * ====================================================================== */
@@ -328,7 +315,7 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         !mw__confine_store_ok("mw_dict_set", dict, value)) {
         return -1;
     }
-    int64_t hash = key_hash(key);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return -1;
     }
@@ -376,7 +363,7 @@ static entry *find(const char *func, mw__dict *d, mw_object *key, size_t *slot_o
         mw_err_set(MW_ERR_TYPE, "%s: NULL key", func);
         return NULL;
     }
-    int64_t hash = key_hash(key);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return NULL;
     }

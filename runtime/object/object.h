@@ -589,6 +589,24 @@ void mw__int_cache_init(void);
 int64_t mw__hash(mw_object *o, int depth);
 int mw__equal(mw_object *a, mw_object *b, int depth);
 
+/* mw__hash(o, 0) with the common keys inline (dict.c, set.c): a str whose
+ * hash is cached, an int.  The same values as mw__hash. */
+MW_INLINE int64_t mw__hash_key(mw_object *o)
+{
+    if (mw_likely(o != NULL)) {
+        if (o->ob_type == &mw_str_type) {
+            int64_t h = mw__atomic_load_relaxed(&((mw__str *)o)->hash);
+            if (mw_likely(h != -1)) {
+                return h;
+            }
+        } else if (o->ob_type == &mw_int_type) {
+            int64_t v = ((mw__int *)o)->value;
+            return v == -1 ? -2 : v;   // as mw__hash
+        }
+    }
+    return mw__hash(o, 0);
+}
+
 /* The GIL (gil.c). */
 void mw__gil_init(mw__gil *g);
 void mw__gil_destroy(mw__gil *g);

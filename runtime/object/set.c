@@ -3,6 +3,12 @@
  * most 60% full (counting deleted slots), probed with the same recurrence
  * as dict.  A deleted slot holds the DELETED marker until a rebuild.
  *
+ * The smallest table (MIN_SIZE slots, up to 4 keys) is part of the set
+ * object, as CPython's smalltable is: a small set is one allocation.  A
+ * set that outgrows it moves to a table of its own, and back into the
+ * object if a rebuild finds it small again; an empty set has no table
+ * until its first add (size 0).
+ *
  * In MW_LOCK_FREE mode a set is not locked internally (see list.c).
  *
  * Sets are tracked lazily, as dicts are (dict.c): only a key that may be
@@ -19,12 +25,19 @@ typedef struct slot {
     mw_object *key;     /* NULL: empty; DELETED: removed */
 } slot;
 
+/*
+ * Invariants: size is 0 (no table: len == fill == 0, table NULL) or a power
+ * of two >= MIN_SIZE; table is small exactly when size == MIN_SIZE, else a
+ * block of its own (mw__mem_calloc); len <= fill, and fill * 5 <= size * 3
+ * (so an empty slot always ends a probe).
+ */
 typedef struct mw__set {
     mw_object ob;
     size_t len;         /* live keys */
     size_t fill;        /* live + deleted slots */
     size_t size;        /* power of two; 0 before the first add */
     slot *table;
+    slot small[MIN_SIZE];   /* the table while size == MIN_SIZE */
 } mw__set;
 
 static mw_object deleted_marker;
@@ -45,11 +58,20 @@ static int set_traverse(mw_object *self, mw_visit_fn visit, void *arg)
     return 0;
 }
 
+/* Drop every key; the set is empty before the first decref (a finalizer
+ * the decrefs run may add to it again: it finds an empty set, and does not
+ * overwrite what is still to be dropped). */
 static void set_clear(mw_object *self)
 {
     mw__set *s = (mw__set *)self;
     slot *table = s->table;
     size_t size = s->size;
+    slot small_copy[MIN_SIZE];
+    if (table == s->small) {
+        // The inline table is part of the set: take its keys out first.
+        memcpy(small_copy, s->small, sizeof small_copy);
+        table = small_copy;
+    }
     s->table = NULL;
     s->len = s->fill = s->size = 0;
     for (size_t i = 0; i < size; i++) {
@@ -57,7 +79,9 @@ static void set_clear(mw_object *self)
             mw__decref(table[i].key);
         }
     }
-    mw__mem_free(table);
+    if (table != small_copy) {
+        mw__mem_free(table);
+    }
 }
 
 const mw_type mw_set_type = {
@@ -103,7 +127,9 @@ static int probe(mw__set *s, mw_object *key, int64_t hash, size_t *out)
     }
 }
 
-/* Rebuild with room for need keys, dropping deleted slots. */
+/* Rebuild with room for need keys, dropping deleted slots: into the inline
+ * table if MIN_SIZE slots are enough (from a copy if the set is there
+ * already), else into a new block; an old block of its own is freed. */
 static int rebuild(mw__set *s, size_t need)
 {
     size_t size = MIN_SIZE;
@@ -114,13 +140,24 @@ static int rebuild(mw__set *s, size_t need)
         }
         size *= 2;
     }
-    slot *table = mw__mem_calloc(size, sizeof(slot));
-    if (table == NULL) {
-        mw__err_nomem();
-        return -1;
-    }
     slot *old = s->table;
     size_t old_size = s->size;
+    slot small_copy[MIN_SIZE];
+    slot *table;
+    if (size == MIN_SIZE) {
+        if (old == s->small) {
+            memcpy(small_copy, s->small, sizeof small_copy);
+            old = small_copy;
+        }
+        table = s->small;
+        memset(table, 0, sizeof s->small);
+    } else {
+        table = mw__mem_calloc(size, sizeof(slot));
+        if (table == NULL) {
+            mw__err_nomem();
+            return -1;
+        }
+    }
     s->table = table;
     s->size = size;
     s->fill = s->len;
@@ -136,7 +173,9 @@ static int rebuild(mw__set *s, size_t need)
             table[i] = old[j];
         }
     }
-    mw__mem_free(old);
+    if (old != small_copy && old != s->small) {
+        mw__mem_free(old);   // NULL before the first add
+    }
     return 0;
 }
 
@@ -172,11 +211,17 @@ int mw_set_add(mw_object *set, mw_object *key)
     if (!mw__confine_store_ok("mw_set_add", set, key)) {
         return -1;
     }
-    int64_t hash = mw__hash(key, 0);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return -1;
     }
-    if ((s->fill + 1) * 5 > s->size * 3 && rebuild(s, (s->len + 1) * 2) != 0) {
+    if (s->size == 0) {
+        // The first add: the inline table (zeroed, as a cleared set's may
+        // still hold its old slots).
+        s->table = s->small;
+        s->size = MIN_SIZE;
+        memset(s->small, 0, sizeof s->small);
+    } else if ((s->fill + 1) * 5 > s->size * 3 && rebuild(s, (s->len + 1) * 2) != 0) {
         return -1;
     }
     size_t at;
@@ -201,7 +246,7 @@ static int find(const char *func, mw_object *set, mw_object *key, mw__set **out,
     if (s == NULL) {
         return -1;
     }
-    int64_t hash = mw__hash(key, 0);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return -1;
     }

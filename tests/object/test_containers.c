@@ -1,7 +1,8 @@
 /*
  * test_containers.c - dicts and sets: set/get/del, counts, insertion order
  * after deletions and re-insertions, 100000-entry tables (many resizes),
- * equal-but-distinct keys, unhashable keys, the table inside a small dict.
+ * equal-but-distinct keys, unhashable keys, the table inside a small dict
+ * or set.
  */
 #include "test_object.h"
 
@@ -237,6 +238,68 @@ START_TEST(test_dict_unhashable)
 }
 END_TEST
 
+/* The smallest table lives in the set object (as for dicts, above): a set
+ * of one or two keys that keeps changing rebuilds in place, one that grew
+ * and shrank moves back into it, and copies and equality see its keys. */
+START_TEST(test_set_small_table)
+{
+    start(MODE(_i));
+    mw_object *s = mw_set_new();
+    mw_object *keys[100];
+    for (int64_t i = 0; i < 100; i++) {
+        keys[i] = int_of(1000 + i);
+    }
+    REQUIRE(mw_set_add(s, keys[0]) == 0);
+    for (int64_t i = 1; i < 100; i++) {
+        REQUIRE(mw_set_add(s, keys[i]) == 0);
+        if (i >= 2) {
+            REQUIRE(mw_set_discard(s, keys[i - 1]) == 1);
+        }
+        REQUIRE(mw_set_len(s) == 2);
+    }
+    ck_assert_int_eq(mw_set_contains(s, keys[0]), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[99]), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[50]), 0);
+    for (int64_t i = 1; i < 99; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+    }
+    // Grow to 100 keys, discard all but one, churn until rebuilt small.
+    for (int64_t i = 0; i < 100; i++) {
+        REQUIRE(mw_set_add(s, keys[i]) == 0);
+    }
+    ck_assert_uint_eq(mw_set_len(s), 100);
+    for (int64_t i = 0; i < 100; i++) {
+        if (i != 42) {
+            REQUIRE(mw_set_discard(s, keys[i]) == 1);
+        }
+    }
+    for (int64_t round = 0; round < 300; round++) {
+        mw_object *t = keys[round % 3];
+        REQUIRE(mw_set_add(s, t) == 0);
+        REQUIRE(mw_set_discard(s, t) == 1);
+    }
+    ck_assert_uint_eq(mw_set_len(s), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[42]), 1);
+    mw_object *c = mw_copy(s);
+    ck_assert_int_eq(mw_equal(c, s), 1);
+    for (int64_t i = 0; i < 5; i++) {
+        REQUIRE(mw_set_add(c, keys[i]) == 0);   // past the inline table's 4
+    }
+    ck_assert_uint_eq(mw_set_len(c), 6);
+    for (int64_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(mw_set_contains(c, keys[i]), 1);
+    }
+    ck_assert_int_eq(mw_equal(c, s), 0);
+    mw_decref(c);
+    mw_decref(s);
+    for (int64_t i = 0; i < 100; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+        mw_decref(keys[i]);
+    }
+    stop();
+}
+END_TEST
+
 /* The smallest table lives in the dict object: holes squeezed out in place
  * when a dict of a few items keeps changing, a dict that grew and shrank
  * back moves into it again, and clearing and refilling it works.  Keys are
@@ -396,5 +459,6 @@ TCase *tcase_containers(void)
     tcase_add_loop_test(tc, test_dict_unhashable, 0, NMODES);
     tcase_add_loop_test(tc, test_dict_small_table, 0, NMODES);
     tcase_add_loop_test(tc, test_set, 0, NMODES);
+    tcase_add_loop_test(tc, test_set_small_table, 0, NMODES);
     return tc;
 }
