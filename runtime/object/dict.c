@@ -298,7 +298,14 @@ mw_object *mw_dict_new(void)
     if (mw__tstate_checked("mw_dict_new") == NULL) {
         return NULL;
     }
-    return mw__obj_alloc(&mw_dict_type, sizeof(mw__dict));
+    // The inline table is written by the first insert before it is read.
+    mw__dict *d = (mw__dict *)mw__obj_alloc_uninit(&mw_dict_type, sizeof(mw__dict));
+    if (d == NULL) {
+        return NULL;
+    }
+    d->len = d->used = d->size = 0;
+    d->indices = NULL;
+    return &d->ob;
 }
 
 int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)

@@ -507,6 +507,11 @@ MW_INLINE void mw__setref(mw_object **slot, mw_object *o)
  * for variable-size objects), count 1, owned by the calling thread.  The
  * rest is zeroed.  NULL with MW_ERR_NOMEM. */
 mw_object *mw__obj_alloc(const mw_type *t, size_t size);
+/* The same with the body (the bytes after the header) left as the
+ * allocator gave them: for types that set every field of it before the
+ * object can be seen (ints), or that keep to what they did set (a dict's
+ * or set's inline table, read only once its first insert wrote it). */
+mw_object *mw__obj_alloc_uninit(const mw_type *t, size_t size);
 /* Give an object's memory back (after clear/destroy). */
 void mw__obj_free(mw_object *o);
 

@@ -199,7 +199,14 @@ mw_object *mw_set_new(void)
     if (mw__tstate_checked("mw_set_new") == NULL) {
         return NULL;
     }
-    return mw__obj_alloc(&mw_set_type, sizeof(mw__set));
+    // The inline table is zeroed by the first add before it is read.
+    mw__set *s = (mw__set *)mw__obj_alloc_uninit(&mw_set_type, sizeof(mw__set));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->len = s->fill = s->size = 0;
+    s->table = NULL;
+    return &s->ob;
 }
 
 int mw_set_add(mw_object *set, mw_object *key)
