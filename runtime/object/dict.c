@@ -50,22 +50,25 @@ typedef struct entry {
 } entry;
 
 /*
- * Invariants: size is 0 (no table: len == used == 0, indices NULL) or a
- * power of two from MIN_SIZE to MAX_SIZE; indices is small.indices exactly
- * when size == MIN_SIZE, else a block of its own (mw__mem_malloc); used <=
- * capacity(size); the entries are entries_of(d)[0..used-1], len of them
- * live.  Counts fit 32 bits because size <= 2^30.
+ * Invariants: size is 0 (no table: len == used == 0) or a power of two
+ * from MIN_SIZE to MAX_SIZE; the table (table_of) is u.small exactly when
+ * size == MIN_SIZE, else u.table, a block of its own (mw__mem_malloc), so
+ * the size says which member of u is live; used <= capacity(size); the
+ * entries are entries_of(d)[0..used-1], len of them live.  Counts fit 32
+ * bits because size <= 2^30.
  */
 typedef struct mw__dict {
     mw_object ob;
     uint32_t len;        /* live items */
     uint32_t used;       /* entries consumed, holes included */
     uint32_t size;       /* index slots (power of two), 0 before the first insert */
-    void *indices;       /* the table: index, then entries */
-    struct {
-        int8_t indices[MIN_SIZE];
-        entry entries[MIN_CAP];
-    } small;             /* the table while size == MIN_SIZE */
+    union {
+        struct {
+            int8_t indices[MIN_SIZE];
+            entry entries[MIN_CAP];
+        } small;         /* the table while size == MIN_SIZE */
+        void *table;     /* while size > MIN_SIZE: index, then entries */
+    } u;
 } mw__dict;
 
 static size_t capacity(size_t size)
@@ -74,7 +77,7 @@ static size_t capacity(size_t size)
 }
 
 _Static_assert(MIN_CAP == MIN_SIZE * 2 / 3, "the inline table is the smallest one");
-_Static_assert(offsetof(mw__dict, small.entries) - offsetof(mw__dict, small.indices) ==
+_Static_assert(offsetof(mw__dict, u.small.entries) - offsetof(mw__dict, u.small.indices) ==
                    MIN_SIZE * sizeof(int8_t),
                "the inline entries follow its index as in any table");
 
@@ -85,30 +88,39 @@ MW_INLINE size_t index_width(size_t size)
     return size <= 0x80 ? 1 : size <= 0x8000 ? 2 : 4;
 }
 
-MW_INLINE entry *entries_of(const mw__dict *d)
+/* The table of a dict that has one (size > 0): its index, then entries. */
+MW_INLINE void *table_of(mw__dict *d)
 {
-    return (entry *)((char *)d->indices + d->size * index_width(d->size));
+    return d->size == MIN_SIZE ? (void *)d->u.small.indices : d->u.table;
 }
 
-MW_INLINE int32_t ix_get(const mw__dict *d, size_t i)
+MW_INLINE entry *entries_of(mw__dict *d)
+{
+    if (d->size == MIN_SIZE) {
+        return d->u.small.entries;
+    }
+    return (entry *)((char *)d->u.table + d->size * index_width(d->size));
+}
+
+MW_INLINE int32_t ix_get(mw__dict *d, size_t i)
 {
     if (d->size <= 0x80) {
-        return ((const int8_t *)d->indices)[i];
+        return ((const int8_t *)table_of(d))[i];
     }
     if (d->size <= 0x8000) {
-        return ((const int16_t *)d->indices)[i];
+        return ((const int16_t *)d->u.table)[i];
     }
-    return ((const int32_t *)d->indices)[i];
+    return ((const int32_t *)d->u.table)[i];
 }
 
 MW_INLINE void ix_set(mw__dict *d, size_t i, int32_t v)
 {
     if (d->size <= 0x80) {
-        ((int8_t *)d->indices)[i] = (int8_t)v;
+        ((int8_t *)table_of(d))[i] = (int8_t)v;
     } else if (d->size <= 0x8000) {
-        ((int16_t *)d->indices)[i] = (int16_t)v;
+        ((int16_t *)d->u.table)[i] = (int16_t)v;
     } else {
-        ((int32_t *)d->indices)[i] = v;
+        ((int32_t *)d->u.table)[i] = v;
     }
 }
 
@@ -148,10 +160,10 @@ static void dict_clear(mw_object *self)
         return;
     }
     entry *entries = entries_of(d);
-    void *table = d->indices;
+    void *table = table_of(d);
     size_t used = d->used;
     mw_object *small_items[2 * MIN_CAP];
-    if (table == d->small.indices) {
+    if (d->size == MIN_SIZE) {
         // The inline table is part of the dict: take its items out first.
         for (size_t i = 0; i < used; i++) {
             small_items[2 * i] = entries[i].key;
@@ -159,7 +171,6 @@ static void dict_clear(mw_object *self)
         }
         table = NULL;
     }
-    d->indices = NULL;
     d->len = d->used = d->size = 0;
     for (size_t i = 0; i < used; i++) {
         mw__xdecref(table == NULL ? small_items[2 * i] : entries[i].key);
@@ -247,9 +258,13 @@ static int rebuild(mw__dict *d, size_t need)
         size *= 2;
     }
     size_t width = index_width(size);
+    // The old table's entries, and its block to free if it has one: saved
+    // first, as filling the inline table overwrites u.table.
+    entry *old = d->size != 0 ? entries_of(d) : NULL;
+    void *old_block = d->size > MIN_SIZE ? d->u.table : NULL;
     void *table;
     if (size == MIN_SIZE) {
-        table = d->small.indices;
+        table = d->u.small.indices;
     } else {
         table = mw__mem_malloc(size * width + capacity(size) * sizeof(entry));
         if (table == NULL) {
@@ -257,7 +272,6 @@ static int rebuild(mw__dict *d, size_t need)
             return -1;
         }
     }
-    entry *old = d->size != 0 ? entries_of(d) : NULL;
     entry *entries = (entry *)((char *)table + size * width);
     size_t n = 0;
     for (size_t i = 0; i < d->used; i++) {
@@ -265,11 +279,11 @@ static int rebuild(mw__dict *d, size_t need)
             entries[n++] = old[i];
         }
     }
-    if (d->indices != d->small.indices) {
-        mw__mem_free(d->indices);   // NULL before the first insert
-    }
+    mw__mem_free(old_block);
     memset(table, 0xff, size * width);   // all EMPTY (-1)
-    d->indices = table;
+    if (size > MIN_SIZE) {
+        d->u.table = table;
+    }
     d->size = (uint32_t)size;
     d->used = (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
@@ -304,7 +318,6 @@ mw_object *mw_dict_new(void)
         return NULL;
     }
     d->len = d->used = d->size = 0;
-    d->indices = NULL;
     return &d->ob;
 }
 
@@ -342,9 +355,8 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
     if (d->size == 0) {
         // The first insert: the inline table, whose one slot in use is
         // the first one probed.
-        d->indices = d->small.indices;
         d->size = MIN_SIZE;
-        memset(d->small.indices, 0xff, sizeof d->small.indices);   // all EMPTY
+        memset(d->u.small.indices, 0xff, sizeof d->u.small.indices);   // all EMPTY
         slot = (size_t)hash & (MIN_SIZE - 1);
     } else if (d->used == capacity(d->size)) {
         if (rebuild(d, ((size_t)d->len + 1) * 3 / 2 + 1) != 0) {
