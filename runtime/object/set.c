@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define MIN_SIZE 8
+#define MAX_SIZE ((size_t)1 << 31)   /* 32-bit counts; 32 GiB of table */
 
 typedef struct slot {
     int64_t hash;
@@ -26,19 +27,28 @@ typedef struct slot {
 } slot;
 
 /*
- * Invariants: size is 0 (no table: len == fill == 0, table NULL) or a power
- * of two >= MIN_SIZE; table is small exactly when size == MIN_SIZE, else a
- * block of its own (mw__mem_calloc); len <= fill, and fill * 5 <= size * 3
- * (so an empty slot always ends a probe).
+ * Invariants: size is 0 (no table: len == fill == 0) or a power of two from
+ * MIN_SIZE to MAX_SIZE; the table (table_of) is u.small exactly when size
+ * == MIN_SIZE, else u.table, a block of its own (mw__mem_calloc), so the
+ * size says which member of u is live; len <= fill, and fill * 5 <= size
+ * * 3 (so an empty slot always ends a probe).
  */
 typedef struct mw__set {
     mw_object ob;
-    size_t len;         /* live keys */
-    size_t fill;        /* live + deleted slots */
-    size_t size;        /* power of two; 0 before the first add */
-    slot *table;
-    slot small[MIN_SIZE];   /* the table while size == MIN_SIZE */
+    uint32_t len;       /* live keys */
+    uint32_t fill;      /* live + deleted slots */
+    uint32_t size;      /* power of two; 0 before the first add */
+    union {
+        slot small[MIN_SIZE];   /* the table while size == MIN_SIZE */
+        slot *table;            /* while size > MIN_SIZE */
+    } u;
 } mw__set;
+
+/* The table of a set that has one (size > 0). */
+MW_INLINE slot *table_of(mw__set *s)
+{
+    return s->size == MIN_SIZE ? s->u.small : s->u.table;
+}
 
 static mw_object deleted_marker;
 #define DELETED (&deleted_marker)
@@ -47,7 +57,7 @@ static int set_traverse(mw_object *self, mw_visit_fn visit, void *arg)
 {
     mw__set *s = (mw__set *)self;
     for (size_t i = 0; i < s->size; i++) {
-        mw_object *k = s->table[i].key;
+        mw_object *k = table_of(s)[i].key;
         if (k != NULL && k != DELETED) {
             int r = visit(k, arg);
             if (r != 0) {
@@ -64,15 +74,17 @@ static int set_traverse(mw_object *self, mw_visit_fn visit, void *arg)
 static void set_clear(mw_object *self)
 {
     mw__set *s = (mw__set *)self;
-    slot *table = s->table;
+    if (s->size == 0) {
+        return;
+    }
+    slot *table = table_of(s);
     size_t size = s->size;
     slot small_copy[MIN_SIZE];
-    if (table == s->small) {
+    if (size == MIN_SIZE) {
         // The inline table is part of the set: take its keys out first.
-        memcpy(small_copy, s->small, sizeof small_copy);
+        memcpy(small_copy, s->u.small, sizeof small_copy);
         table = small_copy;
     }
-    s->table = NULL;
     s->len = s->fill = s->size = 0;
     for (size_t i = 0; i < size; i++) {
         if (table[i].key != NULL && table[i].key != DELETED) {
@@ -99,11 +111,12 @@ const mw_type mw_set_type = {
 static int probe(mw__set *s, mw_object *key, int64_t hash, size_t *out)
 {
     size_t mask = s->size - 1;
+    slot *table = table_of(s);   // comparing built-in keys cannot change it
     uint64_t perturb = (uint64_t)hash;
     size_t i = (size_t)hash & mask;
     size_t free_slot = SIZE_MAX;
     for (;;) {
-        slot *sl = &s->table[i];
+        slot *sl = &table[i];
         if (sl->key == NULL) {
             *out = free_slot != SIZE_MAX ? free_slot : i;
             return 0;
@@ -134,23 +147,26 @@ static int rebuild(mw__set *s, size_t need)
 {
     size_t size = MIN_SIZE;
     while (size * 3 / 5 < need) {
-        if (size > ((size_t)PTRDIFF_MAX / sizeof(slot)) / 2) {
+        if (size >= MAX_SIZE) {
             mw_err_set(MW_ERR_OVERFLOW, "set too large");
             return -1;
         }
         size *= 2;
     }
-    slot *old = s->table;
+    // The old table, saved first: u.small and u.table overlap, so filling
+    // the inline table overwrites the pointer, and storing the pointer
+    // overwrites the inline table's first slot.
+    slot *old = s->size != 0 ? table_of(s) : NULL;
     size_t old_size = s->size;
     slot small_copy[MIN_SIZE];
+    if (old_size == MIN_SIZE) {
+        memcpy(small_copy, s->u.small, sizeof small_copy);
+        old = small_copy;
+    }
     slot *table;
     if (size == MIN_SIZE) {
-        if (old == s->small) {
-            memcpy(small_copy, s->small, sizeof small_copy);
-            old = small_copy;
-        }
-        table = s->small;
-        memset(table, 0, sizeof s->small);
+        table = s->u.small;
+        memset(table, 0, sizeof s->u.small);
     } else {
         table = mw__mem_calloc(size, sizeof(slot));
         if (table == NULL) {
@@ -158,8 +174,10 @@ static int rebuild(mw__set *s, size_t need)
             return -1;
         }
     }
-    s->table = table;
-    s->size = size;
+    if (size > MIN_SIZE) {
+        s->u.table = table;
+    }
+    s->size = (uint32_t)size;
     s->fill = s->len;
     size_t mask = size - 1;
     for (size_t j = 0; j < old_size; j++) {
@@ -173,8 +191,8 @@ static int rebuild(mw__set *s, size_t need)
             table[i] = old[j];
         }
     }
-    if (old != small_copy && old != s->small) {
-        mw__mem_free(old);   // NULL before the first add
+    if (old_size > MIN_SIZE) {
+        mw__mem_free(old);   // a block of its own
     }
     return 0;
 }
@@ -205,7 +223,6 @@ mw_object *mw_set_new(void)
         return NULL;
     }
     s->len = s->fill = s->size = 0;
-    s->table = NULL;
     return &s->ob;
 }
 
@@ -225,10 +242,10 @@ int mw_set_add(mw_object *set, mw_object *key)
     if (s->size == 0) {
         // The first add: the inline table (zeroed, as a cleared set's may
         // still hold its old slots).
-        s->table = s->small;
         s->size = MIN_SIZE;
-        memset(s->small, 0, sizeof s->small);
-    } else if ((s->fill + 1) * 5 > s->size * 3 && rebuild(s, (s->len + 1) * 2) != 0) {
+        memset(s->u.small, 0, sizeof s->u.small);
+    } else if (((size_t)s->fill + 1) * 5 > (size_t)s->size * 3 &&
+               rebuild(s, ((size_t)s->len + 1) * 2) != 0) {
         return -1;
     }
     size_t at;
@@ -236,12 +253,13 @@ int mw_set_add(mw_object *set, mw_object *key)
     if (found != 0) {
         return found < 0 ? -1 : 0;
     }
-    if (s->table[at].key == NULL) {
+    slot *table = table_of(s);
+    if (table[at].key == NULL) {
         s->fill++;
     }
     mw__gc_track_for(set, key);   // lazy tracking, as dict.c
     mw__incref(key);
-    s->table[at] = (slot){.hash = hash, .key = key};
+    table[at] = (slot){.hash = hash, .key = key};
     s->len++;
     return 0;
 }
@@ -276,8 +294,9 @@ int mw_set_discard(mw_object *set, mw_object *key)
     if (found <= 0) {
         return found;
     }
-    mw_object *k = s->table[at].key;
-    s->table[at].key = DELETED;
+    slot *table = table_of(s);
+    mw_object *k = table[at].key;
+    table[at].key = DELETED;
     s->len--;
     mw__decref(k);
     return 1;
@@ -297,7 +316,7 @@ bool mw__set_next(mw_object *set, size_t *pos, mw_object **key)
 {
     mw__set *s = (mw__set *)set;
     while (*pos < s->size) {
-        mw_object *k = s->table[(*pos)++].key;
+        mw_object *k = table_of(s)[(*pos)++].key;
         if (k != NULL && k != DELETED) {
             *key = k;
             return true;
@@ -316,12 +335,12 @@ int mw__set_equal(mw_object *a, mw_object *b)
         return 0;
     }
     for (size_t i = 0; i < x->size; i++) {
-        mw_object *k = x->table[i].key;
+        mw_object *k = table_of(x)[i].key;
         if (k == NULL || k == DELETED) {
             continue;
         }
         size_t at;
-        int found = y->size == 0 ? 0 : probe(y, k, x->table[i].hash, &at);
+        int found = y->size == 0 ? 0 : probe(y, k, table_of(x)[i].hash, &at);
         if (found != 1) {
             return found;
         }
