@@ -70,7 +70,10 @@
  * Above the pools, each heap keeps a small cache of freed blocks per class
  * (a LIFO list, bounded; see the tunables): free pushes there and malloc
  * pops there first, so a program that frees and allocates in turn reuses
- * the block it just freed without touching any pool header's state.
+ * the block it just freed without touching any pool header's state.  When
+ * the cache of a class is empty, malloc's slow path fills it with the next
+ * few blocks of the pool it takes from (MW__CACHE_REFILL), so a program
+ * that only allocates takes the slow path once every few blocks.
  *
  * Arena states (per heap):
  *   usable:  0 < nfreepools < 64, on heap->usable, sorted by nfreepools
@@ -184,6 +187,9 @@
 #define MW_ALLOC_PREFAULT_POOLS 16
 #endif
 #define MW__PREFAULT_STEP (MW_ALLOC_PREFAULT_POOLS > 1 ? MW_ALLOC_PREFAULT_POOLS : 1)
+/* Blocks the slow path of malloc moves from a pool into the empty cache of
+ * their class, besides the one it returns (heap.c). */
+#define MW__CACHE_REFILL 8u
 _Static_assert(MW_ALLOC_CACHE_MIN >= 2 && MW_ALLOC_CACHE_MIN <= MW_ALLOC_CACHE_MAX,
                "the cache spills half of itself, so it must hold at least 2");
 _Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "cache_room is 16 bits");
