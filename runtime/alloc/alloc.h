@@ -58,7 +58,9 @@
  *   full:  ref == capacity;    freeblock == NULL; on no list.
  *   empty: ref == 0; on arena->freepools; its free list still threads all
  *          its blocks, so taking it again for the same class is O(1).
- *   untouched: beyond arena->ntouched; never written (not resident).
+ *   untouched: beyond arena->ntouched; never written, and not resident
+ *          except for the rest of the group of MW_ALLOC_PREFAULT_POOLS
+ *          that the last pool taken was in (made resident together).
  *
  * Key invariant (a pool of class c in state used or full):
  *     ref + length(freeblock list) == capacity(c)
@@ -68,7 +70,10 @@
  * Above the pools, each heap keeps a small cache of freed blocks per class
  * (a LIFO list, bounded; see the tunables): free pushes there and malloc
  * pops there first, so a program that frees and allocates in turn reuses
- * the block it just freed without touching any pool header's state.
+ * the block it just freed without touching any pool header's state.  When
+ * the cache of a class is empty, malloc's slow path fills it with the next
+ * few blocks of the pool it takes from (MW__CACHE_REFILL), so a program
+ * that only allocates takes the slow path once every few blocks.
  *
  * Arena states (per heap):
  *   usable:  0 < nfreepools < 64, on heap->usable, sorted by nfreepools
@@ -131,7 +136,8 @@
  * Tunables
  * ====================================================================== */
 
-/* Bytes in a pool: one OS page, so a pool is resident exactly when used. */
+/* Bytes in a pool: one OS page, so a pool is resident when used (and up to
+ * MW_ALLOC_PREFAULT_POOLS - 1 untouched ones after it). */
 #ifndef MW_ALLOC_POOL_BITS
 #define MW_ALLOC_POOL_BITS 12
 #endif
@@ -172,6 +178,18 @@
 #ifndef MW_ALLOC_ARENA_CACHE
 #define MW_ALLOC_ARENA_CACHE 64
 #endif
+/* Untouched pools are made resident this many at a time (arena.c: one
+ * madvise(MADV_POPULATE_WRITE) instead of a page fault per pool, which is
+ * several times dearer, the more so in a virtual machine); 1 or 0 leaves
+ * each page to its first write.  So at most this many pools minus one of
+ * a heap are resident before their first use. */
+#ifndef MW_ALLOC_PREFAULT_POOLS
+#define MW_ALLOC_PREFAULT_POOLS 16
+#endif
+#define MW__PREFAULT_STEP (MW_ALLOC_PREFAULT_POOLS > 1 ? MW_ALLOC_PREFAULT_POOLS : 1)
+/* Blocks the slow path of malloc moves from a pool into the empty cache of
+ * their class, besides the one it returns (heap.c). */
+#define MW__CACHE_REFILL 8u
 _Static_assert(MW_ALLOC_CACHE_MIN >= 2 && MW_ALLOC_CACHE_MIN <= MW_ALLOC_CACHE_MAX,
                "the cache spills half of itself, so it must hold at least 2");
 _Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "cache_room is 16 bits");
@@ -425,6 +443,7 @@ bool mw__pool_is_valid(const mw__pool *pool);
 /* arena.c */
 mw__arena *mw__arena_new(mw__heap *h);
 void mw__arena_took_pool(mw__heap *h, mw__arena *a);
+void mw__arena_prefault(mw__arena *a, unsigned first_pool);
 void mw__arena_gave_pool(mw__heap *h, mw__arena *a);
 void mw__arena_cache_purge(mw__heap *h, bool all);
 void mw__arena_settings_from_env(void);

@@ -119,6 +119,35 @@ static void os_decommit(void *p, size_t bytes, int advice)
 }
 
 /*
+ * Make the untouched pools from first_pool on resident, up to
+ * MW_ALLOC_PREFAULT_POOLS of them: the heap takes untouched pools in
+ * address order, so these are the next ones it writes.  One system call
+ * instead of a page fault each.  A kernel without MADV_POPULATE_WRITE
+ * (before 5.14: EINVAL) is asked once; any other failure (no memory now)
+ * is left to the page faults, as without it.  Owner only.
+ */
+void mw__arena_prefault(mw__arena *a, unsigned first_pool)
+{
+#ifdef MADV_POPULATE_WRITE
+    static _Atomic(bool) unsupported;
+    if (MW_ALLOC_PREFAULT_POOLS <= 1 || mw__atomic_load_relaxed(&unsupported)) {
+        return;
+    }
+    unsigned n = MW__POOLS_PER_ARENA - first_pool;
+    if (n > MW_ALLOC_PREFAULT_POOLS) {
+        n = MW_ALLOC_PREFAULT_POOLS;
+    }
+    void *p = (void *)(a->address + (uintptr_t)first_pool * MW__POOL_SIZE);
+    if (madvise(p, (size_t)n * MW__POOL_SIZE, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) {
+        mw__atomic_store_relaxed(&unsupported, true);
+    }
+#else
+    (void)a;
+    (void)first_pool;
+#endif
+}
+
+/*
  * Map an arena-aligned arena.  mmap only promises page alignment, so first
  * try a plain mapping (usually aligned when arenas are mapped one after
  * another); otherwise map twice the size and trim both ends.

@@ -43,8 +43,9 @@ static void used_unlink(mw__heap *h, mw__pool *pool)
 /*
  * Thread every block of the pool onto its free list, in address order so a
  * fresh pool hands out ascending addresses.  The pool is one page, and it
- * becomes resident as soon as its header is written, so touching all of it
- * here costs no extra memory.
+ * is resident once its header is written (if its group was not made so
+ * already: mw__arena_prefault), so touching all of it here costs no extra
+ * memory.
  */
 static void format_pool(mw__pool *pool, unsigned idx)
 {
@@ -79,6 +80,9 @@ mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx)
         a->freepools = pool->nextpool;
     } else {
         mw_assert_internal(a->ntouched < MW__POOLS_PER_ARENA);
+        if (MW_ALLOC_PREFAULT_POOLS > 1 && a->ntouched % MW__PREFAULT_STEP == 0) {
+            mw__arena_prefault(a, a->ntouched);
+        }
         pool = (mw__pool *)(a->address + (uintptr_t)a->ntouched * MW__POOL_SIZE);
         a->ntouched++;
         pool->szidx = MW__NO_CLASS;

@@ -2,18 +2,28 @@
  * dict.c - insertion-ordered hash tables, laid out as CPython's compact
  * dict (Raymond Hettinger's design, CPython 3.6+).
  *
- *     indices: int32_t[size]      EMPTY, DUMMY or an entry number
- *     entries: entry[cap]         {hash, key, value} in insertion order
+ *     indices: int8/16/32_t[size]   EMPTY, DUMMY or an entry number
+ *     entries: entry[cap]           {hash, key, value} in insertion order
  *
- * One allocation holds both.  size is a power of two and cap = 2/3 of it,
- * so the index stays at most 2/3 full and probing stays short; entries are
- * dense, so iterating is a walk along an array, and memory per item is
- * 24 bytes plus 6 of index rather than a sparse table of 24-byte slots.
- * Probing follows CPython's recurrence (i = 5i + 1 + perturb, with perturb
- * shifting in the high bits of the hash), which visits every slot.
- * Deleting leaves DUMMY in the index and a hole (key NULL) in the entries;
- * holes are squeezed out when the table is rebuilt.  Inserts only use
- * EMPTY index slots, so a rebuild happens when the entries run out.
+ * One block holds both, the entries right after the index.  size is a
+ * power of two and cap = 2/3 of it, so the index stays at most 2/3 full
+ * and probing stays short; entries are dense, so iterating is a walk along
+ * an array, and memory per item is 24 bytes plus 1.5 to 6 of index rather
+ * than a sparse table of 24-byte slots.  The index is as narrow as its
+ * entry numbers allow, as in CPython: int8_t up to 128 slots, int16_t up
+ * to 32768, int32_t above.  Probing follows CPython's recurrence (i = 5i +
+ * 1 + perturb, with perturb shifting in the high bits of the hash), which
+ * visits every slot.  Deleting leaves DUMMY in the index and a hole (key
+ * NULL) in the entries; holes are squeezed out when the table is rebuilt.
+ * Inserts only use EMPTY index slots, so a rebuild happens when the
+ * entries run out.
+ *
+ * The smallest table (MIN_SIZE slots, MIN_CAP entries: 128 bytes) is part
+ * of the dict object itself, so a small dict - most dicts are small - is
+ * one allocation, not two, and its items sit next to its header.  A dict
+ * that outgrows it moves to a table of its own (and back into the object
+ * if a rebuild finds it small again); an empty dict has no table at all
+ * until its first insert (size 0).
  *
  * In MW_LOCK_FREE mode a dict is not locked internally (see list.c).
  *
@@ -24,11 +34,13 @@
  */
 #include "object/object.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define EMPTY (-1)
 #define DUMMY (-2)
 #define MIN_SIZE 8
+#define MIN_CAP 5            /* capacity(MIN_SIZE) */
 #define MAX_SIZE ((size_t)1 << 30)   /* int32 entry numbers */
 
 typedef struct entry {
@@ -37,18 +49,79 @@ typedef struct entry {
     mw_object *value;
 } entry;
 
+/*
+ * Invariants: size is 0 (no table: len == used == 0) or a power of two
+ * from MIN_SIZE to MAX_SIZE; the table (table_of) is u.small exactly when
+ * size == MIN_SIZE, else u.table, a block of its own (mw__mem_malloc), so
+ * the size says which member of u is live; used <= capacity(size); the
+ * entries are entries_of(d)[0..used-1], len of them live.  Counts fit 32
+ * bits because size <= 2^30.
+ */
 typedef struct mw__dict {
     mw_object ob;
-    size_t len;          /* live items */
-    size_t used;         /* entries consumed, holes included */
-    size_t size;         /* index slots (power of two), 0 before the first insert */
-    int32_t *indices;
-    entry *entries;      /* cap = size * 2 / 3 of them, after the index */
+    uint32_t len;        /* live items */
+    uint32_t used;       /* entries consumed, holes included */
+    uint32_t size;       /* index slots (power of two), 0 before the first insert */
+    union {
+        struct {
+            int8_t indices[MIN_SIZE];
+            entry entries[MIN_CAP];
+        } small;         /* the table while size == MIN_SIZE */
+        void *table;     /* while size > MIN_SIZE: index, then entries */
+    } u;
 } mw__dict;
 
 static size_t capacity(size_t size)
 {
     return size * 2 / 3;
+}
+
+_Static_assert(MIN_CAP == MIN_SIZE * 2 / 3, "the inline table is the smallest one");
+_Static_assert(offsetof(mw__dict, u.small.entries) - offsetof(mw__dict, u.small.indices) ==
+                   MIN_SIZE * sizeof(int8_t),
+               "the inline entries follow its index as in any table");
+
+/* Bytes per index slot of a table of size slots (the entry numbers of
+ * cap < 2^7, 2^15, 2^31 fit int8, int16, int32 with EMPTY and DUMMY). */
+MW_INLINE size_t index_width(size_t size)
+{
+    return size <= 0x80 ? 1 : size <= 0x8000 ? 2 : 4;
+}
+
+/* The table of a dict that has one (size > 0): its index, then entries. */
+MW_INLINE void *table_of(mw__dict *d)
+{
+    return d->size == MIN_SIZE ? (void *)d->u.small.indices : d->u.table;
+}
+
+MW_INLINE entry *entries_of(mw__dict *d)
+{
+    if (d->size == MIN_SIZE) {
+        return d->u.small.entries;
+    }
+    return (entry *)((char *)d->u.table + d->size * index_width(d->size));
+}
+
+MW_INLINE int32_t ix_get(mw__dict *d, size_t i)
+{
+    if (d->size <= 0x80) {
+        return ((const int8_t *)table_of(d))[i];
+    }
+    if (d->size <= 0x8000) {
+        return ((const int16_t *)d->u.table)[i];
+    }
+    return ((const int32_t *)d->u.table)[i];
+}
+
+MW_INLINE void ix_set(mw__dict *d, size_t i, int32_t v)
+{
+    if (d->size <= 0x80) {
+        ((int8_t *)table_of(d))[i] = (int8_t)v;
+    } else if (d->size <= 0x8000) {
+        ((int16_t *)d->u.table)[i] = (int16_t)v;
+    } else {
+        ((int32_t *)d->u.table)[i] = v;
+    }
 }
 
 /* ======================================================================
@@ -58,8 +131,12 @@ static size_t capacity(size_t size)
 static int dict_traverse(mw_object *self, mw_visit_fn visit, void *arg)
 {
     mw__dict *d = (mw__dict *)self;
+    if (d->size == 0) {
+        return 0;
+    }
+    entry *entries = entries_of(d);
     for (size_t i = 0; i < d->used; i++) {
-        entry *e = &d->entries[i];
+        entry *e = &entries[i];
         if (e->key != NULL) {
             int r = visit(e->key, arg);
             if (r == 0 && e->value != NULL) {
@@ -73,19 +150,31 @@ static int dict_traverse(mw_object *self, mw_visit_fn visit, void *arg)
     return 0;
 }
 
-/* Drop every item; the dict is empty before the first decref. */
+/* Drop every item; the dict is empty before the first decref (a finalizer
+ * the decrefs run may store into it again: it finds an empty dict, and
+ * does not overwrite what is still to be dropped). */
 static void dict_clear(mw_object *self)
 {
     mw__dict *d = (mw__dict *)self;
-    int32_t *table = d->indices;
-    entry *entries = d->entries;
+    if (d->size == 0) {
+        return;
+    }
+    entry *entries = entries_of(d);
+    void *table = table_of(d);
     size_t used = d->used;
-    d->indices = NULL;
-    d->entries = NULL;
+    mw_object *small_items[2 * MIN_CAP];
+    if (d->size == MIN_SIZE) {
+        // The inline table is part of the dict: take its items out first.
+        for (size_t i = 0; i < used; i++) {
+            small_items[2 * i] = entries[i].key;
+            small_items[2 * i + 1] = entries[i].value;
+        }
+        table = NULL;
+    }
     d->len = d->used = d->size = 0;
     for (size_t i = 0; i < used; i++) {
-        mw__xdecref(entries[i].key);
-        mw__xdecref(entries[i].value);
+        mw__xdecref(table == NULL ? small_items[2 * i] : entries[i].key);
+        mw__xdecref(table == NULL ? small_items[2 * i + 1] : entries[i].value);
     }
     mw__mem_free(table);
 }
@@ -105,6 +194,7 @@ const mw_type mw_dict_type = {
 /*
  * Find key.  Returns 1 and the entry number in *ix if present, 0 and the
  * first EMPTY index slot in *slot if absent, -1 if comparing keys failed.
+ * The dict has a table (size > 0).
  */
 static int lookup(mw__dict *d, mw_object *key, int64_t hash, size_t *slot, size_t *ix)
 {
@@ -112,18 +202,20 @@ static int lookup(mw__dict *d, mw_object *key, int64_t hash, size_t *slot, size_
     uint64_t perturb = (uint64_t)hash;
     size_t i = (size_t)hash & mask;
     for (;;) {
-        int32_t at = d->indices[i];
+        int32_t at = ix_get(d, i);
         if (at == EMPTY) {
             *slot = i;
             return 0;
         }
         if (at >= 0) {
-            entry *e = &d->entries[at];
+            entry *e = &entries_of(d)[at];
             if (e->key == key) {
                 *ix = (size_t)at;
                 return 1;
             }
             if (e->hash == hash) {
+                // Equality of built-in types runs no code of the caller's,
+                // so the table cannot change under the comparison.
                 int eq = mw__equal(e->key, key, 0);
                 if (eq != 0) {
                     *ix = (size_t)at;
@@ -142,14 +234,19 @@ static size_t empty_slot(mw__dict *d, int64_t hash)
     size_t mask = d->size - 1;
     uint64_t perturb = (uint64_t)hash;
     size_t i = (size_t)hash & mask;
-    while (d->indices[i] != EMPTY) {
+    while (ix_get(d, i) != EMPTY) {
         perturb >>= 5;
         i = (i * 5 + 1 + (size_t)perturb) & mask;
     }
     return i;
 }
 
-/* Rebuild with room for at least need items, squeezing out holes. */
+/*
+ * Rebuild with room for at least need items, squeezing out holes: into
+ * the inline table if MIN_SIZE slots are enough (in place if the dict is
+ * there already: entries only move towards the front), else into a new
+ * block; an old block of its own is freed.
+ */
 static int rebuild(mw__dict *d, size_t need)
 {
     size_t size = MIN_SIZE;
@@ -160,27 +257,37 @@ static int rebuild(mw__dict *d, size_t need)
         }
         size *= 2;
     }
-    size_t bytes = size * sizeof(int32_t) + capacity(size) * sizeof(entry);
-    int32_t *indices = mw__mem_malloc(bytes);
-    if (indices == NULL) {
-        mw__err_nomem();
-        return -1;
-    }
-    memset(indices, 0xff, size * sizeof(int32_t));   // all EMPTY (-1)
-    entry *entries = (entry *)(indices + size);
-    size_t n = 0;
-    for (size_t i = 0; i < d->used; i++) {
-        if (d->entries[i].key != NULL) {
-            entries[n++] = d->entries[i];
+    size_t width = index_width(size);
+    // The old table's entries, and its block to free if it has one: saved
+    // first, as filling the inline table overwrites u.table.
+    entry *old = d->size != 0 ? entries_of(d) : NULL;
+    void *old_block = d->size > MIN_SIZE ? d->u.table : NULL;
+    void *table;
+    if (size == MIN_SIZE) {
+        table = d->u.small.indices;
+    } else {
+        table = mw__mem_malloc(size * width + capacity(size) * sizeof(entry));
+        if (table == NULL) {
+            mw__err_nomem();
+            return -1;
         }
     }
-    mw__mem_free(d->indices);
-    d->indices = indices;
-    d->entries = entries;
-    d->size = size;
-    d->used = n;
+    entry *entries = (entry *)((char *)table + size * width);
+    size_t n = 0;
+    for (size_t i = 0; i < d->used; i++) {
+        if (old[i].key != NULL) {
+            entries[n++] = old[i];
+        }
+    }
+    mw__mem_free(old_block);
+    memset(table, 0xff, size * width);   // all EMPTY (-1)
+    if (size > MIN_SIZE) {
+        d->u.table = table;
+    }
+    d->size = (uint32_t)size;
+    d->used = (uint32_t)n;
     for (size_t i = 0; i < n; i++) {
-        d->indices[empty_slot(d, entries[i].hash)] = (int32_t)i;
+        ix_set(d, empty_slot(d, entries[i].hash), (int32_t)i);
     }
     return 0;
 }
@@ -205,7 +312,13 @@ mw_object *mw_dict_new(void)
     if (mw__tstate_checked("mw_dict_new") == NULL) {
         return NULL;
     }
-    return mw__obj_alloc(&mw_dict_type, sizeof(mw__dict));
+    // The inline table is written by the first insert before it is read.
+    mw__dict *d = (mw__dict *)mw__obj_alloc_uninit(&mw_dict_type, sizeof(mw__dict));
+    if (d == NULL) {
+        return NULL;
+    }
+    d->len = d->used = d->size = 0;
+    return &d->ob;
 }
 
 int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
@@ -222,7 +335,7 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         !mw__confine_store_ok("mw_dict_set", dict, value)) {
         return -1;
     }
-    int64_t hash = mw__hash(key, 0);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return -1;
     }
@@ -236,11 +349,17 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
         // Tracked before the store (lazy tracking, object.h): the old
         // value's death may run a finalizer, which may collect.
         mw__gc_track_for(dict, value);
-        mw__setref(&d->entries[ix].value, value);
+        mw__setref(&entries_of(d)[ix].value, value);
         return 0;
     }
-    if (d->size == 0 || d->used == capacity(d->size)) {
-        if (rebuild(d, (d->len + 1) * 3 / 2 + 1) != 0) {
+    if (d->size == 0) {
+        // The first insert: the inline table, whose one slot in use is
+        // the first one probed.
+        d->size = MIN_SIZE;
+        memset(d->u.small.indices, 0xff, sizeof d->u.small.indices);   // all EMPTY
+        slot = (size_t)hash & (MIN_SIZE - 1);
+    } else if (d->used == capacity(d->size)) {
+        if (rebuild(d, ((size_t)d->len + 1) * 3 / 2 + 1) != 0) {
             return -1;
         }
         slot = empty_slot(d, hash);
@@ -249,8 +368,8 @@ int mw_dict_set(mw_object *dict, mw_object *key, mw_object *value)
     mw__gc_track_for(dict, value);
     mw__incref(key);
     mw__incref(value);
-    d->entries[d->used] = (entry){.hash = hash, .key = key, .value = value};
-    d->indices[slot] = (int32_t)d->used;
+    entries_of(d)[d->used] = (entry){.hash = hash, .key = key, .value = value};
+    ix_set(d, slot, (int32_t)d->used);
     d->used++;
     d->len++;
     return 0;
@@ -263,7 +382,7 @@ static entry *find(const char *func, mw__dict *d, mw_object *key, size_t *slot_o
         mw_err_set(MW_ERR_TYPE, "%s: NULL key", func);
         return NULL;
     }
-    int64_t hash = mw__hash(key, 0);
+    int64_t hash = mw__hash_key(key);
     if (hash == -1) {
         return NULL;
     }
@@ -281,13 +400,13 @@ static entry *find(const char *func, mw__dict *d, mw_object *key, size_t *slot_o
         size_t mask = d->size - 1;
         uint64_t perturb = (uint64_t)hash;
         size_t i = (size_t)hash & mask;
-        while (d->indices[i] != (int32_t)ix) {
+        while (ix_get(d, i) != (int32_t)ix) {
             perturb >>= 5;
             i = (i * 5 + 1 + (size_t)perturb) & mask;
         }
         *slot_out = i;
     }
-    return &d->entries[ix];
+    return &entries_of(d)[ix];
 }
 
 mw_object *mw_dict_get(mw_object *dict, mw_object *key)
@@ -317,7 +436,7 @@ int mw_dict_del(mw_object *dict, mw_object *key)
     }
     mw_object *k = e->key;
     mw_object *v = e->value;
-    d->indices[slot] = DUMMY;
+    ix_set(d, slot, DUMMY);
     e->key = NULL;
     e->value = NULL;
     d->len--;
@@ -342,19 +461,20 @@ int mw_dict_item(mw_object *dict, size_t i, mw_object **key, mw_object **value)
         return -1;
     }
     if (i >= d->len) {
-        mw_err_set(MW_ERR_INDEX, "mw_dict_item: index %zu out of range (length %zu)", i, d->len);
+        mw_err_set(MW_ERR_INDEX, "mw_dict_item: index %zu out of range (length %zu)", i, (size_t)d->len);
         return -1;
     }
     // Without holes the i-th item is entry i; with holes, count live ones.
+    entry *entries = entries_of(d);
     size_t at = i;
     if (d->used != d->len) {
         for (at = 0;; at++) {
-            if (d->entries[at].key != NULL && i-- == 0) {
+            if (entries[at].key != NULL && i-- == 0) {
                 break;
             }
         }
     }
-    entry *e = &d->entries[at];
+    entry *e = &entries[at];
     if (key != NULL) {
         mw__incref(e->key);
         *key = e->key;
@@ -373,7 +493,7 @@ bool mw__dict_next(mw_object *dict, size_t *pos, mw_object **key, mw_object **va
 {
     mw__dict *d = (mw__dict *)dict;
     while (*pos < d->used) {
-        entry *e = &d->entries[(*pos)++];
+        entry *e = &entries_of(d)[(*pos)++];
         if (e->key != NULL) {
             *key = e->key;
             *value = e->value;
@@ -393,7 +513,7 @@ int mw__dict_equal(mw_object *a, mw_object *b, int depth)
         return 0;
     }
     for (size_t i = 0; i < x->used; i++) {
-        entry *e = &x->entries[i];
+        entry *e = &entries_of(x)[i];
         if (e->key == NULL) {
             continue;
         }
@@ -403,7 +523,7 @@ int mw__dict_equal(mw_object *a, mw_object *b, int depth)
         if (found <= 0) {
             return found;
         }
-        int eq = mw__equal(e->value, y->entries[ix].value, depth + 1);
+        int eq = mw__equal(e->value, entries_of(y)[ix].value, depth + 1);
         if (eq != 1) {
             return eq;
         }

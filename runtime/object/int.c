@@ -34,7 +34,7 @@ mw_object *mw_int(int64_t v)
     if (mw__tstate_checked("mw_int") == NULL) {
         return NULL;
     }
-    mw__int *i = (mw__int *)mw__obj_alloc(&mw_int_type, sizeof(mw__int));
+    mw__int *i = (mw__int *)mw__obj_alloc_uninit(&mw_int_type, sizeof(mw__int));
     if (i == NULL) {
         return NULL;
     }

@@ -26,7 +26,11 @@ static bool memory_allows(size_t total)
     return mw__gc_memory_check(total);
 }
 
-mw_object *mw__obj_alloc(const mw_type *t, size_t size)
+/* mw__obj_alloc and mw__obj_alloc_uninit: the body (what follows the
+ * header) is zeroed only with zero_body.  The hidden prefix and the header
+ * are written field by field, so an object whose body its type fills in
+ * costs no memset call. */
+MW_INLINE mw_object *obj_alloc(const mw_type *t, size_t size, bool zero_body)
 {
     size_t head = mw__prefix_size(t);
     if (t->flags & MW_TYPE_GC) {
@@ -47,8 +51,17 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
     if (mem == NULL) {
         return mw__err_nomem();
     }
-    memset(mem, 0, head + size);
     mw_object *o = (mw_object *)(mem + head);
+    if (t->flags & MW_TYPE_WEAKREF) {
+        *(struct mw__weakref **)mem = NULL;   // the weak-reference list, first
+    }
+    if (t->flags & MW_TYPE_GC) {
+        *mw__gc_head_of(o) = (mw__gc_head){.next = NULL, .prev = NULL, .refs = 0};
+    }
+    memset(o, 0, sizeof *o);   // a constant size: plain stores
+    if (zero_body) {
+        memset(o + 1, 0, size - sizeof *o);
+    }
     mw__atomic_store_relaxed(&o->ob_ref_local, 1);
     mw__atomic_store_relaxed(&o->ob_owner, (uintptr_t)mw__tls_tstate);
     o->ob_type = t;
@@ -59,6 +72,16 @@ mw_object *mw__obj_alloc(const mw_type *t, size_t size)
         mw__gc_track(o);   // lazy ones (dicts, sets): at their first store that needs it
     }
     return o;
+}
+
+mw_object *mw__obj_alloc(const mw_type *t, size_t size)
+{
+    return obj_alloc(t, size, true);
+}
+
+mw_object *mw__obj_alloc_uninit(const mw_type *t, size_t size)
+{
+    return obj_alloc(t, size, false);
 }
 
 void mw__obj_free(mw_object *o)

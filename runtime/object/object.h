@@ -508,6 +508,11 @@ MW_INLINE void mw__setref(mw_object **slot, mw_object *o)
  * for variable-size objects), count 1, owned by the calling thread.  The
  * rest is zeroed.  NULL with MW_ERR_NOMEM. */
 mw_object *mw__obj_alloc(const mw_type *t, size_t size);
+/* The same with the body (the bytes after the header) left as the
+ * allocator gave them: for types that set every field of it before the
+ * object can be seen (ints), or that keep to what they did set (a dict's
+ * or set's inline table, read only once its first insert wrote it). */
+mw_object *mw__obj_alloc_uninit(const mw_type *t, size_t size);
 /* Give an object's memory back (after clear/destroy). */
 void mw__obj_free(mw_object *o);
 
@@ -589,6 +594,24 @@ void mw__int_cache_init(void);
 /* Hash and equality with a depth bound (object.c). */
 int64_t mw__hash(mw_object *o, int depth);
 int mw__equal(mw_object *a, mw_object *b, int depth);
+
+/* mw__hash(o, 0) with the common keys inline (dict.c, set.c): a str whose
+ * hash is cached, an int.  The same values as mw__hash. */
+MW_INLINE int64_t mw__hash_key(mw_object *o)
+{
+    if (mw_likely(o != NULL)) {
+        if (o->ob_type == &mw_str_type) {
+            int64_t h = mw__atomic_load_relaxed(&((mw__str *)o)->hash);
+            if (mw_likely(h != -1)) {
+                return h;
+            }
+        } else if (o->ob_type == &mw_int_type) {
+            int64_t v = ((mw__int *)o)->value;
+            return v == -1 ? -2 : v;   // as mw__hash
+        }
+    }
+    return mw__hash(o, 0);
+}
 
 /* The GIL (gil.c). */
 void mw__gil_init(mw__gil *g);

@@ -1,7 +1,8 @@
 /*
  * test_containers.c - dicts and sets: set/get/del, counts, insertion order
  * after deletions and re-insertions, 100000-entry tables (many resizes),
- * equal-but-distinct keys, unhashable keys.
+ * equal-but-distinct keys, unhashable keys, the table inside a small dict
+ * or set.
  */
 #include "test_object.h"
 
@@ -237,6 +238,147 @@ START_TEST(test_dict_unhashable)
 }
 END_TEST
 
+/* The smallest table lives in the set object (as for dicts, above): a set
+ * of one or two keys that keeps changing rebuilds in place, one that grew
+ * and shrank moves back into it, and copies and equality see its keys. */
+START_TEST(test_set_small_table)
+{
+    start(MODE(_i));
+    mw_object *s = mw_set_new();
+    mw_object *keys[100];
+    for (int64_t i = 0; i < 100; i++) {
+        keys[i] = int_of(1000 + i);
+    }
+    REQUIRE(mw_set_add(s, keys[0]) == 0);
+    for (int64_t i = 1; i < 100; i++) {
+        REQUIRE(mw_set_add(s, keys[i]) == 0);
+        if (i >= 2) {
+            REQUIRE(mw_set_discard(s, keys[i - 1]) == 1);
+        }
+        REQUIRE(mw_set_len(s) == 2);
+    }
+    ck_assert_int_eq(mw_set_contains(s, keys[0]), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[99]), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[50]), 0);
+    for (int64_t i = 1; i < 99; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+    }
+    // Grow to 100 keys, discard all but one, churn until rebuilt small.
+    for (int64_t i = 0; i < 100; i++) {
+        REQUIRE(mw_set_add(s, keys[i]) == 0);
+    }
+    ck_assert_uint_eq(mw_set_len(s), 100);
+    for (int64_t i = 0; i < 100; i++) {
+        if (i != 42) {
+            REQUIRE(mw_set_discard(s, keys[i]) == 1);
+        }
+    }
+    for (int64_t round = 0; round < 300; round++) {
+        mw_object *t = keys[round % 3];
+        REQUIRE(mw_set_add(s, t) == 0);
+        REQUIRE(mw_set_discard(s, t) == 1);
+    }
+    ck_assert_uint_eq(mw_set_len(s), 1);
+    ck_assert_int_eq(mw_set_contains(s, keys[42]), 1);
+    mw_object *c = mw_copy(s);
+    ck_assert_int_eq(mw_equal(c, s), 1);
+    for (int64_t i = 0; i < 5; i++) {
+        REQUIRE(mw_set_add(c, keys[i]) == 0);   // past the inline table's 4
+    }
+    ck_assert_uint_eq(mw_set_len(c), 6);
+    for (int64_t i = 0; i < 5; i++) {
+        ck_assert_int_eq(mw_set_contains(c, keys[i]), 1);
+    }
+    ck_assert_int_eq(mw_equal(c, s), 0);
+    mw_decref(c);
+    mw_decref(s);
+    for (int64_t i = 0; i < 100; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+        mw_decref(keys[i]);
+    }
+    stop();
+}
+END_TEST
+
+/* The smallest table lives in the dict object: holes squeezed out in place
+ * when a dict of a few items keeps changing, a dict that grew and shrank
+ * back moves into it again, and clearing and refilling it works.  Keys are
+ * ints 1000+ (not cached) so that counts can be checked. */
+START_TEST(test_dict_small_table)
+{
+    start(MODE(_i));
+    mw_object *d = mw_dict_new();
+    mw_object *keys[200];
+    for (int64_t i = 0; i < 200; i++) {
+        keys[i] = int_of(1000 + i);
+    }
+    // Two live items, inserted and deleted over and over: every sixth
+    // insert or so finds the five entries used and rebuilds in place.
+    REQUIRE(mw_dict_set(d, keys[0], keys[0]) == 0);
+    for (int64_t i = 1; i < 100; i++) {
+        REQUIRE(mw_dict_set(d, keys[i], keys[i]) == 0);
+        if (i >= 2) {
+            REQUIRE(mw_dict_del(d, keys[i - 1]) == 0);
+        }
+        REQUIRE(mw_dict_len(d) == 2);
+    }
+    int64_t k, v;
+    item_ints(d, 0, &k, &v);
+    ck_assert(k == 1000 && v == 1000);
+    item_ints(d, 1, &k, &v);
+    ck_assert(k == 1099 && v == 1099);
+    for (int64_t i = 1; i < 99; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+    }
+    // Grow to 200 items (tables of their own), delete all but two, then
+    // insert and delete until a rebuild brings it back to the inline table
+    // (and squeezes it in place there, as above).
+    for (int64_t i = 0; i < 200; i++) {
+        REQUIRE(mw_dict_set(d, keys[i], keys[199 - i]) == 0);
+    }
+    ck_assert_uint_eq(mw_dict_len(d), 200);
+    for (int64_t i = 0; i < 200; i++) {
+        if (i != 50 && i != 150) {
+            REQUIRE(mw_dict_del(d, keys[i]) == 0);
+        }
+    }
+    ck_assert_uint_eq(mw_dict_len(d), 2);
+    for (int64_t round = 0; round < 400; round++) {
+        mw_object *t = keys[round % 5];   // 0..4: not among the two kept
+        REQUIRE(mw_dict_set(d, t, t) == 0);
+        REQUIRE(mw_dict_del(d, t) == 0);
+    }
+    const int64_t kept[] = {50, 150};
+    ck_assert_uint_eq(mw_dict_len(d), 2);
+    for (size_t i = 0; i < 2; i++) {
+        item_ints(d, i, &k, &v);
+        ck_assert(k == 1000 + kept[i] && v == 1000 + 199 - kept[i]);
+        mw_object *got = mw_dict_get(d, keys[kept[i]]);
+        ck_assert(mw_is(got, keys[199 - kept[i]]));
+        mw_decref(got);
+    }
+    // A copy, equality, and filling it to five (the inline capacity) and six.
+    mw_object *c = mw_copy(d);
+    ck_assert_int_eq(mw_equal(c, d), 1);
+    REQUIRE(mw_dict_set(c, keys[6], keys[6]) == 0);
+    REQUIRE(mw_dict_set(c, keys[7], keys[7]) == 0);
+    REQUIRE(mw_dict_set(c, keys[8], keys[8]) == 0);
+    ck_assert_uint_eq(mw_dict_len(c), 5);
+    REQUIRE(mw_dict_set(c, keys[9], keys[9]) == 0);
+    ck_assert_uint_eq(mw_dict_len(c), 6);
+    ck_assert_int_eq(mw_equal(c, d), 0);
+    item_ints(c, 5, &k, &v);
+    ck_assert(k == 1009 && v == 1009);
+    mw_decref(c);
+    mw_decref(d);
+    for (int64_t i = 0; i < 200; i++) {
+        ck_assert_int_eq(mw_refcnt(keys[i]), 1);
+        mw_decref(keys[i]);
+    }
+    stop();
+}
+END_TEST
+
 START_TEST(test_set)
 {
     start(MODE(_i));
@@ -315,6 +457,8 @@ TCase *tcase_containers(void)
     tcase_add_loop_test(tc, test_dict_big_int_keys, 0, NMODES);
     tcase_add_loop_test(tc, test_dict_big_str_keys, 0, NMODES);
     tcase_add_loop_test(tc, test_dict_unhashable, 0, NMODES);
+    tcase_add_loop_test(tc, test_dict_small_table, 0, NMODES);
     tcase_add_loop_test(tc, test_set, 0, NMODES);
+    tcase_add_loop_test(tc, test_set_small_table, 0, NMODES);
     return tc;
 }
