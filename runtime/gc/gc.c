@@ -300,7 +300,9 @@ static void track_in(mw__gc_heap *h, mw_object *o)
     mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & (MW__GC_TRACKED | MW__GC_CONFINED)));
     o->ob_gc_bits |= MW__GC_TRACKED;
     list_append(&MAIN->gens[0], g);
-    mw__atomic_add_relaxed(&MAIN->count[0], 1);
+    // Writers are serialized (list_lock or the GIL: see mw__gc_heap), so a
+    // load and a store, not a locked add; readers see one or the other.
+    mw__atomic_store_relaxed(&MAIN->count[0], mw__atomic_load_relaxed(&MAIN->count[0]) + 1);
     if (mw__free_mode) {
         pthread_mutex_unlock(&list_lock);
     }
@@ -382,8 +384,9 @@ void mw__gc_untrack(mw_object *o)
     }
     if (g->next != NULL) {
         list_remove(g);
-        if (mw__atomic_load_relaxed(&MAIN->count[0]) > 0) {
-            mw__atomic_sub_relaxed(&MAIN->count[0], 1);
+        int c = mw__atomic_load_relaxed(&MAIN->count[0]);
+        if (c > 0) {
+            mw__atomic_store_relaxed(&MAIN->count[0], c - 1);  // serialized, as above
         }
     }
     if (mw__free_mode) {
