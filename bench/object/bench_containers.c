@@ -10,6 +10,9 @@
  *   strs   N strs str(i) for i in 0..N-1, formatted with snprintf
  *   dicts  N dicts {"a": i, "b": i}; the keys are interned strs made once
  *          before timing (as CPython's are code constants)
+ *   lists  N lists [i, i]: N containers that stay live, so the collector's
+ *          schedule (how often it rescans what it has already seen) shows
+ *          in the build time; not in the default set
  *
  * How: build = mw_list_new, then for each i make the element, mw_list_append
  * it and mw_decref our reference (CPython's list comprehension does the
@@ -54,10 +57,11 @@ typedef enum {
     W_INTS,
     W_STRS,
     W_DICTS,
+    W_LISTS,
     NWORKLOADS
 } workload;
 
-static const char *const workload_names[NWORKLOADS] = {"ints", "strs", "dicts"};
+static const char *const workload_names[NWORKLOADS] = {"ints", "strs", "dicts", "lists"};
 
 typedef struct {
     int64_t n;
@@ -72,7 +76,7 @@ static options opt = {
     .runs = 5,
     .lock = MW_LOCK_GIL,
     .gc_on = true,
-    .enabled = {true, true, true},
+    .enabled = {true, true, true, false},
 };
 
 /* The dict keys, interned (immortal) before anything is timed. */
@@ -163,6 +167,34 @@ static mw_object *build_dicts(int64_t n)
     return list;
 }
 
+static mw_object *make_pair(int64_t i)
+{
+    mw_object *l = mw_list_new();
+    mw_object *v = mw_int(i);
+
+    if (l == NULL || v == NULL) {
+        die_with_mw_error(l == NULL ? "mw_list_new" : "mw_int");
+    }
+    if (mw_list_append(l, v) != 0 || mw_list_append(l, v) != 0) {
+        die_with_mw_error("mw_list_append");
+    }
+    mw_decref(v);
+    return l;
+}
+
+static mw_object *build_lists(int64_t n)
+{
+    mw_object *list = mw_list_new();
+
+    if (list == NULL) {
+        die_with_mw_error("mw_list_new");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        append_owned(list, make_pair(i), "mw_list_new");
+    }
+    return list;
+}
+
 /* ----------------------------------------------------------------------
  * Checking (untimed)
  * ---------------------------------------------------------------------- */
@@ -231,6 +263,20 @@ static void check_list(workload w, mw_object *list, int64_t n)
         mw_decref(v);
         break;
     }
+    case W_LISTS: {
+        mw_object *v;
+
+        if (mw_list_len(last) != 2) {
+            die("the last list has %zu items, not 2", mw_list_len(last));
+        }
+        v = mw_list_get(last, 1);
+        if (v == NULL) {
+            die_with_mw_error("mw_list_get");
+        }
+        check_int(v, n - 1, "the last list");
+        mw_decref(v);
+        break;
+    }
     case NWORKLOADS:
         break;
     }
@@ -257,6 +303,9 @@ static void run_workload(workload w, int run)
     case W_DICTS:
         list = build_dicts(opt.n);
         break;
+    case W_LISTS:
+        list = build_lists(opt.n);
+        break;
     case NWORKLOADS:
         break;
     }
@@ -281,12 +330,13 @@ static void print_usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s [options]\n"
-            "Builds and drops lists of N ints, strs and small dicts; prints the times.\n"
+            "Builds and drops lists of N ints, strs, small dicts or pairs; prints the times.\n"
             "  --n N              elements per list (default 1000000)\n"
             "  --runs N           runs; a table of medians ends the output (default 5)\n"
             "  --lock gil|free    the runtime's lock mode (default gil)\n"
             "  --gc on|off        automatic collection: MW_GC_STW or MW_GC_OFF (default on)\n"
-            "  --workloads LIST   comma-separated subset of ints,strs,dicts (default all)\n",
+            "  --workloads LIST   comma-separated subset of ints,strs,dicts,lists\n"
+            "                     (default ints,strs,dicts)\n",
             argv0);
 }
 

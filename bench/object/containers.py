@@ -9,6 +9,7 @@
 #   ints   [i for i in range(n)]
 #   strs   [str(i) for i in range(n)]
 #   dicts  [{"a": i, "b": i} for i in range(n)]
+#   lists  [[i, i] for i in range(n)]   (not in the default set)
 #
 # How: build = the list comprehension above (the idiomatic way; one object
 # and one append per element, the list growing as it goes), timed with
@@ -35,7 +36,7 @@ import statistics
 import sys
 import time
 
-WORKLOADS = ("ints", "strs", "dicts")
+WORKLOADS = ("ints", "strs", "dicts", "lists")
 
 
 def build_ints(n):
@@ -50,14 +51,20 @@ def build_dicts(n):
     return [{"a": i, "b": i} for i in range(n)]
 
 
-BUILDERS = {"ints": build_ints, "strs": build_strs, "dicts": build_dicts}
+def build_lists(n):
+    return [[i, i] for i in range(n)]
+
+
+BUILDERS = {"ints": build_ints, "strs": build_strs, "dicts": build_dicts,
+            "lists": build_lists}
 
 
 def check(workload, lst, n):
     if len(lst) != n:
         sys.exit(f"containers.py: the {workload} list has length {len(lst)}, not {n}")
     last = lst[-1]
-    want = {"ints": n - 1, "strs": str(n - 1), "dicts": {"a": n - 1, "b": n - 1}}[workload]
+    want = {"ints": n - 1, "strs": str(n - 1), "dicts": {"a": n - 1, "b": n - 1},
+            "lists": [n - 1, n - 1]}[workload]
     if last != want:
         sys.exit(f"containers.py: the last {workload} element is {last!r}, not {want!r}")
     # lst is the caller's; this frame's reference goes when check returns.
@@ -92,8 +99,8 @@ def main():
                     help="runs; a table of medians ends the output (default 5)")
     ap.add_argument("--gc", choices=("on", "off"), default="on",
                     help="leave the cycle collector on during timing, or gc.disable() it")
-    ap.add_argument("--workloads", default=",".join(WORKLOADS),
-                    help="comma-separated subset of ints,strs,dicts (default all)")
+    ap.add_argument("--workloads", default="ints,strs,dicts",
+                    help="comma-separated subset of ints,strs,dicts,lists (default ints,strs,dicts)")
     args = ap.parse_args()
     workloads = args.workloads.split(",")
     for w in workloads:

@@ -35,6 +35,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 build=${BUILD_DIR:-build}
 reps=${BENCH_REPS:-5}
 n=${BENCH_N:-1000000}
+workloads=${BENCH_WORKLOADS:-ints strs dicts}
 run_timeout=${BENCH_TIMEOUT:-300}
 containers=${BENCH_CONTAINERS:-}
 refcount=${BENCH_REFCOUNT:-}
@@ -55,6 +56,9 @@ options (environment variable in brackets):
   -b, --build DIR       build directory (BUILD_DIR; default: build)
   -r, --reps N          repetitions (BENCH_REPS; default: 5)
   -n, --n N             elements per list (BENCH_N; default: 1000000)
+  -w, --workloads LIST  comma-separated, of ints,strs,dicts,lists (lists: N
+                        pairs [i, i], which stay live; BENCH_WORKLOADS;
+                        default: ints,strs,dicts)
       --timeout SECS    limit per run (BENCH_TIMEOUT; default: 300)
       --containers PATH mwrt-bench-containers (BENCH_CONTAINERS; default:
                         BUILD_DIR/bench/object/mwrt-bench-containers)
@@ -73,6 +77,7 @@ while [ $# -gt 0 ]; do
         -b|--build) build=$2; shift 2 ;;
         -r|--reps) reps=$2; shift 2 ;;
         -n|--n) n=$2; shift 2 ;;
+        -w|--workloads) workloads=$2; shift 2 ;;
         --timeout) run_timeout=$2; shift 2 ;;
         --containers) containers=$2; shift 2 ;;
         --refcount) refcount=$2; shift 2 ;;
@@ -86,6 +91,7 @@ while [ $# -gt 0 ]; do
 done
 take_positional "${positional[@]}"
 require_positive n "$n"
+workloads=${workloads//,/ }
 containers=${containers:-$build/bench/object/mwrt-bench-containers}
 refcount=${refcount:-$build/bench/object/mwrt-bench-refcount}
 
@@ -111,7 +117,6 @@ notes=()
 
 configs=(mwrt-gil-gcon mwrt-free-gcon cpython-gcon mwrt-gil-gcoff mwrt-free-gcoff cpython-gcoff)
 nconfigs=${#configs[@]}
-workloads="ints strs dicts"
 phases="build drop total"
 
 # config_command CONFIG: print nothing; fill the array cmd with its command.
@@ -124,7 +129,7 @@ config_command() {
         cpython-gcon) cmd=("$python" "$srcdir/containers.py" --gc on) ;;
         cpython-gcoff) cmd=("$python" "$srcdir/containers.py" --gc off) ;;
     esac
-    cmd+=(--runs 1 --n "$n")
+    cmd+=(--runs 1 --n "$n" --workloads "${workloads// /,}")
 }
 
 # ---------------------------------------------------------------------------

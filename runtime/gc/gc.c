@@ -518,6 +518,15 @@ static bool untrackable(mw_object *o, untrack_what what)
     return false;
 }
 
+/* Ask for the next object's header (link, counts, type: the first two
+ * cache lines) while this one is walked: a list of containers is a chain
+ * of loads, each a likely miss in a large generation. */
+MW_INLINE void prefetch_next(const mw__gc_head *g)
+{
+    __builtin_prefetch(g->next);
+    __builtin_prefetch((const char *)g->next + 64);
+}
+
 /* Step 2, with untracking folded in (one pass over young instead of two);
  * returns the number of objects left in young. */
 static size_t update_refs(mw__gc_head *young, untrack_what what)
@@ -529,6 +538,7 @@ static size_t update_refs(mw__gc_head *young, untrack_what what)
         confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
+        prefetch_next(g);
         if (untrackable(o, what)) {
             // Untracked: out of the list, without the bits that say it is
             // in one (a stale CONFINED would send its death, perhaps on
@@ -550,6 +560,40 @@ static size_t update_refs(mw__gc_head *young, untrack_what what)
     return n;
 }
 
+/*
+ * Walk o's children with visit.  Lists and tuples, most of what a heap of
+ * containers holds, are walked here directly: their traverse hooks are
+ * known to be exactly this loop, and with visit a constant of an inlined
+ * call the compiler makes the walk one loop with no indirect call per
+ * object or per child - about a third of a young collection's time when
+ * each went through traverse and mw__visit_items.  Other types use their
+ * hook.
+ */
+MW_INLINE int traverse_children(mw_object *o, mw_visit_fn visit, void *arg)
+{
+    const mw_type *t = o->ob_type;
+    mw_object *const *items;
+    size_t n;
+    if (t == &mw_list_type) {
+        items = ((mw__list *)o)->items;
+        n = ((mw__list *)o)->len;
+    } else if (t == &mw_tuple_type) {
+        items = ((mw__tuple *)o)->items;
+        n = ((mw__tuple *)o)->len;
+    } else {
+        return t->traverse != NULL ? t->traverse(o, visit, arg) : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i] != NULL) {
+            int r = visit(items[i], arg);
+            if (r != 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}
+
 static int visit_decref(mw_object *child, void *arg)
 {
     (void)arg;
@@ -564,10 +608,8 @@ static void subtract_refs(mw__gc_head *young)
     unsigned polls = 0;
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
         confined_poll(&polls);
-        mw_object *o = mw__gc_object_of(g);
-        if (o->ob_type->traverse != NULL) {
-            o->ob_type->traverse(o, visit_decref, NULL);
-        }
+        prefetch_next(g);
+        traverse_children(mw__gc_object_of(g), visit_decref, NULL);
     }
 }
 
@@ -614,10 +656,9 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
         confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
+        prefetch_next(g);
         if (g->refs > 0) {
-            if (o->ob_type->traverse != NULL) {
-                o->ob_type->traverse(o, visit_reachable, &r);
-            }
+            traverse_children(o, visit_reachable, &r);
             o->ob_gc_bits &= (uint16_t)~MW__GC_COLLECTING;
             next = g->next;   // traverse may have appended after g
         } else {
