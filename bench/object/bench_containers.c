@@ -24,7 +24,10 @@
  * are done and each run prints one machine-readable line per workload:
  *
  *   run=1 impl=mwrt lock=gil gc=on workload=ints n=1000000 build_ms=...
- *       drop_ms=... total_ms=...
+ *       drop_ms=... total_ms=... build_collections=a/b/c build_examined=x/y/z
+ *
+ * (the collections of generations 0/1/2 during the build, and the objects
+ * they examined: what the schedule costs, in work rather than time)
  *
  * followed by a Markdown table of the medians.  containers.py beside this
  * file does the same in CPython and prints the same lines; run.sh runs the
@@ -68,6 +71,7 @@ typedef struct {
     int runs;
     mw_lock_mode lock;
     bool gc_on;
+    int full_growth;   /* -1: the runtime's default */
     bool enabled[NWORKLOADS];
 } options;
 
@@ -76,6 +80,7 @@ static options opt = {
     .runs = 5,
     .lock = MW_LOCK_GIL,
     .gc_on = true,
+    .full_growth = -1,
     .enabled = {true, true, true, false},
 };
 
@@ -291,7 +296,11 @@ static void run_workload(workload w, int run)
 {
     mw_object *list = NULL;
     uint64_t t0, t1, t2, t3;
+    mw_gc_stats before, after;
 
+    if (mw_gc_get_stats(&before) != 0) {
+        die_with_mw_error("mw_gc_get_stats");
+    }
     t0 = read_clock_ns();
     switch (w) {
     case W_INTS:
@@ -310,6 +319,9 @@ static void run_workload(workload w, int run)
         break;
     }
     t1 = read_clock_ns();
+    if (mw_gc_get_stats(&after) != 0) {
+        die_with_mw_error("mw_gc_get_stats");
+    }
     check_list(w, list, opt.n);
     t2 = read_clock_ns();
     mw_decref(list);
@@ -319,10 +331,18 @@ static void run_workload(workload w, int run)
     results[w][1][run] = (double)(t3 - t2) / 1e6;
     results[w][2][run] = results[w][0][run] + results[w][1][run];
     printf("run=%d impl=mwrt lock=%s gc=%s workload=%s n=%" PRId64
-           " build_ms=%.3f drop_ms=%.3f total_ms=%.3f\n",
+           " build_ms=%.3f drop_ms=%.3f total_ms=%.3f"
+           " build_collections=%" PRIu64 "/%" PRIu64 "/%" PRIu64
+           " build_examined=%" PRIu64 "/%" PRIu64 "/%" PRIu64 "\n",
            run + 1, opt.lock == MW_LOCK_GIL ? "gil" : "free", opt.gc_on ? "on" : "off",
            workload_names[w], opt.n, results[w][0][run], results[w][1][run],
-           results[w][2][run]);
+           results[w][2][run],
+           after.gen[0].collections - before.gen[0].collections,
+           after.gen[1].collections - before.gen[1].collections,
+           after.gen[2].collections - before.gen[2].collections,
+           after.gen[0].examined - before.gen[0].examined,
+           after.gen[1].examined - before.gen[1].examined,
+           after.gen[2].examined - before.gen[2].examined);
     fflush(stdout);
 }
 
@@ -335,6 +355,8 @@ static void print_usage(FILE *f, const char *argv0)
             "  --runs N           runs; a table of medians ends the output (default 5)\n"
             "  --lock gil|free    the runtime's lock mode (default gil)\n"
             "  --gc on|off        automatic collection: MW_GC_STW or MW_GC_OFF (default on)\n"
+            "  --full-growth PCT  the full-growth share (mw_config.gc_full_growth; default\n"
+            "                     the runtime's, 100; CPython's rule is 25)\n"
             "  --workloads LIST   comma-separated subset of ints,strs,dicts,lists\n"
             "                     (default ints,strs,dicts)\n",
             argv0);
@@ -420,9 +442,17 @@ static int parse_options(int argc, char **argv)
                 fprintf(stderr, "%s: --gc takes on or off\n", argv[0]);
                 return -1;
             }
+        } else if (strcmp(a, "--full-growth") == 0) {
+            char *end;
+            long g = strtol(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || g < 0 || g > 10000) {
+                fprintf(stderr, "%s: --full-growth takes a percent, 0..10000\n", argv[0]);
+                return -1;
+            }
+            opt.full_growth = (int)g;
         } else if (strcmp(a, "--workloads") == 0) {
             if (parse_workloads(v) != 0) {
-                fprintf(stderr, "%s: --workloads takes a list of ints,strs,dicts\n", argv[0]);
+                fprintf(stderr, "%s: --workloads takes a list of ints,strs,dicts,lists\n", argv[0]);
                 return -1;
             }
         } else {
@@ -466,6 +496,9 @@ int main(int argc, char **argv)
     mw_config_default(&cfg);
     cfg.lock = opt.lock;
     cfg.gc_policy = opt.gc_on ? MW_GC_STW : MW_GC_OFF;
+    if (opt.full_growth >= 0) {
+        cfg.gc_full_growth = opt.full_growth;
+    }
     rt = mw_runtime_new(&cfg);
     if (rt == NULL) {
         die_with_mw_error("mw_runtime_new");

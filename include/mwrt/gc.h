@@ -18,7 +18,11 @@
  * threshold 0 (default 700) generation 0 is collected; every threshold 1
  * (10) collections of generation 0, generation 1 is too; every threshold 2
  * (10) of those, a full collection - but only if the objects that survived
- * since the last full collection are at least 25% of the long-lived ones.
+ * since the last full collection are at least the full-growth share of the
+ * long-lived ones: 100% by default (a full collection once the long-lived
+ * heap has doubled, as Go's GOGC=100), so building a live heap of n
+ * containers costs about 2n object visits in full collections; CPython's
+ * 25% costs about 5n (mw_gc_set_full_growth, docs/objects.md).
  * With MWRT_GC_TORTURE=N in the environment (read when the runtime is
  * made), a collection runs before every Nth container allocation:
  * generation 0, or an older one when its count is due.
@@ -95,6 +99,11 @@ MW_API bool mw_gc_isenabled(void);
  * threshold 0 of 0 turns automatic collection off. */
 MW_API void mw_gc_set_threshold(int t0, int t1, int t2);
 MW_API void mw_gc_get_threshold(int out[3]);
+/* The full-growth share, in percent (see the top; mw_config's
+ * gc_full_growth); clamped to 0 .. 10000.  0 lets every third-threshold
+ * trip run a full collection.  For every heap; any thread. */
+MW_API void mw_gc_set_full_growth(int percent);
+MW_API int mw_gc_get_full_growth(void);
 /* The counts of the three generations (see the top). */
 MW_API void mw_gc_get_count(int out[3]);
 

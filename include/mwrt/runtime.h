@@ -43,6 +43,10 @@ typedef struct mw_config {
     mw_lock_mode lock;            /* default MW_LOCK_GIL */
     mw_gc_policy gc_policy;       /* default MW_GC_STW */
     int threshold[3];             /* default 700, 10, 10; clamped to >= 0 */
+    int gc_full_growth;           /* percent the long-lived heap grows by
+                                     before a full collection (mwrt/gc.h);
+                                     default 100; CPython's rule is 25;
+                                     clamped to 0 .. 10000 */
     size_t memory_limit;          /* bytes of allocator memory (arenas and
                                      large blocks); 0 (default) = none.
                                      Full collections are forced as it is

@@ -116,6 +116,7 @@ typedef struct mw__gc_heap {
 static struct {
     mw__gc_heap main;             /* the shared heap */
     _Atomic(bool) enabled;
+    _Atomic(int) full_growth;     /* percent (mwrt/gc.h); any thread, relaxed */
     unsigned debug;
     long torture;                 /* collect every N allocations (0: off) */
     _Atomic(long) torture_countdown;
@@ -237,6 +238,7 @@ void mw__gc_runtime_init(void)
     const mw_config *cfg = &mw__runtime->config;
     heap_init(MAIN, NULL, cfg->threshold);
     mw__atomic_store_relaxed(&gc.enabled, true);   // the policy decides what runs
+    mw__atomic_store_relaxed(&gc.full_growth, cfg->gc_full_growth);
     gc.debug = 0;
     gc.ncallbacks = 0;
     mw_gc_reset_stats();
@@ -1219,10 +1221,17 @@ static int heap_generation_due(mw__gc_heap *h)
         int threshold = mw__atomic_load_relaxed(&h->threshold[g]);
         if (threshold > 0 && mw__atomic_load_relaxed(&h->count[g]) > threshold) {
             // A full collection only if enough objects await their first
-            // one (CPython's rule, which keeps full collections linear).
-            if (g == NGENS - 1 && mw__atomic_load_relaxed(&h->long_lived_pending) <
-                                      mw__atomic_load_relaxed(&h->long_lived_total) / 4) {
-                continue;
+            // one: the long-lived heap has grown by the full-growth share
+            // since the last (CPython's rule with 25%, which keeps the work
+            // of full collections linear in allocation; 100%, the default,
+            // halves it again).  In 64 bits: total * 10000 cannot overflow.
+            if (g == NGENS - 1) {
+                uint64_t pending = mw__atomic_load_relaxed(&h->long_lived_pending);
+                uint64_t total = mw__atomic_load_relaxed(&h->long_lived_total);
+                uint64_t share = (uint64_t)mw__atomic_load_relaxed(&gc.full_growth);
+                if (pending * 100 < total * share) {
+                    continue;
+                }
             }
             return g;
         }
@@ -1675,6 +1684,16 @@ void mw_gc_set_threshold(int t0, int t1, int t2)
     for (int i = 0; i < NGENS; i++) {
         mw__atomic_store_relaxed(&heap_of_caller()->threshold[i], t[i] < 0 ? 0 : t[i]);
     }
+}
+
+void mw_gc_set_full_growth(int percent)
+{
+    mw__atomic_store_relaxed(&gc.full_growth, mw__gc_clamp_full_growth(percent));
+}
+
+int mw_gc_get_full_growth(void)
+{
+    return mw__atomic_load_relaxed(&gc.full_growth);
 }
 
 void mw_gc_get_threshold(int out[3])

@@ -161,6 +161,13 @@ MW_INLINE mw_object *mw__gc_object_of(mw__gc_head *g)
  * collection check before a container is allocated; set up and tear down
  * with the runtime. */
 void mw__gc_track(mw_object *o);
+/* The full-growth share (mwrt/gc.h): its default and its range. */
+#define MW__GC_FULL_GROWTH_DEFAULT 100
+#define MW__GC_FULL_GROWTH_MAX 10000
+MW_INLINE int mw__gc_clamp_full_growth(int percent)
+{
+    return percent < 0 ? 0 : percent > MW__GC_FULL_GROWTH_MAX ? MW__GC_FULL_GROWTH_MAX : percent;
+}
 void mw__gc_untrack(mw_object *o);
 void mw__gc_before_alloc(void);
 /* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect

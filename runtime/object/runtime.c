@@ -127,6 +127,7 @@ void mw_config_default(mw_config *cfg)
     cfg->threshold[0] = 700;
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
+    cfg->gc_full_growth = MW__GC_FULL_GROWTH_DEFAULT;
     cfg->memory_limit = 0;
     cfg->switch_interval_us = MW__SWITCH_INTERVAL_DEFAULT;
 }
@@ -147,6 +148,7 @@ static void config_clamp(mw_config *out, const mw_config *cfg)
             out->threshold[i] = 0;
         }
     }
+    out->gc_full_growth = mw__gc_clamp_full_growth(out->gc_full_growth);
     if (out->switch_interval_us < MW__SWITCH_INTERVAL_MIN) {
         out->switch_interval_us = MW__SWITCH_INTERVAL_MIN;
     } else if (out->switch_interval_us > MW__SWITCH_INTERVAL_MAX) {

@@ -331,11 +331,67 @@ START_TEST(test_automatic_off)
 }
 END_TEST
 
+/* Append n fresh empty lists to keep (all stay live). */
+static void grow_live(mw_object *keep, int n)
+{
+    for (int i = 0; i < n; i++) {
+        mw_object *l = mw_list_new();
+        ck_assert_ptr_nonnull(l);
+        ck_assert_int_eq(mw_list_append(keep, l), 0);
+        mw_decref(l);
+    }
+}
+
+static uint64_t full_collections(void)
+{
+    mw_gc_stats st;
+    ck_assert_int_eq(mw_gc_get_stats(&st), 0);
+    return st.gen[2].collections;
+}
+
+/* The full-growth share decides when a growing live heap is collected
+ * whole: with thresholds 10/1/1 every second collection of generation 1
+ * would be a full one; the share holds them back until the long-lived
+ * heap has grown by it. */
+START_TEST(test_full_growth)
+{
+    start_exact(MODE(_i));
+    ck_assert_int_eq(mw_gc_get_full_growth(), 100);   // the default
+    mw_gc_set_full_growth(-5);
+    ck_assert_int_eq(mw_gc_get_full_growth(), 0);
+    mw_gc_set_full_growth(1 << 30);
+    ck_assert_int_eq(mw_gc_get_full_growth(), 10000);
+    mw_gc_set_full_growth(100);
+    mw_gc_set_threshold(10, 1, 1);
+    mw_object *keep = mw_list_new();
+    ck_assert_ptr_nonnull(keep);
+    grow_live(keep, 4000);
+    mw_gc_collect(2);   // 4001 long-lived
+    ASSERT_NO_ERR();
+    uint64_t before = full_collections();
+    grow_live(keep, 2000);   // +50%: not yet
+    ck_assert_uint_eq(full_collections(), before);
+    grow_live(keep, 2200);   // past +100%
+    ck_assert_uint_gt(full_collections(), before);
+    // CPython's 25%: a quarter more is enough.
+    mw_gc_set_full_growth(25);
+    mw_gc_collect(2);
+    ASSERT_NO_ERR();
+    before = full_collections();
+    grow_live(keep, 2500);   // +30% of 8201
+    ck_assert_uint_gt(full_collections(), before);
+    mw_decref(keep);
+    mw_gc_set_full_growth(100);
+    stop();
+}
+END_TEST
+
 TCase *tcase_automatic(void)
 {
     TCase *tc = tcase_create("automatic");
     tcase_set_timeout(tc, 60);   // Check's default 4 s is tight under sanitizers
     tcase_add_loop_test(tc, test_automatic_bounded, 0, NMODES);
     tcase_add_loop_test(tc, test_automatic_off, 0, 3 * NMODES);
+    tcase_add_loop_test(tc, test_full_growth, 0, NMODES);
     return tc;
 }
