@@ -151,7 +151,7 @@ set title 'Full-collection work while n lists are built and kept'
 set xlabel 'lists built and live (millions)'
 set ylabel 'objects examined by full collections, per list'
 set yrange [0:*]
-set key top left
+set key bottom right
 set grid
 plot '$datafile' using (\$1/1e6):2 with linespoints title 'full growth 100% (default)', \
      '$datafile' using (\$1/1e6):3 with linespoints title 'full growth 25% (CPython)'
