@@ -560,12 +560,7 @@ static const char *encoding_of(mw_object *o)
         return n <= 44 ? "embstr" : "raw";
     }
     if (t == &srv_list_type) {
-        srv_list *l = (srv_list *)o;
-        size_t bytes = 0;
-        for (size_t i = 0; i < l->len; i++) {
-            bytes += mw_str_len(srv_list_at(l, i)) + 2;
-        }
-        return bytes <= 8192 ? "listpack" : "quicklist";
+        return "quicklist"; // Redis 7.0 has no other list encoding
     }
     if (t == &srv_set_type) {
         srv_dict *d = &((srv_set *)o)->d;

@@ -546,7 +546,7 @@ START_TEST(randomkey_object)
     EXPECT(c, "+OK\r\n", "SET", "big", "0123456789012345678901234567890123456789012345678");
     EXPECT(c, "$3\r\nraw\r\n", "OBJECT", "ENCODING", "big");
     EXPECT(c, ":1\r\n", "RPUSH", "l", "a");
-    EXPECT(c, "$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "l");
+    EXPECT(c, "$9\r\nquicklist\r\n", "OBJECT", "ENCODING", "l");
     EXPECT(c, ":1\r\n", "HSET", "h", "f", "v");
     EXPECT(c, "$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "h");
     EXPECT(c, ":2\r\n", "SADD", "si", "1", "2");
