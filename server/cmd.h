@@ -96,6 +96,15 @@ void cmd_pexpire(ctx *x);
 void cmd_ttl(ctx *x);
 void cmd_pttl(ctx *x);
 void cmd_persist(ctx *x);
+void cmd_expireat(ctx *x);
+void cmd_pexpireat(ctx *x);
+void cmd_expiretime(ctx *x);
+void cmd_pexpiretime(ctx *x);
+void cmd_renamenx(ctx *x);
+void cmd_copy(ctx *x);
+void cmd_touch(ctx *x);
+void cmd_randomkey(ctx *x);
+void cmd_object(ctx *x);
 
 /* cmd_string.c */
 void cmd_get(ctx *x);
@@ -110,6 +119,29 @@ void cmd_incrby(ctx *x);
 void cmd_decrby(ctx *x);
 void cmd_append(ctx *x);
 void cmd_strlen(ctx *x);
+void cmd_setex(ctx *x);
+void cmd_psetex(ctx *x);
+void cmd_getex(ctx *x);
+void cmd_getdel(ctx *x);
+void cmd_msetnx(ctx *x);
+void cmd_incrbyfloat(ctx *x);
+void cmd_getrange(ctx *x);
+void cmd_setrange(ctx *x);
+/* Replace the string at argv[1] (its entry e, or a new key when e is
+ * NULL) with n bytes at p, keeping e's expiry; false after replying OOM. */
+bool str_store(ctx *x, srv_entry *e, const char *p, size_t n);
+
+/* cmd_bitmap.c */
+void cmd_setbit(ctx *x);
+void cmd_getbit(ctx *x);
+void cmd_bitcount(ctx *x);
+void cmd_bitpos(ctx *x);
+void cmd_bitop(ctx *x);
+
+/* cmd_hll.c */
+void cmd_pfadd(ctx *x);
+void cmd_pfcount(ctx *x);
+void cmd_pfmerge(ctx *x);
 
 /* cmd_list.c */
 void cmd_lpush(ctx *x);

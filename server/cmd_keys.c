@@ -1,6 +1,8 @@
 /*
  * server/cmd_keys.c - commands on keys of any type: DBSIZE, FLUSHDB, KEYS, SCAN, TYPE,
- * EXISTS, DEL, RENAME, expiry.
+ * EXISTS, DEL, RENAME, RENAMENX, COPY, TOUCH, RANDOMKEY, OBJECT, expiry
+ * (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT and their NX/XX/GT/LT, TTL, PTTL,
+ * EXPIRETIME, PEXPIRETIME, PERSIST).
  *
  * The command table that names them, and what the helpers they share do,
  * are in commands.c; cmd.h declares both.
@@ -215,8 +217,9 @@ void cmd_rename(ctx *x)
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
-/* EXPIRE/PEXPIRE key time [NX|XX|GT|LT] */
-static void generic_expire(ctx *x, long long unit, const char *name)
+/* EXPIRE/PEXPIRE key time [NX|XX|GT|LT], and EXPIREAT/PEXPIREAT (at:
+ * the time counts from the epoch rather than from now). */
+static void generic_expire(ctx *x, long long unit, bool at, const char *name)
 {
     long long t;
     if (!arg_ll(x, 2, &t)) {
@@ -247,12 +250,13 @@ static void generic_expire(ctx *x, long long unit, const char *name)
         return;
     }
     int64_t now = srv_now_ms();
+    int64_t base = at ? 0 : now;
     if (t > INT64_MAX / unit || t < INT64_MIN / unit ||
-        (t * unit > 0 && t * unit > INT64_MAX - now)) {
+        (t * unit > 0 && t * unit > INT64_MAX - base)) {
         srv_reply_errorf(x->out, "ERR invalid expire time in '%s' command", name);
         return;
     }
-    int64_t when = t * unit + now;
+    int64_t when = t * unit + base;
     srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
     if (e == NULL) {
         srv_reply_int(x->out, 0);
@@ -275,15 +279,27 @@ static void generic_expire(ctx *x, long long unit, const char *name)
 
 void cmd_expire(ctx *x)
 {
-    generic_expire(x, 1000, "expire");
+    generic_expire(x, 1000, false, "expire");
 }
 
 void cmd_pexpire(ctx *x)
 {
-    generic_expire(x, 1, "pexpire");
+    generic_expire(x, 1, false, "pexpire");
 }
 
-static void generic_ttl(ctx *x, bool ms)
+void cmd_expireat(ctx *x)
+{
+    generic_expire(x, 1000, true, "expireat");
+}
+
+void cmd_pexpireat(ctx *x)
+{
+    generic_expire(x, 1, true, "pexpireat");
+}
+
+/* TTL/PTTL (time left) and EXPIRETIME/PEXPIRETIME (at: the time itself);
+ * seconds are rounded to the nearest, as Redis does for both. */
+static void generic_ttl(ctx *x, bool ms, bool at)
 {
     srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
     if (e == NULL) {
@@ -294,7 +310,7 @@ static void generic_ttl(ctx *x, bool ms)
         srv_reply_int(x->out, -1);
         return;
     }
-    int64_t left = e->expire - srv_now_ms();
+    int64_t left = at ? e->expire : e->expire - srv_now_ms();
     if (left < 0) {
         left = 0;
     }
@@ -303,12 +319,22 @@ static void generic_ttl(ctx *x, bool ms)
 
 void cmd_ttl(ctx *x)
 {
-    generic_ttl(x, false);
+    generic_ttl(x, false, false);
 }
 
 void cmd_pttl(ctx *x)
 {
-    generic_ttl(x, true);
+    generic_ttl(x, true, false);
+}
+
+void cmd_expiretime(ctx *x)
+{
+    generic_ttl(x, false, true);
+}
+
+void cmd_pexpiretime(ctx *x)
+{
+    generic_ttl(x, true, true);
 }
 
 void cmd_persist(ctx *x)
@@ -320,4 +346,318 @@ void cmd_persist(ctx *x)
     }
     srv_ks_set_expire(e, -1);
     srv_reply_int(x->out, 1);
+}
+
+/* ======================================================================
+ * RENAMENX, COPY, TOUCH, RANDOMKEY
+ * ====================================================================== */
+
+void cmd_renamenx(ctx *x)
+{
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e == NULL) {
+        srv_reply_error(x->out, "ERR no such key");
+        return;
+    }
+    if ((x->argl[1] == x->argl[2] && memcmp(x->argv[1], x->argv[2], x->argl[1]) == 0) ||
+        srv_ks_find(x->argv[2], x->argl[2]) != NULL) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    mw_object *v = e->v.obj;
+    int64_t when = e->expire;
+    mw_incref(v);
+    srv_ks_remove(e);
+    bool ok = srv_ks_set(x->argv[2], x->argl[2], v, false);
+    mw_decref(v);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    if (when >= 0) {
+        srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
+    }
+    srv_reply_int(x->out, 1);
+}
+
+/* A copy of value o that shares nothing mutable with it (new reference),
+ * or NULL when out of memory.  Strings are immutable and are shared; the
+ * members of aggregates are strings (or, in hashes, referenced values
+ * that the copy references too, as the original does). */
+static mw_object *copy_value(mw_object *o)
+{
+    const mw_type *t = mw_type_of(o);
+    if (t == &srv_list_type) {
+        srv_list *src = (srv_list *)o, *l = srv_list_new();
+        for (size_t i = 0; l != NULL && i < src->len; i++) {
+            mw_object *it = srv_list_at(src, i);
+            mw_incref(it);
+            if (!srv_list_push(l, it, false)) {
+                mw_decref((mw_object *)l);
+                l = NULL;
+            }
+        }
+        return (mw_object *)l;
+    }
+    if (t == &srv_hash_type || t == &srv_set_type) {
+        srv_dict *from = t == &srv_hash_type ? &((srv_hash *)o)->d : &((srv_set *)o)->d;
+        mw_object *n = t == &srv_hash_type ? (mw_object *)srv_hash_new() : (mw_object *)srv_set_new();
+        if (n == NULL) {
+            return NULL;
+        }
+        srv_dict *to = t == &srv_hash_type ? &((srv_hash *)n)->d : &((srv_set *)n)->d;
+        for (srv_entry *e = from->first; e != NULL; e = e->onext) {
+            if (e->v.obj != NULL && mw_gc_track_for(n, e->v.obj) != 0) {
+                mw_decref(n);
+                return NULL;
+            }
+            srv_entry *ne = srv_dict_add(to, e->key, e->klen, e->hash);
+            if (ne == NULL) {
+                mw_decref(n);
+                return NULL;
+            }
+            if (e->v.obj != NULL) {
+                mw_incref(e->v.obj);
+            }
+            ne->v.obj = e->v.obj;
+        }
+        return n;
+    }
+    if (t == &srv_zset_type) {
+        srv_zset *src = (srv_zset *)o, *z = srv_zset_new();
+        for (srv_znode *nd = z != NULL ? src->header->level[0].fwd : NULL; nd != NULL;
+             nd = nd->level[0].fwd) {
+            if (srv_zset_add(z, nd->entry->key, nd->entry->klen, nd->score) < 0) {
+                mw_decref((mw_object *)z);
+                return NULL;
+            }
+        }
+        return (mw_object *)z;
+    }
+    mw_incref(o);
+    return o;
+}
+
+/* COPY source destination [DB destination-db] [REPLACE]: only database 0
+ * exists, so DB 0 is the one destination database accepted. */
+void cmd_copy(ctx *x)
+{
+    bool replace = false;
+    for (size_t i = 3; i < x->argc; i++) {
+        if (arg_is(x, i, "REPLACE")) {
+            replace = true;
+        } else if (arg_is(x, i, "DB") && i + 1 < x->argc) {
+            long long db;
+            if (!arg_ll(x, i + 1, &db)) {
+                return;
+            }
+            if (db != 0) {
+                srv_reply_error(x->out, "ERR DB index is out of range");
+                return;
+            }
+            i++;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    if (x->argl[1] == x->argl[2] && memcmp(x->argv[1], x->argv[2], x->argl[1]) == 0) {
+        srv_reply_error(x->out, "ERR source and destination objects are the same");
+        return;
+    }
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e == NULL || (!replace && srv_ks_find(x->argv[2], x->argl[2]) != NULL)) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    int64_t when = e->expire;
+    mw_object *v = copy_value(e->v.obj);
+    if (v == NULL) {
+        mw_err_clear();
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    bool ok = srv_ks_set(x->argv[2], x->argl[2], v, false);
+    mw_decref(v);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    if (when >= 0) {
+        srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
+    }
+    srv_reply_int(x->out, 1);
+}
+
+/* TOUCH key [key ...]: keys carry no access time here, so touching is
+ * counting the keys that exist. */
+void cmd_touch(ctx *x)
+{
+    cmd_exists(x);
+}
+
+/* RANDOMKEY: a random live key.  In sharded mode it is one of the keys of
+ * the shard of the worker that runs it (the client's), not of the whole
+ * keyspace. */
+void cmd_randomkey(ctx *x)
+{
+    for (int tries = 0; tries < 100 && srv_ks.d.count > 0; tries++) {
+        srv_entry *e = srv_dict_random(&srv_ks.d);
+        if (e == NULL) {
+            break;
+        }
+        if (e->expire >= 0 && e->expire <= srv_now_ms()) {
+            srv_ks_find(e->key, e->klen); // deletes it
+            continue;
+        }
+        srv_reply_bulk(x->out, e->key, e->klen);
+        return;
+    }
+    if (srv_ks.d.count > 0) {
+        // Only expired keys were drawn: answer one anyway, as Redis does
+        // when it gives up.
+        srv_entry *e = srv_dict_random(&srv_ks.d);
+        srv_reply_bulk(x->out, e->key, e->klen);
+        return;
+    }
+    srv_reply_null(x->out);
+}
+
+/* ======================================================================
+ * OBJECT
+ * ====================================================================== */
+
+static bool all_ints(srv_dict *d, size_t *maxlen)
+{
+    bool ints = true;
+    *maxlen = 0;
+    for (srv_entry *e = d->first; e != NULL; e = e->onext) {
+        long long v;
+        if (e->klen > *maxlen) {
+            *maxlen = e->klen;
+        }
+        if (ints && !srv_str2ll(e->key, e->klen, &v)) {
+            ints = false;
+        }
+    }
+    return ints;
+}
+
+/* The encoding Redis 7.0 would give a value of this shape created by the
+ * usual commands with the default thresholds (values here have one
+ * representation each; the name says what Redis would use). */
+static const char *encoding_of(mw_object *o)
+{
+    const mw_type *t = mw_type_of(o);
+    size_t maxlen;
+    if (t == &mw_str_type) {
+        size_t n;
+        const char *p = mw_str_data(o, &n);
+        long long v;
+        if (n <= 20 && srv_str2ll(p, n, &v)) {
+            return "int";
+        }
+        return n <= 44 ? "embstr" : "raw";
+    }
+    if (t == &srv_list_type) {
+        return "quicklist"; // Redis 7.0 has no other list encoding
+    }
+    if (t == &srv_set_type) {
+        srv_dict *d = &((srv_set *)o)->d;
+        return d->count <= 512 && all_ints(d, &maxlen) ? "intset" : "hashtable";
+    }
+    if (t == &srv_hash_type) {
+        srv_dict *d = &((srv_hash *)o)->d;
+        if (d->count > 128) {
+            return "hashtable";
+        }
+        for (srv_entry *e = d->first; e != NULL; e = e->onext) {
+            if (e->klen > 64 || mw_type_of(e->v.obj) != &mw_str_type || mw_str_len(e->v.obj) > 64) {
+                return "hashtable";
+            }
+        }
+        return "listpack";
+    }
+    if (t == &srv_zset_type) {
+        srv_zset *z = (srv_zset *)o;
+        if (z->len > 128) {
+            return "skiplist";
+        }
+        all_ints(&z->d, &maxlen);
+        return maxlen <= 64 ? "listpack" : "skiplist";
+    }
+    return "raw";
+}
+
+static const char *const object_help[] = {
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Print this help.",
+};
+
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP.  Keys carry no
+ * access time: IDLETIME is 0, and FREQ answers as Redis does without an
+ * LFU policy (none exists here). */
+void cmd_object(ctx *x)
+{
+    if (x->argc == 2 && arg_is(x, 1, "HELP")) {
+        size_t n = sizeof object_help / sizeof object_help[0];
+        srv_reply_array(x->out, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            srv_reply_status(x->out, object_help[i]);
+        }
+        return;
+    }
+    bool known = arg_is(x, 1, "ENCODING") || arg_is(x, 1, "REFCOUNT") ||
+                 arg_is(x, 1, "IDLETIME") || arg_is(x, 1, "FREQ");
+    if (!known) {
+        srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
+                         (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
+        return;
+    }
+    if (x->argc != 3) {
+        char low[16];
+        size_t n = x->argl[1];
+        for (size_t i = 0; i < n; i++) {
+            low[i] = (char)tolower((unsigned char)x->argv[1][i]);
+        }
+        srv_reply_errorf(x->out, "ERR wrong number of arguments for 'object|%.*s' command",
+                         (int)n, low);
+        return;
+    }
+    srv_entry *e = srv_ks_find(x->argv[2], x->argl[2]);
+    if (e == NULL) {
+        srv_reply_null(x->out);
+        return;
+    }
+    if (arg_is(x, 1, "ENCODING")) {
+        srv_reply_bulk(x->out, encoding_of(e->v.obj), strlen(encoding_of(e->v.obj)));
+    } else if (arg_is(x, 1, "REFCOUNT")) {
+        // Redis shares the integers 0..9999 among keys: those report
+        // INT_MAX; every other value has the one reference of its key.
+        long long v;
+        size_t n;
+        const char *p = mw_type_of(e->v.obj) == &mw_str_type ? mw_str_data(e->v.obj, &n) : NULL;
+        bool shared = p != NULL && n <= 20 && srv_str2ll(p, n, &v) && v >= 0 && v < 10000;
+        srv_reply_int(x->out, shared ? INT_MAX : 1);
+    } else if (arg_is(x, 1, "IDLETIME")) {
+        srv_reply_int(x->out, 0);
+    } else {
+        srv_reply_error(x->out,
+                        "ERR An LFU maxmemory policy is not selected, access frequency not "
+                        "tracked. Please note that when switching between policies at runtime "
+                        "LRU and LFU data will take some time to adjust.");
+    }
 }

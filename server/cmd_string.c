@@ -315,3 +315,353 @@ void cmd_strlen(ctx *x)
         srv_reply_int(x->out, r > 0 ? (long long)mw_str_len(s) : 0);
     }
 }
+
+/* ======================================================================
+ * Expiring writes, GETEX, GETDEL
+ * ====================================================================== */
+
+/* Redis's expire argument rule: a positive integer, in seconds or ms,
+ * relative to now or absolute; an overflow is an invalid time.  *when is
+ * the absolute time in ms.  False after replying the error. */
+static bool expire_arg(ctx *x, size_t i, bool secs, bool rel, const char *name, int64_t *when)
+{
+    long long t;
+    if (!arg_ll(x, i, &t)) {
+        return false;
+    }
+    int64_t now = srv_now_ms();
+    if (t <= 0 || (secs && t > INT64_MAX / 1000) ||
+        (rel && (secs ? t * 1000 : t) > INT64_MAX - now)) {
+        srv_reply_errorf(x->out, "ERR invalid expire time in '%s' command", name);
+        return false;
+    }
+    *when = (secs ? t * 1000 : t) + (rel ? now : 0);
+    return true;
+}
+
+/* Set key to argv[vi] with the absolute expiry when (ms). */
+static void set_with_expire(ctx *x, size_t vi, int64_t when)
+{
+    mw_object *v = new_str(x, x->argv[vi], x->argl[vi]);
+    if (v == NULL) {
+        return;
+    }
+    bool ok = srv_ks_set(x->argv[1], x->argl[1], v, false);
+    mw_decref(v);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_ks_set_expire(srv_ks_find(x->argv[1], x->argl[1]), when);
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
+/* SETEX key seconds value */
+void cmd_setex(ctx *x)
+{
+    int64_t when;
+    if (expire_arg(x, 2, true, true, "setex", &when)) {
+        set_with_expire(x, 3, when);
+    }
+}
+
+/* PSETEX key milliseconds value */
+void cmd_psetex(ctx *x)
+{
+    int64_t when;
+    if (expire_arg(x, 2, false, true, "psetex", &when)) {
+        set_with_expire(x, 3, when);
+    }
+}
+
+/* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: GET that also sets or
+ * clears the expiry.  An absolute time already past deletes the key after
+ * the value is read, as Redis does. */
+void cmd_getex(ctx *x)
+{
+    int kind = 0; // 1 EX, 2 PX, 3 EXAT, 4 PXAT, 5 PERSIST
+    size_t targ = 0;
+    for (size_t i = 2; i < x->argc; i++) {
+        bool more = i + 1 < x->argc;
+        if (kind == 0 && arg_is(x, i, "PERSIST")) {
+            kind = 5;
+        } else if (kind == 0 && more &&
+                   (arg_is(x, i, "EX") || arg_is(x, i, "PX") ||
+                    arg_is(x, i, "EXAT") || arg_is(x, i, "PXAT"))) {
+            kind = arg_is(x, i, "EX") ? 1 : arg_is(x, i, "PX") ? 2 : arg_is(x, i, "EXAT") ? 3 : 4;
+            targ = ++i;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    int64_t when = -1;
+    if (kind >= 1 && kind <= 4 &&
+        !expire_arg(x, targ, kind == 1 || kind == 3, kind <= 2, "getex", &when)) {
+        return;
+    }
+    mw_object *s;
+    int r = lookup_read(x, 1, &mw_str_type, &s);
+    if (r < 0) {
+        return;
+    }
+    if (r == 0) {
+        srv_reply_null(x->out);
+        return;
+    }
+    reply_str(x->out, s);
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (kind == 5) {
+        srv_ks_set_expire(e, -1);
+    } else if (kind != 0) {
+        if (when <= srv_now_ms()) {
+            srv_ks_remove(e);
+        } else {
+            srv_ks_set_expire(e, when);
+        }
+    }
+}
+
+/* GETDEL key */
+void cmd_getdel(ctx *x)
+{
+    mw_object *s;
+    int r = lookup_read(x, 1, &mw_str_type, &s);
+    if (r < 0) {
+        return;
+    }
+    if (r == 0) {
+        srv_reply_null(x->out);
+        return;
+    }
+    reply_str(x->out, s);
+    srv_ks_del(x->argv[1], x->argl[1]);
+}
+
+/* MSETNX key value [key value ...]: all or nothing; in sharded mode every
+ * key must be in one slot (the table routes it as a one-slot command). */
+void cmd_msetnx(ctx *x)
+{
+    if (x->argc % 2 != 1) {
+        srv_reply_error(x->out, "ERR wrong number of arguments for 'msetnx' command");
+        return;
+    }
+    for (size_t i = 1; i < x->argc; i += 2) {
+        if (srv_ks_find(x->argv[i], x->argl[i]) != NULL) {
+            srv_reply_int(x->out, 0);
+            return;
+        }
+    }
+    for (size_t i = 1; i < x->argc; i += 2) {
+        mw_object *v = new_str(x, x->argv[i + 1], x->argl[i + 1]);
+        if (v == NULL) {
+            return;
+        }
+        bool ok = srv_ks_set(x->argv[i], x->argl[i], v, false);
+        mw_decref(v);
+        if (!ok) {
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
+    }
+    srv_reply_int(x->out, 1);
+}
+
+/* ======================================================================
+ * INCRBYFLOAT
+ * ====================================================================== */
+
+/* Redis's long double parse: the whole text, no leading space, not NaN. */
+static bool parse_ld(const char *p, size_t n, long double *out)
+{
+    char tmp[5 * 1024 + 1];
+    if (n == 0 || n >= sizeof tmp || isspace((unsigned char)p[0])) {
+        return false;
+    }
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(tmp, &end);
+    if ((size_t)(end - tmp) != n || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) ||
+        isnan(v)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* INCRBYFLOAT key increment: the result is stored and replied as Redis
+ * prints it, 17 digits after the point with trailing zeros dropped. */
+void cmd_incrbyfloat(ctx *x)
+{
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
+        return;
+    }
+    long double v = 0, by;
+    if (e != NULL) {
+        size_t n;
+        const char *p = mw_str_data(e->v.obj, &n);
+        if (!parse_ld(p, n, &v)) {
+            srv_reply_error(x->out, E_NOTFLOAT);
+            return;
+        }
+    }
+    if (!parse_ld(x->argv[2], x->argl[2], &by)) {
+        srv_reply_error(x->out, E_NOTFLOAT);
+        return;
+    }
+    v += by;
+    if (isnan(v) || isinf(v)) {
+        srv_reply_error(x->out, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char buf[5 * 1024 + 64];
+    int len = snprintf(buf, sizeof buf, "%.17Lf", v);
+    if (len <= 0 || (size_t)len >= sizeof buf) {
+        srv_reply_error(x->out, E_NOTFLOAT);
+        return;
+    }
+    if (strchr(buf, '.') != NULL) {
+        while (len > 0 && buf[len - 1] == '0') {
+            len--;
+        }
+        if (len > 0 && buf[len - 1] == '.') {
+            len--;
+        }
+    }
+    if (len == 2 && buf[0] == '-' && buf[1] == '0') {
+        buf[0] = '0';
+        len = 1;
+    }
+    mw_object *ns = new_str(x, buf, (size_t)len);
+    if (ns == NULL) {
+        return;
+    }
+    bool ok = true;
+    if (e != NULL) {
+        srv_ks_replace(e, ns, true);
+    } else {
+        ok = srv_ks_set(x->argv[1], x->argl[1], ns, true);
+    }
+    mw_decref(ns);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_reply_bulk(x->out, buf, (size_t)len);
+}
+
+/* ======================================================================
+ * GETRANGE, SETRANGE
+ * ====================================================================== */
+
+/* GETRANGE key start end (and SUBSTR): inclusive, negative from the end. */
+void cmd_getrange(ctx *x)
+{
+    long long start, end;
+    if (!arg_ll(x, 2, &start) || !arg_ll(x, 3, &end)) {
+        return;
+    }
+    mw_object *s;
+    int r = lookup_read(x, 1, &mw_str_type, &s);
+    if (r < 0) {
+        return;
+    }
+    size_t n = 0;
+    const char *p = r > 0 ? mw_str_data(s, &n) : "";
+    long long len = (long long)n;
+    if (start < 0 && end < 0 && start > end) {
+        srv_reply_bulk(x->out, "", 0);
+        return;
+    }
+    if (start < 0) {
+        start += len;
+    }
+    if (end < 0) {
+        end += len;
+    }
+    if (start < 0) {
+        start = 0;
+    }
+    if (end < 0) {
+        end = 0;
+    }
+    if (end >= len) {
+        end = len - 1;
+    }
+    if (len == 0 || start > end) {
+        srv_reply_bulk(x->out, "", 0);
+        return;
+    }
+    srv_reply_bulk(x->out, p + start, (size_t)(end - start + 1));
+}
+
+/* Replace the string at key (entry e, or a new key when NULL) with n
+ * bytes from buf, keeping its expiry.  False after replying OOM. */
+bool str_store(ctx *x, srv_entry *e, const char *buf, size_t n)
+{
+    mw_object *ns = new_str(x, buf, n);
+    if (ns == NULL) {
+        return false;
+    }
+    bool ok = true;
+    if (e != NULL) {
+        srv_ks_replace(e, ns, true);
+    } else {
+        ok = srv_ks_set(x->argv[1], x->argl[1], ns, false);
+    }
+    mw_decref(ns);
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+    }
+    return ok;
+}
+
+/* SETRANGE key offset value: overwrite from offset, zero-padding. */
+void cmd_setrange(ctx *x)
+{
+    long long off;
+    if (!arg_ll(x, 2, &off)) {
+        return;
+    }
+    if (off < 0) {
+        srv_reply_error(x->out, "ERR offset is out of range");
+        return;
+    }
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e != NULL && mw_type_of(e->v.obj) != &mw_str_type) {
+        srv_reply_error(x->out, E_WRONGTYPE);
+        return;
+    }
+    size_t n = 0;
+    const char *p = e != NULL ? mw_str_data(e->v.obj, &n) : "";
+    size_t vl = x->argl[3];
+    if (vl == 0) {
+        srv_reply_int(x->out, (long long)n); // nothing to write: no key made
+        return;
+    }
+    if (off > srv.cfg.bulk_max - (long long)vl) {
+        srv_reply_error(x->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
+    size_t nl = (size_t)off + vl > n ? (size_t)off + vl : n;
+    // Strings are immutable runtime objects: a new one is built (O(n)).
+    char *tmp = malloc(nl ? nl : 1);
+    if (tmp == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    memcpy(tmp, p, n);
+    if ((size_t)off > n) {
+        memset(tmp + n, 0, (size_t)off - n);
+    }
+    memcpy(tmp + off, x->argv[3], vl);
+    bool ok = str_store(x, e, tmp, nl);
+    free(tmp);
+    if (ok) {
+        srv_reply_int(x->out, (long long)nl);
+    }
+}

@@ -1,7 +1,9 @@
 /*
  * test_generic.c - connection, server and keyspace commands: PING ECHO QUIT
  * SELECT HELLO CLIENT COMMAND CONFIG INFO DBSIZE FLUSHDB FLUSHALL KEYS SCAN
- * TYPE EXISTS DEL UNLINK RENAME, unknown commands and arity errors.  Replies
+ * TYPE EXISTS DEL UNLINK RENAME RENAMENX COPY TOUCH RANDOMKEY OBJECT, the
+ * absolute expiries (EXPIREAT PEXPIREAT EXPIRETIME PEXPIRETIME), unknown
+ * commands and arity errors.  Replies
  * are compared byte for byte with what Redis 7.0 sends, except where they
  * legitimately differ (ids, versions, counts, orders of unordered sets).
  */
@@ -9,6 +11,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#define NOTINT_ERR "-ERR value is not an integer or out of range\r\n"
 
 /* Sort the string elements of an array reply, for unordered results. */
 static int cmp_str(const void *a, const void *b)
@@ -405,6 +409,166 @@ START_TEST(unknown_and_arity)
 }
 END_TEST
 
+START_TEST(expire_at)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SET", "k", "v");
+    EXPECT(c, ":-1\r\n", "EXPIRETIME", "k");
+    EXPECT(c, ":-2\r\n", "EXPIRETIME", "none");
+    EXPECT(c, ":-2\r\n", "PEXPIRETIME", "none");
+    EXPECT(c, ":0\r\n", "EXPIREAT", "none", "4102444800");
+    EXPECT(c, ":1\r\n", "EXPIREAT", "k", "4102444800");
+    EXPECT(c, ":4102444800\r\n", "EXPIRETIME", "k");
+    EXPECT(c, ":4102444800000\r\n", "PEXPIRETIME", "k");
+    EXPECT(c, ":1\r\n", "PEXPIREAT", "k", "4102444800123");
+    EXPECT(c, ":4102444800123\r\n", "PEXPIRETIME", "k");
+    EXPECT(c, ":4102444800\r\n", "EXPIRETIME", "k");
+    // NX XX GT LT against an absolute time.
+    EXPECT(c, ":0\r\n", "EXPIREAT", "k", "4102444900", "NX");
+    EXPECT(c, ":1\r\n", "EXPIREAT", "k", "4102444900", "XX");
+    EXPECT(c, ":0\r\n", "EXPIREAT", "k", "4102444800", "GT");
+    EXPECT(c, ":1\r\n", "EXPIREAT", "k", "4102444800", "LT");
+    EXPECT(c, ":1\r\n", "PEXPIREAT", "k", "4102444801000", "gt");
+    EXPECT(c, ":4102444801\r\n", "EXPIRETIME", "k");
+    EXPECT(c, "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+           "EXPIREAT", "k", "4102444800", "NX", "XX");
+    EXPECT(c, "-ERR GT and LT options at the same time are not compatible\r\n",
+           "PEXPIREAT", "k", "4102444800", "GT", "LT");
+    EXPECT(c, "-ERR Unsupported option BOGUS\r\n", "EXPIREAT", "k", "4102444800", "BOGUS");
+    EXPECT(c, NOTINT_ERR, "EXPIREAT", "k", "soon");
+    EXPECT(c, "-ERR invalid expire time in 'expireat' command\r\n",
+           "EXPIREAT", "k", "9223372036854775807");
+    EXPECT(c, ":1\r\n", "PERSIST", "k");
+    EXPECT(c, ":0\r\n", "EXPIREAT", "k", "4102444800", "XX");
+    EXPECT(c, ":0\r\n", "EXPIREAT", "k", "4102444800", "GT");
+    // A time in the past deletes the key.
+    EXPECT(c, ":1\r\n", "EXPIREAT", "k", "1");
+    EXPECT(c, ":0\r\n", "EXISTS", "k");
+    EXPECT(c, "+OK\r\n", "SET", "p", "v");
+    EXPECT(c, ":1\r\n", "PEXPIREAT", "p", "1000");
+    EXPECT(c, ":-2\r\n", "TTL", "p");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(renamenx_copy_touch)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SET", "{r}a", "1");
+    EXPECT(c, "+OK\r\n", "SET", "{r}b", "2");
+    EXPECT(c, ":0\r\n", "RENAMENX", "{r}a", "{r}b");
+    EXPECT(c, "$1\r\n2\r\n", "GET", "{r}b");
+    EXPECT(c, ":1\r\n", "EXPIRE", "{r}a", "100");
+    EXPECT(c, ":1\r\n", "RENAMENX", "{r}a", "{r}c");
+    EXPECT(c, ":0\r\n", "EXISTS", "{r}a");
+    EXPECT(c, "$1\r\n1\r\n", "GET", "{r}c");
+    EXPECT(c, ":100\r\n", "TTL", "{r}c");
+    EXPECT(c, ":0\r\n", "RENAMENX", "{r}c", "{r}c");
+    EXPECT(c, "-ERR no such key\r\n", "RENAMENX", "{r}none", "{r}x");
+    // COPY: the value and its expiry; a copy of an aggregate is separate.
+    EXPECT(c, "+OK\r\n", "SET", "{c}s", "v", "EX", "100");
+    EXPECT(c, ":1\r\n", "COPY", "{c}s", "{c}d");
+    EXPECT(c, "$1\r\nv\r\n", "GET", "{c}d");
+    EXPECT(c, ":100\r\n", "TTL", "{c}d");
+    EXPECT(c, "+OK\r\n", "SET", "{c}s", "w");
+    EXPECT(c, ":0\r\n", "COPY", "{c}s", "{c}d");
+    EXPECT(c, "$1\r\nv\r\n", "GET", "{c}d");
+    EXPECT(c, ":1\r\n", "COPY", "{c}s", "{c}d", "REPLACE");
+    EXPECT(c, "$1\r\nw\r\n", "GET", "{c}d");
+    EXPECT(c, ":-1\r\n", "TTL", "{c}d");
+    EXPECT(c, ":1\r\n", "COPY", "{c}s", "{c}d", "DB", "0", "REPLACE");
+    EXPECT(c, ":0\r\n", "COPY", "{c}none", "{c}d", "REPLACE");
+    EXPECT(c, "-ERR source and destination objects are the same\r\n", "COPY", "{c}s", "{c}s");
+    EXPECT(c, "-ERR syntax error\r\n", "COPY", "{c}s", "{c}d", "BOGUS");
+    EXPECT(c, "-ERR syntax error\r\n", "COPY", "{c}s", "{c}d", "DB");
+    EXPECT(c, NOTINT_ERR, "COPY", "{c}s", "{c}d", "DB", "x");
+    EXPECT(c, ":2\r\n", "RPUSH", "{c}l", "a", "b");
+    EXPECT(c, ":1\r\n", "COPY", "{c}l", "{c}l2");
+    EXPECT(c, ":3\r\n", "RPUSH", "{c}l2", "c");
+    EXPECT(c, ":2\r\n", "LLEN", "{c}l");
+    EXPECT(c, ":1\r\n", "HSET", "{c}h", "f", "v");
+    EXPECT(c, ":1\r\n", "COPY", "{c}h", "{c}h2");
+    EXPECT(c, ":1\r\n", "HSET", "{c}h2", "g", "w");
+    EXPECT(c, ":1\r\n", "HLEN", "{c}h");
+    EXPECT(c, "$1\r\nv\r\n", "HGET", "{c}h2", "f");
+    EXPECT(c, ":2\r\n", "SADD", "{c}set", "x", "y");
+    EXPECT(c, ":1\r\n", "COPY", "{c}set", "{c}set2");
+    EXPECT(c, ":1\r\n", "SREM", "{c}set2", "x");
+    EXPECT(c, ":2\r\n", "SCARD", "{c}set");
+    EXPECT(c, ":1\r\n", "SISMEMBER", "{c}set2", "y");
+    EXPECT(c, ":1\r\n", "ZADD", "{c}z", "1", "a");
+    EXPECT(c, ":1\r\n", "COPY", "{c}z", "{c}z2");
+    EXPECT(c, ":1\r\n", "ZADD", "{c}z2", "2", "b");
+    EXPECT(c, ":1\r\n", "ZCARD", "{c}z");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nb\r\n", "ZRANGE", "{c}z2", "0", "-1");
+    EXPECT(c, "+zset\r\n", "TYPE", "{c}z2");
+    // TOUCH counts the keys that exist.
+    EXPECT(c, ":2\r\n", "TOUCH", "{c}s", "{c}d", "{c}none");
+    EXPECT(c, ":0\r\n", "TOUCH", "nothing");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(randomkey_object)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "$-1\r\n", "RANDOMKEY");
+    EXPECT(c, "-ERR wrong number of arguments for 'randomkey' command\r\n", "RANDOMKEY", "x");
+    EXPECT(c, "+OK\r\n", "SET", "only", "v");
+    th_close(c);
+    // Sharded, RANDOMKEY draws from the client's worker's shard: nil is a
+    // right answer there when the key lives in another.
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "RANDOMKEY");
+    REQUIREF((r->type == REDIS_REPLY_STRING && strcmp(r->str, "only") == 0) ||
+                 r->type == REDIS_REPLY_NIL,
+             "RANDOMKEY: type %d", r->type);
+    freeReplyObject(r);
+    r = th_cmd(rc, "OBJECT HELP");
+    REQUIREF(r->type == REDIS_REPLY_ARRAY && r->elements > 4, "OBJECT HELP: type %d", r->type);
+    freeReplyObject(r);
+    redisFree(rc);
+    c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SET", "n", "12345");
+    EXPECT(c, "$3\r\nint\r\n", "OBJECT", "ENCODING", "n");
+    EXPECT(c, ":1\r\n", "OBJECT", "REFCOUNT", "n");
+    EXPECT(c, "+OK\r\n", "SET", "small", "100");
+    EXPECT(c, ":2147483647\r\n", "OBJECT", "REFCOUNT", "small");
+    EXPECT(c, "+OK\r\n", "SET", "s", "hello");
+    EXPECT(c, "$6\r\nembstr\r\n", "OBJECT", "encoding", "s");
+    EXPECT(c, ":1\r\n", "OBJECT", "REFCOUNT", "s");
+    EXPECT(c, ":0\r\n", "OBJECT", "IDLETIME", "s");
+    EXPECT(c, "+OK\r\n", "SET", "big", "0123456789012345678901234567890123456789012345678");
+    EXPECT(c, "$3\r\nraw\r\n", "OBJECT", "ENCODING", "big");
+    EXPECT(c, ":1\r\n", "RPUSH", "l", "a");
+    EXPECT(c, "$9\r\nquicklist\r\n", "OBJECT", "ENCODING", "l");
+    EXPECT(c, ":1\r\n", "HSET", "h", "f", "v");
+    EXPECT(c, "$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "h");
+    EXPECT(c, ":2\r\n", "SADD", "si", "1", "2");
+    EXPECT(c, "$6\r\nintset\r\n", "OBJECT", "ENCODING", "si");
+    EXPECT(c, ":1\r\n", "SADD", "ss", "a");
+    EXPECT(c, "$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "ss");
+    EXPECT(c, ":1\r\n", "ZADD", "z", "1", "a");
+    EXPECT(c, "$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "z");
+    EXPECT(c, "$-1\r\n", "OBJECT", "ENCODING", "none");
+    EXPECT(c, "$-1\r\n", "OBJECT", "REFCOUNT", "none");
+    EXPECT(c, "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+              "Please note that when switching between policies at runtime LRU and LFU data "
+              "will take some time to adjust.\r\n",
+           "OBJECT", "FREQ", "s");
+    EXPECT(c, "-ERR unknown subcommand 'bogus'. Try OBJECT HELP.\r\n", "OBJECT", "bogus", "s");
+    EXPECT(c, "-ERR wrong number of arguments for 'object|encoding' command\r\n",
+           "OBJECT", "ENCODING");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_generic(void)
 {
     TCase *tc = tcase_create("generic");
@@ -416,5 +580,8 @@ TCase *tcase_generic(void)
     tcase_add_test(tc, keyspace);
     tcase_add_test(tc, keys_scan);
     tcase_add_test(tc, unknown_and_arity);
+    tcase_add_test(tc, expire_at);
+    tcase_add_test(tc, renamenx_copy_touch);
+    tcase_add_test(tc, randomkey_object);
     return tc;
 }
