@@ -121,6 +121,13 @@ void cmd_lrange(ctx *x);
 void cmd_lindex(ctx *x);
 void cmd_lset(ctx *x);
 void cmd_lrem(ctx *x);
+void cmd_ltrim(ctx *x);
+void cmd_linsert(ctx *x);
+void cmd_lpos(ctx *x);
+void cmd_lmove(ctx *x);
+void cmd_rpoplpush(ctx *x);
+void cmd_lpushx(ctx *x);
+void cmd_rpushx(ctx *x);
 
 /* cmd_hash.c */
 void cmd_hset(ctx *x);

@@ -348,6 +348,88 @@ START_TEST(sorted_sets)
 }
 END_TEST
 
+START_TEST(lists_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    // LTRIM
+    EXPECT(c, ":5\r\n", "RPUSH", "l", "a", "b", "c", "d", "e");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "1", "-2");
+    EXPECT(c, "*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n", "LRANGE", "l", "0", "-1");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "-100", "100");
+    EXPECT(c, ":3\r\n", "LLEN", "l");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "2", "1");
+    EXPECT(c, ":0\r\n", "EXISTS", "l");
+    EXPECT(c, "+OK\r\n", "LTRIM", "nope", "0", "1");
+    EXPECT(c, NOTINT, "LTRIM", "l", "x", "1");
+    // LINSERT
+    EXPECT(c, ":3\r\n", "RPUSH", "l", "a", "b", "c");
+    EXPECT(c, ":4\r\n", "LINSERT", "l", "BEFORE", "b", "x");
+    EXPECT(c, ":5\r\n", "LINSERT", "l", "after", "c", "y");
+    EXPECT(c, ":6\r\n", "LINSERT", "l", "BEFORE", "a", "z");
+    EXPECT(c, "*6\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\nx\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ny\r\n",
+           "LRANGE", "l", "0", "-1");
+    EXPECT(c, ":-1\r\n", "LINSERT", "l", "BEFORE", "nope", "q");
+    EXPECT(c, ":0\r\n", "LINSERT", "nope", "BEFORE", "a", "q");
+    EXPECT(c, "-ERR syntax error\r\n", "LINSERT", "l", "MIDDLE", "a", "q");
+    // LPOS
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "1", "0");
+    EXPECT(c, ":8\r\n", "RPUSH", "p", "a", "b", "c", "1", "2", "3", "c", "c");
+    EXPECT(c, ":2\r\n", "LPOS", "p", "c");
+    EXPECT(c, "$-1\r\n", "LPOS", "p", "zz");
+    EXPECT(c, ":6\r\n", "LPOS", "p", "c", "RANK", "2");
+    EXPECT(c, ":7\r\n", "LPOS", "p", "c", "RANK", "-1");
+    EXPECT(c, ":6\r\n", "LPOS", "p", "c", "RANK", "-2");
+    EXPECT(c, "*2\r\n:2\r\n:6\r\n", "LPOS", "p", "c", "COUNT", "2");
+    EXPECT(c, "*3\r\n:2\r\n:6\r\n:7\r\n", "LPOS", "p", "c", "COUNT", "0");
+    EXPECT(c, "*2\r\n:7\r\n:6\r\n", "LPOS", "p", "c", "RANK", "-1", "COUNT", "2");
+    EXPECT(c, "*1\r\n:2\r\n", "LPOS", "p", "c", "COUNT", "0", "MAXLEN", "6");
+    EXPECT(c, "$-1\r\n", "LPOS", "p", "c", "MAXLEN", "2");
+    EXPECT(c, "*0\r\n", "LPOS", "p", "zz", "COUNT", "0");
+    EXPECT(c, "*0\r\n", "LPOS", "nope", "a", "COUNT", "1");
+    EXPECT(c, "$-1\r\n", "LPOS", "nope", "a");
+    EXPECT(c,
+           "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+           "or use negative to start from the end of the list\r\n",
+           "LPOS", "p", "c", "RANK", "0");
+    EXPECT(c, "-ERR COUNT can't be negative\r\n", "LPOS", "p", "c", "COUNT", "-1");
+    EXPECT(c, "-ERR MAXLEN can't be negative\r\n", "LPOS", "p", "c", "MAXLEN", "-1");
+    EXPECT(c, "-ERR syntax error\r\n", "LPOS", "p", "c", "BOGUS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "LPOS", "p", "c", "RANK");
+    EXPECT(c, NOTINT, "LPOS", "p", "c", "RANK", "x");
+    // LMOVE, RPOPLPUSH (hash tags: one slot)
+    EXPECT(c, ":3\r\n", "RPUSH", "{t}a", "1", "2", "3");
+    EXPECT(c, "$1\r\n1\r\n", "LMOVE", "{t}a", "{t}b", "LEFT", "RIGHT");
+    EXPECT(c, "$1\r\n3\r\n", "LMOVE", "{t}a", "{t}b", "right", "left");
+    EXPECT(c, "*2\r\n$1\r\n3\r\n$1\r\n1\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$1\r\n2\r\n", "RPOPLPUSH", "{t}a", "{t}b");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}a");
+    EXPECT(c, "*3\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n1\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$1\r\n1\r\n", "RPOPLPUSH", "{t}b", "{t}b");   // rotate
+    EXPECT(c, "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$-1\r\n", "LMOVE", "{t}a", "{t}b", "LEFT", "LEFT");
+    EXPECT(c, "$-1\r\n", "RPOPLPUSH", "{t}a", "{t}b");
+    EXPECT(c, "-ERR syntax error\r\n", "LMOVE", "{t}b", "{t}a", "UP", "LEFT");
+    EXPECT(c, "+OK\r\n", "SET", "{t}s", "v");
+    EXPECT(c, WRONGTYPE, "LMOVE", "{t}b", "{t}s", "LEFT", "LEFT");
+    EXPECT(c, WRONGTYPE, "RPOPLPUSH", "{t}s", "{t}b");
+    EXPECT(c, ":3\r\n", "LLEN", "{t}b");
+    // LPUSHX, RPUSHX
+    EXPECT(c, ":0\r\n", "LPUSHX", "nope", "a");
+    EXPECT(c, ":0\r\n", "EXISTS", "nope");
+    EXPECT(c, ":5\r\n", "RPUSHX", "{t}b", "4", "5");
+    EXPECT(c, ":6\r\n", "LPUSHX", "{t}b", "0");
+    EXPECT(c, "*6\r\n$1\r\n0\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n",
+           "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, WRONGTYPE, "LPUSHX", "{t}s", "a");
+    EXPECT(c, WRONGTYPE, "LTRIM", "{t}s", "0", "1");
+    EXPECT(c, WRONGTYPE, "LINSERT", "{t}s", "BEFORE", "a", "b");
+    EXPECT(c, WRONGTYPE, "LPOS", "{t}s", "a");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -356,5 +438,6 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, hashes);
     tcase_add_test(tc, sets);
     tcase_add_test(tc, sorted_sets);
+    tcase_add_test(tc, lists_more);
     return tc;
 }
