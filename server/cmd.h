@@ -151,6 +151,16 @@ void cmd_smembers(ctx *x);
 void cmd_sismember(ctx *x);
 void cmd_scard(ctx *x);
 void cmd_spop(ctx *x);
+void cmd_sinter(ctx *x);
+void cmd_sunion(ctx *x);
+void cmd_sdiff(ctx *x);
+void cmd_sinterstore(ctx *x);
+void cmd_sunionstore(ctx *x);
+void cmd_sdiffstore(ctx *x);
+void cmd_sintercard(ctx *x);
+void cmd_smove(ctx *x);
+void cmd_smismember(ctx *x);
+void cmd_srandmember(ctx *x);
 
 /* cmd_zset.c */
 void cmd_zadd(ctx *x);

@@ -430,6 +430,108 @@ START_TEST(lists_more)
 }
 END_TEST
 
+START_TEST(sets_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    redisContext *rc = RCONNECT();
+    redisReply *r;
+    EXPECT(c, ":4\r\n", "SADD", "{t}a", "a", "b", "c", "d");
+    EXPECT(c, ":3\r\n", "SADD", "{t}b", "c", "d", "e");
+    EXPECT(c, ":2\r\n", "SADD", "{t}c", "d", "f");
+    r = th_cmd(rc, "SINTER {t}a {t}b");
+    ck_assert_str_eq(sorted_join(r), "c,d");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SINTER {t}a {t}b {t}c");
+    ck_assert_str_eq(sorted_join(r), "d");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SUNION {t}a {t}b {t}c {t}none");
+    ck_assert_str_eq(sorted_join(r), "a,b,c,d,e,f");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SDIFF {t}a {t}b {t}none");
+    ck_assert_str_eq(sorted_join(r), "a,b");
+    freeReplyObject(r);
+    EXPECT(c, "*0\r\n", "SINTER", "{t}a", "{t}none");
+    EXPECT(c, "*0\r\n", "SDIFF", "{t}none", "{t}a");
+    EXPECT(c, ":2\r\n", "SINTERSTORE", "{t}d", "{t}a", "{t}b");
+    r = th_cmd(rc, "SMEMBERS {t}d");
+    ck_assert_str_eq(sorted_join(r), "c,d");
+    freeReplyObject(r);
+    EXPECT(c, ":6\r\n", "SUNIONSTORE", "{t}d", "{t}a", "{t}b", "{t}c");
+    EXPECT(c, ":6\r\n", "SCARD", "{t}d");
+    EXPECT(c, ":1\r\n", "SDIFFSTORE", "{t}d", "{t}b", "{t}a", "{t}c");
+    r = th_cmd(rc, "SMEMBERS {t}d");
+    ck_assert_str_eq(sorted_join(r), "e");
+    freeReplyObject(r);
+    EXPECT(c, "+OK\r\n", "SET", "{t}s", "v");
+    EXPECT(c, ":2\r\n", "SINTERSTORE", "{t}s", "{t}a", "{t}b");   // overwrites a string
+    EXPECT(c, "+set\r\n", "TYPE", "{t}s");
+    EXPECT(c, ":0\r\n", "SINTERSTORE", "{t}d", "{t}a", "{t}none");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}d");
+    EXPECT(c, "+OK\r\n", "SET", "{t}str", "v");
+    EXPECT(c, WRONGTYPE, "SINTER", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SUNION", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SDIFF", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SUNIONSTORE", "{t}d", "{t}a", "{t}str");
+    // SINTERCARD
+    EXPECT(c, ":2\r\n", "SINTERCARD", "2", "{t}a", "{t}b");
+    EXPECT(c, ":1\r\n", "SINTERCARD", "2", "{t}a", "{t}b", "LIMIT", "1");
+    EXPECT(c, ":2\r\n", "SINTERCARD", "2", "{t}a", "{t}b", "LIMIT", "0");
+    EXPECT(c, ":4\r\n", "SINTERCARD", "1", "{t}a");
+    EXPECT(c, ":0\r\n", "SINTERCARD", "2", "{t}a", "{t}none");
+    EXPECT(c, "-ERR numkeys should be greater than 0\r\n", "SINTERCARD", "0", "{t}a");
+    EXPECT(c, "-ERR numkeys should be greater than 0\r\n", "SINTERCARD", "x", "{t}a");
+    EXPECT(c, "-ERR Number of keys can't be greater than number of args\r\n",
+           "SINTERCARD", "3", "{t}a", "{t}b");
+    EXPECT(c, "-ERR LIMIT can't be negative\r\n", "SINTERCARD", "1", "{t}a", "LIMIT", "-1");
+    EXPECT(c, "-ERR syntax error\r\n", "SINTERCARD", "1", "{t}a", "BOGUS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "SINTERCARD", "1", "{t}a", "LIMIT");
+    EXPECT(c, WRONGTYPE, "SINTERCARD", "2", "{t}a", "{t}str");
+    // SMOVE
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}c", "{t}b", "f");
+    EXPECT(c, ":1\r\n", "SISMEMBER", "{t}b", "f");
+    EXPECT(c, ":0\r\n", "SMOVE", "{t}c", "{t}b", "f");
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}c", "{t}new", "d");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}c");
+    EXPECT(c, "*1\r\n$1\r\nd\r\n", "SMEMBERS", "{t}new");
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}new", "{t}new", "d");
+    EXPECT(c, ":0\r\n", "SMOVE", "{t}none", "{t}new", "d");
+    EXPECT(c, WRONGTYPE, "SMOVE", "{t}str", "{t}new", "d");
+    EXPECT(c, WRONGTYPE, "SMOVE", "{t}new", "{t}str", "d");
+    // SMISMEMBER
+    EXPECT(c, "*3\r\n:1\r\n:0\r\n:1\r\n", "SMISMEMBER", "{t}a", "a", "x", "d");
+    EXPECT(c, "*2\r\n:0\r\n:0\r\n", "SMISMEMBER", "nope", "a", "b");
+    EXPECT(c, WRONGTYPE, "SMISMEMBER", "{t}str", "a");
+    // SRANDMEMBER
+    EXPECT(c, "$-1\r\n", "SRANDMEMBER", "nope");
+    EXPECT(c, "*0\r\n", "SRANDMEMBER", "nope", "3");
+    EXPECT(c, "*0\r\n", "SRANDMEMBER", "{t}a", "0");
+    EXPECT(c, "*1\r\n$1\r\nd\r\n", "SRANDMEMBER", "{t}new", "1");
+    EXPECT(c, "$1\r\nd\r\n", "SRANDMEMBER", "{t}new");
+    EXPECT(c, "*3\r\n$1\r\nd\r\n$1\r\nd\r\n$1\r\nd\r\n", "SRANDMEMBER", "{t}new", "-3");
+    r = th_cmd(rc, "SRANDMEMBER {t}a 10");
+    ck_assert_str_eq(sorted_join(r), "a,b,c,d");
+    freeReplyObject(r);
+    for (int i = 0; i < 20; i++) {
+        r = th_cmd(rc, "SRANDMEMBER {t}a 3");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+        const char *j = sorted_join(r);
+        REQUIREF(strlen(j) == 5 && j[0] != j[2] && j[2] != j[4], "%s", j);
+        freeReplyObject(r);
+        r = th_cmd(rc, "SRANDMEMBER {t}a -6");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 6);
+        freeReplyObject(r);
+    }
+    EXPECT(c, ":4\r\n", "SCARD", "{t}a");
+    EXPECT(c, NOTINT, "SRANDMEMBER", "{t}a", "x");
+    EXPECT(c, "-ERR syntax error\r\n", "SRANDMEMBER", "{t}a", "1", "2");
+    EXPECT(c, WRONGTYPE, "SRANDMEMBER", "{t}str");
+    redisFree(rc);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -439,5 +541,6 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, sets);
     tcase_add_test(tc, sorted_sets);
     tcase_add_test(tc, lists_more);
+    tcase_add_test(tc, sets_more);
     return tc;
 }
