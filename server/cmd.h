@@ -171,5 +171,19 @@ void cmd_zcard(ctx *x);
 void cmd_zrank(ctx *x);
 void cmd_zrange(ctx *x);
 void cmd_zpopmin(ctx *x);
+void cmd_zrevrange(ctx *x);
+void cmd_zrangebyscore(ctx *x);
+void cmd_zrevrangebyscore(ctx *x);
+void cmd_zrangebylex(ctx *x);
+void cmd_zrevrangebylex(ctx *x);
+void cmd_zcount(ctx *x);
+void cmd_zlexcount(ctx *x);
+void cmd_zremrangebyrank(ctx *x);
+void cmd_zremrangebyscore(ctx *x);
+void cmd_zremrangebylex(ctx *x);
+void cmd_zrevrank(ctx *x);
+void cmd_zpopmax(ctx *x);
+void cmd_zmscore(ctx *x);
+void cmd_zrandmember(ctx *x);
 
 #endif

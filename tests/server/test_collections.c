@@ -532,6 +532,124 @@ START_TEST(sets_more)
 }
 END_TEST
 
+#define ZS "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
+
+START_TEST(sorted_sets_ranges)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":5\r\n", "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e");
+    // ZRANGE by rank, reversed, and the old ZREVRANGE
+    EXPECT(c, "*2\r\n$1\r\ne\r\n$1\r\nd\r\n", "ZRANGE", "z", "0", "1", "REV");
+    EXPECT(c, "*4\r\n$1\r\ne\r\n$1\r\n5\r\n$1\r\nd\r\n$1\r\n4\r\n", "ZREVRANGE", "z", "0", "1",
+           "WITHSCORES");
+    EXPECT(c, "-ERR syntax error\r\n", "ZREVRANGE", "z", "0", "1", "REV");
+    // by score
+    EXPECT(c, ZS, "ZRANGE", "z", "1", "4", "BYSCORE");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "(1", "(4", "BYSCORE");
+    EXPECT(c, "*2\r\n$1\r\nd\r\n$1\r\nc\r\n", "ZRANGE", "z", "(5", "3", "BYSCORE", "REV");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT",
+           "1", "2");
+    EXPECT(c, "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZRANGE", "z", "+inf",
+           "-inf", "BYSCORE", "REV", "LIMIT", "1", "2", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n", "ZRANGE", "z", "-inf", "inf",
+           "BYSCORE", "LIMIT", "1", "-1");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "-inf", "inf", "BYSCORE", "LIMIT", "-1", "2");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "-inf", "inf", "BYSCORE", "LIMIT", "10", "2");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "4", "2", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "(3", "(3", "BYSCORE");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGE", "z", "3", "3", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "6", "10", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "nope", "0", "1", "BYSCORE");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZRANGEBYSCORE", "z", "2",
+           "3", "WITHSCORES");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGEBYSCORE", "z", "2", "3", "LIMIT", "1", "5");
+    EXPECT(c, "*2\r\n$1\r\nc\r\n$1\r\nb\r\n", "ZREVRANGEBYSCORE", "z", "3", "2");
+    EXPECT(c, "*1\r\n$1\r\nb\r\n", "ZREVRANGEBYSCORE", "z", "(3", "-inf", "LIMIT", "0", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGEBYSCORE", "z", "2", "3", "BYSCORE");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZRANGE", "z", "x", "3", "BYSCORE");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZRANGEBYSCORE", "z", "1", "((3");
+    EXPECT(c, "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE "
+              "or BYLEX\r\n", "ZRANGE", "z", "0", "1", "LIMIT", "0", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGE", "z", "0", "1", "LIMIT", "0");
+    EXPECT(c, NOTINT, "ZRANGE", "z", "0", "1", "BYSCORE", "LIMIT", "x", "1");
+    // by member
+    EXPECT(c, ":4\r\n", "ZADD", "lx", "0", "a", "0", "b", "0", "c", "0", "d");
+    EXPECT(c, ZS, "ZRANGE", "lx", "-", "+", "BYLEX");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "lx", "(a", "[c", "BYLEX");
+    EXPECT(c, "*2\r\n$1\r\nc\r\n$1\r\nb\r\n", "ZRANGE", "lx", "[c", "(a", "BYLEX", "REV");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGEBYLEX", "lx", "[b", "+", "LIMIT", "1", "1");
+    EXPECT(c, "*2\r\n$1\r\nd\r\n$1\r\nc\r\n", "ZREVRANGEBYLEX", "lx", "+", "[bb");
+    EXPECT(c, "*0\r\n", "ZRANGEBYLEX", "lx", "+", "-");
+    EXPECT(c, "*0\r\n", "ZRANGEBYLEX", "lx", "[z", "+");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZRANGEBYLEX", "lx", "a", "+");
+    EXPECT(c, "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+           "ZRANGE", "lx", "-", "+", "BYLEX", "WITHSCORES");
+    // ZCOUNT, ZLEXCOUNT
+    EXPECT(c, ":3\r\n", "ZCOUNT", "z", "2", "4");
+    EXPECT(c, ":1\r\n", "ZCOUNT", "z", "(2", "(4");
+    EXPECT(c, ":5\r\n", "ZCOUNT", "z", "-inf", "+inf");
+    EXPECT(c, ":0\r\n", "ZCOUNT", "z", "4", "2");
+    EXPECT(c, ":0\r\n", "ZCOUNT", "nope", "0", "1");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZCOUNT", "z", "a", "1");
+    EXPECT(c, ":4\r\n", "ZLEXCOUNT", "lx", "-", "+");
+    EXPECT(c, ":2\r\n", "ZLEXCOUNT", "lx", "[b", "(d");
+    EXPECT(c, ":0\r\n", "ZLEXCOUNT", "nope", "-", "+");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZLEXCOUNT", "lx", "b", "+");
+    // ZREVRANK, ZMSCORE
+    EXPECT(c, ":4\r\n", "ZREVRANK", "z", "a");
+    EXPECT(c, ":0\r\n", "ZREVRANK", "z", "e");
+    EXPECT(c, "$-1\r\n", "ZREVRANK", "z", "nope");
+    EXPECT(c, "$-1\r\n", "ZREVRANK", "nope", "a");
+    EXPECT(c, "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n5\r\n", "ZMSCORE", "z", "a", "x", "e");
+    EXPECT(c, "*2\r\n$-1\r\n$-1\r\n", "ZMSCORE", "nope", "a", "b");
+    // ZPOPMAX
+    EXPECT(c, "*2\r\n$1\r\ne\r\n$1\r\n5\r\n", "ZPOPMAX", "z");
+    EXPECT(c, "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZPOPMAX", "z", "2");
+    EXPECT(c, "*0\r\n", "ZPOPMAX", "nope");
+    EXPECT(c, "-ERR value is out of range, must be positive\r\n", "ZPOPMAX", "z", "-1");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n", "ZPOPMAX", "z", "10");
+    EXPECT(c, ":0\r\n", "EXISTS", "z");
+    // ZREMRANGEBYRANK / BYSCORE / BYLEX
+    EXPECT(c, ":5\r\n", "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYRANK", "z", "-2", "-1");
+    EXPECT(c, ":0\r\n", "ZREMRANGEBYRANK", "z", "5", "9");
+    EXPECT(c, ":1\r\n", "ZREMRANGEBYSCORE", "z", "(1", "2");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nc\r\n", "ZRANGE", "z", "0", "-1");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYSCORE", "z", "-inf", "+inf");
+    EXPECT(c, ":0\r\n", "EXISTS", "z");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYLEX", "lx", "(a", "[c");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nd\r\n", "ZRANGE", "lx", "0", "-1");
+    EXPECT(c, ":0\r\n", "ZREMRANGEBYLEX", "nope", "-", "+");
+    EXPECT(c, NOTINT, "ZREMRANGEBYRANK", "lx", "a", "1");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZREMRANGEBYSCORE", "lx", "a", "1");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZREMRANGEBYLEX", "lx", "a",
+           "+");
+    // ZRANDMEMBER
+    EXPECT(c, "$-1\r\n", "ZRANDMEMBER", "nope");
+    EXPECT(c, "*0\r\n", "ZRANDMEMBER", "nope", "2");
+    EXPECT(c, ":1\r\n", "ZADD", "one", "7", "m");
+    EXPECT(c, "$1\r\nm\r\n", "ZRANDMEMBER", "one");
+    EXPECT(c, "*2\r\n$1\r\nm\r\n$1\r\n7\r\n", "ZRANDMEMBER", "one", "5", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nm\r\n$1\r\n7\r\n$1\r\nm\r\n$1\r\n7\r\n", "ZRANDMEMBER", "one", "-2",
+           "WITHSCORES");
+    EXPECT(c, "*0\r\n", "ZRANDMEMBER", "one", "0");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANDMEMBER", "one", "1", "BOGUS");
+    EXPECT(c, NOTINT, "ZRANDMEMBER", "one", "x");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "ZRANGEBYSCORE", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZCOUNT", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZLEXCOUNT", "str", "-", "+");
+    EXPECT(c, WRONGTYPE, "ZREVRANK", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZPOPMAX", "str");
+    EXPECT(c, WRONGTYPE, "ZMSCORE", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZREMRANGEBYRANK", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZRANDMEMBER", "str");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -542,5 +660,6 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, sorted_sets);
     tcase_add_test(tc, lists_more);
     tcase_add_test(tc, sets_more);
+    tcase_add_test(tc, sorted_sets_ranges);
     return tc;
 }
