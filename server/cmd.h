@@ -141,6 +141,10 @@ void cmd_hvals(ctx *x);
 void cmd_hlen(ctx *x);
 void cmd_hexists(ctx *x);
 void cmd_hincrby(ctx *x);
+void cmd_hsetnx(ctx *x);
+void cmd_hincrbyfloat(ctx *x);
+void cmd_hstrlen(ctx *x);
+void cmd_hrandfield(ctx *x);
 void cmd_ref_set(ctx *x);
 void cmd_ref_get(ctx *x);
 

@@ -480,7 +480,8 @@ void cmd_srandmember(ctx *x)
             return;
         }
         if (count < -LLONG_MAX / 2) {
-            srv_reply_error(x->out, "ERR value is out of range");
+            srv_reply_error(x->out, "ERR value is out of range, value must between "
+                                    "-9223372036854775807 and 9223372036854775807");
             return;
         }
     }

@@ -709,7 +709,8 @@ void cmd_zrandmember(ctx *x)
             return;
         }
         if (count < -LLONG_MAX / 2) {
-            srv_reply_error(x->out, "ERR value is out of range");
+            srv_reply_error(x->out, "ERR value is out of range, value must between "
+                                    "-9223372036854775807 and 9223372036854775807");
             return;
         }
     }

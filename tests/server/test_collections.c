@@ -650,6 +650,59 @@ START_TEST(sorted_sets_ranges)
 }
 END_TEST
 
+START_TEST(hashes_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    redisContext *rc = RCONNECT();
+    redisReply *r;
+    EXPECT(c, ":1\r\n", "HSETNX", "h", "f", "v");
+    EXPECT(c, ":0\r\n", "HSETNX", "h", "f", "w");
+    EXPECT(c, "$1\r\nv\r\n", "HGET", "h", "f");
+    EXPECT(c, ":1\r\n", "HSTRLEN", "h", "f");
+    EXPECT(c, ":0\r\n", "HSTRLEN", "h", "nope");
+    EXPECT(c, ":0\r\n", "HSTRLEN", "nope", "f");
+    EXPECT(c, "$4\r\n10.5\r\n", "HINCRBYFLOAT", "h", "n", "10.5");
+    EXPECT(c, "$4\r\n10.6\r\n", "HINCRBYFLOAT", "h", "n", "0.1");
+    EXPECT(c, "$3\r\n5.6\r\n", "HINCRBYFLOAT", "h", "n", "-5");
+    EXPECT(c, "$3\r\n300\r\n", "HINCRBYFLOAT", "h", "e", "3e2");
+    EXPECT(c, "$1\r\n0\r\n", "HINCRBYFLOAT", "h", "e", "-300");
+    EXPECT(c, "$1\r\n3\r\n", "HINCRBYFLOAT", "fresh", "x", "3");
+    EXPECT(c, "-ERR hash value is not a float\r\n", "HINCRBYFLOAT", "h", "f", "1");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "HINCRBYFLOAT", "h", "n", "x");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "HINCRBYFLOAT", "h", "n", " 1");
+    EXPECT(c, "-ERR value is NaN or Infinity\r\n", "HINCRBYFLOAT", "h", "n", "inf");
+    EXPECT(c, "$3\r\n5.6\r\n", "HGET", "h", "n");
+    // HRANDFIELD
+    EXPECT(c, "$-1\r\n", "HRANDFIELD", "nope");
+    EXPECT(c, "*0\r\n", "HRANDFIELD", "nope", "2");
+    EXPECT(c, ":1\r\n", "HSET", "one", "k", "v");
+    EXPECT(c, "$1\r\nk\r\n", "HRANDFIELD", "one");
+    EXPECT(c, "*2\r\n$1\r\nk\r\n$1\r\nv\r\n", "HRANDFIELD", "one", "3", "WITHVALUES");
+    EXPECT(c, "*4\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\nk\r\n$1\r\nv\r\n", "HRANDFIELD", "one", "-2",
+           "WITHVALUES");
+    EXPECT(c, "*2\r\n$1\r\nk\r\n$1\r\nk\r\n", "HRANDFIELD", "one", "-2");
+    EXPECT(c, "*0\r\n", "HRANDFIELD", "one", "0");
+    r = th_cmd(rc, "HRANDFIELD h 10");
+    ck_assert_str_eq(sorted_join(r), "e,f,n");
+    freeReplyObject(r);
+    r = th_cmd(rc, "HRANDFIELD h 2");
+    ck_assert_uint_eq(r->elements, 2);
+    ck_assert_str_ne(r->element[0]->str, r->element[1]->str);
+    freeReplyObject(r);
+    EXPECT(c, "-ERR syntax error\r\n", "HRANDFIELD", "one", "1", "BOGUS");
+    EXPECT(c, NOTINT, "HRANDFIELD", "one", "x");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "HSETNX", "str", "f", "v");
+    EXPECT(c, WRONGTYPE, "HINCRBYFLOAT", "str", "f", "1");
+    EXPECT(c, WRONGTYPE, "HSTRLEN", "str", "f");
+    EXPECT(c, WRONGTYPE, "HRANDFIELD", "str");
+    redisFree(rc);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -661,5 +714,6 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, lists_more);
     tcase_add_test(tc, sets_more);
     tcase_add_test(tc, sorted_sets_ranges);
+    tcase_add_test(tc, hashes_more);
     return tc;
 }
