@@ -189,5 +189,11 @@ void cmd_zrevrank(ctx *x);
 void cmd_zpopmax(ctx *x);
 void cmd_zmscore(ctx *x);
 void cmd_zrandmember(ctx *x);
+void cmd_zunionstore(ctx *x);
+void cmd_zinterstore(ctx *x);
+void cmd_zdiffstore(ctx *x);
+void cmd_zunion(ctx *x);
+void cmd_zinter(ctx *x);
+void cmd_zdiff(ctx *x);
 
 #endif

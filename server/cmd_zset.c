@@ -3,7 +3,7 @@
  * ZMSCORE, ZCARD, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZRANGE in
  * Redis 7.0's full syntax with its older forms (ZREVRANGE, ZRANGEBYSCORE,
  * ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX), ZCOUNT, ZLEXCOUNT and the
- * ZREMRANGEBY* commands.
+ * ZREMRANGEBY* commands, and ZUNION, ZINTER, ZDIFF with their STORE forms.
  *
  * The command table that names them, and what the helpers they share do,
  * are in commands.c; cmd.h declares both.
@@ -761,4 +761,288 @@ void cmd_zrandmember(ctx *x)
         reply_node(x, all[i], scores);
     }
     free(all);
+}
+
+/* ======================================================================
+ * Several sorted sets: ZUNION, ZINTER, ZDIFF and their STORE forms
+ *
+ * Inputs may be sorted sets or plain sets (every member scoring 1); a
+ * missing key is empty.  A member's score is its input score times that
+ * input's weight (0 where that is NaN, as for 0 * inf), and a member found
+ * in several inputs gets their SUM (NaN, from inf + -inf, taken as 0),
+ * MIN or MAX.  The result is built in a fresh sorted set, then replied or
+ * stored at the destination.
+ * ====================================================================== */
+
+enum { ZOP_UNION, ZOP_INTER, ZOP_DIFF };
+enum { AGG_SUM, AGG_MIN, AGG_MAX };
+
+typedef struct zsrc {
+    mw_object *o;               /* srv_zset, srv_set or NULL */
+    double weight;
+} zsrc;
+
+static size_t zsrc_len(const zsrc *s)
+{
+    return s->o == NULL ? 0 : agg_len(s->o);
+}
+
+/* The score of member m in s: true if it is there. */
+static bool zsrc_score(const zsrc *s, const char *m, size_t n, double *score)
+{
+    if (s->o == NULL) {
+        return false;
+    }
+    if (mw_type_of(s->o) == &srv_set_type) {
+        *score = 1.0;
+        return srv_dict_find(&((srv_set *)s->o)->d, m, n, srv_hash_bytes(m, n)) != NULL;
+    }
+    srv_znode *z = srv_zset_find((srv_zset *)s->o, m, n);
+    if (z != NULL) {
+        *score = z->score;
+    }
+    return z != NULL;
+}
+
+static double weighted(double score, double w)
+{
+    double v = score * w;
+    return isnan(v) ? 0.0 : v;
+}
+
+static double aggregate(int agg, double a, double b)
+{
+    if (agg == AGG_SUM) {
+        double v = a + b;
+        return isnan(v) ? 0.0 : v;
+    }
+    return agg == AGG_MIN ? (b < a ? b : a) : (b > a ? b : a);
+}
+
+/* Visit every member of s: fn(member, len, score, arg); false stops. */
+typedef bool (*zvisit_fn)(const char *m, size_t n, double score, void *arg);
+
+static bool zsrc_each(const zsrc *s, zvisit_fn fn, void *arg)
+{
+    if (s->o == NULL) {
+        return true;
+    }
+    if (mw_type_of(s->o) == &srv_set_type) {
+        for (srv_entry *e = ((srv_set *)s->o)->d.first; e != NULL; e = e->onext) {
+            if (!fn(e->key, e->klen, 1.0, arg)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    for (srv_znode *z = ((srv_zset *)s->o)->header->level[0].fwd; z != NULL;
+         z = z->level[0].fwd) {
+        if (!fn(z->entry->key, z->entry->klen, z->score, arg)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct zop_state {
+    srv_zset *res;
+    zsrc *src;
+    size_t nsrc, cur;
+    int agg;
+} zop_state;
+
+static bool visit_union(const char *m, size_t n, double score, void *arg)
+{
+    zop_state *st = arg;
+    double v = weighted(score, st->src[st->cur].weight);
+    srv_znode *have = srv_zset_find(st->res, m, n);
+    if (have != NULL) {
+        v = aggregate(st->agg, have->score, v);
+        if (v == have->score) {
+            return true;
+        }
+    }
+    return srv_zset_add(st->res, m, n, v) >= 0;
+}
+
+static bool visit_inter(const char *m, size_t n, double score, void *arg)
+{
+    zop_state *st = arg;
+    double v = weighted(score, st->src[st->cur].weight);
+    for (size_t k = 0; k < st->nsrc; k++) {
+        double s2;
+        if (k == st->cur) {
+            continue;
+        }
+        if (!zsrc_score(&st->src[k], m, n, &s2)) {
+            return true;
+        }
+        v = aggregate(st->agg, v, weighted(s2, st->src[k].weight));
+    }
+    return srv_zset_add(st->res, m, n, v) >= 0;
+}
+
+static bool visit_diff(const char *m, size_t n, double score, void *arg)
+{
+    zop_state *st = arg;
+    double s2;
+    for (size_t k = 1; k < st->nsrc; k++) {
+        if (zsrc_score(&st->src[k], m, n, &s2)) {
+            return true;
+        }
+    }
+    return srv_zset_add(st->res, m, n, score) >= 0;
+}
+
+/* Z{UNION,INTER,DIFF}STORE destination numkeys key... [WEIGHTS w...]
+ * [AGGREGATE SUM|MIN|MAX] (store), or Z{UNION,INTER,DIFF} numkeys key...
+ * [WEIGHTS w...] [AGGREGATE ...] [WITHSCORES]. */
+static void zsetop_generic(ctx *x, int op, bool store, const char *name)
+{
+    size_t ni = store ? 2 : 1;
+    long long nk;
+    if (!arg_ll(x, ni, &nk)) {
+        return;
+    }
+    if (nk < 1) {
+        srv_reply_errorf(x->out, "ERR at least 1 input key is needed for '%s' command", name);
+        return;
+    }
+    if (nk > (long long)(x->argc - ni - 1)) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    size_t n = (size_t)nk, first = ni + 1;
+    if (srv.cfg.sharded) {
+        unsigned slot = srv_key_slot(x->argv[store ? 1 : first], x->argl[store ? 1 : first]);
+        for (size_t i = first; i < first + n; i++) {
+            if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {
+                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
+                return;
+            }
+        }
+    }
+    zsrc *src = malloc(n * sizeof *src);
+    if (src == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        srv_entry *e = srv_ks_find(x->argv[first + i], x->argl[first + i]);
+        src[i].weight = 1.0;
+        src[i].o = e != NULL ? e->v.obj : NULL;
+        if (e != NULL && mw_type_of(e->v.obj) != &srv_zset_type &&
+            mw_type_of(e->v.obj) != &srv_set_type) {
+            srv_reply_error(x->out, E_WRONGTYPE);
+            free(src);
+            return;
+        }
+    }
+    int agg = AGG_SUM;
+    bool scores = false;
+    for (size_t j = first + n; j < x->argc; j++) {
+        size_t left = x->argc - j - 1;
+        if (op != ZOP_DIFF && arg_is(x, j, "WEIGHTS") && left >= n) {
+            for (size_t k = 0; k < n; k++) {
+                j++;
+                if (!srv_str2d(x->argv[j], x->argl[j], &src[k].weight)) {
+                    srv_reply_error(x->out, "ERR weight value is not a float");
+                    free(src);
+                    return;
+                }
+            }
+        } else if (op != ZOP_DIFF && arg_is(x, j, "AGGREGATE") && left >= 1) {
+            j++;
+            if (arg_is(x, j, "SUM")) {
+                agg = AGG_SUM;
+            } else if (arg_is(x, j, "MIN")) {
+                agg = AGG_MIN;
+            } else if (arg_is(x, j, "MAX")) {
+                agg = AGG_MAX;
+            } else {
+                srv_reply_error(x->out, E_SYNTAX);
+                free(src);
+                return;
+            }
+        } else if (!store && arg_is(x, j, "WITHSCORES")) {
+            scores = true;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            free(src);
+            return;
+        }
+    }
+    zop_state st = {.res = srv_zset_new(), .src = src, .nsrc = n, .agg = agg};
+    if (st.res == NULL) {
+        mw_err_clear();
+        free(src);
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    bool ok = true;
+    if (op == ZOP_UNION) {
+        for (st.cur = 0; ok && st.cur < n; st.cur++) {
+            ok = zsrc_each(&src[st.cur], visit_union, &st);
+        }
+    } else if (op == ZOP_INTER) {
+        size_t small = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (zsrc_len(&src[k]) < zsrc_len(&src[small])) {
+                small = k;
+            }
+        }
+        st.cur = small;
+        ok = zsrc_len(&src[small]) == 0 || zsrc_each(&src[small], visit_inter, &st);
+    } else {
+        ok = zsrc_each(&src[0], visit_diff, &st);
+    }
+    free(src);
+    srv_zset *res = st.res;
+    if (!ok) {
+        srv_reply_error(x->out, E_NOMEM);
+    } else if (!store) {
+        srv_reply_array(x->out, scores ? (long long)res->len * 2 : (long long)res->len);
+        for (srv_znode *p = res->header->level[0].fwd; p != NULL; p = p->level[0].fwd) {
+            reply_node(x, p, scores);
+        }
+    } else if (res->len == 0) {
+        srv_ks_del(x->argv[1], x->argl[1]);
+        srv_reply_int(x->out, 0);
+    } else if (!srv_ks_set(x->argv[1], x->argl[1], &res->ob, false)) {
+        mw_err_clear();
+        srv_reply_error(x->out, E_NOMEM);
+    } else {
+        srv_reply_int(x->out, (long long)res->len);
+    }
+    mw_decref(&res->ob);
+}
+
+void cmd_zunionstore(ctx *x)
+{
+    zsetop_generic(x, ZOP_UNION, true, "zunionstore");
+}
+
+void cmd_zinterstore(ctx *x)
+{
+    zsetop_generic(x, ZOP_INTER, true, "zinterstore");
+}
+
+void cmd_zdiffstore(ctx *x)
+{
+    zsetop_generic(x, ZOP_DIFF, true, "zdiffstore");
+}
+
+void cmd_zunion(ctx *x)
+{
+    zsetop_generic(x, ZOP_UNION, false, "zunion");
+}
+
+void cmd_zinter(ctx *x)
+{
+    zsetop_generic(x, ZOP_INTER, false, "zinter");
+}
+
+void cmd_zdiff(ctx *x)
+{
+    zsetop_generic(x, ZOP_DIFF, false, "zdiff");
 }

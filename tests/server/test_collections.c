@@ -703,6 +703,66 @@ START_TEST(hashes_more)
 }
 END_TEST
 
+START_TEST(sorted_sets_algebra)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":3\r\n", "ZADD", "{z}a", "1", "x", "2", "y", "3", "z");
+    EXPECT(c, ":2\r\n", "ZADD", "{z}b", "10", "y", "20", "w");
+    EXPECT(c, ":2\r\n", "SADD", "{z}s", "x", "w");
+    EXPECT(c, ":4\r\n", "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}b");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\ny\r\n$2\r\n12\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n", "ZRANGE", "{z}d", "0", "-1", "WITHSCORES");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n6\r\n$1\r\ny\r\n$2\r\n14\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n",
+           "ZUNION", "2", "{z}a", "{z}b", "WEIGHTS", "2", "1", "WITHSCORES");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n",
+           "ZUNION", "2", "{z}a", "{z}b", "AGGREGATE", "MIN", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\nw\r\n$2\r\n21\r\n",
+           "ZINTER", "2", "{z}s", "{z}d", "WITHSCORES");
+    EXPECT(c, ":1\r\n", "ZINTERSTORE", "{z}d", "2", "{z}a", "{z}b", "AGGREGATE", "MAX");
+    EXPECT(c, "*2\r\n$1\r\ny\r\n$2\r\n10\r\n", "ZRANGE", "{z}d", "0", "-1", "WITHSCORES");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\nz\r\n", "ZDIFF", "2", "{z}a", "{z}b");
+    EXPECT(c, "*2\r\n$1\r\nz\r\n$1\r\n3\r\n", "ZDIFF", "3", "{z}a", "{z}b", "{z}s",
+           "WITHSCORES");
+    EXPECT(c, ":3\r\n", "ZDIFFSTORE", "{z}d", "2", "{z}a", "{z}none");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n", "ZRANGE", "{z}d", "0", "1");
+    EXPECT(c, ":0\r\n", "ZINTERSTORE", "{z}d", "2", "{z}a", "{z}none");
+    EXPECT(c, ":0\r\n", "EXISTS", "{z}d");
+    EXPECT(c, "*0\r\n", "ZUNION", "1", "{z}none");
+    // weights times infinity, infinities summed
+    EXPECT(c, ":1\r\n", "ZADD", "{z}i", "inf", "x");
+    EXPECT(c, ":1\r\n", "ZADD", "{z}j", "-inf", "x");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "ZUNION", "2", "{z}i", "{z}j", "WITHSCORES");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "ZUNION", "1", "{z}i", "WEIGHTS", "0",
+           "WITHSCORES");
+    // errors
+    EXPECT(c, "-ERR at least 1 input key is needed for 'zunionstore' command\r\n",
+           "ZUNIONSTORE", "{z}d", "0", "{z}a");
+    EXPECT(c, "-ERR at least 1 input key is needed for 'zinter' command\r\n",
+           "ZINTER", "0", "{z}a");
+    EXPECT(c, NOTINT, "ZUNION", "x", "{z}a");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "2", "{z}a");
+    EXPECT(c, "-ERR weight value is not a float\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a",
+           "WEIGHTS", "x");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "WEIGHTS", "1",
+           "2");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "AGGREGATE", "foo");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "WITHSCORES");
+    EXPECT(c, "-ERR syntax error\r\n", "ZDIFFSTORE", "{z}d", "1", "{z}a", "WEIGHTS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZDIFF", "1", "{z}a", "AGGREGATE", "SUM");
+    EXPECT(c, "+OK\r\n", "SET", "{z}str", "v");
+    EXPECT(c, WRONGTYPE, "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZINTER", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZDIFF", "2", "{z}str", "{z}a");
+    EXPECT(c, ":3\r\n", "ZUNIONSTORE", "{z}str", "1", "{z}a");   // overwrites a string
+    EXPECT(c, "+zset\r\n", "TYPE", "{z}str");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -715,5 +775,6 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, sets_more);
     tcase_add_test(tc, sorted_sets_ranges);
     tcase_add_test(tc, hashes_more);
+    tcase_add_test(tc, sorted_sets_algebra);
     return tc;
 }
