@@ -153,6 +153,13 @@ void cmd_lrange(ctx *x);
 void cmd_lindex(ctx *x);
 void cmd_lset(ctx *x);
 void cmd_lrem(ctx *x);
+void cmd_ltrim(ctx *x);
+void cmd_linsert(ctx *x);
+void cmd_lpos(ctx *x);
+void cmd_lmove(ctx *x);
+void cmd_rpoplpush(ctx *x);
+void cmd_lpushx(ctx *x);
+void cmd_rpushx(ctx *x);
 
 /* cmd_hash.c */
 void cmd_hset(ctx *x);
@@ -166,6 +173,10 @@ void cmd_hvals(ctx *x);
 void cmd_hlen(ctx *x);
 void cmd_hexists(ctx *x);
 void cmd_hincrby(ctx *x);
+void cmd_hsetnx(ctx *x);
+void cmd_hincrbyfloat(ctx *x);
+void cmd_hstrlen(ctx *x);
+void cmd_hrandfield(ctx *x);
 void cmd_ref_set(ctx *x);
 void cmd_ref_get(ctx *x);
 
@@ -176,6 +187,16 @@ void cmd_smembers(ctx *x);
 void cmd_sismember(ctx *x);
 void cmd_scard(ctx *x);
 void cmd_spop(ctx *x);
+void cmd_sinter(ctx *x);
+void cmd_sunion(ctx *x);
+void cmd_sdiff(ctx *x);
+void cmd_sinterstore(ctx *x);
+void cmd_sunionstore(ctx *x);
+void cmd_sdiffstore(ctx *x);
+void cmd_sintercard(ctx *x);
+void cmd_smove(ctx *x);
+void cmd_smismember(ctx *x);
+void cmd_srandmember(ctx *x);
 
 /* cmd_zset.c */
 void cmd_zadd(ctx *x);
@@ -186,5 +207,25 @@ void cmd_zcard(ctx *x);
 void cmd_zrank(ctx *x);
 void cmd_zrange(ctx *x);
 void cmd_zpopmin(ctx *x);
+void cmd_zrevrange(ctx *x);
+void cmd_zrangebyscore(ctx *x);
+void cmd_zrevrangebyscore(ctx *x);
+void cmd_zrangebylex(ctx *x);
+void cmd_zrevrangebylex(ctx *x);
+void cmd_zcount(ctx *x);
+void cmd_zlexcount(ctx *x);
+void cmd_zremrangebyrank(ctx *x);
+void cmd_zremrangebyscore(ctx *x);
+void cmd_zremrangebylex(ctx *x);
+void cmd_zrevrank(ctx *x);
+void cmd_zpopmax(ctx *x);
+void cmd_zmscore(ctx *x);
+void cmd_zrandmember(ctx *x);
+void cmd_zunionstore(ctx *x);
+void cmd_zinterstore(ctx *x);
+void cmd_zdiffstore(ctx *x);
+void cmd_zunion(ctx *x);
+void cmd_zinter(ctx *x);
+void cmd_zdiff(ctx *x);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * server/cmd_hash.c - hash commands, and REF.SET/REF.GET, the references between values
+ * server/cmd_hash.c - hash commands (HINCRBYFLOAT in Redis's long double
+ * arithmetic and format among them), and REF.SET/REF.GET, the references between values
  * that let values form cycles.
  *
  * The command table that names them, and what the helpers they share do,
@@ -281,4 +282,204 @@ void cmd_ref_set(ctx *x)
 void cmd_ref_get(ctx *x)
 {
     cmd_hget(x);
+}
+
+/* HSETNX key field value: set the field only if it is not there. */
+void cmd_hsetnx(ctx *x)
+{
+    mw_object *o;
+    int r = lookup(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    if (r > 0 && hash_field((srv_hash *)o, x->argv[2], x->argl[2]) != NULL) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    srv_hash *h = (srv_hash *)lookup_or_create(x, 1, &srv_hash_type);
+    if (h == NULL) {
+        return;
+    }
+    mw_object *v = new_str(x, x->argv[3], x->argl[3]);
+    if (v == NULL) {
+        drop_if_empty(x, 1, &h->ob);
+        return;
+    }
+    if (hash_put(x, h, 2, v) >= 0) {
+        srv_reply_int(x->out, 1);
+    }
+}
+
+/* A long double as Redis reads one: the whole string, no leading space,
+ * no NaN, no overflow. */
+static bool str2ld(const char *p, size_t n, long double *out)
+{
+    char buf[5120];
+    if (n == 0 || n >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    if (isspace((unsigned char)buf[0]) || *end != '\0' || isnan(v) ||
+        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0))) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* HINCRBYFLOAT key field increment: the sum in long double precision,
+ * written as Redis does (17 decimals, trailing zeros cut). */
+void cmd_hincrbyfloat(ctx *x)
+{
+    long double by, v = 0;
+    if (!str2ld(x->argv[3], x->argl[3], &by)) {
+        srv_reply_error(x->out, E_NOTFLOAT);
+        return;
+    }
+    if (isinf(by)) {
+        srv_reply_error(x->out, "ERR value is NaN or Infinity");
+        return;
+    }
+    srv_hash *h = (srv_hash *)lookup_or_create(x, 1, &srv_hash_type);
+    if (h == NULL) {
+        return;
+    }
+    srv_entry *e = hash_field(h, x->argv[2], x->argl[2]);
+    if (e != NULL) {
+        size_t n;
+        const char *p = mw_type_of(e->v.obj) == &mw_str_type ? mw_str_data(e->v.obj, &n) : NULL;
+        if (p == NULL || !str2ld(p, n, &v)) {
+            srv_reply_error(x->out, "ERR hash value is not a float");
+            return;
+        }
+    }
+    v += by;
+    if (isnan(v) || isinf(v)) {
+        srv_reply_error(x->out, "ERR increment would produce NaN or Infinity");
+        drop_if_empty(x, 1, &h->ob);
+        return;
+    }
+    char buf[5120];
+    int len = snprintf(buf, sizeof buf, "%.17Lf", v);
+    if (len < 0 || (size_t)len >= sizeof buf) {
+        srv_reply_error(x->out, E_NOTFLOAT);
+        drop_if_empty(x, 1, &h->ob);
+        return;
+    }
+    if (strchr(buf, '.') != NULL) {
+        while (buf[len - 1] == '0') {
+            len--;
+        }
+        if (buf[len - 1] == '.') {
+            len--;
+        }
+    }
+    if (len == 2 && buf[0] == '-' && buf[1] == '0') {
+        buf[0] = '0';
+        len = 1;
+    }
+    mw_object *ns = new_str(x, buf, (size_t)len);
+    if (ns == NULL) {
+        drop_if_empty(x, 1, &h->ob);
+        return;
+    }
+    if (hash_put(x, h, 2, ns) >= 0) {
+        srv_reply_bulk(x->out, buf, (size_t)len);
+    }
+}
+
+/* HSTRLEN key field: the value's length, 0 when there is none. */
+void cmd_hstrlen(ctx *x)
+{
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    srv_entry *e = r > 0 ? hash_field((srv_hash *)o, x->argv[2], x->argl[2]) : NULL;
+    size_t n = 0;
+    if (e != NULL && mw_type_of(e->v.obj) == &mw_str_type) {
+        mw_str_data(e->v.obj, &n);
+    }
+    srv_reply_int(x->out, (long long)n);
+}
+
+static void reply_field(ctx *x, srv_entry *e, bool values)
+{
+    srv_reply_bulk(x->out, e->key, e->klen);
+    if (values) {
+        reply_value(x->out, e->v.obj, 0);
+    }
+}
+
+/* HRANDFIELD key [count [WITHVALUES]]: as SRANDMEMBER. */
+void cmd_hrandfield(ctx *x)
+{
+    long long count = 0;
+    bool has_count = x->argc >= 3;
+    if (x->argc > 4 || (x->argc == 4 && !arg_is(x, 3, "WITHVALUES"))) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    bool values = x->argc == 4;
+    if (has_count) {
+        if (!arg_ll(x, 2, &count)) {
+            return;
+        }
+        if (count < -LLONG_MAX / 2) {
+            srv_reply_error(x->out, "ERR value is out of range, value must between "
+                                    "-9223372036854775807 and 9223372036854775807");
+            return;
+        }
+    }
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_hash_type, &o);
+    if (r < 0) {
+        return;
+    }
+    srv_hash *h = (srv_hash *)o;
+    if (!has_count) {
+        if (r == 0) {
+            srv_reply_null(x->out);
+        } else {
+            reply_field(x, srv_dict_random(&h->d), false);
+        }
+        return;
+    }
+    if (r == 0 || count == 0) {
+        srv_buf_append(x->out, "*0\r\n", 4);
+        return;
+    }
+    if (count < 0) {
+        srv_reply_array(x->out, values ? -count * 2 : -count);
+        for (long long i = 0; i < -count; i++) {
+            reply_field(x, srv_dict_random(&h->d), values);
+        }
+        return;
+    }
+    size_t size = h->d.count, n = (size_t)count < size ? (size_t)count : size;
+    srv_entry **all = malloc(size * sizeof *all);
+    if (all == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    size_t k = 0;
+    for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
+        all[k++] = e;
+    }
+    for (size_t i = 0; i < n && n < size; i++) {
+        size_t j = i + (size_t)((((uint64_t)random() << 31) ^ (uint64_t)random()) % (size - i));
+        srv_entry *t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+    }
+    srv_reply_array(x->out, values ? (long long)n * 2 : (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        reply_field(x, all[i], values);
+    }
+    free(all);
 }

@@ -239,3 +239,291 @@ void cmd_lrem(ctx *x)
     drop_if_empty(x, 1, o);
     srv_reply_int(x->out, removed);
 }
+
+/* LTRIM key start stop: keep the range (LRANGE's clamping), drop the rest;
+ * an empty range deletes the key. */
+void cmd_ltrim(ctx *x)
+{
+    long long start, stop;
+    if (!arg_ll(x, 2, &start) || !arg_ll(x, 3, &stop)) {
+        return;
+    }
+    mw_object *o;
+    int r = lookup(x, 1, &srv_list_type, &o);
+    if (r < 0) {
+        return;
+    }
+    if (r > 0) {
+        srv_list *l = (srv_list *)o;
+        long long len = (long long)l->len;
+        long long ltrim, rtrim;
+        if (!range_clamp(len, &start, &stop)) {
+            ltrim = len;
+            rtrim = 0;
+        } else {
+            ltrim = start;
+            rtrim = len - 1 - stop;
+        }
+        mw_incref(o);
+        for (long long i = 0; i < ltrim; i++) {
+            mw_decref(srv_list_pop(l, true));
+        }
+        for (long long i = 0; i < rtrim; i++) {
+            mw_decref(srv_list_pop(l, false));
+        }
+        drop_if_empty(x, 1, o);
+        mw_decref(o);
+    }
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
+/* Insert v (stolen) before item i (0 <= i <= len): push it at the tail and
+ * rotate it into place; false when out of memory. */
+static bool list_insert(srv_list *l, size_t i, mw_object *v)
+{
+    if (!srv_list_push(l, v, false)) {
+        return false;
+    }
+    size_t mask = l->cap - 1;
+    for (size_t k = l->len - 1; k > i; k--) {
+        l->items[(l->head + k) & mask] = l->items[(l->head + k - 1) & mask];
+    }
+    l->items[(l->head + i) & mask] = v;
+    return true;
+}
+
+/* LINSERT key BEFORE|AFTER pivot element: the new length, -1 if the pivot
+ * is not there, 0 if the key is not. */
+void cmd_linsert(ctx *x)
+{
+    bool after;
+    if (arg_is(x, 2, "AFTER")) {
+        after = true;
+    } else if (arg_is(x, 2, "BEFORE")) {
+        after = false;
+    } else {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    mw_object *o;
+    int r = lookup(x, 1, &srv_list_type, &o);
+    if (r <= 0) {
+        if (r == 0) {
+            srv_reply_int(x->out, 0);
+        }
+        return;
+    }
+    srv_list *l = (srv_list *)o;
+    for (size_t i = 0; i < l->len; i++) {
+        if (str_eq(srv_list_at(l, i), x->argv[3], x->argl[3])) {
+            mw_object *v = new_str(x, x->argv[4], x->argl[4]);
+            if (v == NULL) {
+                return;
+            }
+            if (!list_insert(l, after ? i + 1 : i, v)) {
+                srv_reply_error(x->out, E_NOMEM);
+                return;
+            }
+            srv_reply_int(x->out, (long long)l->len);
+            return;
+        }
+    }
+    srv_reply_int(x->out, -1);
+}
+
+/* LPOS key element [RANK rank] [COUNT num] [MAXLEN len] */
+void cmd_lpos(ctx *x)
+{
+    long long rank = 1, count = -1, maxlen = 0;
+    for (size_t i = 3; i < x->argc; i += 2) {
+        if (i + 1 >= x->argc) {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+        long long v;
+        if (arg_is(x, i, "RANK")) {
+            if (!arg_ll(x, i + 1, &v)) {
+                return;
+            }
+            if (v == 0 || v == LLONG_MIN) {
+                srv_reply_error(x->out,
+                                "ERR RANK can't be zero: use 1 to start from the first match, "
+                                "2 from the second ... or use negative to start from the end "
+                                "of the list");
+                return;
+            }
+            rank = v;
+        } else if (arg_is(x, i, "COUNT")) {
+            if (!arg_ll(x, i + 1, &v)) {
+                return;
+            }
+            if (v < 0) {
+                srv_reply_error(x->out, "ERR COUNT can't be negative");
+                return;
+            }
+            count = v;
+        } else if (arg_is(x, i, "MAXLEN")) {
+            if (!arg_ll(x, i + 1, &v)) {
+                return;
+            }
+            if (v < 0) {
+                srv_reply_error(x->out, "ERR MAXLEN can't be negative");
+                return;
+            }
+            maxlen = v;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_list_type, &o);
+    if (r < 0) {
+        return;
+    }
+    if (r == 0) {
+        if (count >= 0) {
+            srv_buf_append(x->out, "*0\r\n", 4);
+        } else {
+            srv_reply_null(x->out);
+        }
+        return;
+    }
+    srv_list *l = (srv_list *)o;
+    size_t len = l->len;
+    long long skip = (rank > 0 ? rank : -rank) - 1;
+    long long want = count < 0 ? 1 : (count == 0 ? LLONG_MAX : count);
+    // Positions found go into the reply once their number is known: collect
+    // them first (at most want of them, at most len).
+    size_t cap = 0, n = 0;
+    long long *found = NULL;
+    size_t scanned = 0;
+    for (size_t k = 0; k < len && (long long)n < want; k++) {
+        if (maxlen != 0 && (long long)scanned >= maxlen) {
+            break;
+        }
+        scanned++;
+        size_t idx = rank > 0 ? k : len - 1 - k;
+        if (!str_eq(srv_list_at(l, idx), x->argv[2], x->argl[2])) {
+            continue;
+        }
+        if (skip > 0) {
+            skip--;
+            continue;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            long long *p = realloc(found, nc * sizeof *p);
+            if (p == NULL) {
+                free(found);
+                srv_reply_error(x->out, E_NOMEM);
+                return;
+            }
+            found = p;
+            cap = nc;
+        }
+        found[n++] = (long long)idx;
+    }
+    if (count < 0) {
+        if (n == 0) {
+            srv_reply_null(x->out);
+        } else {
+            srv_reply_int(x->out, found[0]);
+        }
+    } else {
+        srv_reply_array(x->out, (long long)n);
+        for (size_t k = 0; k < n; k++) {
+            srv_reply_int(x->out, found[k]);
+        }
+    }
+    free(found);
+}
+
+/* Move one item from the src end of the list at argument 1 to the dst end
+ * of the list at argument 2 (LMOVE, RPOPLPUSH): reply the item, or nil. */
+static void list_move(ctx *x, bool from_left, bool to_left)
+{
+    mw_object *so, *dobj;
+    int r = lookup(x, 1, &srv_list_type, &so);
+    if (r <= 0) {
+        if (r == 0) {
+            srv_reply_null(x->out);
+        }
+        return;
+    }
+    if (lookup(x, 2, &srv_list_type, &dobj) < 0) {
+        return;
+    }
+    srv_list *src = (srv_list *)so;
+    mw_incref(so);
+    srv_list *dst = (srv_list *)lookup_or_create(x, 2, &srv_list_type);
+    if (dst == NULL) {
+        mw_decref(so);
+        return;
+    }
+    mw_object *v = srv_list_pop(src, from_left);
+    mw_incref(v); // one for the reply, one the push steals
+    if (!srv_list_push(dst, v, to_left)) {
+        // push dropped its reference; put the item back where it was
+        srv_list_push(src, v, from_left);
+        drop_if_empty(x, 2, &dst->ob);
+        srv_reply_error(x->out, E_NOMEM);
+        mw_decref(so);
+        return;
+    }
+    reply_str(x->out, v);
+    mw_decref(v);
+    drop_if_empty(x, 1, so);
+    mw_decref(so);
+}
+
+static bool where_arg(ctx *x, size_t i, bool *left)
+{
+    if (arg_is(x, i, "LEFT")) {
+        *left = true;
+    } else if (arg_is(x, i, "RIGHT")) {
+        *left = false;
+    } else {
+        srv_reply_error(x->out, E_SYNTAX);
+        return false;
+    }
+    return true;
+}
+
+/* LMOVE source destination LEFT|RIGHT LEFT|RIGHT */
+void cmd_lmove(ctx *x)
+{
+    bool from, to;
+    if (where_arg(x, 3, &from) && where_arg(x, 4, &to)) {
+        list_move(x, from, to);
+    }
+}
+
+void cmd_rpoplpush(ctx *x)
+{
+    list_move(x, false, true);
+}
+
+/* LPUSHX/RPUSHX: push only onto an existing list; 0 when there is none. */
+static void pushx(ctx *x, bool left)
+{
+    mw_object *o;
+    int r = lookup(x, 1, &srv_list_type, &o);
+    if (r <= 0) {
+        if (r == 0) {
+            srv_reply_int(x->out, 0);
+        }
+        return;
+    }
+    push(x, left);
+}
+
+void cmd_lpushx(ctx *x)
+{
+    pushx(x, true);
+}
+
+void cmd_rpushx(ctx *x)
+{
+    pushx(x, false);
+}

@@ -348,6 +348,421 @@ START_TEST(sorted_sets)
 }
 END_TEST
 
+START_TEST(lists_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    // LTRIM
+    EXPECT(c, ":5\r\n", "RPUSH", "l", "a", "b", "c", "d", "e");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "1", "-2");
+    EXPECT(c, "*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n", "LRANGE", "l", "0", "-1");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "-100", "100");
+    EXPECT(c, ":3\r\n", "LLEN", "l");
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "2", "1");
+    EXPECT(c, ":0\r\n", "EXISTS", "l");
+    EXPECT(c, "+OK\r\n", "LTRIM", "nope", "0", "1");
+    EXPECT(c, NOTINT, "LTRIM", "l", "x", "1");
+    // LINSERT
+    EXPECT(c, ":3\r\n", "RPUSH", "l", "a", "b", "c");
+    EXPECT(c, ":4\r\n", "LINSERT", "l", "BEFORE", "b", "x");
+    EXPECT(c, ":5\r\n", "LINSERT", "l", "after", "c", "y");
+    EXPECT(c, ":6\r\n", "LINSERT", "l", "BEFORE", "a", "z");
+    EXPECT(c, "*6\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\nx\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\ny\r\n",
+           "LRANGE", "l", "0", "-1");
+    EXPECT(c, ":-1\r\n", "LINSERT", "l", "BEFORE", "nope", "q");
+    EXPECT(c, ":0\r\n", "LINSERT", "nope", "BEFORE", "a", "q");
+    EXPECT(c, "-ERR syntax error\r\n", "LINSERT", "l", "MIDDLE", "a", "q");
+    // LPOS
+    EXPECT(c, "+OK\r\n", "LTRIM", "l", "1", "0");
+    EXPECT(c, ":8\r\n", "RPUSH", "p", "a", "b", "c", "1", "2", "3", "c", "c");
+    EXPECT(c, ":2\r\n", "LPOS", "p", "c");
+    EXPECT(c, "$-1\r\n", "LPOS", "p", "zz");
+    EXPECT(c, ":6\r\n", "LPOS", "p", "c", "RANK", "2");
+    EXPECT(c, ":7\r\n", "LPOS", "p", "c", "RANK", "-1");
+    EXPECT(c, ":6\r\n", "LPOS", "p", "c", "RANK", "-2");
+    EXPECT(c, "*2\r\n:2\r\n:6\r\n", "LPOS", "p", "c", "COUNT", "2");
+    EXPECT(c, "*3\r\n:2\r\n:6\r\n:7\r\n", "LPOS", "p", "c", "COUNT", "0");
+    EXPECT(c, "*2\r\n:7\r\n:6\r\n", "LPOS", "p", "c", "RANK", "-1", "COUNT", "2");
+    EXPECT(c, "*1\r\n:2\r\n", "LPOS", "p", "c", "COUNT", "0", "MAXLEN", "6");
+    EXPECT(c, "$-1\r\n", "LPOS", "p", "c", "MAXLEN", "2");
+    EXPECT(c, "*0\r\n", "LPOS", "p", "zz", "COUNT", "0");
+    EXPECT(c, "*0\r\n", "LPOS", "nope", "a", "COUNT", "1");
+    EXPECT(c, "$-1\r\n", "LPOS", "nope", "a");
+    EXPECT(c,
+           "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+           "or use negative to start from the end of the list\r\n",
+           "LPOS", "p", "c", "RANK", "0");
+    EXPECT(c, "-ERR COUNT can't be negative\r\n", "LPOS", "p", "c", "COUNT", "-1");
+    EXPECT(c, "-ERR MAXLEN can't be negative\r\n", "LPOS", "p", "c", "MAXLEN", "-1");
+    EXPECT(c, "-ERR syntax error\r\n", "LPOS", "p", "c", "BOGUS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "LPOS", "p", "c", "RANK");
+    EXPECT(c, NOTINT, "LPOS", "p", "c", "RANK", "x");
+    // LMOVE, RPOPLPUSH (hash tags: one slot)
+    EXPECT(c, ":3\r\n", "RPUSH", "{t}a", "1", "2", "3");
+    EXPECT(c, "$1\r\n1\r\n", "LMOVE", "{t}a", "{t}b", "LEFT", "RIGHT");
+    EXPECT(c, "$1\r\n3\r\n", "LMOVE", "{t}a", "{t}b", "right", "left");
+    EXPECT(c, "*2\r\n$1\r\n3\r\n$1\r\n1\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$1\r\n2\r\n", "RPOPLPUSH", "{t}a", "{t}b");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}a");
+    EXPECT(c, "*3\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n1\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$1\r\n1\r\n", "RPOPLPUSH", "{t}b", "{t}b");   // rotate
+    EXPECT(c, "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n", "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, "$-1\r\n", "LMOVE", "{t}a", "{t}b", "LEFT", "LEFT");
+    EXPECT(c, "$-1\r\n", "RPOPLPUSH", "{t}a", "{t}b");
+    EXPECT(c, "-ERR syntax error\r\n", "LMOVE", "{t}b", "{t}a", "UP", "LEFT");
+    EXPECT(c, "+OK\r\n", "SET", "{t}s", "v");
+    EXPECT(c, WRONGTYPE, "LMOVE", "{t}b", "{t}s", "LEFT", "LEFT");
+    EXPECT(c, WRONGTYPE, "RPOPLPUSH", "{t}s", "{t}b");
+    EXPECT(c, ":3\r\n", "LLEN", "{t}b");
+    // LPUSHX, RPUSHX
+    EXPECT(c, ":0\r\n", "LPUSHX", "nope", "a");
+    EXPECT(c, ":0\r\n", "EXISTS", "nope");
+    EXPECT(c, ":5\r\n", "RPUSHX", "{t}b", "4", "5");
+    EXPECT(c, ":6\r\n", "LPUSHX", "{t}b", "0");
+    EXPECT(c, "*6\r\n$1\r\n0\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n",
+           "LRANGE", "{t}b", "0", "-1");
+    EXPECT(c, WRONGTYPE, "LPUSHX", "{t}s", "a");
+    EXPECT(c, WRONGTYPE, "LTRIM", "{t}s", "0", "1");
+    EXPECT(c, WRONGTYPE, "LINSERT", "{t}s", "BEFORE", "a", "b");
+    EXPECT(c, WRONGTYPE, "LPOS", "{t}s", "a");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(sets_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    redisContext *rc = RCONNECT();
+    redisReply *r;
+    EXPECT(c, ":4\r\n", "SADD", "{t}a", "a", "b", "c", "d");
+    EXPECT(c, ":3\r\n", "SADD", "{t}b", "c", "d", "e");
+    EXPECT(c, ":2\r\n", "SADD", "{t}c", "d", "f");
+    r = th_cmd(rc, "SINTER {t}a {t}b");
+    ck_assert_str_eq(sorted_join(r), "c,d");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SINTER {t}a {t}b {t}c");
+    ck_assert_str_eq(sorted_join(r), "d");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SUNION {t}a {t}b {t}c {t}none");
+    ck_assert_str_eq(sorted_join(r), "a,b,c,d,e,f");
+    freeReplyObject(r);
+    r = th_cmd(rc, "SDIFF {t}a {t}b {t}none");
+    ck_assert_str_eq(sorted_join(r), "a,b");
+    freeReplyObject(r);
+    EXPECT(c, "*0\r\n", "SINTER", "{t}a", "{t}none");
+    EXPECT(c, "*0\r\n", "SDIFF", "{t}none", "{t}a");
+    EXPECT(c, ":2\r\n", "SINTERSTORE", "{t}d", "{t}a", "{t}b");
+    r = th_cmd(rc, "SMEMBERS {t}d");
+    ck_assert_str_eq(sorted_join(r), "c,d");
+    freeReplyObject(r);
+    EXPECT(c, ":6\r\n", "SUNIONSTORE", "{t}d", "{t}a", "{t}b", "{t}c");
+    EXPECT(c, ":6\r\n", "SCARD", "{t}d");
+    EXPECT(c, ":1\r\n", "SDIFFSTORE", "{t}d", "{t}b", "{t}a", "{t}c");
+    r = th_cmd(rc, "SMEMBERS {t}d");
+    ck_assert_str_eq(sorted_join(r), "e");
+    freeReplyObject(r);
+    EXPECT(c, "+OK\r\n", "SET", "{t}s", "v");
+    EXPECT(c, ":2\r\n", "SINTERSTORE", "{t}s", "{t}a", "{t}b");   // overwrites a string
+    EXPECT(c, "+set\r\n", "TYPE", "{t}s");
+    EXPECT(c, ":0\r\n", "SINTERSTORE", "{t}d", "{t}a", "{t}none");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}d");
+    EXPECT(c, "+OK\r\n", "SET", "{t}str", "v");
+    EXPECT(c, WRONGTYPE, "SINTER", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SUNION", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SDIFF", "{t}a", "{t}str");
+    EXPECT(c, WRONGTYPE, "SUNIONSTORE", "{t}d", "{t}a", "{t}str");
+    // SINTERCARD
+    EXPECT(c, ":2\r\n", "SINTERCARD", "2", "{t}a", "{t}b");
+    EXPECT(c, ":1\r\n", "SINTERCARD", "2", "{t}a", "{t}b", "LIMIT", "1");
+    EXPECT(c, ":2\r\n", "SINTERCARD", "2", "{t}a", "{t}b", "LIMIT", "0");
+    EXPECT(c, ":4\r\n", "SINTERCARD", "1", "{t}a");
+    EXPECT(c, ":0\r\n", "SINTERCARD", "2", "{t}a", "{t}none");
+    EXPECT(c, "-ERR numkeys should be greater than 0\r\n", "SINTERCARD", "0", "{t}a");
+    EXPECT(c, "-ERR numkeys should be greater than 0\r\n", "SINTERCARD", "x", "{t}a");
+    EXPECT(c, "-ERR Number of keys can't be greater than number of args\r\n",
+           "SINTERCARD", "3", "{t}a", "{t}b");
+    EXPECT(c, "-ERR LIMIT can't be negative\r\n", "SINTERCARD", "1", "{t}a", "LIMIT", "-1");
+    EXPECT(c, "-ERR syntax error\r\n", "SINTERCARD", "1", "{t}a", "BOGUS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "SINTERCARD", "1", "{t}a", "LIMIT");
+    EXPECT(c, WRONGTYPE, "SINTERCARD", "2", "{t}a", "{t}str");
+    // SMOVE
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}c", "{t}b", "f");
+    EXPECT(c, ":1\r\n", "SISMEMBER", "{t}b", "f");
+    EXPECT(c, ":0\r\n", "SMOVE", "{t}c", "{t}b", "f");
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}c", "{t}new", "d");
+    EXPECT(c, ":0\r\n", "EXISTS", "{t}c");
+    EXPECT(c, "*1\r\n$1\r\nd\r\n", "SMEMBERS", "{t}new");
+    EXPECT(c, ":1\r\n", "SMOVE", "{t}new", "{t}new", "d");
+    EXPECT(c, ":0\r\n", "SMOVE", "{t}none", "{t}new", "d");
+    EXPECT(c, WRONGTYPE, "SMOVE", "{t}str", "{t}new", "d");
+    EXPECT(c, WRONGTYPE, "SMOVE", "{t}new", "{t}str", "d");
+    // SMISMEMBER
+    EXPECT(c, "*3\r\n:1\r\n:0\r\n:1\r\n", "SMISMEMBER", "{t}a", "a", "x", "d");
+    EXPECT(c, "*2\r\n:0\r\n:0\r\n", "SMISMEMBER", "nope", "a", "b");
+    EXPECT(c, WRONGTYPE, "SMISMEMBER", "{t}str", "a");
+    // SRANDMEMBER
+    EXPECT(c, "$-1\r\n", "SRANDMEMBER", "nope");
+    EXPECT(c, "*0\r\n", "SRANDMEMBER", "nope", "3");
+    EXPECT(c, "*0\r\n", "SRANDMEMBER", "{t}a", "0");
+    EXPECT(c, "*1\r\n$1\r\nd\r\n", "SRANDMEMBER", "{t}new", "1");
+    EXPECT(c, "$1\r\nd\r\n", "SRANDMEMBER", "{t}new");
+    EXPECT(c, "*3\r\n$1\r\nd\r\n$1\r\nd\r\n$1\r\nd\r\n", "SRANDMEMBER", "{t}new", "-3");
+    r = th_cmd(rc, "SRANDMEMBER {t}a 10");
+    ck_assert_str_eq(sorted_join(r), "a,b,c,d");
+    freeReplyObject(r);
+    for (int i = 0; i < 20; i++) {
+        r = th_cmd(rc, "SRANDMEMBER {t}a 3");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+        const char *j = sorted_join(r);
+        REQUIREF(strlen(j) == 5 && j[0] != j[2] && j[2] != j[4], "%s", j);
+        freeReplyObject(r);
+        r = th_cmd(rc, "SRANDMEMBER {t}a -6");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 6);
+        freeReplyObject(r);
+    }
+    EXPECT(c, ":4\r\n", "SCARD", "{t}a");
+    EXPECT(c, NOTINT, "SRANDMEMBER", "{t}a", "x");
+    EXPECT(c, "-ERR syntax error\r\n", "SRANDMEMBER", "{t}a", "1", "2");
+    EXPECT(c, WRONGTYPE, "SRANDMEMBER", "{t}str");
+    redisFree(rc);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+#define ZS "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
+
+START_TEST(sorted_sets_ranges)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":5\r\n", "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e");
+    // ZRANGE by rank, reversed, and the old ZREVRANGE
+    EXPECT(c, "*2\r\n$1\r\ne\r\n$1\r\nd\r\n", "ZRANGE", "z", "0", "1", "REV");
+    EXPECT(c, "*4\r\n$1\r\ne\r\n$1\r\n5\r\n$1\r\nd\r\n$1\r\n4\r\n", "ZREVRANGE", "z", "0", "1",
+           "WITHSCORES");
+    EXPECT(c, "-ERR syntax error\r\n", "ZREVRANGE", "z", "0", "1", "REV");
+    // by score
+    EXPECT(c, ZS, "ZRANGE", "z", "1", "4", "BYSCORE");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "(1", "(4", "BYSCORE");
+    EXPECT(c, "*2\r\n$1\r\nd\r\n$1\r\nc\r\n", "ZRANGE", "z", "(5", "3", "BYSCORE", "REV");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT",
+           "1", "2");
+    EXPECT(c, "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZRANGE", "z", "+inf",
+           "-inf", "BYSCORE", "REV", "LIMIT", "1", "2", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n", "ZRANGE", "z", "-inf", "inf",
+           "BYSCORE", "LIMIT", "1", "-1");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "-inf", "inf", "BYSCORE", "LIMIT", "-1", "2");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "-inf", "inf", "BYSCORE", "LIMIT", "10", "2");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "4", "2", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "(3", "(3", "BYSCORE");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGE", "z", "3", "3", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "z", "6", "10", "BYSCORE");
+    EXPECT(c, "*0\r\n", "ZRANGE", "nope", "0", "1", "BYSCORE");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZRANGEBYSCORE", "z", "2",
+           "3", "WITHSCORES");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGEBYSCORE", "z", "2", "3", "LIMIT", "1", "5");
+    EXPECT(c, "*2\r\n$1\r\nc\r\n$1\r\nb\r\n", "ZREVRANGEBYSCORE", "z", "3", "2");
+    EXPECT(c, "*1\r\n$1\r\nb\r\n", "ZREVRANGEBYSCORE", "z", "(3", "-inf", "LIMIT", "0", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGEBYSCORE", "z", "2", "3", "BYSCORE");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZRANGE", "z", "x", "3", "BYSCORE");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZRANGEBYSCORE", "z", "1", "((3");
+    EXPECT(c, "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE "
+              "or BYLEX\r\n", "ZRANGE", "z", "0", "1", "LIMIT", "0", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGE", "z", "0", "1", "LIMIT", "0");
+    EXPECT(c, NOTINT, "ZRANGE", "z", "0", "1", "BYSCORE", "LIMIT", "x", "1");
+    // by member
+    EXPECT(c, ":4\r\n", "ZADD", "lx", "0", "a", "0", "b", "0", "c", "0", "d");
+    EXPECT(c, ZS, "ZRANGE", "lx", "-", "+", "BYLEX");
+    EXPECT(c, "*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "lx", "(a", "[c", "BYLEX");
+    EXPECT(c, "*2\r\n$1\r\nc\r\n$1\r\nb\r\n", "ZRANGE", "lx", "[c", "(a", "BYLEX", "REV");
+    EXPECT(c, "*1\r\n$1\r\nc\r\n", "ZRANGEBYLEX", "lx", "[b", "+", "LIMIT", "1", "1");
+    EXPECT(c, "*2\r\n$1\r\nd\r\n$1\r\nc\r\n", "ZREVRANGEBYLEX", "lx", "+", "[bb");
+    EXPECT(c, "*0\r\n", "ZRANGEBYLEX", "lx", "+", "-");
+    EXPECT(c, "*0\r\n", "ZRANGEBYLEX", "lx", "[z", "+");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZRANGEBYLEX", "lx", "a", "+");
+    EXPECT(c, "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+           "ZRANGE", "lx", "-", "+", "BYLEX", "WITHSCORES");
+    // ZCOUNT, ZLEXCOUNT
+    EXPECT(c, ":3\r\n", "ZCOUNT", "z", "2", "4");
+    EXPECT(c, ":1\r\n", "ZCOUNT", "z", "(2", "(4");
+    EXPECT(c, ":5\r\n", "ZCOUNT", "z", "-inf", "+inf");
+    EXPECT(c, ":0\r\n", "ZCOUNT", "z", "4", "2");
+    EXPECT(c, ":0\r\n", "ZCOUNT", "nope", "0", "1");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZCOUNT", "z", "a", "1");
+    EXPECT(c, ":4\r\n", "ZLEXCOUNT", "lx", "-", "+");
+    EXPECT(c, ":2\r\n", "ZLEXCOUNT", "lx", "[b", "(d");
+    EXPECT(c, ":0\r\n", "ZLEXCOUNT", "nope", "-", "+");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZLEXCOUNT", "lx", "b", "+");
+    // ZREVRANK, ZMSCORE
+    EXPECT(c, ":4\r\n", "ZREVRANK", "z", "a");
+    EXPECT(c, ":0\r\n", "ZREVRANK", "z", "e");
+    EXPECT(c, "$-1\r\n", "ZREVRANK", "z", "nope");
+    EXPECT(c, "$-1\r\n", "ZREVRANK", "nope", "a");
+    EXPECT(c, "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n5\r\n", "ZMSCORE", "z", "a", "x", "e");
+    EXPECT(c, "*2\r\n$-1\r\n$-1\r\n", "ZMSCORE", "nope", "a", "b");
+    // ZPOPMAX
+    EXPECT(c, "*2\r\n$1\r\ne\r\n$1\r\n5\r\n", "ZPOPMAX", "z");
+    EXPECT(c, "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n", "ZPOPMAX", "z", "2");
+    EXPECT(c, "*0\r\n", "ZPOPMAX", "nope");
+    EXPECT(c, "-ERR value is out of range, must be positive\r\n", "ZPOPMAX", "z", "-1");
+    EXPECT(c, "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n", "ZPOPMAX", "z", "10");
+    EXPECT(c, ":0\r\n", "EXISTS", "z");
+    // ZREMRANGEBYRANK / BYSCORE / BYLEX
+    EXPECT(c, ":5\r\n", "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYRANK", "z", "-2", "-1");
+    EXPECT(c, ":0\r\n", "ZREMRANGEBYRANK", "z", "5", "9");
+    EXPECT(c, ":1\r\n", "ZREMRANGEBYSCORE", "z", "(1", "2");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nc\r\n", "ZRANGE", "z", "0", "-1");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYSCORE", "z", "-inf", "+inf");
+    EXPECT(c, ":0\r\n", "EXISTS", "z");
+    EXPECT(c, ":2\r\n", "ZREMRANGEBYLEX", "lx", "(a", "[c");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nd\r\n", "ZRANGE", "lx", "0", "-1");
+    EXPECT(c, ":0\r\n", "ZREMRANGEBYLEX", "nope", "-", "+");
+    EXPECT(c, NOTINT, "ZREMRANGEBYRANK", "lx", "a", "1");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZREMRANGEBYSCORE", "lx", "a", "1");
+    EXPECT(c, "-ERR min or max not valid string range item\r\n", "ZREMRANGEBYLEX", "lx", "a",
+           "+");
+    // ZRANDMEMBER
+    EXPECT(c, "$-1\r\n", "ZRANDMEMBER", "nope");
+    EXPECT(c, "*0\r\n", "ZRANDMEMBER", "nope", "2");
+    EXPECT(c, ":1\r\n", "ZADD", "one", "7", "m");
+    EXPECT(c, "$1\r\nm\r\n", "ZRANDMEMBER", "one");
+    EXPECT(c, "*2\r\n$1\r\nm\r\n$1\r\n7\r\n", "ZRANDMEMBER", "one", "5", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nm\r\n$1\r\n7\r\n$1\r\nm\r\n$1\r\n7\r\n", "ZRANDMEMBER", "one", "-2",
+           "WITHSCORES");
+    EXPECT(c, "*0\r\n", "ZRANDMEMBER", "one", "0");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANDMEMBER", "one", "1", "BOGUS");
+    EXPECT(c, NOTINT, "ZRANDMEMBER", "one", "x");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "ZRANGEBYSCORE", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZCOUNT", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZLEXCOUNT", "str", "-", "+");
+    EXPECT(c, WRONGTYPE, "ZREVRANK", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZPOPMAX", "str");
+    EXPECT(c, WRONGTYPE, "ZMSCORE", "str", "a");
+    EXPECT(c, WRONGTYPE, "ZREMRANGEBYRANK", "str", "0", "1");
+    EXPECT(c, WRONGTYPE, "ZRANDMEMBER", "str");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(hashes_more)
+{
+    START();
+    th_conn *c = CONNECT();
+    redisContext *rc = RCONNECT();
+    redisReply *r;
+    EXPECT(c, ":1\r\n", "HSETNX", "h", "f", "v");
+    EXPECT(c, ":0\r\n", "HSETNX", "h", "f", "w");
+    EXPECT(c, "$1\r\nv\r\n", "HGET", "h", "f");
+    EXPECT(c, ":1\r\n", "HSTRLEN", "h", "f");
+    EXPECT(c, ":0\r\n", "HSTRLEN", "h", "nope");
+    EXPECT(c, ":0\r\n", "HSTRLEN", "nope", "f");
+    EXPECT(c, "$4\r\n10.5\r\n", "HINCRBYFLOAT", "h", "n", "10.5");
+    EXPECT(c, "$4\r\n10.6\r\n", "HINCRBYFLOAT", "h", "n", "0.1");
+    EXPECT(c, "$3\r\n5.6\r\n", "HINCRBYFLOAT", "h", "n", "-5");
+    EXPECT(c, "$3\r\n300\r\n", "HINCRBYFLOAT", "h", "e", "3e2");
+    EXPECT(c, "$1\r\n0\r\n", "HINCRBYFLOAT", "h", "e", "-300");
+    EXPECT(c, "$1\r\n3\r\n", "HINCRBYFLOAT", "fresh", "x", "3");
+    EXPECT(c, "-ERR hash value is not a float\r\n", "HINCRBYFLOAT", "h", "f", "1");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "HINCRBYFLOAT", "h", "n", "x");
+    EXPECT(c, "-ERR value is not a valid float\r\n", "HINCRBYFLOAT", "h", "n", " 1");
+    EXPECT(c, "-ERR value is NaN or Infinity\r\n", "HINCRBYFLOAT", "h", "n", "inf");
+    EXPECT(c, "$3\r\n5.6\r\n", "HGET", "h", "n");
+    // HRANDFIELD
+    EXPECT(c, "$-1\r\n", "HRANDFIELD", "nope");
+    EXPECT(c, "*0\r\n", "HRANDFIELD", "nope", "2");
+    EXPECT(c, ":1\r\n", "HSET", "one", "k", "v");
+    EXPECT(c, "$1\r\nk\r\n", "HRANDFIELD", "one");
+    EXPECT(c, "*2\r\n$1\r\nk\r\n$1\r\nv\r\n", "HRANDFIELD", "one", "3", "WITHVALUES");
+    EXPECT(c, "*4\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\nk\r\n$1\r\nv\r\n", "HRANDFIELD", "one", "-2",
+           "WITHVALUES");
+    EXPECT(c, "*2\r\n$1\r\nk\r\n$1\r\nk\r\n", "HRANDFIELD", "one", "-2");
+    EXPECT(c, "*0\r\n", "HRANDFIELD", "one", "0");
+    r = th_cmd(rc, "HRANDFIELD h 10");
+    ck_assert_str_eq(sorted_join(r), "e,f,n");
+    freeReplyObject(r);
+    r = th_cmd(rc, "HRANDFIELD h 2");
+    ck_assert_uint_eq(r->elements, 2);
+    ck_assert_str_ne(r->element[0]->str, r->element[1]->str);
+    freeReplyObject(r);
+    EXPECT(c, "-ERR syntax error\r\n", "HRANDFIELD", "one", "1", "BOGUS");
+    EXPECT(c, NOTINT, "HRANDFIELD", "one", "x");
+    EXPECT(c, "+OK\r\n", "SET", "str", "v");
+    EXPECT(c, WRONGTYPE, "HSETNX", "str", "f", "v");
+    EXPECT(c, WRONGTYPE, "HINCRBYFLOAT", "str", "f", "1");
+    EXPECT(c, WRONGTYPE, "HSTRLEN", "str", "f");
+    EXPECT(c, WRONGTYPE, "HRANDFIELD", "str");
+    redisFree(rc);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(sorted_sets_algebra)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":3\r\n", "ZADD", "{z}a", "1", "x", "2", "y", "3", "z");
+    EXPECT(c, ":2\r\n", "ZADD", "{z}b", "10", "y", "20", "w");
+    EXPECT(c, ":2\r\n", "SADD", "{z}s", "x", "w");
+    EXPECT(c, ":4\r\n", "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}b");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\ny\r\n$2\r\n12\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n", "ZRANGE", "{z}d", "0", "-1", "WITHSCORES");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n6\r\n$1\r\ny\r\n$2\r\n14\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n",
+           "ZUNION", "2", "{z}a", "{z}b", "WEIGHTS", "2", "1", "WITHSCORES");
+    EXPECT(c, "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n"
+              "$1\r\nw\r\n$2\r\n20\r\n",
+           "ZUNION", "2", "{z}a", "{z}b", "AGGREGATE", "MIN", "WITHSCORES");
+    EXPECT(c, "*4\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\nw\r\n$2\r\n21\r\n",
+           "ZINTER", "2", "{z}s", "{z}d", "WITHSCORES");
+    EXPECT(c, ":1\r\n", "ZINTERSTORE", "{z}d", "2", "{z}a", "{z}b", "AGGREGATE", "MAX");
+    EXPECT(c, "*2\r\n$1\r\ny\r\n$2\r\n10\r\n", "ZRANGE", "{z}d", "0", "-1", "WITHSCORES");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\nz\r\n", "ZDIFF", "2", "{z}a", "{z}b");
+    EXPECT(c, "*2\r\n$1\r\nz\r\n$1\r\n3\r\n", "ZDIFF", "3", "{z}a", "{z}b", "{z}s",
+           "WITHSCORES");
+    EXPECT(c, ":3\r\n", "ZDIFFSTORE", "{z}d", "2", "{z}a", "{z}none");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n", "ZRANGE", "{z}d", "0", "1");
+    EXPECT(c, ":0\r\n", "ZINTERSTORE", "{z}d", "2", "{z}a", "{z}none");
+    EXPECT(c, ":0\r\n", "EXISTS", "{z}d");
+    EXPECT(c, "*0\r\n", "ZUNION", "1", "{z}none");
+    // weights times infinity, infinities summed
+    EXPECT(c, ":1\r\n", "ZADD", "{z}i", "inf", "x");
+    EXPECT(c, ":1\r\n", "ZADD", "{z}j", "-inf", "x");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "ZUNION", "2", "{z}i", "{z}j", "WITHSCORES");
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\n0\r\n", "ZUNION", "1", "{z}i", "WEIGHTS", "0",
+           "WITHSCORES");
+    // errors
+    EXPECT(c, "-ERR at least 1 input key is needed for 'zunionstore' command\r\n",
+           "ZUNIONSTORE", "{z}d", "0", "{z}a");
+    EXPECT(c, "-ERR at least 1 input key is needed for 'zinter' command\r\n",
+           "ZINTER", "0", "{z}a");
+    EXPECT(c, NOTINT, "ZUNION", "x", "{z}a");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "2", "{z}a");
+    EXPECT(c, "-ERR weight value is not a float\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a",
+           "WEIGHTS", "x");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "WEIGHTS", "1",
+           "2");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "AGGREGATE", "foo");
+    EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "WITHSCORES");
+    EXPECT(c, "-ERR syntax error\r\n", "ZDIFFSTORE", "{z}d", "1", "{z}a", "WEIGHTS", "1");
+    EXPECT(c, "-ERR syntax error\r\n", "ZDIFF", "1", "{z}a", "AGGREGATE", "SUM");
+    EXPECT(c, "+OK\r\n", "SET", "{z}str", "v");
+    EXPECT(c, WRONGTYPE, "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZINTER", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZDIFF", "2", "{z}str", "{z}a");
+    EXPECT(c, ":3\r\n", "ZUNIONSTORE", "{z}str", "1", "{z}a");   // overwrites a string
+    EXPECT(c, "+zset\r\n", "TYPE", "{z}str");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_collections(void)
 {
     TCase *tc = tcase_create("collections");
@@ -356,5 +771,10 @@ TCase *tcase_collections(void)
     tcase_add_test(tc, hashes);
     tcase_add_test(tc, sets);
     tcase_add_test(tc, sorted_sets);
+    tcase_add_test(tc, lists_more);
+    tcase_add_test(tc, sets_more);
+    tcase_add_test(tc, sorted_sets_ranges);
+    tcase_add_test(tc, hashes_more);
+    tcase_add_test(tc, sorted_sets_algebra);
     return tc;
 }
