@@ -423,7 +423,7 @@ size_t cmd_count(void)
     return sizeof cmd_table / sizeof cmd_table[0];
 }
 
-#define CMD_SLOTS 256
+#define CMD_SLOTS 512
 _Static_assert(sizeof cmd_table / sizeof cmd_table[0] < CMD_SLOTS / 2,
                "keep the command table at most half full");
 static const srv_cmd *cmd_slots[CMD_SLOTS];
