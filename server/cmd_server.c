@@ -257,9 +257,58 @@ void cmd_client(ctx *x)
 static const char *const gc_names[] = {"stw", "paused", "off"};
 static const char *const lock_names[] = {"gil", "free"};
 
+/*
+ * Redis's encoding settings: the sizes up to which it keeps a hash, sorted
+ * set, list or set in a compact encoding.  mwrt's objects have encodings
+ * of their own (small dicts and sets in one block, docs/objects.md), so
+ * these change nothing here; they are kept, range-checked and answered as
+ * Redis does, so that clients and test suites that tune them work.  Names
+ * of one setting (Redis 7's listpack and the older ziplist) share a value.
+ */
+typedef struct encoding_setting {
+    const char *name;
+    int slot;             /* index in encoding_values */
+    long long min;        /* Redis's range */
+} encoding_setting;
+
+static _Atomic(long long) encoding_values[] = {128, 64, 128, 64, -2, 0, 512, 4096, 100, 3000};
+
+static const encoding_setting encoding_settings[] = {
+    {"hash-max-listpack-entries", 0, 0}, {"hash-max-ziplist-entries", 0, 0},
+    {"hash-max-listpack-value", 1, 0},   {"hash-max-ziplist-value", 1, 0},
+    {"zset-max-listpack-entries", 2, 0}, {"zset-max-ziplist-entries", 2, 0},
+    {"zset-max-listpack-value", 3, 0},   {"zset-max-ziplist-value", 3, 0},
+    {"list-max-listpack-size", 4, -5},   {"list-max-ziplist-size", 4, -5},
+    {"list-compress-depth", 5, 0},       {"set-max-intset-entries", 6, 0},
+    {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
+    {"hll-sparse-max-bytes", 9, 0},
+};
+#define NCONFIG_FIXED 14
+#define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
+
+static const encoding_setting *find_encoding_setting(const char *name, size_t n)
+{
+    for (size_t k = 0; k < NENCODING_SETTINGS; k++) {
+        if (strlen(encoding_settings[k].name) == n &&
+            strncasecmp(encoding_settings[k].name, name, n) == 0) {
+            return &encoding_settings[k];
+        }
+    }
+    return NULL;
+}
+
 /* Write the value of parameter i into buf; false past the last one. */
 static bool config_param(int i, const char **name, char *buf, size_t cap)
 {
+    if (i >= NCONFIG_FIXED) {
+        size_t k = (size_t)(i - NCONFIG_FIXED);
+        if (k >= NENCODING_SETTINGS) {
+            return false;
+        }
+        *name = encoding_settings[k].name;
+        snprintf(buf, cap, "%lld", atomic_load(&encoding_values[encoding_settings[k].slot]));
+        return true;
+    }
     switch (i) {
     case 0: *name = "port"; snprintf(buf, cap, "%d", srv.cfg.port); return true;
     case 1: *name = "bind"; snprintf(buf, cap, "%s", srv.cfg.bind); return true;
@@ -296,12 +345,13 @@ void cmd_config_get(ctx *x)
         srv_reply_error(x->out, "ERR wrong number of arguments for 'config|get' command");
         return;
     }
-    char vals[16][300];
-    const char *names[16];
-    bool hit[16] = {false};
+    enum { MAXP = NCONFIG_FIXED + NENCODING_SETTINGS };
+    char vals[MAXP][300];
+    const char *names[MAXP];
+    bool hit[MAXP] = {false};
     int n = 0;
     for (size_t a = 2; a < x->argc; a++) {
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < MAXP; i++) {
             const char *name;
             char tmp[300];
             if (!config_param(i, &name, tmp, sizeof tmp)) {
@@ -374,6 +424,17 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
             return "argument must be A,B,C";
         }
         mw_gc_set_threshold(a, b, c);
+    } else if (find_encoding_setting(x->argv[i], x->argl[i]) != NULL) {
+        const encoding_setting *e = find_encoding_setting(x->argv[i], x->argl[i]);
+        bool ok = e->min < 0 ? srv_str2ll(v, vn, &n) : parse_mem(v, vn, &n);
+        if (!ok) {
+            return "argument couldn't be parsed into an integer";
+        }
+        if (n < e->min) {
+            return e->min < 0 ? "argument must be between -5 and 9223372036854775807 inclusive"
+                              : "argument must be between 0 and 9223372036854775807 inclusive";
+        }
+        atomic_store(&encoding_values[e->slot], n);
     } else if (arg_is(x, i, "save")) {
         // Nothing is ever saved; accepted so tools that turn saving off work.
     } else if (arg_is(x, i, "appendonly")) {

@@ -154,6 +154,18 @@ START_TEST(command_config)
     EXPECT(c, "*2\r\n$9\r\nmaxmemory\r\n$9\r\n100000000\r\n", "CONFIG", "GET", "maxmemory");
     EXPECT(c, "+OK\r\n", "CONFIG", "SET", "maxmemory", "0");
     EXPECT(c, "*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", "CONFIG", "GET", "maxclients");
+    // Encoding settings are kept and answered (they change nothing in
+    // mwrt); the old ziplist names are the same settings.
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "hash-max-ziplist-entries", "64");
+    EXPECT(c, "*2\r\n$25\r\nhash-max-listpack-entries\r\n$2\r\n64\r\n", "CONFIG", "GET",
+           "hash-max-listpack-entries");
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "hash-max-listpack-entries", "128");
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "list-max-listpack-size", "-3");
+    EXPECT(c, "*2\r\n$22\r\nlist-max-listpack-size\r\n$2\r\n-3\r\n", "CONFIG", "GET",
+           "list-max-listpack-size");
+    EXPECT(c, "+OK\r\n", "CONFIG", "SET", "list-max-listpack-size", "-2");
+    EXPECT(c, "*2\r\n$19\r\nlist-compress-depth\r\n$1\r\n0\r\n", "CONFIG", "GET",
+           "list-compress-depth");
     EXPECT(c, "*0\r\n", "CONFIG", "GET", "no-such-setting");
     EXPECT(c, "-ERR wrong number of arguments for 'config|get' command\r\n", "CONFIG", "GET");
     EXPECT(c, "-ERR wrong number of arguments for 'config' command\r\n", "CONFIG");
