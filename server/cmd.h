@@ -105,6 +105,7 @@ void cmd_copy(ctx *x);
 void cmd_touch(ctx *x);
 void cmd_randomkey(ctx *x);
 void cmd_object(ctx *x);
+void cmd_memory(ctx *x);
 
 /* cmd_string.c */
 void cmd_get(ctx *x);

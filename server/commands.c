@@ -328,6 +328,7 @@ const srv_cmd cmd_table[] = {
     {"touch", cmd_touch, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
     {"randomkey", cmd_randomkey, 1, 0, K_NONE},
     {"object", cmd_object, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
+    {"memory", cmd_memory, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
     {"setbit", cmd_setbit, 4, F_WRITE, K_1},
     {"getbit", cmd_getbit, 3, 0, K_1},
     {"bitcount", cmd_bitcount, -2, 0, K_1},

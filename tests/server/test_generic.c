@@ -536,6 +536,21 @@ START_TEST(randomkey_object)
     // Sharded, RANDOMKEY draws from the client's worker's shard: nil is a
     // right answer there when the key lives in another.
     redisContext *rc = RCONNECT();
+    // MEMORY USAGE: an estimate, so only its kind and bounds are checked.
+    redisReply *m = th_cmd(rc, "RPUSH mlist aaaaaaaaaa bbbbbbbbbb cccccccccc");
+    freeReplyObject(m);
+    const char *mkeys[] = {"only", "mlist"};
+    for (int i = 0; i < 2; i++) {
+        m = th_cmd(rc, "MEMORY USAGE %s", mkeys[i]);
+        REQUIREF(m->type == REDIS_REPLY_INTEGER && m->integer > 0 && m->integer < 100000,
+                 "MEMORY USAGE %s: type %d", mkeys[i], m->type);
+        freeReplyObject(m);
+    }
+    m = th_cmd(rc, "MEMORY USAGE no-such-key");
+    REQUIREF(m->type == REDIS_REPLY_NIL, "MEMORY USAGE of a missing key: type %d", m->type);
+    freeReplyObject(m);
+    m = th_cmd(rc, "DEL mlist");
+    freeReplyObject(m);
     redisReply *r = th_cmd(rc, "RANDOMKEY");
     REQUIREF((r->type == REDIS_REPLY_STRING && strcmp(r->str, "only") == 0) ||
                  r->type == REDIS_REPLY_NIL,
