@@ -300,7 +300,7 @@ static srv_set *set_combine(ctx *x, int op, srv_set **sets, size_t n)
 static void set_op(ctx *x, int op, bool store)
 {
     size_t first = store ? 2 : 1, n = x->argc - first;
-    srv_set **sets = malloc(n * sizeof *sets);
+    srv_set **sets = calloc(n, sizeof *sets);   // zeroed: load_sets fills each
     if (sets == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
@@ -389,7 +389,7 @@ void cmd_sintercard(ctx *x)
     if (!one_slot(x, 2, n)) {
         return;
     }
-    srv_set **sets = malloc(n * sizeof *sets);
+    srv_set **sets = calloc(n, sizeof *sets);   // zeroed: load_sets fills each
     if (sets == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
