@@ -55,6 +55,12 @@ size_t cmd_count(void);
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);
 bool arg_ll(ctx *x, size_t i, long long *v);
+/* The count of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER at argument i (false
+ * after replying the error); a uniform random number below n (n > 0);
+ * the first n of size places of all shuffled into a uniform sample. */
+bool random_count_arg(ctx *x, size_t i, long long *count);
+uint64_t random_below(uint64_t n);
+void sample_shuffle(void **all, size_t size, size_t n);
 int lookup(ctx *x, size_t i, const mw_type *type, mw_object **out);
 int lookup_read(ctx *x, size_t i, const mw_type *type, mw_object **out);
 mw_object *lookup_or_create(ctx *x, size_t i, const mw_type *type);

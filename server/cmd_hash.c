@@ -427,12 +427,7 @@ void cmd_hrandfield(ctx *x)
     }
     bool values = x->argc == 4;
     if (has_count) {
-        if (!arg_ll(x, 2, &count)) {
-            return;
-        }
-        if (count < -LLONG_MAX / 2) {
-            srv_reply_error(x->out, "ERR value is out of range, value must between "
-                                    "-9223372036854775807 and 9223372036854775807");
+        if (!random_count_arg(x, 2, &count)) {
             return;
         }
     }
@@ -462,7 +457,7 @@ void cmd_hrandfield(ctx *x)
         return;
     }
     size_t size = h->d.count, n = (size_t)count < size ? (size_t)count : size;
-    srv_entry **all = malloc(size * sizeof *all);
+    void **all = malloc(size * sizeof *all);
     if (all == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
@@ -471,15 +466,10 @@ void cmd_hrandfield(ctx *x)
     for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
         all[k++] = e;
     }
-    for (size_t i = 0; i < n && n < size; i++) {
-        size_t j = i + (size_t)((((uint64_t)random() << 31) ^ (uint64_t)random()) % (size - i));
-        srv_entry *t = all[i];
-        all[i] = all[j];
-        all[j] = t;
-    }
+    sample_shuffle(all, size, n);
     srv_reply_array(x->out, values ? (long long)n * 2 : (long long)n);
     for (size_t i = 0; i < n; i++) {
-        reply_field(x, all[i], values);
+        reply_field(x, (srv_entry *)all[i], values);
     }
     free(all);
 }

@@ -476,12 +476,7 @@ void cmd_srandmember(ctx *x)
         return;
     }
     if (has_count) {
-        if (!arg_ll(x, 2, &count)) {
-            return;
-        }
-        if (count < -LLONG_MAX / 2) {
-            srv_reply_error(x->out, "ERR value is out of range, value must between "
-                                    "-9223372036854775807 and 9223372036854775807");
+        if (!random_count_arg(x, 2, &count)) {
             return;
         }
     }
@@ -514,7 +509,7 @@ void cmd_srandmember(ctx *x)
     }
     size_t size = s->d.count;
     size_t n = (size_t)count < size ? (size_t)count : size;
-    srv_entry **all = malloc(size * sizeof *all);
+    void **all = malloc(size * sizeof *all);
     if (all == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
@@ -523,16 +518,11 @@ void cmd_srandmember(ctx *x)
     for (srv_entry *e = s->d.first; e != NULL; e = e->onext) {
         all[k++] = e;
     }
-    // The first n places of a partial Fisher-Yates shuffle.
-    for (size_t i = 0; i < n && n < size; i++) {
-        size_t j = i + (size_t)((((uint64_t)random() << 31) ^ (uint64_t)random()) % (size - i));
-        srv_entry *t = all[i];
-        all[i] = all[j];
-        all[j] = t;
-    }
+    sample_shuffle(all, size, n);
     srv_reply_array(x->out, (long long)n);
     for (size_t i = 0; i < n; i++) {
-        srv_reply_bulk(x->out, all[i]->key, all[i]->klen);
+        srv_entry *e = all[i];
+        srv_reply_bulk(x->out, e->key, e->klen);
     }
     free(all);
 }

@@ -224,7 +224,9 @@ void cmd_zrank(ctx *x)
     }
 }
 
-void cmd_zpopmin(ctx *x)
+/* ZPOPMIN/ZPOPMAX key [count]: the count lowest (or highest) members,
+ * with their scores, removed. */
+static void zpop(ctx *x, bool max)
 {
     long long count = 1;
     if (x->argc > 3) {
@@ -254,13 +256,18 @@ void cmd_zpopmin(ctx *x)
     size_t n = (size_t)count < z->len ? (size_t)count : z->len;
     srv_reply_array(x->out, (long long)n * 2);
     for (size_t i = 0; i < n; i++) {
-        srv_znode *node = z->header->level[0].fwd;
+        srv_znode *node = max ? z->tail : z->header->level[0].fwd;
         srv_reply_bulk(x->out, node->entry->key, node->entry->klen);
         srv_reply_double(x->out, node->score);
         srv_zset_del(z, node->entry->key, node->entry->klen);
     }
     drop_if_empty(x, 1, o);
     mw_decref(o);
+}
+
+void cmd_zpopmin(ctx *x)
+{
+    zpop(x, false);
 }
 
 /* ======================================================================
@@ -639,40 +646,7 @@ void cmd_zrevrank(ctx *x)
 /* ZPOPMAX key [count] */
 void cmd_zpopmax(ctx *x)
 {
-    long long count = 1;
-    if (x->argc > 3) {
-        srv_reply_error(x->out, E_SYNTAX);
-        return;
-    }
-    if (x->argc == 3) {
-        if (!arg_ll(x, 2, &count)) {
-            return;
-        }
-        if (count < 0) {
-            srv_reply_error(x->out, E_POSITIVE);
-            return;
-        }
-    }
-    mw_object *o;
-    int r = lookup(x, 1, &srv_zset_type, &o);
-    if (r < 0) {
-        return;
-    }
-    if (r == 0) {
-        srv_buf_append(x->out, "*0\r\n", 4);
-        return;
-    }
-    srv_zset *z = (srv_zset *)o;
-    mw_incref(o);
-    size_t n = (size_t)count < z->len ? (size_t)count : z->len;
-    srv_reply_array(x->out, (long long)n * 2);
-    for (size_t i = 0; i < n; i++) {
-        srv_znode *node = z->tail;
-        reply_node(x, node, true);
-        srv_zset_del(z, node->entry->key, node->entry->klen);
-    }
-    drop_if_empty(x, 1, o);
-    mw_decref(o);
+    zpop(x, true);
 }
 
 /* ZMSCORE key member [member ...] */
@@ -705,12 +679,7 @@ void cmd_zrandmember(ctx *x)
     }
     scores = x->argc == 4;
     if (has_count) {
-        if (!arg_ll(x, 2, &count)) {
-            return;
-        }
-        if (count < -LLONG_MAX / 2) {
-            srv_reply_error(x->out, "ERR value is out of range, value must between "
-                                    "-9223372036854775807 and 9223372036854775807");
+        if (!random_count_arg(x, 2, &count)) {
             return;
         }
     }
@@ -735,13 +704,13 @@ void cmd_zrandmember(ctx *x)
     if (count < 0) {
         srv_reply_array(x->out, scores ? -count * 2 : -count);
         for (long long i = 0; i < -count; i++) {
-            size_t k = (size_t)((((uint64_t)random() << 31) ^ (uint64_t)random()) % z->len);
+            size_t k = (size_t)random_below(z->len);
             reply_node(x, srv_zset_at(z, k), scores);
         }
         return;
     }
     size_t size = z->len, n = (size_t)count < size ? (size_t)count : size;
-    srv_znode **all = malloc(size * sizeof *all);
+    void **all = malloc(size * sizeof *all);
     if (all == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
@@ -750,15 +719,10 @@ void cmd_zrandmember(ctx *x)
     for (srv_znode *p = z->header->level[0].fwd; p != NULL; p = p->level[0].fwd) {
         all[k++] = p;
     }
-    for (size_t i = 0; i < n && n < size; i++) {
-        size_t j = i + (size_t)((((uint64_t)random() << 31) ^ (uint64_t)random()) % (size - i));
-        srv_znode *t = all[i];
-        all[i] = all[j];
-        all[j] = t;
-    }
+    sample_shuffle(all, size, n);
     srv_reply_array(x->out, scores ? (long long)n * 2 : (long long)n);
     for (size_t i = 0; i < n; i++) {
-        reply_node(x, all[i], scores);
+        reply_node(x, (srv_znode *)all[i], scores);
     }
     free(all);
 }

@@ -246,6 +246,35 @@ bool parse_mem(const char *p, size_t n, long long *out)
     *out = v * mul;
     return true;
 }
+bool random_count_arg(ctx *x, size_t i, long long *count)
+{
+    if (!arg_ll(x, i, count)) {
+        return false;
+    }
+    if (*count < -LLONG_MAX / 2) {   // -count is replied as a length
+        srv_reply_error(x->out, "ERR value is out of range, value must between "
+                                "-9223372036854775807 and 9223372036854775807");
+        return false;
+    }
+    return true;
+}
+
+uint64_t random_below(uint64_t n)
+{
+    return ((((uint64_t)random() << 31) ^ (uint64_t)random())) % n;
+}
+
+/* A partial Fisher-Yates shuffle: only the first n places are drawn. */
+void sample_shuffle(void **all, size_t size, size_t n)
+{
+    for (size_t i = 0; i < n && n < size; i++) {
+        size_t j = i + (size_t)random_below(size - i);
+        void *t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+    }
+}
+
 /* Redis's index range rule (LRANGE, ZRANGE): negative indexes count from
  * the end, the range is clamped to [0, len - 1]; false if it is empty. */
 bool range_clamp(long long len, long long *start, long long *stop)
