@@ -72,6 +72,41 @@ void reply_value(srv_buf *out, mw_object *o, int depth);
 bool parse_mem(const char *p, size_t n, long long *out);
 bool range_clamp(long long len, long long *start, long long *stop);
 
+/* Blocking pops (blocking.c keeps the waits; the pops are in cmd_list.c
+ * and cmd_zset.c).  What a blocked request does once its key is ready:
+ * its reply shape, which end it pops, and how many. */
+typedef enum srv_blk_kind {
+    SRV_BLK_POP,        /* BLPOP, BRPOP: [key, element] */
+    SRV_BLK_MPOP,       /* BLMPOP: [key, [elements]] */
+    SRV_BLK_MOVE,       /* BLMOVE, BRPOPLPUSH: the element, pushed to argv[2] */
+    SRV_BLK_ZPOP,       /* BZPOPMIN, BZPOPMAX: [key, member, score] */
+    SRV_BLK_ZMPOP,      /* BZMPOP: [key, [[member, score], ...]] */
+} srv_blk_kind;
+
+typedef struct srv_blk_spec {
+    srv_blk_kind kind;
+    bool left;          /* lists: pop the head; sorted sets: the minimum */
+    bool to_left;       /* MOVE: push at the head of the destination */
+    long long count;    /* MPOP, ZMPOP: at most this many */
+} srv_blk_spec;
+
+/* The timeout argument i (seconds, a double; 0: forever) as a deadline on
+ * srv_mono_us's clock, 0 for none; false after replying the error. */
+bool block_timeout_arg(ctx *x, size_t i, uint64_t *deadline);
+/* Block x's client on the n keys from argument `first` on (the
+ * destination of a MOVE is argv[2]) until one of them can serve s, or
+ * the deadline; inside EXEC answer as the non-blocking form instead. */
+void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64_t deadline);
+/* Pop from the non-empty value at argument i for s, replying as s's
+ * command does (a MOVE pushes to argument i + 1).  lists: cmd_list.c,
+ * sorted sets: cmd_zset.c. */
+void list_serve(ctx *x, size_t i, const srv_blk_spec *s);
+void zset_serve(ctx *x, size_t i, const srv_blk_spec *s);
+/* LMPOP, BLMPOP, ZMPOP, BZMPOP: numkeys at argument nk, then the keys,
+ * LEFT|RIGHT (or MIN|MAX), [COUNT n]; false after replying the error.
+ * Sharded, keys of different slots answer CROSSSLOT. */
+bool mpop_args(ctx *x, size_t nk, bool zset, size_t *nkeys, srv_blk_spec *s);
+
 /* cmd_server.c */
 void cmd_ping(ctx *x);
 void cmd_echo(ctx *x);
@@ -167,6 +202,12 @@ void cmd_lmove(ctx *x);
 void cmd_rpoplpush(ctx *x);
 void cmd_lpushx(ctx *x);
 void cmd_rpushx(ctx *x);
+void cmd_blpop(ctx *x);
+void cmd_brpop(ctx *x);
+void cmd_blmove(ctx *x);
+void cmd_brpoplpush(ctx *x);
+void cmd_lmpop(ctx *x);
+void cmd_blmpop(ctx *x);
 
 /* cmd_hash.c */
 void cmd_hset(ctx *x);
@@ -234,5 +275,9 @@ void cmd_zdiffstore(ctx *x);
 void cmd_zunion(ctx *x);
 void cmd_zinter(ctx *x);
 void cmd_zdiff(ctx *x);
+void cmd_bzpopmin(ctx *x);
+void cmd_bzpopmax(ctx *x);
+void cmd_zmpop(ctx *x);
+void cmd_bzmpop(ctx *x);
 
 #endif

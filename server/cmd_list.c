@@ -527,3 +527,141 @@ void cmd_rpushx(ctx *x)
 {
     pushx(x, false);
 }
+
+/* ======================================================================
+ * Blocking pops and LMPOP (the waits themselves are in blocking.c)
+ * ====================================================================== */
+
+void list_serve(ctx *x, size_t i, const srv_blk_spec *s)
+{
+    if (s->kind == SRV_BLK_MOVE) {
+        list_move(x, s->left, s->to_left);
+        return;
+    }
+    mw_object *o;
+    if (lookup(x, i, &srv_list_type, &o) <= 0) {
+        return;  // the callers looked: cannot happen
+    }
+    srv_list *l = (srv_list *)o;
+    mw_incref(o); // popping the last element deletes the key
+    srv_reply_array(x->out, 2);
+    srv_reply_bulk(x->out, x->argv[i], x->argl[i]);
+    size_t n = 1;
+    if (s->kind == SRV_BLK_MPOP) {
+        n = (size_t)s->count < l->len ? (size_t)s->count : l->len;
+        srv_reply_array(x->out, (long long)n);
+    }
+    for (size_t k = 0; k < n; k++) {
+        mw_object *v = srv_list_pop(l, s->left);
+        reply_str(x->out, v);
+        mw_decref(v);
+    }
+    drop_if_empty(x, i, o);
+    mw_decref(o);
+}
+
+/* The first of the n keys from argument `first` on that holds a list:
+ * its index, 0 if none does, -1 after WRONGTYPE (Redis looks at them in
+ * order and stops at the first that is not a list). */
+static long first_list(ctx *x, size_t first, size_t n)
+{
+    for (size_t k = first; k < first + n; k++) {
+        mw_object *o;
+        int r = lookup(x, k, &srv_list_type, &o);
+        if (r != 0) {
+            return r < 0 ? -1 : (long)k;
+        }
+    }
+    return 0;
+}
+
+/* BLPOP/BRPOP key [key ...] timeout */
+static void bpop(ctx *x, bool left)
+{
+    uint64_t deadline;
+    if (!block_timeout_arg(x, x->argc - 1, &deadline)) {
+        return;
+    }
+    srv_blk_spec s = {.kind = SRV_BLK_POP, .left = left, .count = 1};
+    long i = first_list(x, 1, x->argc - 2);
+    if (i > 0) {
+        list_serve(x, (size_t)i, &s);
+    } else if (i == 0) {
+        block_on_keys(x, &s, 1, x->argc - 2, deadline);
+    }
+}
+
+void cmd_blpop(ctx *x)
+{
+    bpop(x, true);
+}
+
+void cmd_brpop(ctx *x)
+{
+    bpop(x, false);
+}
+
+static void bmove(ctx *x, bool from, bool to, size_t ti)
+{
+    uint64_t deadline;
+    if (!block_timeout_arg(x, ti, &deadline)) {
+        return;
+    }
+    srv_blk_spec s = {.kind = SRV_BLK_MOVE, .left = from, .to_left = to, .count = 1};
+    long i = first_list(x, 1, 1);
+    if (i > 0) {
+        list_serve(x, 1, &s);
+    } else if (i == 0) {
+        block_on_keys(x, &s, 1, 1, deadline);
+    }
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+void cmd_blmove(ctx *x)
+{
+    bool from, to;
+    if (where_arg(x, 3, &from) && where_arg(x, 4, &to)) {
+        bmove(x, from, to, 5);
+    }
+}
+
+/* BRPOPLPUSH source destination timeout */
+void cmd_brpoplpush(ctx *x)
+{
+    bmove(x, false, true, 3);
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP with a
+ * timeout first. */
+static void lmpop(ctx *x, bool block)
+{
+    size_t nk = block ? 2 : 1, n;
+    srv_blk_spec s = {.kind = SRV_BLK_MPOP};
+    if (!mpop_args(x, nk, false, &n, &s)) {
+        return;
+    }
+    uint64_t deadline = 0;
+    if (block && !block_timeout_arg(x, 1, &deadline)) {
+        return;
+    }
+    long i = first_list(x, nk + 1, n);
+    if (i > 0) {
+        list_serve(x, (size_t)i, &s);
+    } else if (i == 0) {
+        if (block) {
+            block_on_keys(x, &s, nk + 1, n, deadline);
+        } else {
+            srv_reply_null_array(x->out);
+        }
+    }
+}
+
+void cmd_lmpop(ctx *x)
+{
+    lmpop(x, false);
+}
+
+void cmd_blmpop(ctx *x)
+{
+    lmpop(x, true);
+}

@@ -206,6 +206,34 @@ static bool name_ok(const char *p, size_t n)
     return true;
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR] (blocking.c does it). */
+static void client_unblock(ctx *x)
+{
+    if (x->argc < 3) {
+        srv_reply_error(x->out, "ERR wrong number of arguments for 'client|unblock' command");
+        return;
+    }
+    if (x->argc > 4) {
+        srv_reply_errorf(x->out, "ERR unknown subcommand or wrong number of arguments for "
+                                 "'%.*s'. Try CLIENT HELP.",
+                         (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
+        return;
+    }
+    bool error = false;
+    if (x->argc == 4) {
+        if (arg_is(x, 3, "ERROR")) {
+            error = true;
+        } else if (!arg_is(x, 3, "TIMEOUT")) {
+            srv_reply_error(x->out, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    long long id;
+    if (arg_ll(x, 2, &id)) {
+        srv_reply_int(x->out, srv_blk_unblock(id, error));
+    }
+}
+
 void cmd_client(ctx *x)
 {
     if (arg_is(x, 1, "ID")) {
@@ -246,6 +274,8 @@ void cmd_client(ctx *x)
             x->c->name[x->argl[2]] = '\0';
         }
         srv_buf_append(x->out, "+OK\r\n", 5);
+    } else if (arg_is(x, 1, "UNBLOCK")) {
+        client_unblock(x);
     } else {
         srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
                          (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
@@ -617,6 +647,7 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "# Clients");
         info_line(b, "connected_clients:%lld", atomic_load(&srv.clients));
         info_line(b, "maxclients:%lld", atomic_load(&srv.maxclients));
+        info_line(b, "blocked_clients:%lld", srv_blocked_clients());
     } else if (strcmp(sec, "memory") == 0) {
         mw_alloc_stats a;
         size_t small;

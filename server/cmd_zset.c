@@ -1010,3 +1010,114 @@ void cmd_zdiff(ctx *x)
 {
     zsetop_generic(x, ZOP_DIFF, false, "zdiff");
 }
+
+/* ======================================================================
+ * Blocking pops and ZMPOP (the waits themselves are in blocking.c)
+ * ====================================================================== */
+
+void zset_serve(ctx *x, size_t i, const srv_blk_spec *s)
+{
+    mw_object *o;
+    if (lookup(x, i, &srv_zset_type, &o) <= 0) {
+        return;  // the callers looked: cannot happen
+    }
+    srv_zset *z = (srv_zset *)o;
+    mw_incref(o); // popping the last member deletes the key
+    bool nested = s->kind == SRV_BLK_ZMPOP;
+    size_t n = 1;
+    if (nested) {
+        n = (size_t)s->count < z->len ? (size_t)s->count : z->len;
+        srv_reply_array(x->out, 2);
+        srv_reply_bulk(x->out, x->argv[i], x->argl[i]);
+        srv_reply_array(x->out, (long long)n);
+    } else {
+        srv_reply_array(x->out, 3);
+        srv_reply_bulk(x->out, x->argv[i], x->argl[i]);
+    }
+    for (size_t k = 0; k < n; k++) {
+        srv_znode *node = s->left ? z->header->level[0].fwd : z->tail;
+        if (nested) {
+            srv_reply_array(x->out, 2);
+        }
+        srv_reply_bulk(x->out, node->entry->key, node->entry->klen);
+        srv_reply_double(x->out, node->score);
+        srv_zset_del(z, node->entry->key, node->entry->klen);
+    }
+    drop_if_empty(x, i, o);
+    mw_decref(o);
+}
+
+/* The first of the n keys from argument `first` on that holds a sorted
+ * set: its index, 0 if none does, -1 after WRONGTYPE. */
+static long first_zset(ctx *x, size_t first, size_t n)
+{
+    for (size_t k = first; k < first + n; k++) {
+        mw_object *o;
+        int r = lookup(x, k, &srv_zset_type, &o);
+        if (r != 0) {
+            return r < 0 ? -1 : (long)k;
+        }
+    }
+    return 0;
+}
+
+/* BZPOPMIN/BZPOPMAX key [key ...] timeout */
+static void bzpop(ctx *x, bool max)
+{
+    uint64_t deadline;
+    if (!block_timeout_arg(x, x->argc - 1, &deadline)) {
+        return;
+    }
+    srv_blk_spec s = {.kind = SRV_BLK_ZPOP, .left = !max, .count = 1};
+    long i = first_zset(x, 1, x->argc - 2);
+    if (i > 0) {
+        zset_serve(x, (size_t)i, &s);
+    } else if (i == 0) {
+        block_on_keys(x, &s, 1, x->argc - 2, deadline);
+    }
+}
+
+void cmd_bzpopmin(ctx *x)
+{
+    bzpop(x, false);
+}
+
+void cmd_bzpopmax(ctx *x)
+{
+    bzpop(x, true);
+}
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], and BZMPOP with a
+ * timeout first. */
+static void zmpop(ctx *x, bool block)
+{
+    size_t nk = block ? 2 : 1, n;
+    srv_blk_spec s = {.kind = SRV_BLK_ZMPOP};
+    if (!mpop_args(x, nk, true, &n, &s)) {
+        return;
+    }
+    uint64_t deadline = 0;
+    if (block && !block_timeout_arg(x, 1, &deadline)) {
+        return;
+    }
+    long i = first_zset(x, nk + 1, n);
+    if (i > 0) {
+        zset_serve(x, (size_t)i, &s);
+    } else if (i == 0) {
+        if (block) {
+            block_on_keys(x, &s, nk + 1, n, deadline);
+        } else {
+            srv_reply_null_array(x->out);
+        }
+    }
+}
+
+void cmd_zmpop(ctx *x)
+{
+    zmpop(x, false);
+}
+
+void cmd_bzmpop(ctx *x)
+{
+    zmpop(x, true);
+}

@@ -78,6 +78,16 @@ static void leave(void)
     }
 }
 
+void srv_enter(void)
+{
+    enter();
+}
+
+void srv_leave(void)
+{
+    leave();
+}
+
 /* ======================================================================
  * Reading and running requests
  * ====================================================================== */
@@ -90,6 +100,11 @@ static void mark_pending(srv_conn *c)
     c->in_pending = true;
     c->pnext = c->w->pending;
     c->w->pending = c;
+}
+
+void srv_conn_mark_pending(srv_conn *c)
+{
+    mark_pending(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -180,8 +195,9 @@ static bool grow_args(srv_conn *c, size_t n)
 static void process(srv_conn *c)
 {
     unsigned ran = 0;
+    // A blocked client (c->blk) runs nothing more until it is served.
     while (!c->closing && !c->close_after_write && c->qstart < c->qlen &&
-           c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT) {
+           c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT && c->blk == NULL) {
         size_t consumed = 0, need = 0;
         srv_resp_status st = srv_resp_parse(&c->parser, c->qbuf + c->qstart,
                                             c->qlen - c->qstart, &consumed, &need);
@@ -223,6 +239,9 @@ static void process(srv_conn *c)
         free(c->qbuf);
         c->qbuf = NULL;
         c->qcap = c->qlen = c->qstart = 0;
+    }
+    if (c->eof && c->blk != NULL) {
+        srv_blk_cancel(c);  // it went away while blocked: nothing is popped for it
     }
     if (c->eof && c->qstart == c->qlen) {
         c->close_after_write = true;
@@ -417,6 +436,9 @@ static void on_close(uv_handle_t *h)
     }
     w->nconns--;
     atomic_fetch_sub(&srv.clients, 1);
+    if (c->blk != NULL) {
+        srv_blk_conn_closed(c);  // before the worker may close its handles
+    }
     if (c->nwait > 0) {
         c->zombie = true;  // other workers still answer it: freed at the last reply
     } else {
@@ -620,6 +642,7 @@ static void close_worker_handles(srv_worker *w)
     if (w->stop_timer_on && !uv_is_closing((uv_handle_t *)&w->stop_timer)) {
         uv_close((uv_handle_t *)&w->stop_timer, on_handle_closed);
     }
+    srv_blk_worker_fini(w);
 }
 
 static void on_stop_timeout(uv_timer_t *t)
@@ -674,6 +697,7 @@ static void on_async(uv_async_t *h)
     w->fds = NULL;
     w->nfds = w->capfds = 0;
     pthread_mutex_unlock(&w->qlock);
+    srv_blk_deliver(w);  // replies for blocked clients, served by any worker
     for (size_t i = 0; i < n; i++) {
         conn_new(w, fds[i]);
     }
@@ -775,6 +799,9 @@ static void worker_main(void *arg)
         if (r == 0) {
             r = uv_check_start(&w->check, on_check);
         }
+    }
+    if (r == 0) {
+        r = srv_blk_worker_init(w);
     }
     if (r == 0) {
         r = uv_timer_init(&w->loop, &w->cron);

@@ -167,6 +167,13 @@ struct srv_conn {
     char *name;                 /* CLIENT SETNAME (malloc'd) or NULL */
     char addr[64];
     int64_t created_ms;
+    /* Blocked by BLPOP and the like (blocking.c): its waiter, or NULL.
+     * Set and cleared by this worker only; while set, no further request
+     * of the connection runs. */
+    struct srv_waiter *blk;
+    /* Set while EXEC runs queued commands: a blocking command then answers
+     * as its non-blocking form would (Redis's CLIENT_DENY_BLOCKING). */
+    bool in_exec;
 };
 
 struct srv_worker {
@@ -216,6 +223,16 @@ struct srv_worker {
     /* Sharded mode (INFO shards): sub-requests handed to another worker,
      * pushes of a chain to a mailbox, and wake-ups those pushes cost. */
     _Atomic(long long) hops, batches, wakeups;
+    /* Blocked clients of this worker (blocking.c): the timer for the
+     * earliest timeout and the deadline it is armed for (0: not armed),
+     * touched by this worker only; the waiters with a timeout, soonest
+     * first (guarded by the keyspace); and the waiters served by any
+     * worker whose replies this one has to deliver (guarded by qlock). */
+    uv_timer_t blk_timer;
+    bool blk_timer_on;
+    uint64_t blk_armed;
+    struct srv_waiter *blk_timeouts;
+    struct srv_waiter *blk_served;
 } __attribute__((aligned(64)));
 
 /* Start worker w's thread; 0 or a negative libuv code.  Main thread. */
@@ -225,6 +242,16 @@ void srv_worker_give_fd(srv_worker *w, int fd);
 /* Ask worker w to finish: stop reading, send what is queued, close.  Any
  * thread. */
 void srv_worker_stop(srv_worker *w);
+/* Take the keyspace for object code (the GIL, or the keyspace lock in free
+ * mode) and give it back: for callbacks outside the check callback (timers,
+ * close callbacks).  The worker's thread, while idle / not idle. */
+void srv_enter(void);
+void srv_leave(void);
+/* Run c's held requests and write its replies at the next check callback
+ * (a blocked client that was served or timed out).  c's worker only; the
+ * caller makes sure the loop comes round (it is in the poll phase, or it
+ * wakes the worker). */
+void srv_conn_mark_pending(srv_conn *c);
 
 /* ======================================================================
  * Keyspace (keyspace.c); every call here needs the keyspace (the GIL in
@@ -356,6 +383,7 @@ typedef struct srv_keyspace {
     uint64_t expire_cursor;
     _Atomic(long long) pub_keys, pub_expires, pub_hits, pub_misses, pub_expired;
     _Atomic(long long) base_hits, base_misses, base_expired;
+    struct srv_blk_table *blk;  /* the clients blocked on its keys, or NULL */
 } __attribute__((aligned(64))) srv_keyspace;
 
 /* The keyspace the calling thread works on: its own shard in sharded mode,
@@ -433,6 +461,39 @@ typedef struct srv_keyspec {
     int first, last, step;
     srv_route_kind route;
 } srv_keyspec;
+
+/* ======================================================================
+ * Blocked clients (blocking.c)
+ * ====================================================================== */
+
+typedef struct srv_waiter srv_waiter;
+
+/* After a command ran with keys per ks: serve the clients blocked on those
+ * of its keys that now hold a value of the type they wait for, oldest
+ * first.  Needs the keyspace. */
+void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl);
+/* Note that key may now hold what blocked clients wait for (EXEC calls it
+ * for each queued command's keys); srv_blk_serve serves them.  Needs the
+ * keyspace. */
+void srv_blk_touch(const char *key, size_t n);
+void srv_blk_serve(void);
+/* c, which is blocked, closed its side: forget its wait (needs the
+ * keyspace), or its connection is gone (takes the keyspace itself).  c's
+ * worker only. */
+void srv_blk_cancel(srv_conn *c);
+void srv_blk_conn_closed(srv_conn *c);
+/* CLIENT UNBLOCK: unblock the client with this id as if it timed out, or
+ * with an -UNBLOCKED error; 1 if it was blocked, else 0.  Needs the
+ * keyspace. */
+int srv_blk_unblock(long long id, bool error);
+/* Clients blocked now (INFO blocked_clients).  Any thread. */
+long long srv_blocked_clients(void);
+/* Per worker: the timeout timer (0 or a negative libuv code), and closing
+ * it; delivering the replies other workers produced for this worker's
+ * blocked clients (its async callback).  The worker's thread. */
+int srv_blk_worker_init(srv_worker *w);
+void srv_blk_worker_fini(srv_worker *w);
+void srv_blk_deliver(srv_worker *w);
 
 /* ======================================================================
  * Shards (shard.c)

@@ -1,0 +1,713 @@
+/*
+ * server/blocking.c - clients blocked by BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+ * BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP: their wait queues, how they are
+ * served, their timeouts, CLIENT UNBLOCK.  The pops themselves are in
+ * cmd_list.c and cmd_zset.c (list_serve, zset_serve).
+ *
+ * Technique.  Redis 7.0's: a blocking command that finds nothing to pop
+ * leaves a *waiter* on a FIFO queue per key it names (one table per
+ * keyspace: key -> queue), and its connection runs no further request
+ * (net.c's process stops at c->blk), so replies stay in request order.
+ * After every command, srv_blk_after looks at the command's keys (its
+ * key spec in the command table): a key with a queue becomes *ready*.
+ * Then every ready key is served: its waiters, oldest first, are given
+ * what they wait for while the key holds a value of their type (a list
+ * for the list commands, a sorted set for the others), the pop running
+ * right there, atomically after the command that made the key ready, as
+ * Redis does in handleClientsBlockedOnKeys.  A served BLMOVE pushed to its
+ * destination, which may make that key ready in turn.  Looking at the
+ * keys a command names, rather than at each place that writes a list,
+ * covers LPUSH, LINSERT, LMOVE, ZADD, ZUNIONSTORE, RENAME, COPY... alike;
+ * a key made of another type (SET) serves nobody and the waiters stay, as
+ * in Redis 7.0.
+ *
+ * Threads.  A connection's buffers are touched by its own worker only,
+ * but the push that serves a waiter may run on any worker.  So a waiter
+ * is served into a reply buffer of its own, under the keyspace (the GIL,
+ * or the keyspace lock in free mode), and handed to its connection's
+ * worker: put on that worker's served list (under its qlock) and the
+ * worker woken with its async handle.  The worker's async callback moves
+ * the reply into the connection's output and lets its held requests run.
+ * Timeouts are a libuv timer per worker, armed for the soonest deadline of
+ * its waiters (kept sorted, soonest first); the timer is started only by
+ * its worker, so when another worker serves the soonest waiter the timer
+ * merely fires early, finds nothing due and is armed again.
+ *
+ * States of a waiter: WAITING (on its queues, its worker's timeout list
+ * and its table's list of all waiters; guarded by the keyspace) ->
+ * SERVED (its reply made, the element popped; on its worker's served list,
+ * guarded by qlock) -> delivered and freed by its worker.  A WAITING
+ * waiter whose client closes is taken off every list and freed, nothing
+ * popped (srv_blk_cancel in process, srv_blk_conn_closed in the close
+ * callback); a SERVED one is taken off the served list and freed.
+ *
+ * Invariants.
+ *   - c->blk != NULL exactly while c has a waiter; only c's worker sets or
+ *     clears it.
+ *   - A queue is never empty except while it is ready or being served;
+ *     it is freed when the last waiter leaves (and the table when the
+ *     last queue goes, so an idle server holds nothing here).
+ *   - The WAITING -> SERVED step happens under the keyspace, so the close
+ *     path, which also takes it, sees one state or the other.
+ *
+ * Sharded keyspace.  With one worker everything above holds (its shard is
+ * its keyspace).  With several, a request on another worker's keys runs
+ * on that worker's proxy connection, whose reply is a message: waiting
+ * there is not done; a blocking command that would have to wait answers
+ * an error instead (docs/server.md), and one that finds its data answers
+ * at once as in the other layouts.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ======================================================================
+ * Data
+ * ====================================================================== */
+
+typedef struct blk_queue blk_queue;
+
+/* A waiter's place in the queue of one of its keys. */
+typedef struct blk_node {
+    struct blk_node *prev, *next;
+    blk_queue *q;
+    srv_waiter *wt;
+} blk_node;
+
+struct blk_queue {
+    blk_node *head, *tail;      /* oldest first */
+    blk_queue *rnext;           /* the table's ready list */
+    bool ready, serving;
+    srv_entry *e;               /* its entry in the table (the key) */
+};
+
+typedef struct srv_blk_table {
+    srv_dict d;                 /* key -> queue (v.ptr) */
+    blk_queue *rhead, *rtail;   /* ready keys, in the order they became so */
+    srv_waiter *all;            /* every WAITING waiter (CLIENT UNBLOCK) */
+} srv_blk_table;
+
+enum { W_WAITING, W_SERVED };
+
+struct srv_waiter {
+    srv_conn *c;
+    srv_worker *w;              /* c's worker */
+    srv_blk_spec spec;
+    int state;
+    uint64_t deadline;          /* srv_mono_us; 0: none */
+    srv_waiter *tprev, *tnext;  /* w's timeout list (deadline != 0) */
+    srv_waiter *aprev, *anext;  /* the table's list of all */
+    srv_waiter *dnext;          /* w's served list */
+    srv_blk_table *t;
+    srv_buf reply;
+    char *dst;                  /* MOVE: the destination key */
+    size_t dstlen;
+    size_t nkeys;
+    blk_node nodes[];           /* the key of node i is nodes[i].q->e */
+};
+
+static _Atomic(long long) nblocked;
+
+long long srv_blocked_clients(void)
+{
+    return atomic_load_explicit(&nblocked, memory_order_relaxed);
+}
+
+static srv_blk_table *table_get(bool create)
+{
+    if (srv_ks.blk == NULL && create) {
+        srv_ks.blk = calloc(1, sizeof *srv_ks.blk);
+    }
+    return srv_ks.blk;
+}
+
+/* Free the table when nothing waits any more. */
+static void table_maybe_free(srv_blk_table *t)
+{
+    if (t->d.count == 0 && t->rhead == NULL && t->all == NULL && srv_ks.blk == t) {
+        srv_dict_clear(&t->d, NULL);
+        free(t);
+        srv_ks.blk = NULL;
+    }
+}
+
+static blk_queue *queue_find(srv_blk_table *t, const char *k, size_t n)
+{
+    srv_entry *e = srv_dict_find(&t->d, k, n, srv_hash_bytes(k, n));
+    return e != NULL ? e->v.ptr : NULL;
+}
+
+static void queue_maybe_free(srv_blk_table *t, blk_queue *q)
+{
+    if (q->head == NULL && !q->ready && !q->serving) {
+        srv_dict_remove(&t->d, q->e);
+        free(q);
+    }
+}
+
+static void ready_add(srv_blk_table *t, blk_queue *q)
+{
+    if (q->ready) {
+        return;
+    }
+    q->ready = true;
+    q->rnext = NULL;
+    if (t->rtail != NULL) {
+        t->rtail->rnext = q;
+    } else {
+        t->rhead = q;
+    }
+    t->rtail = q;
+}
+
+/* ======================================================================
+ * Timeouts (the waiter's worker's list, guarded by the keyspace)
+ * ====================================================================== */
+
+static void on_timer(uv_timer_t *h);
+
+/* Arm w's timer for its soonest deadline.  w's thread only. */
+static void timer_arm(srv_worker *w)
+{
+    srv_waiter *first = w->blk_timeouts;
+    if (!w->blk_timer_on || first == NULL || (w->blk_armed != 0 && w->blk_armed <= first->deadline)) {
+        return;
+    }
+    uint64_t now = srv_mono_us();
+    uint64_t ms = first->deadline > now ? (first->deadline - now + 999) / 1000 : 0;
+    if (uv_timer_start(&w->blk_timer, on_timer, ms, 0) == 0) {
+        w->blk_armed = first->deadline;
+    }
+}
+
+static void timeout_add(srv_waiter *wt)
+{
+    srv_worker *w = wt->w;
+    srv_waiter **pp = &w->blk_timeouts, *prev = NULL;
+    while (*pp != NULL && (*pp)->deadline <= wt->deadline) {
+        prev = *pp;
+        pp = &(*pp)->tnext;
+    }
+    wt->tnext = *pp;
+    wt->tprev = prev;
+    if (*pp != NULL) {
+        (*pp)->tprev = wt;
+    }
+    *pp = wt;
+}
+
+static void timeout_remove(srv_waiter *wt)
+{
+    if (wt->deadline == 0) {
+        return;
+    }
+    if (wt->tprev != NULL) {
+        wt->tprev->tnext = wt->tnext;
+    } else {
+        wt->w->blk_timeouts = wt->tnext;
+    }
+    if (wt->tnext != NULL) {
+        wt->tnext->tprev = wt->tprev;
+    }
+    wt->tprev = wt->tnext = NULL;
+}
+
+/* ======================================================================
+ * Waiters
+ * ====================================================================== */
+
+static void waiter_free(srv_waiter *wt)
+{
+    srv_buf_free(&wt->reply);
+    free(wt->dst);
+    free(wt);
+}
+
+/* Take the waiter's nodes off their queues. */
+static void nodes_unlink(srv_waiter *wt)
+{
+    for (size_t i = 0; i < wt->nkeys; i++) {
+        blk_node *n = &wt->nodes[i];
+        blk_queue *q = n->q;
+        if (n->prev != NULL) {
+            n->prev->next = n->next;
+        } else {
+            q->head = n->next;
+        }
+        if (n->next != NULL) {
+            n->next->prev = n->prev;
+        } else {
+            q->tail = n->prev;
+        }
+        queue_maybe_free(wt->t, q);
+    }
+    wt->nkeys = 0;
+}
+
+/* Take a WAITING waiter off its queues and lists.  Needs the keyspace. */
+static void waiter_unlink(srv_waiter *wt)
+{
+    srv_blk_table *t = wt->t;
+    nodes_unlink(wt);
+    timeout_remove(wt);
+    if (wt->aprev != NULL) {
+        wt->aprev->anext = wt->anext;
+    } else {
+        t->all = wt->anext;
+    }
+    if (wt->anext != NULL) {
+        wt->anext->aprev = wt->aprev;
+    }
+    atomic_fetch_sub_explicit(&nblocked, 1, memory_order_relaxed);
+}
+
+/* The waiter's reply is made: hand it to its worker.  Needs the keyspace
+ * (so that its close path sees SERVED and finds it on the list). */
+static void hand_over(srv_waiter *wt)
+{
+    srv_worker *w = wt->w;
+    wt->state = W_SERVED;
+    pthread_mutex_lock(&w->qlock);
+    wt->dnext = w->blk_served;
+    w->blk_served = wt;
+    pthread_mutex_unlock(&w->qlock);
+    // The async handle is open: w closes it only with no connection left,
+    // and wt's connection cannot be freed before it takes the keyspace,
+    // which this thread holds.
+    int r = uv_async_send(&w->async);
+    if (r != 0) {
+        srv_log_limited("cannot wake worker %d for a blocked client: %s", w->index,
+                        uv_strerror(r));
+    }
+}
+
+void srv_blk_deliver(srv_worker *w)
+{
+    pthread_mutex_lock(&w->qlock);
+    srv_waiter *list = w->blk_served;
+    w->blk_served = NULL;
+    pthread_mutex_unlock(&w->qlock);
+    while (list != NULL) {
+        srv_waiter *wt = list;
+        list = wt->dnext;
+        srv_conn *c = wt->c;
+        srv_buf *out = srv_conn_out(c);
+        srv_buf_append(out, wt->reply.data, wt->reply.len);
+        if (wt->reply.oom) {
+            out->oom = true;
+        }
+        c->blk = NULL;
+        waiter_free(wt);
+        srv_conn_mark_pending(c);  // the check callback after this poll runs it
+    }
+}
+
+/* ======================================================================
+ * Blocking
+ * ====================================================================== */
+
+bool block_timeout_arg(ctx *x, size_t i, uint64_t *deadline)
+{
+    // Redis's getTimeoutFromObjectOrReply: a long double in seconds, made
+    // milliseconds, which must fit with the clock added.
+    char tmp[512];
+    size_t n = x->argl[i];
+    const char *p = x->argv[i];
+    if (n == 0 || n >= sizeof tmp || p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r')) {
+        srv_reply_error(x->out, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(tmp, &end);
+    if (*end != '\0' || isnan(v) || (errno == ERANGE && (isinf(v) || v == 0))) {
+        srv_reply_error(x->out, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    // Redis 7.0 truncates to milliseconds with a plain cast, which on
+    // this architecture makes a value past the range LLONG_MIN: negative.
+    v *= 1000.0L;
+    long long ms = v >= 9223372036854775807.0L || v < -9223372036854775807.0L
+                       ? LLONG_MIN
+                       : (long long)v;
+    if (ms < 0) {
+        srv_reply_error(x->out, "ERR timeout is negative");
+        return false;
+    }
+    if (ms > LLONG_MAX - srv_now_ms()) {
+        srv_reply_error(x->out, "ERR timeout is out of range");
+        return false;
+    }
+    *deadline = 0;
+    if (ms > 0) {
+        uint64_t us = srv_mono_us();
+        // Saturate: a deadline past the clock's range is never reached.
+        *deadline = (uint64_t)ms > (UINT64_MAX - us) / 1000 ? UINT64_MAX : us + (uint64_t)ms * 1000;
+    }
+    return true;
+}
+
+/* What a blocking command answers where it may not wait (inside EXEC). */
+static void reply_no_wait(ctx *x, const srv_blk_spec *s)
+{
+    if (s->kind == SRV_BLK_MOVE) {
+        srv_reply_null(x->out);
+    } else {
+        srv_reply_null_array(x->out);
+    }
+}
+
+static bool same_key(ctx *x, size_t a, size_t b)
+{
+    return x->argl[a] == x->argl[b] && memcmp(x->argv[a], x->argv[b], x->argl[a]) == 0;
+}
+
+void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64_t deadline)
+{
+    srv_conn *c = x->c;
+    if (c->in_exec) {
+        reply_no_wait(x, s);
+        return;
+    }
+    if (srv.cfg.sharded && (srv.nworkers > 1 || c == srv_self->proxy)) {
+        srv_reply_error(x->out, "ERR blocking commands cannot wait with a sharded keyspace "
+                                "of more than one worker");
+        return;
+    }
+    srv_blk_table *t = table_get(true);
+    srv_waiter *wt = t != NULL ? calloc(1, sizeof *wt + n * sizeof wt->nodes[0]) : NULL;
+    if (wt == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    wt->c = c;
+    wt->w = c->w;
+    wt->spec = *s;
+    wt->state = W_WAITING;
+    wt->deadline = deadline;
+    wt->t = t;
+    if (s->kind == SRV_BLK_MOVE) {
+        wt->dstlen = x->argl[2];
+        wt->dst = malloc(wt->dstlen + 1);
+        if (wt->dst == NULL) {
+            waiter_free(wt);
+            srv_reply_error(x->out, E_NOMEM);
+            table_maybe_free(t);
+            return;
+        }
+        memcpy(wt->dst, x->argv[2], wt->dstlen);
+    }
+    // One node per distinct key (BLPOP k k waits once on k), each at the
+    // tail of its key's queue.
+    for (size_t i = first; i < first + n; i++) {
+        bool dup = false;
+        for (size_t j = first; j < i && !dup; j++) {
+            dup = same_key(x, i, j);
+        }
+        if (dup) {
+            continue;
+        }
+        blk_queue *q = queue_find(t, x->argv[i], x->argl[i]);
+        if (q == NULL) {
+            q = calloc(1, sizeof *q);
+            srv_entry *e = q != NULL ? srv_dict_add(&t->d, x->argv[i], x->argl[i],
+                                                    srv_hash_bytes(x->argv[i], x->argl[i]))
+                                     : NULL;
+            if (e == NULL) {
+                free(q);
+                mw_err_clear();
+                nodes_unlink(wt);
+                waiter_free(wt);
+                srv_reply_error(x->out, E_NOMEM);
+                table_maybe_free(t);
+                return;
+            }
+            e->v.ptr = q;
+            q->e = e;
+        }
+        blk_node *node = &wt->nodes[wt->nkeys++];
+        node->q = q;
+        node->wt = wt;
+        node->prev = q->tail;
+        if (q->tail != NULL) {
+            q->tail->next = node;
+        } else {
+            q->head = node;
+        }
+        q->tail = node;
+    }
+    wt->anext = t->all;
+    if (t->all != NULL) {
+        t->all->aprev = wt;
+    }
+    t->all = wt;
+    atomic_fetch_add_explicit(&nblocked, 1, memory_order_relaxed);
+    if (deadline != 0) {
+        timeout_add(wt);
+        timer_arm(wt->w);
+    }
+    c->blk = wt;
+}
+
+/* ======================================================================
+ * Serving
+ * ====================================================================== */
+
+static const mw_type *wanted_type(const srv_waiter *wt)
+{
+    return wt->spec.kind == SRV_BLK_ZPOP || wt->spec.kind == SRV_BLK_ZMPOP ? &srv_zset_type
+                                                                           : &srv_list_type;
+}
+
+/* Serve the waiters of q, oldest first, while its key holds something
+ * they wait for. */
+static void serve_queue(srv_blk_table *t, blk_queue *q)
+{
+    const char *key = q->e->key;
+    size_t klen = q->e->klen;
+    blk_node *n = q->head;
+    while (n != NULL) {
+        srv_entry *e = srv_ks_find(key, klen);
+        if (e == NULL) {
+            return;
+        }
+        srv_waiter *wt = n->wt;
+        n = n->next;
+        if (mw_type_of(e->v.obj) != wanted_type(wt)) {
+            continue;  // Redis 7.0: a waiter of another type keeps waiting
+        }
+        const char *av[3] = {"", key, wt->dst};
+        size_t al[3] = {0, klen, wt->dstlen};
+        ctx sx = {.c = wt->c, .out = &wt->reply, .argc = wt->dst ? 3 : 2, .argv = av,
+                  .argl = al};
+        if (wt->spec.kind == SRV_BLK_ZPOP || wt->spec.kind == SRV_BLK_ZMPOP) {
+            zset_serve(&sx, 1, &wt->spec);
+        } else {
+            list_serve(&sx, 1, &wt->spec);
+        }
+        // The node after this waiter's may be the next one of the same
+        // waiter only if it waited on the key twice, which it does not.
+        waiter_unlink(wt);
+        hand_over(wt);
+        if (wt->dst != NULL) {
+            srv_blk_touch(wt->dst, wt->dstlen);
+        }
+    }
+}
+
+void srv_blk_touch(const char *key, size_t n)
+{
+    srv_blk_table *t = srv_ks.blk;
+    if (t == NULL) {
+        return;
+    }
+    blk_queue *q = queue_find(t, key, n);
+    if (q != NULL) {
+        ready_add(t, q);
+    }
+}
+
+void srv_blk_serve(void)
+{
+    srv_blk_table *t = srv_ks.blk;
+    if (t == NULL) {
+        return;
+    }
+    while (t->rhead != NULL) {
+        blk_queue *q = t->rhead;
+        t->rhead = q->rnext;
+        if (t->rhead == NULL) {
+            t->rtail = NULL;
+        }
+        q->ready = false;
+        q->serving = true;
+        serve_queue(t, q);
+        q->serving = false;
+        queue_maybe_free(t, q);
+    }
+    table_maybe_free(t);
+}
+
+void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl)
+{
+    if (srv_ks.blk == NULL || ks->first <= 0 || (size_t)ks->first >= argc) {
+        return;
+    }
+    size_t last = ks->last < 0 ? argc - (size_t)(-ks->last) : (size_t)ks->last;
+    if (last >= argc) {
+        last = argc - 1;
+    }
+    size_t step = ks->step > 0 ? (size_t)ks->step : 1;
+    for (size_t i = (size_t)ks->first; i <= last; i += step) {
+        srv_blk_touch(argv[i], argl[i]);
+    }
+    srv_blk_serve();
+}
+
+/* ======================================================================
+ * Leaving the wait: timeouts, CLIENT UNBLOCK, closed clients
+ * ====================================================================== */
+
+static void on_timer(uv_timer_t *h)
+{
+    srv_worker *w = h->data;
+    w->blk_armed = 0;
+    srv_enter();
+    uint64_t now = srv_mono_us();
+    while (w->blk_timeouts != NULL && w->blk_timeouts->deadline <= now) {
+        srv_waiter *wt = w->blk_timeouts;
+        waiter_unlink(wt);
+        srv_reply_null_array(&wt->reply);
+        hand_over(wt);
+    }
+    srv_blk_table *t = srv_ks.blk;
+    if (t != NULL) {
+        table_maybe_free(t);
+    }
+    timer_arm(w);
+    srv_leave();
+}
+
+int srv_blk_unblock(long long id, bool error)
+{
+    srv_blk_table *t = srv_ks.blk;
+    if (t == NULL) {
+        return 0;
+    }
+    for (srv_waiter *wt = t->all; wt != NULL; wt = wt->anext) {
+        if (wt->c->id == id) {
+            waiter_unlink(wt);
+            if (error) {
+                srv_reply_error(&wt->reply, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else {
+                srv_reply_null_array(&wt->reply);
+            }
+            hand_over(wt);
+            table_maybe_free(t);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void srv_blk_cancel(srv_conn *c)
+{
+    srv_waiter *wt = c->blk;
+    if (wt == NULL || wt->state != W_WAITING) {
+        return;  // served: its reply is on the way, and the close path frees it
+    }
+    srv_blk_table *t = wt->t;
+    waiter_unlink(wt);
+    waiter_free(wt);
+    c->blk = NULL;
+    table_maybe_free(t);
+}
+
+void srv_blk_conn_closed(srv_conn *c)
+{
+    srv_enter();
+    srv_waiter *wt = c->blk;
+    if (wt->state == W_WAITING) {
+        srv_blk_cancel(c);
+    } else {
+        srv_worker *w = c->w;
+        pthread_mutex_lock(&w->qlock);
+        for (srv_waiter **pp = &w->blk_served; *pp != NULL; pp = &(*pp)->dnext) {
+            if (*pp == wt) {
+                *pp = wt->dnext;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&w->qlock);
+        waiter_free(wt);
+        c->blk = NULL;
+    }
+    srv_leave();
+}
+
+/* ======================================================================
+ * Per worker
+ * ====================================================================== */
+
+int srv_blk_worker_init(srv_worker *w)
+{
+    int r = uv_timer_init(&w->loop, &w->blk_timer);
+    if (r == 0) {
+        w->blk_timer.data = w;
+        w->blk_timer_on = true;
+    }
+    return r;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void srv_blk_worker_fini(srv_worker *w)
+{
+    if (w->blk_timer_on && !uv_is_closing((uv_handle_t *)&w->blk_timer)) {
+        uv_close((uv_handle_t *)&w->blk_timer, on_timer_closed);
+    }
+}
+
+/* ======================================================================
+ * LMPOP, BLMPOP, ZMPOP, BZMPOP arguments
+ * ====================================================================== */
+
+bool mpop_args(ctx *x, size_t nk, bool zset, size_t *nkeys, srv_blk_spec *s)
+{
+    long long numkeys;
+    if (!srv_str2ll(x->argv[nk], x->argl[nk], &numkeys) || numkeys < 1 || numkeys > LONG_MAX) {
+        srv_reply_error(x->out, "ERR numkeys should be greater than 0");
+        return false;
+    }
+    if ((unsigned long long)numkeys >= x->argc - nk - 1) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return false;
+    }
+    size_t where = nk + (size_t)numkeys + 1;
+    if (arg_is(x, where, zset ? "MIN" : "LEFT")) {
+        s->left = true;
+    } else if (arg_is(x, where, zset ? "MAX" : "RIGHT")) {
+        s->left = false;
+    } else {
+        srv_reply_error(x->out, E_SYNTAX);
+        return false;
+    }
+    s->count = -1;
+    for (size_t j = where + 1; j < x->argc; j++) {
+        if (s->count == -1 && arg_is(x, j, "COUNT") && j + 1 < x->argc) {
+            j++;
+            long long v;
+            if (!srv_str2ll(x->argv[j], x->argl[j], &v) || v < 1 || v > LONG_MAX) {
+                srv_reply_error(x->out, "ERR count should be greater than 0");
+                return false;
+            }
+            s->count = v;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return false;
+        }
+    }
+    if (s->count == -1) {
+        s->count = 1;
+    }
+    if (srv.cfg.sharded) {
+        unsigned slot = srv_key_slot(x->argv[nk + 1], x->argl[nk + 1]);
+        for (size_t k = nk + 2; k < where; k++) {
+            if (srv_key_slot(x->argv[k], x->argl[k]) != slot) {
+                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
+                return false;
+            }
+        }
+    }
+    *nkeys = (size_t)numkeys;
+    return true;
+}
