@@ -42,20 +42,33 @@
  * callback); a SERVED one is taken off the served list and freed.
  *
  * Invariants.
- *   - c->blk != NULL exactly while c has a waiter; only c's worker sets or
- *     clears it.
+ *   - c->blk != NULL exactly while c has a waiter on its own worker; only
+ *     c's worker sets or clears it.  A waiter stands for a client (c) or
+ *     for a request held for another worker's client (msg), never both.
  *   - A queue is never empty except while it is ready or being served;
  *     it is freed when the last waiter leaves (and the table when the
  *     last queue goes, so an idle server holds nothing here).
  *   - The WAITING -> SERVED step happens under the keyspace, so the close
  *     path, which also takes it, sees one state or the other.
  *
- * Sharded keyspace.  With one worker everything above holds (its shard is
- * its keyspace).  With several, a request on another worker's keys runs
- * on that worker's proxy connection, whose reply is a message: waiting
- * there is not done; a blocking command that would have to wait answers
- * an error instead (docs/server.md), and one that finds its data answers
- * at once as in the other layouts.
+ * Sharded keyspace.  A shard is its worker's alone, so there "the
+ * keyspace" above is simply that worker's thread, and each shard has its
+ * table.  A blocking request on the client's own worker's keys waits as
+ * above.  One on another worker's keys runs there on the proxy connection,
+ * as the reply to a message (shard.c): if it has to wait, the owner keeps
+ * the message (srv_mail_hold) and the waiter stands for it; once served,
+ * timed out or unblocked, the reply goes back in the message
+ * (srv_mail_release), and the client's part of its reply chain completes.
+ * The serving then happens at the key's owner, which holds the client's
+ * reply part open until then; the client's own buffers stay its worker's.
+ * Its worker runs none of the client's later requests while a blocking
+ * one is out (c->blk_routed, net.c), as it would not while it waits here.
+ * A client that closes sends the owner a cancel message
+ * (srv_mail_cancel): the held request is answered with nothing popped,
+ * which lets its worker free the connection.  CLIENT UNBLOCK finds a
+ * waiter of any worker through a registry under its own mutex; for
+ * another worker's waiter it marks it and wakes that worker, which
+ * unblocks it in its async callback.
  */
 #include "cmd.h"
 
@@ -94,8 +107,13 @@ typedef struct srv_blk_table {
 enum { W_WAITING, W_SERVED };
 
 struct srv_waiter {
-    srv_conn *c;
-    srv_worker *w;              /* c's worker */
+    srv_conn *c;                /* the client, or NULL for a held request */
+    srv_msg *msg;               /* sharded: the request held for another worker */
+    long long id;               /* the client's id (CLIENT UNBLOCK) */
+    srv_worker *w;              /* the worker it waits on (c's, or msg's owner) */
+    srv_waiter *rprev, *rnext;  /* the registry (guarded by reg_lock) */
+    bool in_reg;
+    _Atomic(int) unblock;       /* CLIENT UNBLOCK from another worker: 1 timeout, 2 error */
     srv_blk_spec spec;
     int state;
     uint64_t deadline;          /* srv_mono_us; 0: none */
@@ -111,6 +129,42 @@ struct srv_waiter {
 };
 
 static _Atomic(long long) nblocked;
+
+/* Every WAITING waiter of every worker, for CLIENT UNBLOCK, which may run
+ * on any worker (sharded, the waiter's shard is another thread's).  Taken
+ * after the keyspace, never before it. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static srv_waiter *reg_head;
+
+static void reg_add(srv_waiter *wt)
+{
+    pthread_mutex_lock(&reg_lock);
+    wt->rprev = NULL;
+    wt->rnext = reg_head;
+    if (reg_head != NULL) {
+        reg_head->rprev = wt;
+    }
+    reg_head = wt;
+    wt->in_reg = true;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* Under reg_lock. */
+static void reg_remove_locked(srv_waiter *wt)
+{
+    if (!wt->in_reg) {
+        return;
+    }
+    if (wt->rprev != NULL) {
+        wt->rprev->rnext = wt->rnext;
+    } else {
+        reg_head = wt->rnext;
+    }
+    if (wt->rnext != NULL) {
+        wt->rnext->rprev = wt->rprev;
+    }
+    wt->in_reg = false;
+}
 
 long long srv_blocked_clients(void)
 {
@@ -262,13 +316,23 @@ static void waiter_unlink(srv_waiter *wt)
     if (wt->anext != NULL) {
         wt->anext->aprev = wt->aprev;
     }
+    pthread_mutex_lock(&reg_lock);
+    reg_remove_locked(wt);
+    pthread_mutex_unlock(&reg_lock);
     atomic_fetch_sub_explicit(&nblocked, 1, memory_order_relaxed);
 }
 
 /* The waiter's reply is made: hand it to its worker.  Needs the keyspace
- * (so that its close path sees SERVED and finds it on the list). */
+ * (so that its close path sees SERVED and finds it on the list).  A held
+ * request is answered instead (on its owner's thread, which serves it):
+ * the reply goes back at the end of the round, or srv_mail_send. */
 static void hand_over(srv_waiter *wt)
 {
+    if (wt->msg != NULL) {
+        srv_mail_release(wt->msg, &wt->reply);
+        waiter_free(wt);
+        return;
+    }
     srv_worker *w = wt->w;
     wt->state = W_SERVED;
     pthread_mutex_lock(&w->qlock);
@@ -285,8 +349,13 @@ static void hand_over(srv_waiter *wt)
     }
 }
 
+static void serve_unblock_requests(srv_worker *w);
+
 void srv_blk_deliver(srv_worker *w)
 {
+    if (srv.cfg.sharded && srv_blocked_clients() > 0) {
+        serve_unblock_requests(w);
+    }
     pthread_mutex_lock(&w->qlock);
     srv_waiter *list = w->blk_served;
     w->blk_served = NULL;
@@ -375,19 +444,19 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         reply_no_wait(x, s);
         return;
     }
-    if (srv.cfg.sharded && (srv.nworkers > 1 || c == srv_self->proxy)) {
-        srv_reply_error(x->out, "ERR blocking commands cannot wait with a sharded keyspace "
-                                "of more than one worker");
-        return;
-    }
     srv_blk_table *t = table_get(true);
     srv_waiter *wt = t != NULL ? calloc(1, sizeof *wt + n * sizeof wt->nodes[0]) : NULL;
     if (wt == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
-    wt->c = c;
-    wt->w = c->w;
+    wt->w = srv_self;
+    if (srv.cfg.sharded && c == srv_self->proxy) {
+        wt->msg = srv_mail_hold(&wt->id);  // cannot fail: the proxy runs only requests
+    } else {
+        wt->c = c;
+        wt->id = c->id;
+    }
     wt->spec = *s;
     wt->state = W_WAITING;
     wt->deadline = deadline;
@@ -396,8 +465,13 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         wt->dstlen = x->argl[2];
         wt->dst = malloc(wt->dstlen + 1);
         if (wt->dst == NULL) {
+            if (wt->msg != NULL) {
+                srv_reply_error(&wt->reply, E_NOMEM);
+                srv_mail_release(wt->msg, &wt->reply);
+            } else {
+                srv_reply_error(x->out, E_NOMEM);
+            }
             waiter_free(wt);
-            srv_reply_error(x->out, E_NOMEM);
             table_maybe_free(t);
             return;
         }
@@ -423,6 +497,13 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
                 free(q);
                 mw_err_clear();
                 nodes_unlink(wt);
+                if (wt->msg != NULL) {
+                    srv_reply_error(&wt->reply, E_NOMEM);
+                    srv_mail_release(wt->msg, &wt->reply);
+                    waiter_free(wt);
+                    table_maybe_free(t);
+                    return;
+                }
                 waiter_free(wt);
                 srv_reply_error(x->out, E_NOMEM);
                 table_maybe_free(t);
@@ -448,11 +529,14 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
     }
     t->all = wt;
     atomic_fetch_add_explicit(&nblocked, 1, memory_order_relaxed);
+    reg_add(wt);
     if (deadline != 0) {
         timeout_add(wt);
         timer_arm(wt->w);
     }
-    c->blk = wt;
+    if (wt->c != NULL) {
+        c->blk = wt;
+    }
 }
 
 /* ======================================================================
@@ -484,7 +568,7 @@ static void serve_queue(srv_blk_table *t, blk_queue *q)
         }
         const char *av[3] = {"", key, wt->dst};
         size_t al[3] = {0, klen, wt->dstlen};
-        ctx sx = {.c = wt->c, .out = &wt->reply, .argc = wt->dst ? 3 : 2, .argv = av,
+        ctx sx = {.c = wt->c != NULL ? wt->c : wt->w->proxy, .out = &wt->reply, .argc = wt->dst ? 3 : 2, .argv = av,
                   .argl = al};
         if (wt->spec.kind == SRV_BLK_ZPOP || wt->spec.kind == SRV_BLK_ZMPOP) {
             zset_serve(&sx, 1, &wt->spec);
@@ -572,28 +656,95 @@ static void on_timer(uv_timer_t *h)
     }
     timer_arm(w);
     srv_leave();
+    if (srv.cfg.sharded) {
+        srv_mail_send(w);  // answers to held requests
+    }
+}
+
+/* Unblock wt now, with a null array or the -UNBLOCKED error.  Needs the
+ * keyspace wt waits in. */
+static void unblock_now(srv_waiter *wt, bool error)
+{
+    srv_blk_table *t = wt->t;
+    waiter_unlink(wt);
+    if (error) {
+        srv_reply_error(&wt->reply, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        srv_reply_null_array(&wt->reply);
+    }
+    hand_over(wt);
+    table_maybe_free(t);
 }
 
 int srv_blk_unblock(long long id, bool error)
 {
-    srv_blk_table *t = srv_ks.blk;
-    if (t == NULL) {
+    pthread_mutex_lock(&reg_lock);
+    srv_waiter *wt = reg_head;
+    while (wt != NULL && wt->id != id) {
+        wt = wt->rnext;
+    }
+    if (wt == NULL) {
+        pthread_mutex_unlock(&reg_lock);
         return 0;
     }
-    for (srv_waiter *wt = t->all; wt != NULL; wt = wt->anext) {
-        if (wt->c->id == id) {
+    if (!srv.cfg.sharded || wt->w == srv_self) {
+        // Its keyspace is the one this thread holds: nothing else can
+        // change the waiter meanwhile.
+        pthread_mutex_unlock(&reg_lock);
+        unblock_now(wt, error);
+        if (srv.cfg.sharded) {
+            srv_mail_send(srv_self);
+        }
+        return 1;
+    }
+    // Another worker's shard: ask it.  Off the registry, so that a second
+    // CLIENT UNBLOCK answers 0; woken under reg_lock, while the waiter,
+    // hence its worker's handles, still exist.
+    reg_remove_locked(wt);
+    atomic_store(&wt->unblock, error ? 2 : 1);
+    int r = uv_async_send(&wt->w->async);
+    pthread_mutex_unlock(&reg_lock);
+    if (r != 0) {
+        srv_log_limited("cannot wake worker %d for CLIENT UNBLOCK: %s", wt->w->index,
+                        uv_strerror(r));
+    }
+    return 1;
+}
+
+/* The unblock requests other workers left for this one's waiters. */
+static void serve_unblock_requests(srv_worker *w)
+{
+    srv_enter();
+    srv_blk_table *t = srv_ks.blk;
+    bool any = false;
+    srv_waiter *wt = t != NULL ? t->all : NULL;
+    while (wt != NULL) {
+        srv_waiter *next = wt->anext;
+        int how = atomic_load(&wt->unblock);
+        if (how != 0 && wt->w == w) {
+            unblock_now(wt, how == 2);  // may free t: the last waiter
+            any = true;
+        }
+        wt = next;
+    }
+    srv_leave();
+    if (any) {
+        srv_mail_send(w);
+    }
+}
+
+void srv_blk_cancel_held(srv_conn *c)
+{
+    srv_blk_table *t = srv_ks.blk;
+    for (srv_waiter *wt = t != NULL ? t->all : NULL; wt != NULL; wt = wt->anext) {
+        if (wt->msg != NULL && srv_mail_is_from(wt->msg, c)) {
             waiter_unlink(wt);
-            if (error) {
-                srv_reply_error(&wt->reply, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
-            } else {
-                srv_reply_null_array(&wt->reply);
-            }
-            hand_over(wt);
+            srv_reply_null_array(&wt->reply);
+            hand_over(wt);  // the reply lets c's worker free it
             table_maybe_free(t);
-            return 1;
+            return;
         }
     }
-    return 0;
 }
 
 void srv_blk_cancel(srv_conn *c)

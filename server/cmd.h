@@ -23,6 +23,7 @@ typedef void (*cmd_fn)(ctx *x);
 
 #define F_WRITE   0x1u  /* may use more memory: refused past maxmemory */
 #define F_NOAUTH  0x2u  /* allowed before AUTH */
+#define F_BLOCK   0x4u  /* may block the client (blocking.c) */
 
 typedef struct srv_cmd {
     const char *name;

@@ -382,12 +382,12 @@ const srv_cmd cmd_table[] = {
     {"rpoplpush", cmd_rpoplpush, 3, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
     {"lpushx", cmd_lpushx, -3, F_WRITE, K_1},
     {"rpushx", cmd_rpushx, -3, F_WRITE, K_1},
-    {"blpop", cmd_blpop, -3, 0, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"brpop", cmd_brpop, -3, 0, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"blmove", cmd_blmove, 6, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"brpoplpush", cmd_brpoplpush, 4, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
+    {"blpop", cmd_blpop, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
+    {"brpop", cmd_brpop, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
+    {"blmove", cmd_blmove, 6, F_WRITE | F_BLOCK, {1, 2, 1, SRV_ROUTE_KEYS}},
+    {"brpoplpush", cmd_brpoplpush, 4, F_WRITE | F_BLOCK, {1, 2, 1, SRV_ROUTE_KEYS}},
     {"lmpop", cmd_lmpop, -4, 0, {2, 2, 1, SRV_ROUTE_KEYS}},  // routed by the first key;
-    {"blmpop", cmd_blmpop, -5, 0, {3, 3, 1, SRV_ROUTE_KEYS}}, // the rest: mpop_args
+    {"blmpop", cmd_blmpop, -5, F_BLOCK, {3, 3, 1, SRV_ROUTE_KEYS}}, // the rest: mpop_args
     {"hset", cmd_hset, -4, F_WRITE, K_1},
     {"hget", cmd_hget, 3, 0, K_1},
     {"hmset", cmd_hmset, -4, F_WRITE, K_1},
@@ -447,10 +447,10 @@ const srv_cmd cmd_table[] = {
     {"zunion", cmd_zunion, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
     {"zinter", cmd_zinter, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
     {"zdiff", cmd_zdiff, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"bzpopmin", cmd_bzpopmin, -3, 0, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"bzpopmax", cmd_bzpopmax, -3, 0, {1, -2, 1, SRV_ROUTE_KEYS}},
+    {"bzpopmin", cmd_bzpopmin, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
+    {"bzpopmax", cmd_bzpopmax, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
     {"zmpop", cmd_zmpop, -4, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"bzmpop", cmd_bzmpop, -5, 0, {3, 3, 1, SRV_ROUTE_KEYS}},
+    {"bzmpop", cmd_bzmpop, -5, F_BLOCK, {3, 3, 1, SRV_ROUTE_KEYS}},
     {"ref.set", cmd_ref_set, 4, F_WRITE, {1, 3, 2, SRV_ROUTE_KEYS}},
     {"ref.get", cmd_ref_get, 3, 0, K_1},
     {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
@@ -561,6 +561,12 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
     }
     if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
         srv_route(conn, &c->keys, argc, argv, argl)) {
+        if (c->flags & F_BLOCK) {
+            // It may wait at the owner: what follows waits for its answer.
+            conn->blk_routed = true;
+            conn->blk_owner = srv_slot_owner[srv_key_slot(argv[c->keys.first],
+                                                          argl[c->keys.first])];
+        }
         return;
     }
     c->fn(&x);

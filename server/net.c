@@ -191,13 +191,24 @@ static bool grow_args(srv_conn *c, size_t n)
     return true;
 }
 
+/* Whether c's further requests wait: it is blocked here, or (sharded) a
+ * blocking command of it went to another worker and not every reply is
+ * in yet. */
+static bool held_back(srv_conn *c)
+{
+    if (c->blk_routed && c->nwait == 0) {
+        c->blk_routed = false;
+    }
+    return c->blk != NULL || c->blk_routed;
+}
+
 /* Run the complete requests in c's query buffer.  Needs the keyspace. */
 static void process(srv_conn *c)
 {
     unsigned ran = 0;
     // A blocked client (c->blk) runs nothing more until it is served.
     while (!c->closing && !c->close_after_write && c->qstart < c->qlen &&
-           c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT && c->blk == NULL) {
+           c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT && !held_back(c)) {
         size_t consumed = 0, need = 0;
         srv_resp_status st = srv_resp_parse(&c->parser, c->qbuf + c->qstart,
                                             c->qlen - c->qstart, &consumed, &need);
@@ -242,6 +253,10 @@ static void process(srv_conn *c)
     }
     if (c->eof && c->blk != NULL) {
         srv_blk_cancel(c);  // it went away while blocked: nothing is popped for it
+    }
+    if (c->eof && c->blk_routed && c->nwait > 0) {
+        c->blk_routed = false;
+        srv_mail_cancel(c, c->blk_owner);  // the same at the owner; its answer lets c close
     }
     if (c->eof && c->qstart == c->qlen) {
         c->close_after_write = true;
@@ -438,6 +453,9 @@ static void on_close(uv_handle_t *h)
     atomic_fetch_sub(&srv.clients, 1);
     if (c->blk != NULL) {
         srv_blk_conn_closed(c);  // before the worker may close its handles
+    }
+    if (c->blk_routed && c->nwait > 0) {
+        srv_mail_cancel(c, c->blk_owner);  // a request held at the owner is dropped
     }
     if (c->nwait > 0) {
         c->zombie = true;  // other workers still answer it: freed at the last reply

@@ -174,6 +174,10 @@ struct srv_conn {
     /* Set while EXEC runs queued commands: a blocking command then answers
      * as its non-blocking form would (Redis's CLIENT_DENY_BLOCKING). */
     bool in_exec;
+    /* Sharded: a blocking command went to worker blk_owner; the requests
+     * after it wait until every reply is in (process, net.c). */
+    bool blk_routed;
+    int blk_owner;
 };
 
 struct srv_worker {
@@ -482,6 +486,9 @@ void srv_blk_serve(void);
  * worker only. */
 void srv_blk_cancel(srv_conn *c);
 void srv_blk_conn_closed(srv_conn *c);
+/* Sharded: the request of c (another worker's client) held here has to
+ * go: answer it with a null array, popping nothing.  The owner's thread. */
+void srv_blk_cancel_held(srv_conn *c);
 /* CLIENT UNBLOCK: unblock the client with this id as if it timed out, or
  * with an -UNBLOCKED error; 1 if it was blocked, else 0.  Needs the
  * keyspace. */
@@ -540,6 +547,18 @@ void srv_shard_worker_fini(srv_worker *w);
 /* Wake worker w for its mailbox (sharded): one write to its eventfd.  Its
  * mail handle must be open (shard.c and net.c say why it is). */
 void srv_worker_wake(srv_worker *w);
+
+/* Blocking commands on another worker's keys (blocking.c): keep the
+ * request now running for another worker (NULL if none is), and the id
+ * of the client it is for; answer it later with the reply (taken; sent at
+ * the end of the round or by srv_mail_send); whether it is c's; tell the
+ * owner that c, blocked there, has gone (a cancel message, sent now).
+ * The worker's thread. */
+typedef struct srv_msg srv_msg;
+srv_msg *srv_mail_hold(long long *client_id);
+void srv_mail_release(srv_msg *m, srv_buf *reply);
+bool srv_mail_is_from(const srv_msg *m, const srv_conn *c);
+void srv_mail_cancel(srv_conn *c, int owner);
 
 /* The lock that orders closing of mail handles against the last wake-up. */
 extern pthread_mutex_t srv_mail_lock;

@@ -52,6 +52,10 @@
  *     part before it has been.
  *   - Objects never cross: a message carries request bytes one way and
  *     reply bytes the other; values stay with the worker that owns them.
+ *   - A blocking command that has to wait keeps its message at the owner
+ *     (srv_mail_hold) until it is answered (srv_mail_release); a cancel
+ *     message from the origin, whose client left, makes the owner answer
+ *     it at once (blocking.c).  Either way every request gets one reply.
  */
 #include "server.h"
 
@@ -120,6 +124,7 @@ typedef struct srv_msg {
     struct srv_part *part;      /* the part of its chain */
     int sub;                    /* the answering worker's index */
     bool is_reply;
+    bool is_cancel;             /* conn left: drop its held request (blocking.c) */
     size_t argc;
     const char **argv;          /* into the message's own bytes */
     size_t *argl;
@@ -717,6 +722,56 @@ bool srv_route(srv_conn *c, const srv_keyspec *ks, size_t argc, const char **arg
  * Receiving
  * ====================================================================== */
 
+/* ---------------------------------------------------------------- held */
+
+/* The request srv_mail_run is running on this worker, and whether the
+ * command kept it (a blocking command that waits: blocking.c answers it
+ * later with srv_mail_release). */
+static __thread srv_msg *running;
+static __thread bool held;
+
+srv_msg *srv_mail_hold(long long *client_id)
+{
+    if (running == NULL) {
+        return NULL;
+    }
+    held = true;
+    // The origin's connection is not touched here, only its id, which is
+    // fixed before the request was sent (the mailbox hand-over orders it).
+    *client_id = running->conn->id;
+    return running;
+}
+
+void srv_mail_release(srv_msg *m, srv_buf *reply)
+{
+    srv_buf t = m->reply;
+    m->reply = *reply;
+    *reply = t;
+    m->is_reply = true;
+    outq_add(srv_self, m->from->index, m);
+}
+
+bool srv_mail_is_from(const srv_msg *m, const srv_conn *c)
+{
+    return m->conn == c;
+}
+
+void srv_mail_cancel(srv_conn *c, int owner)
+{
+    srv_msg *m = msg_new(0, NULL, NULL);
+    if (m == NULL) {
+        // The held request stays until it is served or times out; the
+        // connection stays a zombie until then.
+        srv_log_limited("client %lld: out of memory cancelling a blocked request", c->id);
+        return;
+    }
+    m->is_cancel = true;
+    m->from = srv_self;
+    m->conn = c;
+    outq_add(srv_self, owner, m);
+    srv_mail_send(srv_self);
+}
+
 size_t srv_mail_run(srv_worker *w)
 {
     srv_msg *m = atomic_exchange_explicit(&w->mailbox, NULL, memory_order_acquire);
@@ -733,10 +788,18 @@ size_t srv_mail_run(srv_worker *w)
     size_t n = 0;
     for (m = fifo; m != NULL; n++) {
         srv_msg *next = m->next;
-        if (!m->is_reply) {
+        if (m->is_cancel) {
+            srv_blk_cancel_held(m->conn);
+            msg_free(m);
+        } else if (!m->is_reply) {
+            running = m;
+            held = false;
             srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
-            m->is_reply = true;
-            outq_add(w, m->from->index, m);
+            running = NULL;
+            if (!held) {
+                m->is_reply = true;
+                outq_add(w, m->from->index, m);
+            }
             if ((n + 1) % SRV_SAFEPOINT_EVERY == 0) {
                 mw_safepoint();
             }

@@ -10,10 +10,8 @@
  *
  * Whether a client is blocked yet is read from INFO's blocked_clients
  * (polled a bounded number of times), so a push never races the block.
- * Multi-key requests use one {hash tag}, so they also run sharded.  With a
- * sharded keyspace of several workers a blocking command that would have
- * to wait answers an error (docs/server.md): there the tests check that
- * error instead of the wait.
+ * Multi-key requests use one {hash tag}, so they also run sharded, where
+ * the keys are often another worker's than the client's.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -23,20 +21,6 @@
 #include <string.h>
 
 #define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-#define NOWAIT "-ERR blocking commands cannot wait with a sharded keyspace of more than one worker\r\n"
-
-/* Whether the server under test lets blocking commands wait (all but a
- * sharded keyspace of several workers). */
-static bool can_wait(void)
-{
-    for (int a = 0; a + 1 < th_cfg.nargs; a++) {
-        if (strcmp(th_cfg.args[a], "--keyspace") == 0 &&
-            strcmp(th_cfg.args[a + 1], "sharded") == 0) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /* blocked_clients from INFO clients. */
 static long blocked(th_conn *c)
@@ -54,15 +38,18 @@ static long blocked(th_conn *c)
 }
 
 /* Wait (a bounded number of polls) until n clients are blocked. */
-static void wait_blocked(th_conn *c, long n)
+#define wait_blocked(c, n) wait_blocked_at((c), (n), __LINE__)
+static void wait_blocked_at(th_conn *c, long n, int line)
 {
+    long v = -1;
     for (int i = 0; i < 3000; i++) {
-        if (blocked(c) == n) {
+        v = blocked(c);
+        if (v == n) {
             return;
         }
         th_sleep_ms(10);
     }
-    ck_abort_msg("blocked_clients never became %ld", n);
+    ck_abort_msg("line %d: blocked_clients never became %ld (it is %ld)", line, n, v);
 }
 
 /* Send a request without reading its reply. */
@@ -85,6 +72,19 @@ static void wait_blocked(th_conn *c, long n)
         }                                                                   \
         free(r_);                                                           \
     } while (0)
+
+/* READS for an expected reply built at run time. */
+static void reads_str(th_conn *c, const char *exp)
+{
+    size_t n;
+    char *r = th_read_reply(c, &n);
+    ck_assert_msg(r != NULL, "no reply where %s was expected", exp);
+    if (n != strlen(exp) || memcmp(r, exp, n) != 0) {
+        char *e = th_escape(r, n, 400);
+        ck_abort_msg("got \"%s\", expected \"%s\"", e, exp);
+    }
+    free(r);
+}
 
 START_TEST(ready_at_once)
 {
@@ -138,17 +138,15 @@ START_TEST(errors_and_timeouts)
     // The non-blocking forms answer a null array for nothing.
     EXPECT(c, "*-1\r\n", "LMPOP", "2", "{t}a", "{t}b", "RIGHT");
     EXPECT(c, "*-1\r\n", "ZMPOP", "1", "z", "MAX", "COUNT", "10");
-    if (can_wait()) {
+    {
         // A short timeout: a null array, for lists and sorted sets alike.
         EXPECT(c, "*-1\r\n", "BLPOP", "l", "0.1");
         EXPECT(c, "*-1\r\n", "BRPOP", "{t}a", "{t}b", "0.05");
         EXPECT(c, "*-1\r\n", "BZPOPMIN", "z", "0.1");
-        EXPECT(c, "*-1\r\n", "BLMOVE", "a", "b", "LEFT", "LEFT", "0.1");
+        EXPECT(c, "*-1\r\n", "BLMOVE", "{m}a", "{m}b", "LEFT", "LEFT", "0.1");
         EXPECT(c, "*-1\r\n", "BLMPOP", "0.1", "1", "l", "LEFT");
         EXPECT(c, "*-1\r\n", "BZMPOP", "0.1", "1", "z", "MIN", "COUNT", "2");
         EXPECT(c, "+PONG\r\n", "PING");
-    } else {
-        EXPECT(c, NOWAIT, "BLPOP", "l", "0.1");
     }
     th_close(c);
     STOP();
@@ -189,9 +187,6 @@ END_TEST
 
 START_TEST(woken_by_push)
 {
-    if (!can_wait()) {
-        return;
-    }
     START();
     th_conn *a = CONNECT(), *b = CONNECT(), *p = CONNECT();
     // One waiter, woken by a push from another connection.
@@ -239,9 +234,6 @@ END_TEST
 
 START_TEST(woken_move_and_zset)
 {
-    if (!can_wait()) {
-        return;
-    }
     START();
     th_conn *a = CONNECT(), *b = CONNECT(), *p = CONNECT();
     // BLMOVE woken by a push; what it moves can wake a BLPOP on the target.
@@ -294,9 +286,6 @@ END_TEST
 
 START_TEST(disconnect_while_blocked)
 {
-    if (!can_wait()) {
-        return;
-    }
     START();
     th_conn *a = CONNECT(), *p = CONNECT();
     SEND(a, "BLPOP", "k", "0");
@@ -320,9 +309,6 @@ END_TEST
 
 START_TEST(client_unblock)
 {
-    if (!can_wait()) {
-        return;
-    }
     START();
     th_conn *a = CONNECT(), *p = CONNECT();
     const char *const idv[] = {"CLIENT", "ID"};
@@ -343,7 +329,7 @@ START_TEST(client_unblock)
     wait_blocked(p, 1);
     EXPECT(p, ":1\r\n", "CLIENT", "UNBLOCK", id, "TIMEOUT");
     READS(a, "*-1\r\n");
-    SEND(a, "BLMOVE", "k", "d", "LEFT", "LEFT", "0");
+    SEND(a, "BLMOVE", "k", "{k}d", "LEFT", "LEFT", "0");
     wait_blocked(p, 1);
     EXPECT(p, "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n",
            "CLIENT", "UNBLOCK", id, "LATER");
@@ -363,9 +349,6 @@ END_TEST
 
 START_TEST(pipelined_behind_blocked)
 {
-    if (!can_wait()) {
-        return;
-    }
     START();
     th_conn *a = CONNECT(), *p = CONNECT();
     static const char req[] = "*3\r\n$5\r\nBLPOP\r\n$1\r\nk\r\n$1\r\n0\r\n"
@@ -397,6 +380,52 @@ START_TEST(pipelined_behind_blocked)
 }
 END_TEST
 
+/* Keys of both halves of the slot space ("k" is slot 7629, "a" 15495):
+ * sharded over two workers, one of them is the client's worker's and the
+ * other is not, so a wait happens once locally and once at another
+ * worker, which holds the request until it is served. */
+START_TEST(each_owner)
+{
+    static const char *const keys[] = {"k", "a"};
+    START();
+    for (int i = 0; i < 2; i++) {
+        const char *k = keys[i];
+        char exp[64];
+        th_conn *a = CONNECT(), *b = CONNECT(), *p = CONNECT();
+        // FIFO across both waiters, whichever worker each is on.
+        SEND(a, "BLPOP", k, "0");
+        wait_blocked(p, 1);
+        SEND(b, "BLPOP", k, "0");
+        wait_blocked(p, 2);
+        EXPECT(p, ":2\r\n", "RPUSH", k, "1", "2");
+        snprintf(exp, sizeof exp, "*2\r\n$1\r\n%s\r\n$1\r\n1\r\n", k);
+        reads_str(a, exp);
+        snprintf(exp, sizeof exp, "*2\r\n$1\r\n%s\r\n$1\r\n2\r\n", k);
+        reads_str(b, exp);
+        // A timeout, then requests pipelined behind a wait.
+        EXPECT(a, "*-1\r\n", "BRPOP", k, "0.05");
+        SEND(a, "BLPOP", k, "0");
+        SEND(a, "PING");
+        wait_blocked(p, 1);
+        EXPECT(p, ":1\r\n", "LPUSH", k, "v");
+        snprintf(exp, sizeof exp, "*2\r\n$1\r\n%s\r\n$1\r\nv\r\n", k);
+        reads_str(a, exp);
+        READS(a, "+PONG\r\n");
+        // A client that leaves while blocked: nothing is popped for it.
+        SEND(b, "BLPOP", k, "0");
+        wait_blocked(p, 1);
+        th_close(b);
+        wait_blocked(p, 0);
+        EXPECT(p, ":1\r\n", "RPUSH", k, "w");
+        EXPECT(p, ":1\r\n", "LLEN", k);
+        EXPECT(p, ":1\r\n", "DEL", k);
+        th_close(a);
+        th_close(p);
+    }
+    STOP();
+}
+END_TEST
+
 TCase *tcase_blocking(void)
 {
     TCase *tc = tcase_create("blocking");
@@ -409,5 +438,6 @@ TCase *tcase_blocking(void)
     tcase_add_test(tc, disconnect_while_blocked);
     tcase_add_test(tc, client_unblock);
     tcase_add_test(tc, pipelined_behind_blocked);
+    tcase_add_test(tc, each_owner);
     return tc;
 }
