@@ -20,7 +20,12 @@
  *            collection finds (meta holds atomic values only, so it is not
  *            tracked, as in CPython; it is freed with the cycle), all of it
  *            garbage: what a young collection of a service costs, finding
- *            and freeing (µs).
+ *            and freeing (µs);
+ *   ygcold   the same with one write to each of 1M random cache lines of a
+ *            64 MiB buffer between building and collecting (--cold-reps
+ *            repetitions), so the objects are out of the caches and the
+ *            TLB, as in a service (bench/sched), where a young
+ *            collection's time is mostly memory latency.
  *
  * How: automatic collection is off (mw_gc_disable()) for the whole program,
  * so building is never interrupted and nothing but the timed calls
@@ -43,6 +48,7 @@
  *   run=1 impl=mwrt case=garbage n=10000 ms=... ns_per_obj=... found=10000
  *   run=1 impl=mwrt case=young n=700 reps=1000 median_us=... min_us=... max_us=...
  *   run=1 impl=mwrt case=ygarbage n=699 reps=1000 median_us=... min_us=... max_us=...
+ *   run=1 impl=mwrt case=ygcold n=699 reps=200 median_us=... min_us=... max_us=...
  *
  * then a Markdown table of medians over --runs runs.  gc_cost.py beside this
  * file prints the same lines for CPython; run.sh runs both and compares.
@@ -71,6 +77,7 @@ static struct {
     int runs;
     int young_reps;
     int young_n;
+    int cold_reps;
     bool ring;
     bool young;
 } opt = {
@@ -79,6 +86,7 @@ static struct {
     .runs = 5,
     .young_reps = 1000,
     .young_n = 700,
+    .cold_reps = 200,
     .ring = true,
     .young = true,
 };
@@ -86,7 +94,7 @@ static struct {
 /* ns per object of each run: [size][0 live, 1 garbage][run]; young µs. */
 static double ring_results[MAX_SIZES][2][MAX_RUNS];
 static double young_results[MAX_RUNS];
-static double ygarbage_results[MAX_RUNS];
+static double ygarbage_results[2][MAX_RUNS];   /* [0 warm, 1 cold][run] */
 
 
 
@@ -378,24 +386,55 @@ static void make_request(long seq, mw_object *const keys[5])
     mw_decref(req);
 }
 
-static void run_ygarbage(int run)
+/* The buffer written at random between building and collecting in the
+ * cold case: more than the last-level cache and than the TLB reaches, so
+ * the requests' objects are evicted, as in a service whose requests
+ * arrive over tens of ms while it touches a large state in between
+ * (bench/sched).  At random: a sequential sweep is prefetched, leaves the
+ * TLB warm for the heap and evicted too little to matter. */
+#define COLD_BYTES (64u << 20)
+static unsigned char *cold_buf;
+
+static void evict_caches(void)
+{
+    if (cold_buf == NULL) {
+        cold_buf = malloc(COLD_BYTES);
+        if (cold_buf == NULL) {
+            die("out of memory for the cache-evicting buffer");
+        }
+        memset(cold_buf, 1, COLD_BYTES);
+    }
+    uint64_t x = 88172645463325252ull;   // xorshift64
+    for (size_t i = 0; i < COLD_BYTES / 64; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        cold_buf[(x % (COLD_BYTES / 64)) * 64]++;
+    }
+}
+
+static void run_ygarbage(int run, bool cold)
 {
     static const char *names[5] = {"items", "id", "name", "meta", "seq"};
     mw_object *keys[5];
-    double us[opt.young_reps];
+    int reps = cold ? opt.cold_reps : opt.young_reps;
+    double us[reps];
     double lo = 0, hi = 0;
     long seq = 0;
 
     for (int k = 0; k < 5; k++) {
         keys[k] = str_or_die(names[k]);
     }
-    for (int r = 0; r < opt.young_reps; r++) {
+    for (int r = 0; r < reps; r++) {
         intptr_t found;
         uint64_t t0, t1;
 
         collect(0);
         for (int i = 0; i < YG_REQUESTS; i++) {
             make_request(seq++, keys);
+        }
+        if (cold) {
+            evict_caches();
         }
         t0 = read_clock_ns();
         found = collect(0);
@@ -411,10 +450,11 @@ static void run_ygarbage(int run)
     for (int k = 0; k < 5; k++) {
         mw_decref(keys[k]);
     }
-    ygarbage_results[run] = bench_median(us, opt.young_reps);
-    printf("run=%d impl=mwrt case=ygarbage n=%d reps=%d median_us=%.2f min_us=%.2f "
+    ygarbage_results[cold][run] = bench_median(us, reps);
+    printf("run=%d impl=mwrt case=%s n=%d reps=%d median_us=%.2f min_us=%.2f "
            "max_us=%.2f\n",
-           run + 1, 3 * YG_REQUESTS, opt.young_reps, ygarbage_results[run], lo, hi);
+           run + 1, cold ? "ygcold" : "ygarbage", 3 * YG_REQUESTS, reps,
+           ygarbage_results[cold][run], lo, hi);
     fflush(stdout);
 }
 
@@ -432,6 +472,7 @@ static void print_usage(FILE *f, const char *argv0)
             "  --runs N           runs; a table of medians ends the output (default 5)\n"
             "  --young-reps N     young collections per run (default 1000)\n"
             "  --young-n N        containers created before each (default 700)\n"
+            "  --cold-reps N      young collections with cold caches per run (default 200)\n"
             "  --no-ring          skip the ring collections\n"
             "  --no-young         skip the young collections\n",
             argv0);
@@ -514,6 +555,12 @@ static int parse_options(int argc, char **argv)
                 return -1;
             }
             opt.young_reps = (int)n;
+        } else if (strcmp(a, "--cold-reps") == 0) {
+            if ((n = parse_number(v, 1, 100000)) < 0) {
+                fprintf(stderr, "%s: --cold-reps needs a number from 1 to 100000\n", argv[0]);
+                return -1;
+            }
+            opt.cold_reps = (int)n;
         } else if (strcmp(a, "--young-n") == 0) {
             if ((n = parse_number(v, 1, 1000000)) < 0) {
                 fprintf(stderr, "%s: --young-n needs a number from 1 to 1000000\n", argv[0]);
@@ -544,7 +591,9 @@ static void print_summary(void)
         printf("| young collection | %d | %.2f µs |\n", opt.young_n,
                bench_median(young_results, opt.runs));
         printf("| young collection, request garbage | %d | %.2f µs |\n", 3 * YG_REQUESTS,
-               bench_median(ygarbage_results, opt.runs));
+               bench_median(ygarbage_results[0], opt.runs));
+        printf("| young collection, request garbage, cold caches | %d | %.2f µs |\n",
+               3 * YG_REQUESTS, bench_median(ygarbage_results[1], opt.runs));
     }
     printf("\nmwrt %s, automatic collection off (mw_gc_disable)\n", mw_version());
 }
@@ -579,7 +628,8 @@ int main(int argc, char **argv)
         }
         if (opt.young) {
             run_young(run);
-            run_ygarbage(run);
+            run_ygarbage(run, false);
+            run_ygarbage(run, true);
         }
     }
     print_summary();
