@@ -27,6 +27,11 @@
  * in the other buffer.  A client whose unwritten replies pass
  * SRV_OUT_SOFT_MAX gets no more requests run until it reads.
  *
+ * Pub/sub messages other workers queued for this worker's connections
+ * (pubsub.c) are written to their output at the start of each check
+ * callback, before the batch runs, and again after it (for what the batch
+ * itself published); a wake-up for them is the async handle's.
+ *
  * Connection states: reading -> (eof | error | QUIT | protocol error:
  * close_after_write) -> closing (uv_close called) -> freed in the close
  * callback.  A connection is on the pending list at most once
