@@ -663,6 +663,11 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "expired_keys:%lld", t.expired);
         info_line(b, "keyspace_hits:%lld", t.hits);
         info_line(b, "keyspace_misses:%lld", t.misses);
+        long long chans, pats, shard;
+        srv_pubsub_totals(&chans, &pats, &shard);
+        info_line(b, "pubsub_channels:%lld", chans);
+        info_line(b, "pubsub_patterns:%lld", pats);
+        info_line(b, "pubsubshard_channels:%lld", shard);
     } else if (strcmp(sec, "gc") == 0) {
         info_line(b, "# GC");
         info_gc(b);

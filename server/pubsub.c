@@ -722,6 +722,15 @@ static void numsub(ctx *x, int kind)
     }
 }
 
+void srv_pubsub_totals(long long *channels, long long *patterns, long long *shard)
+{
+    pthread_mutex_lock(&ps_lock);
+    *channels = (long long)tables[PS_CHAN].count;
+    *patterns = (long long)tables[PS_PAT].count;
+    *shard = (long long)tables[PS_SHARD].count;
+    pthread_mutex_unlock(&ps_lock);
+}
+
 static const char *const pubsub_help[] = {
     "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",

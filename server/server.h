@@ -248,6 +248,9 @@ void srv_pubsub_conn_gone(srv_conn *conn);
  * is in the subscribed mode that allows only a few commands (RESP2). */
 long long srv_pubsub_count(srv_conn *conn);
 bool srv_pubsub_restricted(srv_conn *conn);
+/* Channels, patterns and shard channels with a subscriber (INFO stats).
+ * Any thread. */
+void srv_pubsub_totals(long long *channels, long long *patterns, long long *shard);
 /* client-output-buffer-limit as CONFIG GET shows it ("normal 0 0 0 slave
  * ... pubsub ..."), and setting it from that form (any of the classes):
  * NULL, or Redis's reason for refusing it.  Any thread. */

@@ -217,8 +217,13 @@ START_TEST(introspection)
     th_conn *q = CONNECT();
     EXPECT(q, "*6\r\n$6\r\nnews.a\r\n:2\r\n$6\r\nnews.b\r\n:1\r\n$4\r\nnone\r\n:0\r\n",
            "PUBSUB", "NUMSUB", "news.a", "news.b", "none");
-    // NUMPAT counts unique patterns.
+    // NUMPAT counts unique patterns; INFO stats says the same.
     EXPECT(q, ":2\r\n", "PUBSUB", "NUMPAT");
+    redisReply *info = th_cmd(rc, "INFO stats");
+    ck_assert_int_eq(info->type, REDIS_REPLY_STRING);
+    ck_assert_ptr_nonnull(strstr(info->str, "\r\npubsub_channels:3\r\n"));
+    ck_assert_ptr_nonnull(strstr(info->str, "\r\npubsub_patterns:2\r\n"));
+    freeReplyObject(info);
     redisReply *r = th_cmd(rc, "PUBSUB CHANNELS");
     ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
     ck_assert_uint_eq(r->elements, 3);
