@@ -23,7 +23,8 @@ typedef void (*cmd_fn)(ctx *x);
 
 #define F_WRITE   0x1u  /* may use more memory: refused past maxmemory */
 #define F_NOAUTH  0x2u  /* allowed before AUTH */
-#define F_BLOCK   0x4u  /* may block the client (blocking.c) */
+#define F_PUBSUB  0x4u  /* allowed in RESP2 subscribed mode */
+#define F_BLOCK   0x8u  /* may block the client (blocking.c) */
 
 typedef struct srv_cmd {
     const char *name;
@@ -280,5 +281,20 @@ void cmd_bzpopmin(ctx *x);
 void cmd_bzpopmax(ctx *x);
 void cmd_zmpop(ctx *x);
 void cmd_bzmpop(ctx *x);
+
+/* pubsub.c */
+void cmd_subscribe(ctx *x);
+void cmd_unsubscribe(ctx *x);
+void cmd_psubscribe(ctx *x);
+void cmd_punsubscribe(ctx *x);
+void cmd_ssubscribe(ctx *x);
+void cmd_sunsubscribe(ctx *x);
+void cmd_publish(ctx *x);
+void cmd_spublish(ctx *x);
+void cmd_pubsub(ctx *x);
+/* PING in subscribed mode ("*2 pong <arg or empty>"): true if it answered
+ * so, false if PING answers as usual. */
+bool srv_pubsub_ping(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
+                     const size_t *argl);
 
 #endif

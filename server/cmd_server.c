@@ -26,6 +26,8 @@ void cmd_ping(ctx *x)
 {
     if (x->argc > 2) {
         srv_reply_error(x->out, "ERR wrong number of arguments for 'ping' command");
+    } else if (srv_pubsub_ping(x->c, x->out, x->argc, x->argv, x->argl)) {
+        // answered in the subscribed mode's form
     } else if (x->argc == 2) {
         srv_reply_bulk(x->out, x->argv[1], x->argl[1]);
     } else {
@@ -313,7 +315,7 @@ static const encoding_setting encoding_settings[] = {
     {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
     {"hll-sparse-max-bytes", 9, 0},
 };
-#define NCONFIG_FIXED 14
+#define NCONFIG_FIXED 15
 #define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
 
 static const encoding_setting *find_encoding_setting(const char *name, size_t n)
@@ -365,6 +367,7 @@ static bool config_param(int i, const char **name, char *buf, size_t cap)
     case 11: *name = "client-query-buffer-limit"; snprintf(buf, cap, "%lld", srv.cfg.querybuf_max); return true;
     case 12: *name = "proto-max-bulk-len"; snprintf(buf, cap, "%lld", srv.cfg.bulk_max); return true;
     case 13: *name = "databases"; snprintf(buf, cap, "%s", "1"); return true;
+    case 14: *name = "client-output-buffer-limit"; srv_obuf_limits_format(buf, cap); return true;
     default: return false;
     }
 }
@@ -465,6 +468,8 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
                               : "argument must be between 0 and 9223372036854775807 inclusive";
         }
         atomic_store(&encoding_values[e->slot], n);
+    } else if (arg_is(x, i, "client-output-buffer-limit")) {
+        return srv_obuf_limits_set(v, vn);
     } else if (arg_is(x, i, "save")) {
         // Nothing is ever saved; accepted so tools that turn saving off work.
     } else if (arg_is(x, i, "appendonly")) {
@@ -689,6 +694,11 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "expired_keys:%lld", t.expired);
         info_line(b, "keyspace_hits:%lld", t.hits);
         info_line(b, "keyspace_misses:%lld", t.misses);
+        long long chans, pats, shard;
+        srv_pubsub_totals(&chans, &pats, &shard);
+        info_line(b, "pubsub_channels:%lld", chans);
+        info_line(b, "pubsub_patterns:%lld", pats);
+        info_line(b, "pubsubshard_channels:%lld", shard);
     } else if (strcmp(sec, "gc") == 0) {
         info_line(b, "# GC");
         info_gc(b);

@@ -302,9 +302,9 @@ bool range_clamp(long long len, long long *start, long long *stop)
  * ====================================================================== */
 
 const srv_cmd cmd_table[] = {
-    {"ping", cmd_ping, -1, 0, K_NONE},
+    {"ping", cmd_ping, -1, F_PUBSUB, K_NONE},
     {"echo", cmd_echo, 2, 0, K_NONE},
-    {"quit", cmd_quit, -1, F_NOAUTH, K_NONE},
+    {"quit", cmd_quit, -1, F_NOAUTH | F_PUBSUB, K_NONE},
     {"select", cmd_select, 2, 0, K_NONE},
     {"auth", cmd_auth, -2, F_NOAUTH, K_NONE},
     {"hello", cmd_hello, -1, F_NOAUTH, K_NONE},
@@ -456,6 +456,15 @@ const srv_cmd cmd_table[] = {
     {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
     {"gc.stats", cmd_gc_stats, 1, 0, K_NONE},
     {"gc.policy", cmd_gc_policy, -1, 0, K_NONE},
+    {"subscribe", cmd_subscribe, -2, F_PUBSUB, K_NONE},
+    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB, K_NONE},
+    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB, K_NONE},
+    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB, K_NONE},
+    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB, K_NONE},
+    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB, K_NONE},
+    {"publish", cmd_publish, 3, 0, K_NONE},
+    {"spublish", cmd_spublish, 3, 0, K_NONE},
+    {"pubsub", cmd_pubsub, -2, 0, K_NONE},
 };
 
 size_t cmd_count(void)
@@ -558,6 +567,12 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
             srv_reply_error(x.out, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
+    }
+    if (!(c->flags & F_PUBSUB) && srv_pubsub_restricted(conn)) {
+        srv_reply_errorf(x.out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                         "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                         c->name);
+        return;
     }
     if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
         srv_route(conn, &c->keys, argc, argv, argl)) {

@@ -307,6 +307,11 @@ static const char *set_option(const char *name, const char *value, int depth)
             return "must be a size from 1kb to 4gb";
         }
         c->bulk_max = v;
+    } else if (strcmp(name, "client-output-buffer-limit") == 0) {
+        const char *why = srv_obuf_limits_set(value, strlen(value));
+        if (why != NULL) {
+            return why;
+        }
     } else if (strcmp(name, "config") == 0) {
         if (depth > 4) {
             return "configuration files nested too deeply";

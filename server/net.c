@@ -27,6 +27,11 @@
  * in the other buffer.  A client whose unwritten replies pass
  * SRV_OUT_SOFT_MAX gets no more requests run until it reads.
  *
+ * Pub/sub messages other workers queued for this worker's connections
+ * (pubsub.c) are written to their output at the start of each check
+ * callback, before the batch runs, and again after it (for what the batch
+ * itself published); a wake-up for them is the async handle's.
+ *
  * Connection states: reading -> (eof | error | QUIT | protocol error:
  * close_after_write) -> closing (uv_close called) -> freed in the close
  * callback.  A connection is on the pending list at most once
@@ -282,6 +287,7 @@ static void on_check(uv_check_t *h)
 {
     srv_worker *w = h->data;
     bool sharded = srv.cfg.sharded;
+    srv_pubsub_flush(w);  // messages published elsewhere go before what runs now
     if (w->pending == NULL &&
         (!sharded || atomic_load_explicit(&w->mailbox, memory_order_relaxed) == NULL)) {
         if (sharded) {
@@ -327,6 +333,7 @@ static void on_check(uv_check_t *h)
         flush(c);
         c = next;
     }
+    srv_pubsub_flush(w);  // what this batch published to this worker's clients
     if (sharded) {
         atomic_store(&w->awake, false);  // then look: see srv_mail_send
         if (w->pending != NULL || atomic_load(&w->mailbox) != NULL) {
@@ -432,6 +439,7 @@ static void on_close(uv_handle_t *h)
 {
     srv_conn *c = h->data;
     srv_worker *w = c->w;
+    srv_pubsub_conn_gone(c);  // no message or subscription names c after this
     if (c->in_pending) {
         for (srv_conn **pp = &w->pending; *pp != NULL; pp = &(*pp)->pnext) {
             if (*pp == c) {
@@ -490,6 +498,16 @@ static void close_conn(srv_conn *c)
     c->closing = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+void srv_conn_flush(srv_conn *c)
+{
+    flush(c);
+}
+
+void srv_conn_close(srv_conn *c)
+{
+    close_conn(c);
 }
 
 static void conn_new(srv_worker *w, int fd)

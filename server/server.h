@@ -167,6 +167,7 @@ struct srv_conn {
     char *name;                 /* CLIENT SETNAME (malloc'd) or NULL */
     char addr[64];
     int64_t created_ms;
+    struct srv_pubsub *ps;      /* subscriptions (pubsub.c), or NULL */
     /* Blocked by BLPOP and the like (blocking.c): its waiter, or NULL.
      * Set and cleared by this worker only; while set, no further request
      * of the connection runs. */
@@ -256,6 +257,36 @@ void srv_leave(void);
  * caller makes sure the loop comes round (it is in the poll phase, or it
  * wakes the worker). */
 void srv_conn_mark_pending(srv_conn *c);
+
+/* net.c, for pubsub.c: write what conn has queued, or close it.  On
+ * conn's worker. */
+void srv_conn_flush(srv_conn *conn);
+void srv_conn_close(srv_conn *conn);
+
+/* ======================================================================
+ * Publish/subscribe (pubsub.c)
+ * ====================================================================== */
+
+/* Write the messages other workers (or this one) queued for w's
+ * connections into their output (drain), and also write those outputs to
+ * the sockets (flush).  On w's thread; no keyspace needed. */
+void srv_pubsub_drain(srv_worker *w);
+void srv_pubsub_flush(srv_worker *w);
+/* conn is being closed: drop its subscriptions and queued messages.  On
+ * conn's worker, before conn is freed. */
+void srv_pubsub_conn_gone(srv_conn *conn);
+/* Channels, patterns and shard channels conn is subscribed to; whether it
+ * is in the subscribed mode that allows only a few commands (RESP2). */
+long long srv_pubsub_count(srv_conn *conn);
+bool srv_pubsub_restricted(srv_conn *conn);
+/* Channels, patterns and shard channels with a subscriber (INFO stats).
+ * Any thread. */
+void srv_pubsub_totals(long long *channels, long long *patterns, long long *shard);
+/* client-output-buffer-limit as CONFIG GET shows it ("normal 0 0 0 slave
+ * ... pubsub ..."), and setting it from that form (any of the classes):
+ * NULL, or Redis's reason for refusing it.  Any thread. */
+void srv_obuf_limits_format(char *buf, size_t cap);
+const char *srv_obuf_limits_set(const char *v, size_t vn);
 
 /* ======================================================================
  * Keyspace (keyspace.c); every call here needs the keyspace (the GIL in

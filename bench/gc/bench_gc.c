@@ -11,7 +11,21 @@
  *            the ring unreachable and frees it: ns per list;
  *   young    one young collection (mw_gc_collect(0)) right after creating
  *            700 fresh containers (a holder list and 699 lists [i] in it,
- *            all live): the median over --young-reps repetitions, in µs.
+ *            all live): the median over --young-reps repetitions, in µs;
+ *   ygarbage one young collection right after 233 requests of the service
+ *            benchmark's shape (bench/sched) were made and dropped: per
+ *            request a dict req, a list items = [req, meta, str] with
+ *            req["items"] = items, a dict meta of two ints, three ints and
+ *            two strs: 699 containers, 466 of them in the cycles the young
+ *            collection finds (meta holds atomic values only, so it is not
+ *            tracked, as in CPython; it is freed with the cycle), all of it
+ *            garbage: what a young collection of a service costs, finding
+ *            and freeing (µs);
+ *   ygcold   the same with one write to each of 1M random cache lines of a
+ *            64 MiB buffer between building and collecting (--cold-reps
+ *            repetitions), so the objects are out of the caches and the
+ *            TLB, as in a service (bench/sched), where a young
+ *            collection's time is mostly memory latency.
  *
  * How: automatic collection is off (mw_gc_disable()) for the whole program,
  * so building is never interrupted and nothing but the timed calls
@@ -33,6 +47,8 @@
  *   run=1 impl=mwrt case=live n=10000 ms=... ns_per_obj=... found=0 build_ms=...
  *   run=1 impl=mwrt case=garbage n=10000 ms=... ns_per_obj=... found=10000
  *   run=1 impl=mwrt case=young n=700 reps=1000 median_us=... min_us=... max_us=...
+ *   run=1 impl=mwrt case=ygarbage n=699 reps=1000 median_us=... min_us=... max_us=...
+ *   run=1 impl=mwrt case=ygcold n=699 reps=200 median_us=... min_us=... max_us=...
  *
  * then a Markdown table of medians over --runs runs.  gc_cost.py beside this
  * file prints the same lines for CPython; run.sh runs both and compares.
@@ -61,6 +77,7 @@ static struct {
     int runs;
     int young_reps;
     int young_n;
+    int cold_reps;
     bool ring;
     bool young;
 } opt = {
@@ -69,6 +86,7 @@ static struct {
     .runs = 5,
     .young_reps = 1000,
     .young_n = 700,
+    .cold_reps = 200,
     .ring = true,
     .young = true,
 };
@@ -76,6 +94,7 @@ static struct {
 /* ns per object of each run: [size][0 live, 1 garbage][run]; young µs. */
 static double ring_results[MAX_SIZES][2][MAX_RUNS];
 static double young_results[MAX_RUNS];
+static double ygarbage_results[2][MAX_RUNS];   /* [0 warm, 1 cold][run] */
 
 
 
@@ -308,6 +327,137 @@ static void run_young(int run)
     fflush(stdout);
 }
 
+/* Requests made and dropped before each young-garbage collection. */
+#define YG_REQUESTS 233
+
+static mw_object *str_or_die(const char *s)
+{
+    mw_object *o = mw_str(s);
+
+    if (o == NULL) {
+        die_with_mw_error("mw_str");
+    }
+    return o;
+}
+
+static void set_or_die(mw_object *d, mw_object *k, mw_object *v)
+{
+    if (v == NULL) {
+        die_with_mw_error("a value for mw_dict_set");
+    }
+    if (mw_dict_set(d, k, v) != 0) {
+        die_with_mw_error("mw_dict_set");
+    }
+    mw_decref(v);
+}
+
+/* One request of bench/sched's shape, left as a garbage cycle. */
+static void make_request(long seq, mw_object *const keys[5])
+{
+    char buf[32];
+    mw_object *req = mw_dict_new(), *items = mw_list_new(), *meta = mw_dict_new();
+
+    if (req == NULL || items == NULL || meta == NULL) {
+        die_with_mw_error("a container");
+    }
+    if (mw_list_append(items, req) != 0) {
+        die_with_mw_error("mw_list_append");
+    }
+    mw_incref(items);
+    set_or_die(req, keys[0], items);
+    set_or_die(req, keys[1], mw_int(1000000 + seq));
+    snprintf(buf, sizeof buf, "req-%ld", seq);
+    set_or_die(req, keys[2], str_or_die(buf));
+    set_or_die(meta, keys[3], mw_int(0));
+    set_or_die(meta, keys[4], mw_int(seq));
+    mw_incref(meta);
+    set_or_die(req, keys[3], meta);
+    snprintf(buf, sizeof buf, "x%ld", seq);
+    if (mw_list_append(items, meta) != 0) {
+        die_with_mw_error("mw_list_append");
+    }
+    mw_object *x = str_or_die(buf);
+    if (mw_list_append(items, x) != 0) {
+        die_with_mw_error("mw_list_append");
+    }
+    mw_decref(x);
+    mw_decref(meta);
+    mw_decref(items);
+    mw_decref(req);
+}
+
+/* The buffer written at random between building and collecting in the
+ * cold case: more than the last-level cache and than the TLB reaches, so
+ * the requests' objects are evicted, as in a service whose requests
+ * arrive over tens of ms while it touches a large state in between
+ * (bench/sched).  At random: a sequential sweep is prefetched, leaves the
+ * TLB warm for the heap and evicted too little to matter. */
+#define COLD_BYTES (64u << 20)
+static unsigned char *cold_buf;
+
+static void evict_caches(void)
+{
+    if (cold_buf == NULL) {
+        cold_buf = malloc(COLD_BYTES);
+        if (cold_buf == NULL) {
+            die("out of memory for the cache-evicting buffer");
+        }
+        memset(cold_buf, 1, COLD_BYTES);
+    }
+    uint64_t x = 88172645463325252ull;   // xorshift64
+    for (size_t i = 0; i < COLD_BYTES / 64; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        cold_buf[(x % (COLD_BYTES / 64)) * 64]++;
+    }
+}
+
+static void run_ygarbage(int run, bool cold)
+{
+    static const char *names[5] = {"items", "id", "name", "meta", "seq"};
+    mw_object *keys[5];
+    int reps = cold ? opt.cold_reps : opt.young_reps;
+    double us[reps];
+    double lo = 0, hi = 0;
+    long seq = 0;
+
+    for (int k = 0; k < 5; k++) {
+        keys[k] = str_or_die(names[k]);
+    }
+    for (int r = 0; r < reps; r++) {
+        intptr_t found;
+        uint64_t t0, t1;
+
+        collect(0);
+        for (int i = 0; i < YG_REQUESTS; i++) {
+            make_request(seq++, keys);
+        }
+        if (cold) {
+            evict_caches();
+        }
+        t0 = read_clock_ns();
+        found = collect(0);
+        t1 = read_clock_ns();
+        if (found != 2 * YG_REQUESTS) {
+            wrong("a young collection of %d dropped requests found %" PRIdPTR
+                  " unreachable containers, not %d", YG_REQUESTS, found, 2 * YG_REQUESTS);
+        }
+        us[r] = (double)(t1 - t0) / 1e3;
+        lo = r == 0 || us[r] < lo ? us[r] : lo;
+        hi = r == 0 || us[r] > hi ? us[r] : hi;
+    }
+    for (int k = 0; k < 5; k++) {
+        mw_decref(keys[k]);
+    }
+    ygarbage_results[cold][run] = bench_median(us, reps);
+    printf("run=%d impl=mwrt case=%s n=%d reps=%d median_us=%.2f min_us=%.2f "
+           "max_us=%.2f\n",
+           run + 1, cold ? "ygcold" : "ygarbage", 3 * YG_REQUESTS, reps,
+           ygarbage_results[cold][run], lo, hi);
+    fflush(stdout);
+}
+
 /* ----------------------------------------------------------------------
  * Options, summary, main
  * ---------------------------------------------------------------------- */
@@ -322,6 +472,7 @@ static void print_usage(FILE *f, const char *argv0)
             "  --runs N           runs; a table of medians ends the output (default 5)\n"
             "  --young-reps N     young collections per run (default 1000)\n"
             "  --young-n N        containers created before each (default 700)\n"
+            "  --cold-reps N      young collections with cold caches per run (default 200)\n"
             "  --no-ring          skip the ring collections\n"
             "  --no-young         skip the young collections\n",
             argv0);
@@ -404,6 +555,12 @@ static int parse_options(int argc, char **argv)
                 return -1;
             }
             opt.young_reps = (int)n;
+        } else if (strcmp(a, "--cold-reps") == 0) {
+            if ((n = parse_number(v, 1, 100000)) < 0) {
+                fprintf(stderr, "%s: --cold-reps needs a number from 1 to 100000\n", argv[0]);
+                return -1;
+            }
+            opt.cold_reps = (int)n;
         } else if (strcmp(a, "--young-n") == 0) {
             if ((n = parse_number(v, 1, 1000000)) < 0) {
                 fprintf(stderr, "%s: --young-n needs a number from 1 to 1000000\n", argv[0]);
@@ -433,6 +590,10 @@ static void print_summary(void)
     if (opt.young) {
         printf("| young collection | %d | %.2f µs |\n", opt.young_n,
                bench_median(young_results, opt.runs));
+        printf("| young collection, request garbage | %d | %.2f µs |\n", 3 * YG_REQUESTS,
+               bench_median(ygarbage_results[0], opt.runs));
+        printf("| young collection, request garbage, cold caches | %d | %.2f µs |\n",
+               3 * YG_REQUESTS, bench_median(ygarbage_results[1], opt.runs));
     }
     printf("\nmwrt %s, automatic collection off (mw_gc_disable)\n", mw_version());
 }
@@ -467,6 +628,8 @@ int main(int argc, char **argv)
         }
         if (opt.young) {
             run_young(run);
+            run_ygarbage(run, false);
+            run_ygarbage(run, true);
         }
     }
     print_summary();

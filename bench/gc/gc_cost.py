@@ -11,7 +11,11 @@
 #            ring unreachable and frees it: ns per list;
 #   young    one gc.collect(0) right after creating 700 fresh lists (a
 #            holder and 699 lists [i] in it, all live): the median over
-#            --young-reps repetitions, in µs.
+#            --young-reps repetitions, in µs;
+#   ygarbage one gc.collect(0) right after 233 requests of the service
+#            benchmark's shape (bench/sched) were made and dropped: per
+#            request a dict, a list, a dict of two ints, ints and strs, the
+#            first two in a cycle (bench_gc.c has the same): µs.
 #
 # How: gc.disable() for the whole program (automatic collection off, as
 # mw_gc_disable() in the C program), so building is not interrupted.  After
@@ -35,6 +39,11 @@ import gc
 import statistics
 import sys
 import time
+
+
+# Requests made and dropped before each young-garbage collection (the
+# shape of bench/sched's requests; bench_gc.c has the same).
+YG_REQUESTS = 233
 
 
 def build_ring(n):
@@ -103,6 +112,36 @@ def run_young(young_n, reps, run):
     return med
 
 
+def make_request(seq):
+    req = {}
+    items = [req]
+    req["items"] = items
+    req["id"] = 1000000 + seq
+    req["name"] = "req-%d" % seq
+    meta = {"worker": 0, "seq": seq}
+    req["meta"] = meta
+    items.append(meta)
+    items.append("x%d" % seq)
+
+
+def run_ygarbage(reps, run):
+    times = []
+    seq = 0
+    for _ in range(reps):
+        gc.collect(0)
+        for _ in range(YG_REQUESTS):
+            make_request(seq)
+            seq += 1
+        t0 = time.perf_counter_ns()
+        gc.collect(0)
+        t1 = time.perf_counter_ns()
+        times.append((t1 - t0) / 1e3)
+    med = statistics.median(times)
+    print(f"run={run} impl=cpython case=ygarbage n={3 * YG_REQUESTS} reps={reps} "
+          f"median_us={med:.2f} min_us={min(times):.2f} max_us={max(times):.2f}", flush=True)
+    return med
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Time full collections of a live and a garbage ring of n lists, "
@@ -134,6 +173,7 @@ def main():
 
     ring = {n: ([], []) for n in sizes}
     young = []
+    ygarbage = []
     for run in range(1, args.runs + 1):
         if not args.no_ring:
             for n in sizes:
@@ -142,6 +182,7 @@ def main():
                 ring[n][1].append(garbage)
         if not args.no_young:
             young.append(run_young(args.young_n, args.young_reps, run))
+            ygarbage.append(run_ygarbage(args.young_reps, run))
 
     print()
     print(f"| case | n | CPython (median of {args.runs}) |")
@@ -153,6 +194,8 @@ def main():
                   f"{statistics.median(ring[n][1]):.2f} ns/object |")
     if not args.no_young:
         print(f"| young collection | {args.young_n} | {statistics.median(young):.2f} µs |")
+        print(f"| young collection, request garbage | {3 * YG_REQUESTS} | "
+              f"{statistics.median(ygarbage):.2f} µs |")
     print()
     print(f"{sys.implementation.name} {sys.version.split()[0]}, gc.disable(), "
           f"frozen objects: {gc.get_freeze_count()}")

@@ -209,7 +209,7 @@ run_cost() {
     while IFS= read -r line; do
         case=$(field case "$line")
         n=$(field n "$line")
-        if [ "$case" = young ]; then
+        if [ "$case" = young ] || [ "$case" = ygarbage ]; then
             v=$(field median_us "$line")
         else
             v=$(field ns_per_obj "$line")
@@ -482,6 +482,13 @@ if [ "$do_cost" -eq 1 ]; then
     echo "Young collection right after 700 fresh containers (median of $young_reps per run, then" \
          "median of $reps runs): mwrt $(cell "$my" cost-mwrt "$reps" '%.2f') µs," \
          "CPython $(cell "$cy" cost-cpython "$reps" '%.2f') µs (ratio CPython/mwrt $(ratio "$cy" "$my"))."
+    echo
+    mq=${cost["mwrt|ygarbage|699"]:-}
+    cq=${cost["cpython|ygarbage|699"]:-}
+    echo "Young collection right after 233 requests of bench/sched's shape were dropped (699" \
+         "containers, a cycle of two in each; finding and freeing): mwrt" \
+         "$(cell "$mq" cost-mwrt "$reps" '%.2f') µs, CPython $(cell "$cq" cost-cpython "$reps" '%.2f') µs" \
+         "(ratio CPython/mwrt $(ratio "$cq" "$mq"))."
     echo
     echo "Run-to-run spread (slowest / fastest): mwrt live $(spread "${cost["mwrt|live|${size_list[-1]}"]:-}")," \
          "garbage $(spread "${cost["mwrt|garbage|${size_list[-1]}"]:-}"), young $(spread "$my");" \

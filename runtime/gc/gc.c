@@ -90,6 +90,14 @@ typedef struct stats_set {
  * touches, without a lock (the master reads its atomics, under heaps_lock,
  * to decide when to ask for a collection).
  */
+/* Entries of a heap's young log (see update_refs): a threshold-sized
+ * generation 0 fits; beyond that the log stops and the walk prefetches
+ * only one object ahead, as before. */
+#define YLOG_CAP 2048
+/* How many objects ahead of the walk the young log is prefetched: enough
+ * misses in flight to hide a memory latency that is some 20 walk steps. */
+#define YLOG_AHEAD 12
+
 typedef struct mw__gc_heap {
     mw__gc_head gens[NGENS];
     mw__gc_head permanent;
@@ -100,6 +108,12 @@ typedef struct mw__gc_heap {
     _Atomic(size_t) long_lived_total;   /* survivors of the last full collection */
     _Atomic(size_t) long_lived_pending; /* survivors into gen 2 since then */
     mw_object *garbage;           /* list, or NULL until first needed */
+    /* The young log: the headers linked into generation 0 since the last
+     * collection, in link order (= list order; untracked ones stay in it,
+     * stale, which is harmless: it is only ever prefetched).  Written with
+     * count[0], under the same serialization. */
+    unsigned nylog;
+    mw__gc_head *ylog[YLOG_CAP];
     stats_set st;                 /* under stats_lock */
     /* the collection in progress (shared: under collect_lock) */
     bool world_stopped;
@@ -280,6 +294,16 @@ void mw__gc_runtime_fini(void)
     }
 }
 
+/* Note g, just linked at the end of h's generation 0, in its young log. */
+MW_INLINE void ylog_note(mw__gc_heap *h, mw__gc_head *g)
+{
+    unsigned n = h->nylog;
+    if (n < YLOG_CAP) {
+        h->ylog[n] = g;
+        h->nylog = n + 1;
+    }
+}
+
 /* Link o into generation 0 of h, a confined heap (the caller's; o is its
  * own), or of the shared heap (h NULL), counting it there. */
 static void track_in(mw__gc_heap *h, mw_object *o)
@@ -292,6 +316,7 @@ static void track_in(mw__gc_heap *h, mw_object *o)
         mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & MW__GC_TRACKED));
         o->ob_gc_bits |= MW__GC_CONFINED | MW__GC_TRACKED;
         list_append(&h->gens[0], g);
+        ylog_note(h, g);
         mw__atomic_store_relaxed(&h->count[0], mw__atomic_load_relaxed(&h->count[0]) + 1);
         mw__atomic_store_relaxed(&h->tracked, mw__atomic_load_relaxed(&h->tracked) + 1);
         return;
@@ -302,6 +327,7 @@ static void track_in(mw__gc_heap *h, mw_object *o)
     mw_assert_internal(g->next == NULL && !(o->ob_gc_bits & (MW__GC_TRACKED | MW__GC_CONFINED)));
     o->ob_gc_bits |= MW__GC_TRACKED;
     list_append(&MAIN->gens[0], g);
+    ylog_note(MAIN, g);
     // Writers are serialized (list_lock or the GIL: see mw__gc_heap), so a
     // load and a store, not a locked add; readers see one or the other.
     mw__atomic_store_relaxed(&MAIN->count[0], mw__atomic_load_relaxed(&MAIN->count[0]) + 1);
@@ -529,18 +555,43 @@ MW_INLINE void prefetch_next(const mw__gc_head *g)
     __builtin_prefetch((const char *)g->next + 64);
 }
 
-/* Step 2, with untracking folded in (one pass over young instead of two);
- * returns the number of objects left in young. */
-static size_t update_refs(mw__gc_head *young, untrack_what what)
+/*
+ * Step 2, with untracking folded in (one pass over young instead of two);
+ * returns the number of objects left in young.
+ *
+ * The first pass over young meets each header cold, and a linked list
+ * lets the walk ask for the next one only once it has this one: one
+ * memory latency per object, in series.  In a service, whose requests'
+ * objects are scattered over the heap by the time a young collection
+ * runs, that was most of the pause (bench/gc's ygcold case).  So a young
+ * collection is given log, the addresses of generation 0's headers in
+ * list order (the young log, recorded as they were linked), and asks for
+ * the header YLOG_AHEAD objects ahead: many misses in flight at once.
+ * Stale entries (objects untracked since) make the log run ahead of the
+ * list, a little early; prefetching freed memory is harmless.
+ */
+static size_t update_refs(mw__gc_head *young, untrack_what what, mw__gc_head *const *log,
+                          unsigned nlog)
 {
     size_t n = 0;
     unsigned polls = 0;
+    unsigned ahead = 0;
+    for (; ahead < YLOG_AHEAD && ahead < nlog; ahead++) {
+        __builtin_prefetch(log[ahead]);
+        __builtin_prefetch((const char *)log[ahead] + 64);
+    }
     mw__gc_head *g = young->next;
     while (g != young) {
         confined_poll(&polls);
         mw__gc_head *next = g->next;
         mw_object *o = mw__gc_object_of(g);
-        prefetch_next(g);
+        if (ahead < nlog) {
+            __builtin_prefetch(log[ahead]);
+            __builtin_prefetch((const char *)log[ahead] + 64);
+            ahead++;
+        } else {
+            prefetch_next(g);
+        }
         if (untrackable(o, what)) {
             // Untracked: out of the list, without the bits that say it is
             // in one (a stale CONFINED would send its death, perhaps on
@@ -677,9 +728,9 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
  * no bits; the others go to unreachable.  Stores the number in list before
  * in *size; returns the number that went to unreachable. */
 static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size,
-                               untrack_what what)
+                               untrack_what what, mw__gc_head *const *log, unsigned nlog)
 {
-    *size = update_refs(list, what);
+    *size = update_refs(list, what, log, nlog);
     subtract_refs(list);
     return move_unreachable(list, unreachable);
 }
@@ -1026,8 +1077,12 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
+    // The young log is in young's order only when young is generation 0
+    // alone; it starts again empty with the counts.
     size_t found = find_unreachable(young, &unreachable, &examined,
-                                    gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES);
+                                    gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES, h->ylog,
+                                    gen == 0 ? h->nylog : 0);
+    h->nylog = 0;
     size_t survivors = examined - found;
     // 8 for the reachable: up one generation.
     if (young != old) {
@@ -1066,7 +1121,7 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_init(&garbage);
         clear_bits(&unreachable);
         size_t left;
-        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE);
+        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE, NULL, 0);
         survivors += left - dead;
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.

@@ -223,6 +223,7 @@ TCase *tcase_concurrency(void);
 TCase *tcase_lifecycle(void);
 TCase *tcase_mwrt(void);
 TCase *tcase_shards(void);
+TCase *tcase_pubsub(void);
 TCase *tcase_blocking(void);
 
 #endif

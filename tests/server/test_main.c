@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_expiry());
     suite_add_tcase(s, tcase_concurrency());
     suite_add_tcase(s, tcase_lifecycle());
+    suite_add_tcase(s, tcase_pubsub());
     suite_add_tcase(s, tcase_blocking());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
