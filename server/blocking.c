@@ -568,8 +568,8 @@ static void serve_queue(srv_blk_table *t, blk_queue *q)
         }
         const char *av[3] = {"", key, wt->dst};
         size_t al[3] = {0, klen, wt->dstlen};
-        ctx sx = {.c = wt->c != NULL ? wt->c : wt->w->proxy, .out = &wt->reply, .argc = wt->dst ? 3 : 2, .argv = av,
-                  .argl = al};
+        ctx sx = {.c = wt->c != NULL ? wt->c : wt->w->proxy, .out = &wt->reply,
+                  .argc = wt->dst ? 3 : 2, .argv = av, .argl = al};
         if (wt->spec.kind == SRV_BLK_ZPOP || wt->spec.kind == SRV_BLK_ZMPOP) {
             zset_serve(&sx, 1, &wt->spec);
         } else {
@@ -578,10 +578,10 @@ static void serve_queue(srv_blk_table *t, blk_queue *q)
         // The node after this waiter's may be the next one of the same
         // waiter only if it waited on the key twice, which it does not.
         waiter_unlink(wt);
-        hand_over(wt);
         if (wt->dst != NULL) {
-            srv_blk_touch(wt->dst, wt->dstlen);
+            srv_blk_touch(wt->dst, wt->dstlen);  // before hand_over, which may free wt
         }
+        hand_over(wt);
     }
 }
 
