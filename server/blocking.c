@@ -399,9 +399,10 @@ bool block_timeout_arg(ctx *x, size_t i, uint64_t *deadline)
         srv_reply_error(x->out, "ERR timeout is not a float or out of range");
         return false;
     }
-    // Redis 7.0 truncates to milliseconds with a plain cast, which on
-    // this architecture makes a value past the range LLONG_MIN: negative.
-    v *= 1000.0L;
+    // Redis 7.0 rounds up to milliseconds (0.001 is a millisecond, not 0:
+    // for ever) and casts, which on this architecture makes a value past
+    // the range LLONG_MIN: negative.
+    v = ceill(v * 1000.0L);
     long long ms = v >= 9223372036854775807.0L || v < -9223372036854775807.0L
                        ? LLONG_MIN
                        : (long long)v;
@@ -451,6 +452,12 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         return;
     }
     wt->w = srv_self;
+    // The reply is made in the client's protocol: the buffer's settings
+    // are x->out's, its bytes its own.
+    wt->reply = *x->out;
+    wt->reply.data = NULL;
+    wt->reply.len = wt->reply.cap = 0;
+    wt->reply.oom = false;
     if (srv.cfg.sharded && c == srv_self->proxy) {
         wt->msg = srv_mail_hold(&wt->id);  // cannot fail: the proxy runs only requests
     } else {

@@ -141,6 +141,7 @@ START_TEST(errors_and_timeouts)
     {
         // A short timeout: a null array, for lists and sorted sets alike.
         EXPECT(c, "*-1\r\n", "BLPOP", "l", "0.1");
+        EXPECT(c, "*-1\r\n", "BLPOP", "l", "0.001");  // a millisecond, not for ever
         EXPECT(c, "*-1\r\n", "BRPOP", "{t}a", "{t}b", "0.05");
         EXPECT(c, "*-1\r\n", "BZPOPMIN", "z", "0.1");
         EXPECT(c, "*-1\r\n", "BLMOVE", "{m}a", "{m}b", "LEFT", "LEFT", "0.1");
