@@ -625,7 +625,8 @@ void srv_blk_serve(void)
     table_maybe_free(t);
 }
 
-void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl)
+void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
+                        const size_t *argl)
 {
     if (srv_ks.blk == NULL || ks->first <= 0 || (size_t)ks->first >= argc) {
         return;
@@ -638,6 +639,15 @@ void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const 
     for (size_t i = (size_t)ks->first; i <= last; i += step) {
         srv_blk_touch(argv[i], argl[i]);
     }
+}
+
+void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl)
+{
+    if (srv_ks.blk == NULL) {
+        return;  // nobody waits: the common case costs this test
+    }
+    // Keys touched earlier (EXEC's queued commands) are served too.
+    srv_blk_touch_keys(ks, argc, argv, argl);
     srv_blk_serve();
 }
 

@@ -507,10 +507,14 @@ typedef struct srv_waiter srv_waiter;
  * of its keys that now hold a value of the type they wait for, oldest
  * first.  Needs the keyspace. */
 void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl);
-/* Note that key may now hold what blocked clients wait for (EXEC calls it
- * for each queued command's keys); srv_blk_serve serves them.  Needs the
- * keyspace. */
+/* Note that key, or the keys of a command per its spec ks, may now hold
+ * what blocked clients wait for, without serving them yet; srv_blk_serve
+ * serves every key so noted.  EXEC touches the keys of each queued command
+ * and srv_blk_after, after EXEC, serves them: a transaction is served as
+ * one command (Redis's MULTI isolation).  Needs the keyspace. */
 void srv_blk_touch(const char *key, size_t n);
+void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
+                        const size_t *argl);
 void srv_blk_serve(void);
 /* c, which is blocked, closed its side: forget its wait (needs the
  * keyspace), or its connection is gone (takes the keyspace itself).  c's

@@ -427,6 +427,24 @@ START_TEST(each_owner)
 }
 END_TEST
 
+/* The server stops cleanly with clients blocked, here and (sharded) at
+ * another worker, with and without a timeout. */
+START_TEST(stop_while_blocked)
+{
+    START();
+    th_conn *a = CONNECT(), *b = CONNECT(), *c = CONNECT(), *p = CONNECT();
+    SEND(a, "BLPOP", "k", "0");
+    SEND(b, "BZPOPMIN", "a", "100");
+    SEND(c, "BLMOVE", "{x}1", "{x}2", "LEFT", "LEFT", "0");
+    wait_blocked(p, 3);
+    STOP();
+    th_close(a);
+    th_close(b);
+    th_close(c);
+    th_close(p);
+}
+END_TEST
+
 TCase *tcase_blocking(void)
 {
     TCase *tc = tcase_create("blocking");
@@ -440,5 +458,6 @@ TCase *tcase_blocking(void)
     tcase_add_test(tc, client_unblock);
     tcase_add_test(tc, pipelined_behind_blocked);
     tcase_add_test(tc, each_owner);
+    tcase_add_test(tc, stop_while_blocked);
     return tc;
 }
