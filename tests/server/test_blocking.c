@@ -427,6 +427,59 @@ START_TEST(each_owner)
 }
 END_TEST
 
+/* Pipelined waiters on several connections (so on every worker) and
+ * pushes from two others: every element is popped exactly once, whatever
+ * worker pushes and whatever worker waits. */
+START_TEST(many_waiters)
+{
+    enum { WAITERS = 4, EACH = 50, TOTAL = WAITERS * EACH };
+    START();
+    th_conn *w[WAITERS], *push[2];
+    for (int i = 0; i < WAITERS; i++) {
+        w[i] = CONNECT();
+        for (int j = 0; j < EACH; j++) {
+            SEND(w[i], j % 2 ? "BLPOP" : "BRPOP", "{q}a", "{q}b", "0");
+        }
+    }
+    push[0] = CONNECT();
+    push[1] = CONNECT();
+    for (int e = 0; e < TOTAL; e++) {
+        char v[16];
+        snprintf(v, sizeof v, "e%d", e);
+        SEND(push[e % 2], e % 3 ? "RPUSH" : "LPUSH", e % 5 ? "{q}a" : "{q}b", v);
+    }
+    for (int e = 0; e < TOTAL; e++) {
+        size_t n;
+        char *r = th_read_reply(push[e % 2], &n);
+        REQUIRE(r != NULL && r[0] == ':');
+        free(r);
+    }
+    static bool seen[TOTAL];
+    for (int i = 0; i < WAITERS; i++) {
+        for (int j = 0; j < EACH; j++) {
+            size_t n;
+            char *r = th_read_reply(w[i], &n);
+            REQUIREF(r != NULL, "waiter %d got %d replies", i, j);
+            // *2\r\n$4\r\n{q}?\r\n$N\r\neNNN\r\n
+            const char *e = strstr(r + 4, "\r\ne");
+            REQUIREF(strncmp(r, "*2\r\n$4\r\n{q}", 11) == 0 && e != NULL, "%s", r);
+            int k = atoi(e + 3);
+            REQUIREF(k >= 0 && k < TOTAL && !seen[k], "element %d twice", k);
+            seen[k] = true;
+            free(r);
+        }
+    }
+    EXPECT(push[0], ":0\r\n", "EXISTS", "{q}a", "{q}b");
+    EXPECT(push[0], ":0\r\n", "DBSIZE");
+    for (int i = 0; i < WAITERS; i++) {
+        th_close(w[i]);
+    }
+    th_close(push[0]);
+    th_close(push[1]);
+    STOP();
+}
+END_TEST
+
 /* The server stops cleanly with clients blocked, here and (sharded) at
  * another worker, with and without a timeout. */
 START_TEST(stop_while_blocked)
@@ -459,5 +512,6 @@ TCase *tcase_blocking(void)
     tcase_add_test(tc, pipelined_behind_blocked);
     tcase_add_test(tc, each_owner);
     tcase_add_test(tc, stop_while_blocked);
+    tcase_add_test(tc, many_waiters);
     return tc;
 }
