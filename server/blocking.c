@@ -101,7 +101,7 @@ struct blk_queue {
 typedef struct srv_blk_table {
     srv_dict d;                 /* key -> queue (v.ptr) */
     blk_queue *rhead, *rtail;   /* ready keys, in the order they became so */
-    srv_waiter *all;            /* every WAITING waiter (CLIENT UNBLOCK) */
+    srv_waiter *all;            /* its WAITING waiters (unblock requests, cancels) */
 } srv_blk_table;
 
 enum { W_WAITING, W_SERVED };
@@ -353,7 +353,7 @@ static void serve_unblock_requests(srv_worker *w);
 
 void srv_blk_deliver(srv_worker *w)
 {
-    if (srv.cfg.sharded && srv_blocked_clients() > 0) {
+    if (atomic_exchange(&w->blk_unblock, false)) {
         serve_unblock_requests(w);
     }
     pthread_mutex_lock(&w->qlock);
@@ -719,6 +719,7 @@ int srv_blk_unblock(long long id, bool error)
     // hence its worker's handles, still exist.
     reg_remove_locked(wt);
     atomic_store(&wt->unblock, error ? 2 : 1);
+    atomic_store(&wt->w->blk_unblock, true);
     int r = uv_async_send(&wt->w->async);
     pthread_mutex_unlock(&reg_lock);
     if (r != 0) {

@@ -238,6 +238,7 @@ struct srv_worker {
     uint64_t blk_armed;
     struct srv_waiter *blk_timeouts;
     struct srv_waiter *blk_served;
+    _Atomic(bool) blk_unblock;  /* a CLIENT UNBLOCK from another worker waits */
 } __attribute__((aligned(64)));
 
 /* Start worker w's thread; 0 or a negative libuv code.  Main thread. */
