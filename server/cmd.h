@@ -29,6 +29,9 @@ typedef void (*cmd_fn)(ctx *x);
  * cmd_run in cmd_multi.c); changes made through the keyspace functions
  * are seen whatever the flags. */
 #define F_MODIFY  0x4u
+/* Refused inside MULTI, aborting the transaction (Redis's "no-multi":
+ * SAVE, SHUTDOWN and the like). */
+#define F_NOMULTI 0x8u
 
 typedef struct srv_cmd {
     const char *name;

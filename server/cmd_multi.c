@@ -5,7 +5,8 @@
  * Queuing.  After MULTI, srv_execute still runs its checks (unknown
  * command, arity, NOAUTH, OOM) and then hands every command except EXEC,
  * DISCARD, MULTI, WATCH and QUIT to multi_queue, which copies its
- * arguments into one malloc'd block and answers +QUEUED.  A refused
+ * arguments into one malloc'd block and answers +QUEUED (F_NOMULTI
+ * commands are refused instead, as Redis's "no-multi").  A refused
  * command flags the transaction (multi_reject), and its EXEC answers
  * EXECABORT; a refused EXEC itself aborts with the refusal's text, as
  * Redis's execCommandAbort.  EXEC answers an array of the queued
@@ -375,6 +376,10 @@ bool multi_queue(ctx *x, const srv_cmd *c)
     if (c->fn == cmd_exec || c->fn == cmd_discard || c->fn == cmd_multi ||
         c->fn == cmd_watch || c->fn == cmd_quit) {
         return false;
+    }
+    if (c->flags & F_NOMULTI) {
+        multi_reject(x, c, "ERR Command not allowed inside a transaction");
+        return true;
     }
     srv_multi *m = x->c->multi;
     if (m->aborted) {

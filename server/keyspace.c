@@ -44,6 +44,12 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * WATCH: every function here that changes what a key holds - replace
+ * (and so set), remove (and so DEL, RENAME, lazy and active expiry), a TTL
+ * change, flush - touches the key (srv_watch_touch, cmd_multi.c), so no
+ * command can change a key through them unseen; one load when nobody
+ * watches.
+ *
  * Concurrency: none here.  Callers hold the keyspace (see server.h).
  */
 #include "server.h"
@@ -913,6 +919,13 @@ void srv_ks_validate(void)
         return;
     }
     dict_validate(&srv_ks.d, "keyspace");
+    dict_validate(&srv_ks.watched, "watched keys");
+    for (const srv_entry *e = srv_ks.watched.first; e != NULL; e = e->onext) {
+        if (e->v.ptr == NULL) {
+            fprintf(stderr, "mwrt-server: watched keys: a key nobody watches\n");
+            abort();
+        }
+    }
     size_t expires = 0;
     for (const srv_entry *e = srv_ks.d.first; e != NULL; e = e->onext) {
         expires += e->expire >= 0;
