@@ -15,6 +15,7 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,69 @@ START_TEST(watch_cas)
 }
 END_TEST
 
+/* EXEC is atomic: while one connection increments two counters in
+ * transactions, readers on other connections (other workers) never see
+ * them differ. */
+enum { ATOMIC_ROUNDS = 1000 };
+
+static void *atomic_writer(void *arg)
+{
+    redisContext *rc = th_redis(arg);
+    if (rc == NULL) {
+        return "no connection";
+    }
+    const char *bad = NULL;
+    for (int i = 0; i < ATOMIC_ROUNDS && bad == NULL; i++) {
+        redisAppendCommand(rc, "MULTI");
+        redisAppendCommand(rc, "INCR {t}a");
+        redisAppendCommand(rc, "INCR {t}b");
+        redisAppendCommand(rc, "EXEC");
+        for (int k = 0; k < 4; k++) {
+            redisReply *r;
+            if (redisGetReply(rc, (void **)&r) != REDIS_OK) {
+                bad = "I/O error";
+                break;
+            }
+            if (k == 3 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                           r->element[0]->integer != r->element[1]->integer)) {
+                bad = "EXEC's two INCRs disagree";
+            }
+            freeReplyObject(r);
+        }
+    }
+    redisFree(rc);
+    return (void *)bad;
+}
+
+START_TEST(exec_atomic)
+{
+    START();
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, atomic_writer, &th_srv), 0);
+    redisContext *rc[2] = {RCONNECT(), RCONNECT()};
+    long long seen = 0;
+    for (int i = 0; i < 2 * ATOMIC_ROUNDS && seen < ATOMIC_ROUNDS; i++) {
+        redisReply *r = th_cmd(rc[i % 2], "MGET {t}a {t}b");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        long long a = r->element[0]->str ? atoll(r->element[0]->str) : 0;
+        long long b = r->element[1]->str ? atoll(r->element[1]->str) : 0;
+        REQUIREF(a == b, "read a=%lld b=%lld in the middle of a transaction", a, b);
+        seen = a;
+        freeReplyObject(r);
+    }
+    void *err;
+    pthread_join(t, &err);
+    ck_assert_msg(err == NULL, "writer: %s", (const char *)err);
+    redisReply *r = th_cmd(rc[0], "MGET {t}a {t}b");
+    ck_assert_str_eq(r->element[0]->str, "1000");
+    ck_assert_str_eq(r->element[1]->str, "1000");
+    freeReplyObject(r);
+    redisFree(rc[0]);
+    redisFree(rc[1]);
+    STOP();
+}
+END_TEST
+
 /* Clients that leave mid-transaction, or while watching: nothing queued
  * runs, and the server keeps going (and exits cleanly). */
 START_TEST(disconnect)
@@ -534,6 +598,7 @@ TCase *tcase_multi(void)
     tcase_add_test(tc, watch_flush);
     tcase_add_test(tc, watch_expiry);
     tcase_add_test(tc, watch_cas);
+    tcase_add_test(tc, exec_atomic);
     tcase_add_test(tc, disconnect);
     return tc;
 }
