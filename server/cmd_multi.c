@@ -134,18 +134,19 @@ static int own_shard(void)
 /* Unlink the registrations of dead tokens from e; remove e once empty. */
 static void entry_prune(srv_entry *e)
 {
-    watch_reg **pp = (watch_reg **)&e->v.ptr;
-    while (*pp != NULL) {
-        watch_reg *r = *pp;
+    watch_reg *keep = NULL;
+    for (watch_reg *r = e->v.ptr, *next; r != NULL; r = next) {
+        next = r->next;
         if (atomic_load(&r->w->dead)) {
-            *pp = r->next;
             watch_unref(r->w);
             free(r);
         } else {
-            pp = &r->next;
+            r->next = keep;  // the order of registrations does not matter
+            keep = r;
         }
     }
-    if (e->v.ptr == NULL) {
+    e->v.ptr = keep;
+    if (keep == NULL) {
         srv_dict_remove(&srv_ks.watched, e);
     }
 }
@@ -257,10 +258,13 @@ static void watch_unregister(srv_watch *w, const char *key, size_t n)
     if (e == NULL) {
         return;  // a registration that failed, or was never made
     }
-    for (watch_reg **pp = (watch_reg **)&e->v.ptr; *pp != NULL; pp = &(*pp)->next) {
-        if ((*pp)->w == w) {
-            watch_reg *r = *pp;
-            *pp = r->next;
+    for (watch_reg *r = e->v.ptr, *prev = NULL; r != NULL; prev = r, r = r->next) {
+        if (r->w == w) {
+            if (prev != NULL) {
+                prev->next = r->next;
+            } else {
+                e->v.ptr = r->next;
+            }
             watch_unref(w);
             free(r);
             break;
