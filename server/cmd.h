@@ -23,7 +23,16 @@ typedef void (*cmd_fn)(ctx *x);
 
 #define F_WRITE   0x1u  /* may use more memory: refused past maxmemory */
 #define F_NOAUTH  0x2u  /* allowed before AUTH */
-#define F_PUBSUB  0x4u  /* allowed in RESP2 subscribed mode */
+/* Writes its keys but does not grow memory (DEL, LPOP, EXPIRE: Redis's
+ * "write" without "denyoom").  A command that changes an aggregate in
+ * place must have F_WRITE or F_MODIFY, or WATCH misses the change (see
+ * cmd_run in cmd_multi.c); changes made through the keyspace functions
+ * are seen whatever the flags. */
+#define F_MODIFY  0x4u
+/* Refused inside MULTI, aborting the transaction (Redis's "no-multi":
+ * SAVE, SHUTDOWN and the like). */
+#define F_NOMULTI 0x8u
+#define F_PUBSUB  0x10u /* allowed in RESP2 subscribed mode */
 
 typedef struct srv_cmd {
     const char *name;
@@ -72,6 +81,31 @@ void reply_str(srv_buf *out, mw_object *s);
 void reply_value(srv_buf *out, mw_object *o, int depth);
 bool parse_mem(const char *p, size_t n, long long *out);
 bool range_clamp(long long len, long long *start, long long *stop);
+
+/* cmd_multi.c */
+void cmd_multi(ctx *x);
+void cmd_exec(ctx *x);
+void cmd_discard(ctx *x);
+void cmd_watch(ctx *x);
+void cmd_unwatch(ctx *x);
+/* Run command c (checked, and on the shard of its keys) and touch the
+ * watched keys it changed in place. */
+void cmd_run(ctx *x, const srv_cmd *c);
+/* srv_execute's hooks.  multi_reject: a check refused c with err (no
+ * "-"): flags the open transaction, and for EXEC aborts it as Redis does
+ * (EXECABORT ... because of: err).  multi_denyoom: c is EXEC of a
+ * transaction with an F_WRITE command (so refused past maxmemory).
+ * multi_queue: true if c was queued (the connection is in MULTI and c is
+ * not one of the commands that run at once). */
+void multi_flag(srv_conn *conn);
+void multi_reject(ctx *x, const srv_cmd *c, const char *err);
+bool multi_denyoom(srv_conn *conn, const srv_cmd *c);
+bool multi_queue(ctx *x, const srv_cmd *c);
+/* A request of the transaction machinery from another worker (argv[0]
+ * starts with MULTI_ROUTED): true if it was one, run into out. */
+#define MULTI_ROUTED '\x01'
+bool multi_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
+                  const size_t *argl);
 
 /* cmd_server.c */
 void cmd_ping(ctx *x);

@@ -319,14 +319,14 @@ const srv_cmd cmd_table[] = {
     {"scan", cmd_scan, -2, 0, K_ALL(SRV_ROUTE_SCAN)},
     {"type", cmd_type, 2, 0, K_1},
     {"exists", cmd_exists, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"del", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"unlink", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"rename", cmd_rename, 3, 0, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"expire", cmd_expire, -3, 0, K_1},
-    {"pexpire", cmd_pexpire, -3, 0, K_1},
+    {"del", cmd_del, -2, F_MODIFY, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
+    {"unlink", cmd_del, -2, F_MODIFY, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
+    {"rename", cmd_rename, 3, F_MODIFY, {1, 2, 1, SRV_ROUTE_KEYS}},
+    {"expire", cmd_expire, -3, F_MODIFY, K_1},
+    {"pexpire", cmd_pexpire, -3, F_MODIFY, K_1},
     {"ttl", cmd_ttl, 2, 0, K_1},
     {"pttl", cmd_pttl, 2, 0, K_1},
-    {"persist", cmd_persist, 2, 0, K_1},
+    {"persist", cmd_persist, 2, F_MODIFY, K_1},
     {"set", cmd_set, -3, F_WRITE, K_1},
     {"get", cmd_get, 2, 0, K_1},
     {"getset", cmd_getset, 3, F_WRITE, K_1},
@@ -341,18 +341,18 @@ const srv_cmd cmd_table[] = {
     {"setnx", cmd_setnx, 3, F_WRITE, K_1},
     {"setex", cmd_setex, 4, F_WRITE, K_1},
     {"psetex", cmd_psetex, 4, F_WRITE, K_1},
-    {"getex", cmd_getex, -2, 0, K_1},
-    {"getdel", cmd_getdel, 2, 0, K_1},
+    {"getex", cmd_getex, -2, F_MODIFY, K_1},
+    {"getdel", cmd_getdel, 2, F_MODIFY, K_1},
     {"msetnx", cmd_msetnx, -3, F_WRITE, {1, -1, 2, SRV_ROUTE_KEYS}},
     {"incrbyfloat", cmd_incrbyfloat, 3, F_WRITE, K_1},
     {"getrange", cmd_getrange, 4, 0, K_1},
     {"substr", cmd_getrange, 4, 0, K_1},
     {"setrange", cmd_setrange, 4, F_WRITE, K_1},
-    {"expireat", cmd_expireat, -3, 0, K_1},
-    {"pexpireat", cmd_pexpireat, -3, 0, K_1},
+    {"expireat", cmd_expireat, -3, F_MODIFY, K_1},
+    {"pexpireat", cmd_pexpireat, -3, F_MODIFY, K_1},
     {"expiretime", cmd_expiretime, 2, 0, K_1},
     {"pexpiretime", cmd_pexpiretime, 2, 0, K_1},
-    {"renamenx", cmd_renamenx, 3, 0, {1, 2, 1, SRV_ROUTE_KEYS}},
+    {"renamenx", cmd_renamenx, 3, F_MODIFY, {1, 2, 1, SRV_ROUTE_KEYS}},
     {"copy", cmd_copy, -3, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
     {"touch", cmd_touch, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
     {"randomkey", cmd_randomkey, 1, 0, K_NONE},
@@ -368,14 +368,14 @@ const srv_cmd cmd_table[] = {
     {"pfmerge", cmd_pfmerge, -2, F_WRITE, {1, -1, 1, SRV_ROUTE_KEYS}},
     {"lpush", cmd_lpush, -3, F_WRITE, K_1},
     {"rpush", cmd_rpush, -3, F_WRITE, K_1},
-    {"lpop", cmd_lpop, -2, 0, K_1},
-    {"rpop", cmd_rpop, -2, 0, K_1},
+    {"lpop", cmd_lpop, -2, F_MODIFY, K_1},
+    {"rpop", cmd_rpop, -2, F_MODIFY, K_1},
     {"lrange", cmd_lrange, 4, 0, K_1},
     {"llen", cmd_llen, 2, 0, K_1},
     {"lindex", cmd_lindex, 3, 0, K_1},
     {"lset", cmd_lset, 4, F_WRITE, K_1},
-    {"lrem", cmd_lrem, 4, 0, K_1},
-    {"ltrim", cmd_ltrim, 4, 0, K_1},
+    {"lrem", cmd_lrem, 4, F_MODIFY, K_1},
+    {"ltrim", cmd_ltrim, 4, F_MODIFY, K_1},
     {"linsert", cmd_linsert, 5, F_WRITE, K_1},
     {"lpos", cmd_lpos, -3, 0, K_1},
     {"lmove", cmd_lmove, 5, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
@@ -386,7 +386,7 @@ const srv_cmd cmd_table[] = {
     {"hget", cmd_hget, 3, 0, K_1},
     {"hmset", cmd_hmset, -4, F_WRITE, K_1},
     {"hmget", cmd_hmget, -3, 0, K_1},
-    {"hdel", cmd_hdel, -3, 0, K_1},
+    {"hdel", cmd_hdel, -3, F_MODIFY, K_1},
     {"hgetall", cmd_hgetall, 2, 0, K_1},
     {"hlen", cmd_hlen, 2, 0, K_1},
     {"hexists", cmd_hexists, 3, 0, K_1},
@@ -398,11 +398,11 @@ const srv_cmd cmd_table[] = {
     {"hstrlen", cmd_hstrlen, 3, 0, K_1},
     {"hrandfield", cmd_hrandfield, -2, 0, K_1},
     {"sadd", cmd_sadd, -3, F_WRITE, K_1},
-    {"srem", cmd_srem, -3, 0, K_1},
+    {"srem", cmd_srem, -3, F_MODIFY, K_1},
     {"smembers", cmd_smembers, 2, 0, K_1},
     {"sismember", cmd_sismember, 3, 0, K_1},
     {"scard", cmd_scard, 2, 0, K_1},
-    {"spop", cmd_spop, -2, 0, K_1},
+    {"spop", cmd_spop, -2, F_MODIFY, K_1},
     {"sinter", cmd_sinter, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
     {"sunion", cmd_sunion, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
     {"sdiff", cmd_sdiff, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
@@ -414,13 +414,13 @@ const srv_cmd cmd_table[] = {
     {"smismember", cmd_smismember, -3, 0, K_1},
     {"srandmember", cmd_srandmember, -2, 0, K_1},
     {"zadd", cmd_zadd, -4, F_WRITE, K_1},
-    {"zrem", cmd_zrem, -3, 0, K_1},
+    {"zrem", cmd_zrem, -3, F_MODIFY, K_1},
     {"zscore", cmd_zscore, 3, 0, K_1},
     {"zcard", cmd_zcard, 2, 0, K_1},
     {"zrange", cmd_zrange, -4, 0, K_1},
     {"zrank", cmd_zrank, 3, 0, K_1},
     {"zincrby", cmd_zincrby, 4, F_WRITE, K_1},
-    {"zpopmin", cmd_zpopmin, -2, 0, K_1},
+    {"zpopmin", cmd_zpopmin, -2, F_MODIFY, K_1},
     {"zrevrange", cmd_zrevrange, -4, 0, K_1},
     {"zrangebyscore", cmd_zrangebyscore, -4, 0, K_1},
     {"zrevrangebyscore", cmd_zrevrangebyscore, -4, 0, K_1},
@@ -428,11 +428,11 @@ const srv_cmd cmd_table[] = {
     {"zrevrangebylex", cmd_zrevrangebylex, -4, 0, K_1},
     {"zcount", cmd_zcount, 4, 0, K_1},
     {"zlexcount", cmd_zlexcount, 4, 0, K_1},
-    {"zremrangebyrank", cmd_zremrangebyrank, 4, 0, K_1},
-    {"zremrangebyscore", cmd_zremrangebyscore, 4, 0, K_1},
-    {"zremrangebylex", cmd_zremrangebylex, 4, 0, K_1},
+    {"zremrangebyrank", cmd_zremrangebyrank, 4, F_MODIFY, K_1},
+    {"zremrangebyscore", cmd_zremrangebyscore, 4, F_MODIFY, K_1},
+    {"zremrangebylex", cmd_zremrangebylex, 4, F_MODIFY, K_1},
     {"zrevrank", cmd_zrevrank, 3, 0, K_1},
-    {"zpopmax", cmd_zpopmax, -2, 0, K_1},
+    {"zpopmax", cmd_zpopmax, -2, F_MODIFY, K_1},
     {"zmscore", cmd_zmscore, -3, 0, K_1},
     {"zrandmember", cmd_zrandmember, -2, 0, K_1},
     {"zunionstore", cmd_zunionstore, -4, F_WRITE, K_1},
@@ -441,6 +441,11 @@ const srv_cmd cmd_table[] = {
     {"zunion", cmd_zunion, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
     {"zinter", cmd_zinter, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
     {"zdiff", cmd_zdiff, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
+    {"multi", cmd_multi, 1, 0, K_NONE},
+    {"exec", cmd_exec, 1, 0, K_NONE},
+    {"discard", cmd_discard, 1, 0, K_NONE},
+    {"watch", cmd_watch, -2, 0, {1, -1, 1, SRV_ROUTE_LOCAL}},  // routed by cmd_watch
+    {"unwatch", cmd_unwatch, 1, 0, K_NONE},
     {"ref.set", cmd_ref_set, 4, F_WRITE, {1, 3, 2, SRV_ROUTE_KEYS}},
     {"ref.get", cmd_ref_get, 3, 0, K_1},
     {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
@@ -539,22 +544,25 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
     ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     if (c == NULL) {
+        multi_flag(conn);
         unknown_command(&x);
         return;
     }
     if ((c->arity > 0 && (long)argc != c->arity) || (c->arity < 0 && (long)argc < -c->arity)) {
-        srv_reply_errorf(x.out, "ERR wrong number of arguments for '%s' command", c->name);
+        char err[96];
+        snprintf(err, sizeof err, "ERR wrong number of arguments for '%s' command", c->name);
+        multi_reject(&x, c, err);
         return;
     }
     if (!conn->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
-        srv_reply_error(x.out, "NOAUTH Authentication required.");
+        multi_reject(&x, c, "NOAUTH Authentication required.");
         return;
     }
-    if (c->flags & F_WRITE) {
+    if ((c->flags & F_WRITE) || multi_denyoom(conn, c)) {
         long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
-            srv_reply_error(x.out, "OOM command not allowed when used memory > 'maxmemory'.");
+            multi_reject(&x, c, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
     }
@@ -564,11 +572,14 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
                          c->name);
         return;
     }
+    if (conn->multi != NULL && multi_queue(&x, c)) {
+        return;
+    }
     if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
         srv_route(conn, &c->keys, argc, argv, argl)) {
         return;
     }
-    c->fn(&x);
+    cmd_run(&x, c);
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif
@@ -578,12 +589,15 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
                         const size_t *argl)
 {
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
+    if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
+        return;
+    }
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     if (c == NULL) {
         unknown_command(&x);  // cannot happen: the sender looked it up
         return;
     }
-    c->fn(&x);
+    cmd_run(&x, c);
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif

@@ -44,6 +44,12 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * WATCH: every function here that changes what a key holds - replace
+ * (and so set), remove (and so DEL, RENAME, lazy and active expiry), a TTL
+ * change, flush - touches the key (srv_watch_touch, cmd_multi.c), so no
+ * command can change a key through them unseen; one load when nobody
+ * watches.
+ *
  * Concurrency: none here.  Callers hold the keyspace (see server.h).
  */
 #include "server.h"
@@ -707,6 +713,7 @@ srv_entry *srv_ks_find(const char *key, size_t n)
 
 void srv_ks_remove(srv_entry *e)
 {
+    srv_watch_touch(e->key, e->klen, false);  // DEL, RENAME, expiry: all come here
     mw_object *o = e->v.obj;
     if (e->expire >= 0) {
         srv_ks.expires--;
@@ -720,6 +727,7 @@ void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl)
     if (!keepttl) {
         srv_ks_set_expire(e, -1);
     }
+    srv_watch_touch(e->key, e->klen, true);  // every srv_ks_set comes here too
     mw_object *old = e->v.obj;
     mw_incref(val);
     e->v.obj = val;
@@ -758,6 +766,9 @@ bool srv_ks_del(const char *key, size_t n)
 
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms)
 {
+    if (when_ms >= 0 || e->expire >= 0) {  // PERSIST of a key without a TTL changes nothing
+        srv_watch_touch(e->key, e->klen, true);
+    }
     if (e->expire < 0 && when_ms >= 0) {
         srv_ks.expires++;
     } else if (e->expire >= 0 && when_ms < 0) {
@@ -775,8 +786,10 @@ static void drop_value(srv_entry *e)
 
 void srv_ks_flush(void)
 {
+    srv_watch_flush();
     srv_dict_clear(&srv_ks.d, drop_value);
     srv_ks.expires = 0;
+    srv_watch_sweep(true);
 }
 
 void srv_ks_publish(void)
@@ -837,6 +850,7 @@ static void expire_visit(srv_entry *e, void *arg)
 
 void srv_ks_active_expire(void)
 {
+    srv_watch_sweep(false);  // the keyspace's owner, every SRV_CRON_MS
     if (srv_ks.expires == 0) {
         return;
     }
@@ -905,6 +919,13 @@ void srv_ks_validate(void)
         return;
     }
     dict_validate(&srv_ks.d, "keyspace");
+    dict_validate(&srv_ks.watched, "watched keys");
+    for (const srv_entry *e = srv_ks.watched.first; e != NULL; e = e->onext) {
+        if (e->v.ptr == NULL) {
+            fprintf(stderr, "mwrt-server: watched keys: a key nobody watches\n");
+            abort();
+        }
+    }
     size_t expires = 0;
     for (const srv_entry *e = srv_ks.d.first; e != NULL; e = e->onext) {
         expires += e->expire >= 0;

@@ -168,6 +168,13 @@ struct srv_conn {
     char addr[64];
     int64_t created_ms;
     struct srv_pubsub *ps;      /* subscriptions (pubsub.c), or NULL */
+    /* MULTI/EXEC and WATCH (cmd_multi.c): the queued transaction (NULL
+     * outside MULTI), the token that writes to watched keys mark (NULL
+     * when nothing is watched) and the keys watched, each with its shard.
+     * Plain malloc'd, so they are freed at close without the keyspace. */
+    struct srv_multi *multi;
+    struct srv_watch *watch;
+    struct srv_wkey *wkeys;
 };
 
 struct srv_worker {
@@ -385,6 +392,11 @@ typedef struct srv_keyspace {
     size_t expires;             /* keys with an expiry */
     long long hits, misses, expired;
     uint64_t expire_cursor;
+    /* WATCH: key -> the registrations of the clients watching it
+     * (cmd_multi.c; v.ptr of each entry), and how many tokens with a
+     * registration here died since the last sweep (set by any worker). */
+    srv_dict watched;
+    _Atomic(long long) watch_garbage;
     _Atomic(long long) pub_keys, pub_expires, pub_hits, pub_misses, pub_expired;
     _Atomic(long long) base_hits, base_misses, base_expired;
 } __attribute__((aligned(64))) srv_keyspace;
@@ -427,6 +439,33 @@ void srv_ks_active_expire(void);
  * while the keyspace is small); aborts with a message on a broken one. */
 void srv_ks_validate(void);
 #endif
+/* WATCH (cmd_multi.c).  Every change of a key of this keyspace touches
+ * it: the watchers' tokens are marked dirty, and their EXEC fails.
+ * keyspace.c calls srv_watch_touch from each function that changes what a
+ * key holds (replace, remove - so DEL, RENAME and expiry too - and a TTL
+ * change); srv_execute touches the keys of F_WRITE and F_MODIFY commands
+ * that hold an aggregate, which commands change in place.  exists: 1 the
+ * key is there after the change, 0 it is not.  One load when nobody
+ * watches anything. */
+void srv_watch_touch_slow(const char *key, size_t n, bool exists);
+static inline void srv_watch_touch(const char *key, size_t n, bool exists)
+{
+    if (srv_ks.watched.count > 0) {
+        srv_watch_touch_slow(key, n, exists);
+    }
+}
+/* FLUSHDB/FLUSHALL is about to empty this keyspace: touch every watched
+ * key that is in it. */
+void srv_watch_flush(void);
+/* Free the registrations of dead tokens (after UNWATCH of a key on
+ * another shard, or a client closed); cheap when there are none, unless
+ * all (FLUSHALL, shutdown: the table's memory too once it is empty). */
+void srv_watch_sweep(bool all);
+/* Free conn's transaction and watches.  Needs no keyspace (net.c calls it
+ * when the connection is freed): registrations become garbage that the
+ * keyspace's owner sweeps. */
+void srv_multi_conn_free(srv_conn *conn);
+
 /* A static name for a value's type, as TYPE replies. */
 const char *srv_type_name(mw_object *o);
 

@@ -224,5 +224,7 @@ TCase *tcase_lifecycle(void);
 TCase *tcase_mwrt(void);
 TCase *tcase_shards(void);
 TCase *tcase_pubsub(void);
+TCase *tcase_multi(void);
+TCase *tcase_multi_sharded(void);
 
 #endif

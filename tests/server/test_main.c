@@ -69,12 +69,14 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_concurrency());
     suite_add_tcase(s, tcase_lifecycle());
     suite_add_tcase(s, tcase_pubsub());
+    suite_add_tcase(s, tcase_multi());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
         for (int a = 0; a + 1 < th_cfg.nargs; a++) {
             if (strcmp(th_cfg.args[a], "--keyspace") == 0 &&
                 strcmp(th_cfg.args[a + 1], "sharded") == 0) {
                 suite_add_tcase(s, tcase_shards());  // the sharded entry only
+                suite_add_tcase(s, tcase_multi_sharded());
             }
         }
     }
