@@ -243,6 +243,7 @@ typedef struct srv_entry {
         void *ptr;              /* zset: the skiplist node */
     } v;
     int64_t expire;             /* keyspace: ms since the epoch, -1 none */
+    uint32_t atime;             /* keyspace: last access, coarse seconds */
     uint32_t klen;
     char key[];
 } srv_entry;
@@ -266,8 +267,9 @@ void srv_dict_remove(srv_dict *d, srv_entry *e);
 void srv_dict_clear(srv_dict *d, void (*drop)(srv_entry *));
 /* A random entry, or NULL if empty. */
 srv_entry *srv_dict_random(srv_dict *d);
-/* Visit bucket (cursor & mask) and return the next cursor (0: done), the
- * reverse-binary scan that survives resizing. */
+/* Visit bucket (cursor & mask) and return the next cursor (0: done): the
+ * reverse-binary scan, which returns every entry present for a whole walk
+ * at least once even if the table doubles or halves between calls. */
 uint64_t srv_dict_scan(srv_dict *d, uint64_t cursor,
                        void (*fn)(srv_entry *, void *), void *arg);
 
@@ -373,8 +375,14 @@ void srv_ks_reset_stats(void);
 /* Copy this shard's figures where other threads read them. */
 void srv_ks_publish(void);
 
-/* Look key up, deleting it first if it expired; NULL if absent. */
+/* Look key up, deleting it first if it expired; NULL if absent.  A found
+ * key's access time is stamped (OBJECT IDLETIME); the _notouch form is
+ * for the commands that do not count as an access (TYPE, EXISTS, TTL,
+ * OBJECT), as Redis's LOOKUP_NOTOUCH. */
 srv_entry *srv_ks_find(const char *key, size_t n);
+srv_entry *srv_ks_find_notouch(const char *key, size_t n);
+/* Seconds since e's last access. */
+long long srv_entry_idle_s(const srv_entry *e);
 /* Set key to val (takes a new reference), keeping or clearing the
  * expiry; false when out of memory. */
 bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
