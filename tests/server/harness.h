@@ -223,5 +223,7 @@ TCase *tcase_concurrency(void);
 TCase *tcase_lifecycle(void);
 TCase *tcase_mwrt(void);
 TCase *tcase_shards(void);
+TCase *tcase_sort(void);
+TCase *tcase_introspect(void);
 
 #endif
