@@ -585,9 +585,11 @@ void cmd_debug(ctx *x)
             nanosleep(&ts, NULL);
         }
         srv_buf_append(x->out, "+OK\r\n", 5);
-    } else if ((arg_is(x, 1, "SET-ACTIVE-EXPIRE") && x->argc == 3) ||
-               (arg_is(x, 1, "CHANGE-REPL-ID") && x->argc == 2)) {
-        srv_buf_append(x->out, "+OK\r\n", 5);   // accepted, no effect here
+    } else if (arg_is(x, 1, "SET-ACTIVE-EXPIRE") && x->argc == 3) {
+        atomic_store(&srv_active_expire, !(x->argl[2] == 1 && x->argv[2][0] == '0'));
+        srv_buf_append(x->out, "+OK\r\n", 5);
+    } else if (arg_is(x, 1, "CHANGE-REPL-ID") && x->argc == 2) {
+        srv_buf_append(x->out, "+OK\r\n", 5);   // no replication: nothing to change
     } else if (arg_is(x, 1, "OBJECT") && x->argc == 3) {
         srv_entry *e = srv_ks_find_notouch(x->argv[2], x->argl[2]);
         if (e == NULL) {

@@ -863,9 +863,12 @@ static void expire_visit(srv_entry *e, void *arg)
     }
 }
 
+_Atomic(bool) srv_active_expire = true;
+
 void srv_ks_active_expire(void)
 {
-    if (srv_ks.expires == 0) {
+    if (srv_ks.expires == 0 ||
+        !atomic_load_explicit(&srv_active_expire, memory_order_relaxed)) {
         return;
     }
     // One bucket at a time: collect its dead entries, delete them, move

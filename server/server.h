@@ -397,8 +397,10 @@ void srv_ks_remove(srv_entry *e);
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
 /* Remove every key. */
 void srv_ks_flush(void);
-/* Spend a little time deleting expired keys. */
+/* Spend a little time deleting expired keys, unless DEBUG
+ * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
+extern _Atomic(bool) srv_active_expire;
 #if SRV_DEBUG >= 2
 /* Check every table of the keyspace (debug builds, after each command
  * while the keyspace is small); aborts with a message on a broken one. */
