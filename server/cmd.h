@@ -72,6 +72,11 @@ typedef struct srv_cmd {
     unsigned flags;             /* F_* */
     srv_keyspec keys;           /* where its keys are, how it is routed */
     unsigned cats;              /* C_*: the categories flags do not imply */
+    /* Redis's key-spec flags, one group per key spec separated by ';'
+     * (e.g. "RW access delete;RW insert"): key 0 has the first group, key
+     * i the i-th (the last for the rest, and for every later key of a
+     * movable command).  NULL: RO access for reads, RW update else. */
+    const char *keyflags;
 } srv_cmd;
 
 /* Key specs of the table: no keys; one key (argv[1]); keys from argv[1]

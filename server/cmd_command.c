@@ -18,8 +18,10 @@
  * arguments (cmd_getkeys: a count of keys, SORT's STORE, STREAMS).  For
  * those commands COMMAND reports first/last/step as Redis's legacy
  * triple: the fixed leading key if there is one, else 0 0 0.  Key-spec
- * flags are reduced to RO/access for reads and RW/OW with update for
- * writes (docs/server.md lists this as a difference).
+ * flags are Redis's, declared per key spec in the table (keyflags); the
+ * key specs COMMAND INFO shows are index/range specs built from the
+ * triple, one per flag group, which are Redis's own except for commands
+ * that count their keys (docs/server.md lists this as a difference).
  *
  * COMMAND DOCS answers every command with an empty document: clients that
  * read hints from it (redis-cli) find none and carry on.
@@ -145,6 +147,72 @@ static void legacy_range(const srv_cmd *c, int *first, int *last, int *step)
     }
 }
 
+/* Reply key-spec flags group g of c (see srv_cmd.keyflags) as an array;
+ * variable_flags (SET's: OW without GET) is resolved when argv is given. */
+static void reply_keyflags(srv_buf *o, const srv_cmd *c, size_t g, bool resolve, bool set_get)
+{
+    const char *p = c->keyflags;
+    if (p == NULL) {
+        p = (c->flags & F_WRITE) ? "RW update" : "RO access";
+        g = 0;
+    }
+    for (size_t k = 0; k < g && strchr(p, ';') != NULL; k++) {
+        p = strchr(p, ';') + 1;
+    }
+    const char *end = strchr(p, ';');
+    size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+    if (resolve && n >= 14 && memcmp(p + n - 14, "variable_flags", 14) == 0) {
+        p = set_get ? "RW access update" : "OW update";
+        n = strlen(p);
+    }
+    long long words = 0;
+    for (size_t i = 0; i < n; i++) {
+        words += (i == 0 || p[i - 1] == ' ') && p[i] != ' ';
+    }
+    srv_reply_array(o, words);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && p[j] != ' ') {
+            j++;
+        }
+        char w[32];
+        snprintf(w, sizeof w, "%.*s", (int)(j - i), p + i);
+        srv_reply_status(o, w);
+        i = j + 1;
+    }
+}
+
+static void reply_spec(srv_buf *o, const srv_cmd *c, size_t g, int index, int lastkey,
+                       int step)
+{
+    srv_reply_array(o, 6);
+    srv_reply_bulk(o, "flags", 5);
+    reply_keyflags(o, c, g, false, false);
+    srv_reply_bulk(o, "begin_search", 12);
+    srv_reply_array(o, 4);
+    srv_reply_bulk(o, "type", 4);
+    srv_reply_bulk(o, "index", 5);
+    srv_reply_bulk(o, "spec", 4);
+    srv_reply_array(o, 2);
+    srv_reply_bulk(o, "index", 5);
+    srv_reply_int(o, index);
+    srv_reply_bulk(o, "find_keys", 9);
+    srv_reply_array(o, 4);
+    srv_reply_bulk(o, "type", 4);
+    srv_reply_bulk(o, "range", 5);
+    srv_reply_bulk(o, "spec", 4);
+    srv_reply_array(o, 6);
+    srv_reply_bulk(o, "lastkey", 7);
+    srv_reply_int(o, lastkey);
+    srv_reply_bulk(o, "keystep", 7);
+    srv_reply_int(o, step);
+    srv_reply_bulk(o, "limit", 5);
+    srv_reply_int(o, 0);
+}
+
+/* Key specs from first/last/step: with several flag groups, one spec per
+ * leading key and the last spec for the rest (RENAME, LMOVE, BITOP...);
+ * a movable command shows its fixed leading key only. */
 static void reply_keyspecs(srv_buf *o, const srv_cmd *c)
 {
     int first, last, step;
@@ -153,38 +221,19 @@ static void reply_keyspecs(srv_buf *o, const srv_cmd *c)
         srv_reply_array(o, 0);
         return;
     }
-    srv_reply_array(o, 1);
-    srv_reply_array(o, 6);
-    srv_reply_bulk(o, "flags", 5);
-    if (c->flags & F_WRITE) {
-        srv_reply_array(o, 2);
-        srv_reply_status(o, "RW");
-        srv_reply_status(o, "update");
-    } else {
-        srv_reply_array(o, 2);
-        srv_reply_status(o, "RO");
-        srv_reply_status(o, "access");
+    int groups = 1;
+    for (const char *p = c->keyflags; p != NULL && (p = strchr(p, ';')) != NULL; p++) {
+        groups++;
     }
-    srv_reply_bulk(o, "begin_search", 12);
-    srv_reply_array(o, 4);
-    srv_reply_bulk(o, "type", 4);
-    srv_reply_bulk(o, "index", 5);
-    srv_reply_bulk(o, "spec", 4);
-    srv_reply_array(o, 2);
-    srv_reply_bulk(o, "index", 5);
-    srv_reply_int(o, first);
-    srv_reply_bulk(o, "find_keys", 9);
-    srv_reply_array(o, 4);
-    srv_reply_bulk(o, "type", 4);
-    srv_reply_bulk(o, "range", 5);
-    srv_reply_bulk(o, "spec", 4);
-    srv_reply_array(o, 6);
-    srv_reply_bulk(o, "lastkey", 7);
-    srv_reply_int(o, last < 0 ? last : last - first);
-    srv_reply_bulk(o, "keystep", 7);
-    srv_reply_int(o, step);
-    srv_reply_bulk(o, "limit", 5);
-    srv_reply_int(o, 0);
+    if (c->flags & F_MOVABLE) {
+        groups = 1;
+    }
+    srv_reply_array(o, groups);
+    for (int g = 0; g < groups - 1; g++) {
+        reply_spec(o, c, (size_t)g, first + g * step, 0, step);
+    }
+    int at = first + (groups - 1) * step;
+    reply_spec(o, c, (size_t)groups - 1, at, last < 0 ? last : last - at, step);
 }
 
 static void reply_info(srv_buf *o, const srv_cmd *c)
@@ -311,18 +360,20 @@ static bool movable_keys(const srv_cmd *c, size_t argc, const char **argv, const
     return false;
 }
 
-/* The keys of request argv (argv[0] is c's name); -1 no such command
- * form, -2 wrong arity, -3 unparsable, else the count. */
-static long request_keys(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl,
+/* The keys of request argv (argv[0] is *cp's name; *cp becomes the
+ * subcommand's entry when argv names one): -2 wrong arity, -3
+ * unparsable, else the count. */
+static long request_keys(const srv_cmd **cp, size_t argc, const char **argv, const size_t *argl,
                          size_t *idx)
 {
+    const srv_cmd *c = *cp;
     size_t nsub;
     const srv_cmd *sub = subcommands(c, &nsub);
     if (nsub > 0 && argc >= 2) {
         for (size_t i = 0; i < nsub; i++) {
             const char *s = strchr(sub[i].name, '|') + 1;
             if (strlen(s) == argl[1] && strncasecmp(s, argv[1], argl[1]) == 0) {
-                c = &sub[i];
+                c = *cp = &sub[i];
                 break;
             }
         }
@@ -360,7 +411,7 @@ static void command_getkeys(ctx *x, bool flags)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
-    long n = request_keys(c, argc, x->argv + 2, x->argl + 2, idx);
+    long n = request_keys(&c, argc, x->argv + 2, x->argl + 2, idx);
     if (n == -2) {
         srv_reply_error(x->out, "ERR Invalid number of arguments specified for command");
     } else if (n == -3) {
@@ -376,16 +427,19 @@ static void command_getkeys(ctx *x, bool flags)
                 srv_reply_bulk(x->out, k, kl);
                 continue;
             }
-            // Reads, a store's destination (SORT's STORE, ZUNIONSTORE's
-            // first key), or another written key.
-            bool rd = !(c->flags & F_WRITE) || (name_is(c, "sort", NULL) && i == 0) ||
-                      ((c->flags & F_MOVABLE) && !name_is(c, "sort", NULL) && i > 0);
-            bool dest = !rd && (c->flags & F_MOVABLE);
+            size_t ngroups = 1;
+            for (const char *p = c->keyflags; p != NULL && (p = strchr(p, ';')) != NULL; p++) {
+                ngroups++;
+            }
+            size_t g = i == 0 ? 0 : (c->flags & F_MOVABLE) ? ngroups - 1
+                       : (size_t)i < ngroups ? (size_t)i : ngroups - 1;
+            bool set_get = false;
+            for (size_t j = 3; j < x->argc; j++) {
+                set_get |= x->argl[j] == 3 && strncasecmp(x->argv[j], "GET", 3) == 0;
+            }
             srv_reply_array(x->out, 2);
             srv_reply_bulk(x->out, k, kl);
-            srv_reply_array(x->out, 2);
-            srv_reply_status(x->out, rd ? "RO" : dest ? "OW" : "RW");
-            srv_reply_status(x->out, rd ? "access" : "update");
+            reply_keyflags(x->out, c, g, true, set_get);
         }
     }
     free(idx);

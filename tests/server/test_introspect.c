@@ -227,6 +227,13 @@ START_TEST(command_introspection)
     EXPECT(c, "*2\r\n*2\r\n$2\r\nk1\r\n*2\r\n+RO\r\n+access\r\n*2\r\n$2\r\nk2\r\n*2\r\n+OW\r\n"
               "+update\r\n",
            "COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store", "k2");
+    EXPECT(c, "*1\r\n*2\r\n$2\r\nk1\r\n*2\r\n+OW\r\n+update\r\n",
+           "COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1");
+    EXPECT(c, "*1\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+update\r\n",
+           "COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1", "GET");
+    EXPECT(c, "*2\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$2\r\nk2\r\n"
+              "*2\r\n+RW\r\n+insert\r\n",
+           "COMMAND", "GETKEYSANDFLAGS", "lmove", "k1", "k2", "left", "right");
     EXPECT(c, "-ERR Invalid command specified\r\n", "COMMAND", "GETKEYS", "nosuch", "a");
     EXPECT(c, "-ERR The command has no key arguments\r\n", "COMMAND", "GETKEYS", "ping", "x");
     EXPECT(c, "-ERR Invalid number of arguments specified for command\r\n",
