@@ -154,10 +154,19 @@ void cmd_sort(ctx *x);
 void cmd_sort_ro(ctx *x);
 
 /* slowlog.c: the two settings (CONFIG GET/SET read and write them), the
- * entry point commands.c calls after a command when the log is on
- * (slowlog_slower_than >= 0) with its duration, and the command. */
+ * clock commands.c times a command with (slowlog_clock: -1 when the log
+ * is off, else which clock slowlog_now reads), the entry point it calls
+ * after the command with its duration, and the command. */
 extern _Atomic(long long) slowlog_slower_than;
 extern _Atomic(long long) slowlog_max_len;
+extern long long slowlog_coarse_min_us;
+void slowlog_init(void);
+static inline int slowlog_clock(void)
+{
+    long long limit = atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed);
+    return limit < 0 ? -1 : limit >= slowlog_coarse_min_us;
+}
+uint64_t slowlog_now(int clock);
 void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us);
 void cmd_slowlog(ctx *x);
 

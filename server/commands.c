@@ -512,6 +512,7 @@ static uint32_t name_hash(const char *p, size_t n)
 
 void srv_commands_init(void)
 {
+    slowlog_init();
     for (size_t i = 0; i < cmd_count(); i++) {
         const char *name = cmd_table[i].name;
         uint32_t h = name_hash(name, strlen(name));
@@ -594,17 +595,18 @@ static bool sub_arity_ok(ctx *x, const srv_cmd *c)
 
 /* Run c for x: the one place a handler is called, and so the one place a
  * command is timed.  The clock is read only when something wants the
- * duration (now the slow log, when on); per-command statistics belong
- * here too, sharing the same two readings. */
+ * duration (now the slow log, when on; slowlog.c says which clock);
+ * per-command statistics belong here too, sharing the same two readings. */
 static void cmd_call(ctx *x, const srv_cmd *c)
 {
-    if (atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed) < 0) {
+    int clock = slowlog_clock();
+    if (clock < 0) {
         c->fn(x);
         return;
     }
-    uint64_t t0 = srv_mono_us();
+    uint64_t t0 = slowlog_now(clock);
     c->fn(x);
-    slowlog_note(x, c, srv_mono_us() - t0);
+    slowlog_note(x, c, slowlog_now(clock) - t0);
 }
 
 static void unknown_command(ctx *x)
