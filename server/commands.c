@@ -10,10 +10,13 @@
  * connection's query buffer.  The command name is folded to lower case in
  * a small stack buffer and looked up in an open-addressed table built once
  * at start (srv_commands_init); each entry has Redis's arity convention
- * (n: exactly n arguments, -n: at least n) and flags (may grow memory, so
- * refused past maxmemory; allowed before AUTH).  The checks run in Redis
- * 7.0's order, so the first error a client sees is Redis's: unknown
- * command, wrong number of arguments, NOAUTH, OOM.  Replies go straight
+ * (n: exactly n arguments, -n: at least n), Redis's flags (F_*, cmd.h:
+ * denyoom is refused past maxmemory, no_auth allowed before AUTH), the ACL
+ * categories the flags do not imply, and Redis's key-spec flags.  The
+ * subcommands of container commands are declared in cmd_subtable with
+ * their own arities.  The checks run in Redis 7.0's order, so the first
+ * error a client sees is Redis's: unknown command, wrong number of
+ * arguments (of the command, then of its subcommand), NOAUTH, OOM.  Replies go straight
  * into the connection's output buffer; no command allocates for its reply
  * beyond growing that buffer.
  *
@@ -23,7 +26,7 @@
  *
  * Error texts and reply shapes are Redis 7.0's, checked against
  * redis-server 7.0 (see docs/server.md for what differs: HELLO names the
- * server "mwrt", COMMAND answers briefly, SELECT knows database 0 only).
+ * server "mwrt", SELECT knows database 0 only).
  */
 #include "cmd.h"
 
