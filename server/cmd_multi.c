@@ -5,7 +5,7 @@
  * Queuing.  After MULTI, srv_execute still runs its checks (unknown
  * command, arity, NOAUTH, OOM) and then hands every command except EXEC,
  * DISCARD, MULTI, WATCH and QUIT to multi_queue, which copies its
- * arguments into one malloc'd block and answers +QUEUED (F_NOMULTI
+ * arguments into one malloc'd block and answers +QUEUED (F_NO_MULTI
  * commands are refused instead, as Redis's "no-multi").  A refused
  * command flags the transaction (multi_reject), and its EXEC answers
  * EXECABORT; a refused EXEC itself aborts with the refusal's text, as
@@ -13,7 +13,7 @@
  * commands' replies, errors included; it runs them one after the other
  * without giving up the keyspace (the GIL, the keyspace lock, or - sharded
  * - the worker that owns the transaction's keys), so nothing else runs
- * between them.  Past maxmemory an EXEC whose queue holds an F_WRITE
+ * between them.  Past maxmemory an EXEC whose queue holds an F_DENYOOM
  * command is refused as the command would be.
  *
  * Watching.  A connection that watches gets a token (srv_watch): a dirty
@@ -36,7 +36,7 @@
  * srv_ks_flush), each of which touches the key itself (keyspace.c), or in
  * place, when a command changes the list, hash, set or sorted set it
  * looked up.  Strings are never changed in place (str_store replaces
- * them).  So after every command with F_WRITE or F_MODIFY that did not
+ * them).  So after every command with F_WRITE that did not
  * answer an error, cmd_run touches those of its keys (from its key spec)
  * that now hold an aggregate.  The cost when nothing is watched is one
  * load of the table's count.  A write command that changes nothing in an
@@ -108,7 +108,7 @@ typedef struct srv_multi {
     queued **q;
     size_t count, cap;
     bool aborted;               /* a command was refused while queuing */
-    bool denyoom;               /* an F_WRITE command is queued */
+    bool denyoom;               /* an F_DENYOOM command is queued */
 } srv_multi;
 
 static const char *const E_EXECABORT =
@@ -381,7 +381,7 @@ bool multi_queue(ctx *x, const srv_cmd *c)
         c->fn == cmd_watch || c->fn == cmd_quit) {
         return false;
     }
-    if (c->flags & F_NOMULTI) {
+    if (c->flags & F_NO_MULTI) {
         multi_reject(x, c, "ERR Command not allowed inside a transaction");
         return true;
     }
@@ -426,7 +426,7 @@ bool multi_queue(ctx *x, const srv_cmd *c)
         d += x->argl[i];
     }
     m->q[m->count++] = q;
-    if (c->flags & F_WRITE) {
+    if (c->flags & F_DENYOOM) {
         m->denyoom = true;
     }
     srv_reply_status(x->out, "QUEUED");
@@ -451,8 +451,8 @@ static bool key_range(const srv_keyspec *ks, size_t argc, size_t *first, size_t 
 void cmd_run(ctx *x, const srv_cmd *c)
 {
     size_t at = x->out->len;
-    c->fn(x);
-    if (!(c->flags & (F_WRITE | F_MODIFY)) || srv_ks.watched.count == 0 ||
+    cmd_call(x, c);
+    if (!(c->flags & F_WRITE) || srv_ks.watched.count == 0 ||
         (x->out->len > at && x->out->data[at] == '-')) {
         return;
     }

@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 __thread srv_keyspace *srv_ks_cur;
 
@@ -144,6 +145,7 @@ srv_entry *srv_dict_add(srv_dict *d, const char *key, size_t n, uint64_t h)
     e->hash = h;
     e->v.obj = NULL;
     e->expire = -1;
+    e->atime = 0;
     e->klen = (uint32_t)n;
     memcpy(e->key, key, n);
     size_t b = h & (d->size - 1);
@@ -700,7 +702,17 @@ srv_znode *srv_zset_at(srv_zset *z, size_t r)
  * The keyspace
  * ====================================================================== */
 
-srv_entry *srv_ks_find(const char *key, size_t n)
+/* The access clock: whole seconds of the kernel's coarse realtime clock
+ * (a vDSO read of a value updated each tick, a few nanoseconds), cheap
+ * enough to stamp on every lookup. */
+static uint32_t access_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (uint32_t)ts.tv_sec;
+}
+
+srv_entry *srv_ks_find_notouch(const char *key, size_t n)
 {
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, srv_hash_bytes(key, n));
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
@@ -709,6 +721,21 @@ srv_entry *srv_ks_find(const char *key, size_t n)
         return NULL;
     }
     return e;
+}
+
+srv_entry *srv_ks_find(const char *key, size_t n)
+{
+    srv_entry *e = srv_ks_find_notouch(key, n);
+    if (e != NULL) {
+        e->atime = access_clock();
+    }
+    return e;
+}
+
+long long srv_entry_idle_s(const srv_entry *e)
+{
+    uint32_t now = access_clock();
+    return now >= e->atime ? (long long)(now - e->atime) : 0;
 }
 
 void srv_ks_remove(srv_entry *e)
@@ -731,6 +758,7 @@ void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl)
     mw_object *old = e->v.obj;
     mw_incref(val);
     e->v.obj = val;
+    e->atime = access_clock();   // a write is an access
     mw_decref(old);
 }
 
@@ -848,10 +876,13 @@ static void expire_visit(srv_entry *e, void *arg)
     }
 }
 
+_Atomic(bool) srv_active_expire = true;
+
 void srv_ks_active_expire(void)
 {
     srv_watch_sweep(false);  // the keyspace's owner, every SRV_CRON_MS
-    if (srv_ks.expires == 0) {
+    if (srv_ks.expires == 0 ||
+        !atomic_load_explicit(&srv_active_expire, memory_order_relaxed)) {
         return;
     }
     // One bucket at a time: collect its dead entries, delete them, move

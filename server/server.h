@@ -281,6 +281,7 @@ typedef struct srv_entry {
         void *ptr;              /* zset: the skiplist node */
     } v;
     int64_t expire;             /* keyspace: ms since the epoch, -1 none */
+    uint32_t atime;             /* keyspace: last access, coarse seconds */
     uint32_t klen;
     char key[];
 } srv_entry;
@@ -304,8 +305,9 @@ void srv_dict_remove(srv_dict *d, srv_entry *e);
 void srv_dict_clear(srv_dict *d, void (*drop)(srv_entry *));
 /* A random entry, or NULL if empty. */
 srv_entry *srv_dict_random(srv_dict *d);
-/* Visit bucket (cursor & mask) and return the next cursor (0: done), the
- * reverse-binary scan that survives resizing. */
+/* Visit bucket (cursor & mask) and return the next cursor (0: done): the
+ * reverse-binary scan, which returns every entry present for a whole walk
+ * at least once even if the table doubles or halves between calls. */
 uint64_t srv_dict_scan(srv_dict *d, uint64_t cursor,
                        void (*fn)(srv_entry *, void *), void *arg);
 
@@ -416,8 +418,14 @@ void srv_ks_reset_stats(void);
 /* Copy this shard's figures where other threads read them. */
 void srv_ks_publish(void);
 
-/* Look key up, deleting it first if it expired; NULL if absent. */
+/* Look key up, deleting it first if it expired; NULL if absent.  A found
+ * key's access time is stamped (OBJECT IDLETIME); the _notouch form is
+ * for the commands that do not count as an access (TYPE, EXISTS, TTL,
+ * OBJECT), as Redis's LOOKUP_NOTOUCH. */
 srv_entry *srv_ks_find(const char *key, size_t n);
+srv_entry *srv_ks_find_notouch(const char *key, size_t n);
+/* Seconds since e's last access. */
+long long srv_entry_idle_s(const srv_entry *e);
 /* Set key to val (takes a new reference), keeping or clearing the
  * expiry; false when out of memory. */
 bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
@@ -432,8 +440,10 @@ void srv_ks_remove(srv_entry *e);
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
 /* Remove every key. */
 void srv_ks_flush(void);
-/* Spend a little time deleting expired keys. */
+/* Spend a little time deleting expired keys, unless DEBUG
+ * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
+extern _Atomic(bool) srv_active_expire;
 #if SRV_DEBUG >= 2
 /* Check every table of the keyspace (debug builds, after each command
  * while the keyspace is small); aborts with a message on a broken one. */
@@ -443,7 +453,7 @@ void srv_ks_validate(void);
  * it: the watchers' tokens are marked dirty, and their EXEC fails.
  * keyspace.c calls srv_watch_touch from each function that changes what a
  * key holds (replace, remove - so DEL, RENAME and expiry too - and a TTL
- * change); srv_execute touches the keys of F_WRITE and F_MODIFY commands
+ * change); srv_execute touches the keys of F_WRITE commands
  * that hold an aggregate, which commands change in place.  exists: 1 the
  * key is there after the change, 0 it is not.  One load when nobody
  * watches anything. */

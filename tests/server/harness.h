@@ -226,5 +226,7 @@ TCase *tcase_shards(void);
 TCase *tcase_pubsub(void);
 TCase *tcase_multi(void);
 TCase *tcase_multi_sharded(void);
+TCase *tcase_sort(void);
+TCase *tcase_introspect(void);
 
 #endif

@@ -70,6 +70,8 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_lifecycle());
     suite_add_tcase(s, tcase_pubsub());
     suite_add_tcase(s, tcase_multi());
+    suite_add_tcase(s, tcase_sort());
+    suite_add_tcase(s, tcase_introspect());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
         for (int a = 0; a + 1 < th_cfg.nargs; a++) {
