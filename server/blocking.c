@@ -8,13 +8,14 @@
  * leaves a *waiter* on a FIFO queue per key it names (one table per
  * keyspace: key -> queue), and its connection runs no further request
  * (net.c's process stops at c->blk), so replies stay in request order.
- * After every command, srv_blk_after looks at the command's keys (its
- * key spec in the command table): a key with a queue becomes *ready*.
- * Then every ready key is served: its waiters, oldest first, are given
- * what they wait for while the key holds a value of their type (a list
- * for the list commands, a sorted set for the others), the pop running
- * right there, atomically after the command that made the key ready, as
- * Redis does in handleClientsBlockedOnKeys.  A served BLMOVE pushed to its
+ * After every command, srv_blk_touch_keys looks at the command's keys
+ * (its key spec in the command table): a key with a queue becomes
+ * *ready*.  After the request (EXEC's queue as a whole), srv_blk_serve
+ * serves every ready key: its waiters, oldest first, are given what they
+ * wait for while the key holds a value of their type (a list for the list
+ * commands, a sorted set for the others), the pop running right there,
+ * atomically after the request that made the key ready, as Redis does in
+ * handleClientsBlockedOnKeys.  A served BLMOVE pushed to its
  * destination, which may make that key ready in turn.  Looking at the
  * keys a command names, rather than at each place that writes a list,
  * covers LPUSH, LINSERT, LMOVE, ZADD, ZUNIONSTORE, RENAME, COPY... alike;
@@ -441,7 +442,10 @@ static bool same_key(ctx *x, size_t a, size_t b)
 void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64_t deadline)
 {
     srv_conn *c = x->c;
-    if (c->in_exec) {
+    // Inside EXEC nothing waits (Redis's CLIENT_DENY_BLOCKING): EXEC runs
+    // with c->multi set, or, routed, as a request other than this command.
+    bool held = srv.cfg.sharded && c == srv_self->proxy;
+    if (c->multi != NULL || (held && !srv_mail_is_running(x->argv))) {
         reply_no_wait(x, s);
         return;
     }
@@ -458,8 +462,8 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
     wt->reply.data = NULL;
     wt->reply.len = wt->reply.cap = 0;
     wt->reply.oom = false;
-    if (srv.cfg.sharded && c == srv_self->proxy) {
-        wt->msg = srv_mail_hold(&wt->id);  // cannot fail: the proxy runs only requests
+    if (held) {
+        wt->msg = srv_mail_hold(&wt->id);  // the request running now: x's
     } else {
         wt->c = c;
         wt->id = c->id;
@@ -639,16 +643,6 @@ void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
     for (size_t i = (size_t)ks->first; i <= last; i += step) {
         srv_blk_touch(argv[i], argl[i]);
     }
-}
-
-void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl)
-{
-    if (srv_ks.blk == NULL) {
-        return;  // nobody waits: the common case costs this test
-    }
-    // Keys touched earlier (EXEC's queued commands) are served too.
-    srv_blk_touch_keys(ks, argc, argv, argl);
-    srv_blk_serve();
 }
 
 /* ======================================================================

@@ -21,17 +21,69 @@ typedef struct ctx {
 
 typedef void (*cmd_fn)(ctx *x);
 
-#define F_WRITE   0x1u  /* may use more memory: refused past maxmemory */
-#define F_NOAUTH  0x2u  /* allowed before AUTH */
-#define F_PUBSUB  0x4u  /* allowed in RESP2 subscribed mode */
-#define F_BLOCK   0x8u  /* may block the client (blocking.c) */
+/* Command flags, Redis's (COMMAND reports them by these names, in this
+ * order; ACL categories and shard routing read them).  F_DENYOOM is the
+ * one srv_execute acts on: refused past maxmemory. */
+#define F_WRITE         (1u << 0)   /* "write": may change the keyspace */
+#define F_READONLY      (1u << 1)   /* "readonly": reads keys only */
+#define F_DENYOOM       (1u << 2)   /* "denyoom": may use more memory */
+#define F_ADMIN         (1u << 3)   /* "admin" */
+#define F_PUBSUB        (1u << 4)   /* "pubsub" */
+#define F_NOSCRIPT      (1u << 5)   /* "noscript" */
+#define F_BLOCKING      (1u << 6)   /* "blocking": may block the client */
+#define F_LOADING       (1u << 7)   /* "loading": allowed while loading */
+#define F_STALE         (1u << 8)   /* "stale": allowed on a stale replica */
+#define F_SKIP_MONITOR  (1u << 9)   /* "skip_monitor" */
+#define F_SKIP_SLOWLOG  (1u << 10)  /* "skip_slowlog": never in SLOWLOG */
+#define F_FAST          (1u << 11)  /* "fast": O(1) or O(log n) */
+#define F_NOAUTH        (1u << 12)  /* "no_auth": allowed before AUTH */
+#define F_MAY_REPLICATE (1u << 13)  /* "may_replicate" */
+#define F_NO_MULTI      (1u << 14)  /* "no_multi": refused inside MULTI */
+#define F_MOVABLE       (1u << 15)  /* "movablekeys": keys found by parsing
+                                       (cmd_getkeys), not by the key spec */
+#define F_ALLOW_BUSY    (1u << 16)  /* "allow_busy" */
+#define F_NO_MANDATORY_KEYS (1u << 17) /* "no_mandatory_keys" */
+/* Ours, not reported by COMMAND: allowed in RESP2 subscribed mode
+ * ((P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET). */
+#define F_SUBOK         (1u << 24)
+
+/* ACL categories a command declares (COMMAND, ACL).  @read, @write,
+ * @fast, @slow, @admin, @dangerous, @pubsub and @blocking also follow from
+ * the flags, as Redis derives them (cmd_acl_categories). */
+#define C_KEYSPACE      (1u << 0)
+#define C_SET           (1u << 1)
+#define C_SORTEDSET     (1u << 2)
+#define C_LIST          (1u << 3)
+#define C_HASH          (1u << 4)
+#define C_STRING        (1u << 5)
+#define C_BITMAP        (1u << 6)
+#define C_HYPERLOGLOG   (1u << 7)
+#define C_GEO           (1u << 8)
+#define C_STREAM        (1u << 9)
+#define C_ADMIN         (1u << 10)
+#define C_DANGEROUS     (1u << 11)
+#define C_CONNECTION    (1u << 12)
+#define C_TRANSACTION   (1u << 13)
+#define C_SCRIPTING     (1u << 14)
+#define C_PUBSUB        (1u << 15)
+#define C_BLOCKING      (1u << 16)
+
+/* Commands that change an aggregate in place must carry F_WRITE, or WATCH
+ * misses the change (cmd_run in cmd_multi.c); changes made through the
+ * keyspace functions are seen whatever the flags. */
 
 typedef struct srv_cmd {
-    const char *name;
-    cmd_fn fn;
+    const char *name;           /* lower case; "parent|sub" for subcommands */
+    cmd_fn fn;                  /* NULL for a subcommand: its parent runs it */
     int arity;
-    unsigned flags;
+    unsigned flags;             /* F_* */
     srv_keyspec keys;           /* where its keys are, how it is routed */
+    unsigned cats;              /* C_*: the categories flags do not imply */
+    /* Redis's key-spec flags, one group per key spec separated by ';'
+     * (e.g. "RW access delete;RW insert"): key 0 has the first group, key
+     * i the i-th (the last for the rest, and for every later key of a
+     * movable command).  NULL: RO access for reads, RW update else. */
+    const char *keyflags;
 } srv_cmd;
 
 /* Key specs of the table: no keys; one key (argv[1]); keys from argv[1]
@@ -53,9 +105,18 @@ static const char *const E_POSITIVE = "ERR value is out of range, must be positi
 /* The table (commands.c): every command, its arity, flags and keys. */
 extern const srv_cmd cmd_table[];
 size_t cmd_count(void);
+/* Subcommands of the container commands (CONFIG GET, OBJECT ENCODING...),
+ * declared only: their parent parses and runs them.  Sorted by parent. */
+extern const srv_cmd cmd_subtable[];
+size_t cmd_subcount(void);
+/* The entry for a command name (any case), or NULL.  Any thread. */
+const srv_cmd *cmd_find(const char *p, size_t n);
 
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);
+/* Reply Redis's error for argv[1], an unknown subcommand of parent (named
+ * in upper case, as HELP is), or a known one with arguments it refuses. */
+void cmd_unknown_subcommand(ctx *x, const char *parent);
 bool arg_ll(ctx *x, size_t i, long long *v);
 /* The count of SRANDMEMBER, HRANDFIELD, ZRANDMEMBER at argument i (false
  * after replying the error); a uniform random number below n (n > 0);
@@ -108,6 +169,32 @@ void zset_serve(ctx *x, size_t i, const srv_blk_spec *s);
  * LEFT|RIGHT (or MIN|MAX), [COUNT n]; false after replying the error.
  * Sharded, keys of different slots answer CROSSSLOT. */
 bool mpop_args(ctx *x, size_t nk, bool zset, size_t *nkeys, srv_blk_spec *s);
+/* cmd_multi.c */
+void cmd_multi(ctx *x);
+void cmd_exec(ctx *x);
+void cmd_discard(ctx *x);
+void cmd_watch(ctx *x);
+void cmd_unwatch(ctx *x);
+/* Run command c (checked, and on the shard of its keys) and touch the
+ * watched keys it changed in place. */
+void cmd_run(ctx *x, const srv_cmd *c);
+/* Run command c's handler, timed for SLOWLOG (commands.c). */
+void cmd_call(ctx *x, const srv_cmd *c);
+/* srv_execute's hooks.  multi_reject: a check refused c with err (no
+ * "-"): flags the open transaction, and for EXEC aborts it as Redis does
+ * (EXECABORT ... because of: err).  multi_denyoom: c is EXEC of a
+ * transaction with an F_WRITE command (so refused past maxmemory).
+ * multi_queue: true if c was queued (the connection is in MULTI and c is
+ * not one of the commands that run at once). */
+void multi_flag(srv_conn *conn);
+void multi_reject(ctx *x, const srv_cmd *c, const char *err);
+bool multi_denyoom(srv_conn *conn, const srv_cmd *c);
+bool multi_queue(ctx *x, const srv_cmd *c);
+/* A request of the transaction machinery from another worker (argv[0]
+ * starts with MULTI_ROUTED): true if it was one, run into out. */
+#define MULTI_ROUTED '\x01'
+bool multi_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
+                  const size_t *argl);
 
 /* cmd_server.c */
 void cmd_ping(ctx *x);
@@ -116,7 +203,6 @@ void cmd_quit(ctx *x);
 void cmd_select(ctx *x);
 void cmd_auth(ctx *x);
 void cmd_hello(ctx *x);
-void cmd_command(ctx *x);
 void cmd_client(ctx *x);
 void cmd_config_get(ctx *x);
 void cmd_config(ctx *x);
@@ -125,7 +211,36 @@ void cmd_gc_collect(ctx *x);
 void cmd_gc_stats(ctx *x);
 void cmd_gc_policy(ctx *x);
 
+/* cmd_command.c */
+void cmd_command(ctx *x);
+void cmd_time(ctx *x);
+void cmd_lastsave(ctx *x);
+void cmd_debug(ctx *x);
+
+/* cmd_sort.c */
+void cmd_sort(ctx *x);
+void cmd_sort_ro(ctx *x);
+
+/* slowlog.c: the two settings (CONFIG GET/SET read and write them), the
+ * clock commands.c times a command with (slowlog_clock: -1 when the log
+ * is off, else which clock slowlog_now reads), the entry point it calls
+ * after the command with its duration, and the command. */
+extern _Atomic(long long) slowlog_slower_than;
+extern _Atomic(long long) slowlog_max_len;
+extern long long slowlog_coarse_min_us;
+void slowlog_init(void);
+static inline int slowlog_clock(void)
+{
+    long long limit = atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed);
+    return limit < 0 ? -1 : limit >= slowlog_coarse_min_us;
+}
+uint64_t slowlog_now(int clock);
+void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us);
+void cmd_slowlog(ctx *x);
+
 /* cmd_keys.c */
+/* Redis's encoding name for a value (OBJECT ENCODING, DEBUG OBJECT). */
+const char *object_encoding(mw_object *o);
 void cmd_dbsize(ctx *x);
 void cmd_flushdb(ctx *x);
 void cmd_keys(ctx *x);
@@ -227,6 +342,7 @@ void cmd_hsetnx(ctx *x);
 void cmd_hincrbyfloat(ctx *x);
 void cmd_hstrlen(ctx *x);
 void cmd_hrandfield(ctx *x);
+void cmd_hscan(ctx *x);
 void cmd_ref_set(ctx *x);
 void cmd_ref_get(ctx *x);
 
@@ -247,6 +363,7 @@ void cmd_sintercard(ctx *x);
 void cmd_smove(ctx *x);
 void cmd_smismember(ctx *x);
 void cmd_srandmember(ctx *x);
+void cmd_sscan(ctx *x);
 
 /* cmd_zset.c */
 void cmd_zadd(ctx *x);
@@ -281,6 +398,21 @@ void cmd_bzpopmin(ctx *x);
 void cmd_bzpopmax(ctx *x);
 void cmd_zmpop(ctx *x);
 void cmd_bzmpop(ctx *x);
+void cmd_zscan(ctx *x);
+
+/* SCAN's cursor at argument i (false after replying "invalid cursor"),
+ * and the MATCH/COUNT (and TYPE when type_ok) options from argument from
+ * on (false after replying the error).  cmd_keys.c. */
+typedef struct scan_opts {
+    long long count;
+    const char *pat, *type;
+    size_t patlen, typelen;
+} scan_opts;
+bool scan_cursor_arg(ctx *x, size_t i, uint64_t *cursor);
+bool scan_opts_args(ctx *x, size_t from, bool type_ok, scan_opts *o);
+/* HSCAN, SSCAN, ZSCAN over d from the cursor at argv[2]: reply the next
+ * cursor and the entries (with their values: hash fields, zset scores). */
+void scan_collection(ctx *x, srv_dict *d, int kind);
 
 /* pubsub.c */
 void cmd_subscribe(ctx *x);

@@ -473,3 +473,13 @@ void cmd_hrandfield(ctx *x)
     }
     free(all);
 }
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] (cmd_keys.c walks). */
+void cmd_hscan(ctx *x)
+{
+    mw_object *o;
+    if (lookup_read(x, 1, &srv_hash_type, &o) < 0) {
+        return;
+    }
+    scan_collection(x, o == NULL ? NULL : &((srv_hash *)o)->d, 'h');
+}

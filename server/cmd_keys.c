@@ -1,5 +1,6 @@
 /*
- * server/cmd_keys.c - commands on keys of any type: DBSIZE, FLUSHDB, KEYS, SCAN, TYPE,
+ * server/cmd_keys.c - commands on keys of any type: DBSIZE, FLUSHDB, KEYS, SCAN (and the
+ * scan of a collection that HSCAN, SSCAN, ZSCAN share), TYPE,
  * EXISTS, DEL, RENAME, RENAMENX, COPY, TOUCH, RANDOMKEY, OBJECT, expiry
  * (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT and their NX/XX/GT/LT, TTL, PTTL,
  * EXPIRETIME, PEXPIRETIME, PERSIST).
@@ -84,57 +85,93 @@ static void scan_collect(srv_entry *e, void *arg)
     a->keys[a->n++] = e;
 }
 
-void cmd_scan(ctx *x)
+bool scan_cursor_arg(ctx *x, size_t i, uint64_t *cursor)
 {
     char *end;
     char tmp[32];
-    if (x->argl[1] == 0 || x->argl[1] >= sizeof tmp) {
+    if (x->argl[i] == 0 || x->argl[i] >= sizeof tmp) {
         srv_reply_error(x->out, "ERR invalid cursor");
-        return;
+        return false;
     }
-    memcpy(tmp, x->argv[1], x->argl[1]);
-    tmp[x->argl[1]] = '\0';
+    memcpy(tmp, x->argv[i], x->argl[i]);
+    tmp[x->argl[i]] = '\0';
     errno = 0;
-    unsigned long long cursor = strtoull(tmp, &end, 10);
-    if (*end != '\0' || errno != 0 || tmp[0] == '-') {
+    unsigned long long c = strtoull(tmp, &end, 10);
+    // Redis reads the cursor with strtoul: "-1" wraps, a leading space
+    // or trailing bytes or an overflow are refused.
+    if (*end != '\0' || errno != 0 || isspace((unsigned char)tmp[0])) {
         srv_reply_error(x->out, "ERR invalid cursor");
-        return;
+        return false;
     }
-    long long count = 10;
-    const char *pat = NULL, *type = NULL;
-    size_t patlen = 0, typelen = 0;
-    for (size_t i = 2; i < x->argc; i++) {
+    *cursor = c;
+    return true;
+}
+
+bool scan_opts_args(ctx *x, size_t from, bool type_ok, scan_opts *o)
+{
+    *o = (scan_opts){.count = 10};
+    for (size_t i = from; i < x->argc; i++) {
         bool more = i + 1 < x->argc;
         if (arg_is(x, i, "COUNT") && more) {
-            if (!arg_ll(x, i + 1, &count)) {
-                return;
+            if (!arg_ll(x, i + 1, &o->count)) {
+                return false;
             }
-            if (count < 1) {
+            if (o->count < 1) {
                 srv_reply_error(x->out, E_SYNTAX);
-                return;
+                return false;
             }
             i++;
         } else if (arg_is(x, i, "MATCH") && more) {
-            pat = x->argv[i + 1];
-            patlen = x->argl[i + 1];
+            o->pat = x->argv[i + 1];
+            o->patlen = x->argl[i + 1];
             i++;
-        } else if (arg_is(x, i, "TYPE") && more) {
-            type = x->argv[i + 1];
-            typelen = x->argl[i + 1];
+        } else if (type_ok && arg_is(x, i, "TYPE") && more) {
+            o->type = x->argv[i + 1];
+            o->typelen = x->argl[i + 1];
             i++;
         } else {
             srv_reply_error(x->out, E_SYNTAX);
-            return;
+            return false;
         }
     }
-    scan_acc acc = {0};
+    return true;
+}
+
+/* Walk d from cursor until about count entries are collected (at most
+ * count * 10 buckets, as Redis bounds its work): the next cursor, or
+ * UINT64_MAX when out of memory (acc freed, error replied). */
+static uint64_t scan_walk(ctx *x, srv_dict *d, uint64_t cursor, long long count, scan_acc *acc)
+{
     long long budget = count * 10;
     do {
-        cursor = srv_dict_scan(&srv_ks.d, cursor, scan_collect, &acc);
-    } while (cursor != 0 && budget-- > 0 && (long long)acc.n < count && !acc.oom);
-    if (acc.oom) {
-        free(acc.keys);
+        cursor = srv_dict_scan(d, cursor, scan_collect, acc);
+    } while (cursor != 0 && budget-- > 0 && (long long)acc->n < count && !acc->oom);
+    if (acc->oom) {
+        free(acc->keys);
         srv_reply_error(x->out, E_NOMEM);
+        return UINT64_MAX;
+    }
+    return cursor;
+}
+
+static void reply_cursor(ctx *x, uint64_t cursor)
+{
+    char cur[24];
+    size_t cn = (size_t)snprintf(cur, sizeof cur, "%llu", (unsigned long long)cursor);
+    srv_reply_array(x->out, 2);
+    srv_reply_bulk(x->out, cur, cn);
+}
+
+void cmd_scan(ctx *x)
+{
+    uint64_t cursor;
+    scan_opts o;
+    if (!scan_cursor_arg(x, 1, &cursor) || !scan_opts_args(x, 2, true, &o)) {
+        return;
+    }
+    scan_acc acc = {0};
+    cursor = scan_walk(x, &srv_ks.d, cursor, o.count, &acc);
+    if (cursor == UINT64_MAX) {
         return;
     }
     int64_t now = srv_now_ms();
@@ -144,21 +181,18 @@ void cmd_scan(ctx *x)
         if (!live(e, now)) {
             continue;
         }
-        if (pat != NULL && !srv_glob_match(pat, patlen, e->key, e->klen, false)) {
+        if (o.pat != NULL && !srv_glob_match(o.pat, o.patlen, e->key, e->klen, false)) {
             continue;
         }
-        if (type != NULL) {
+        if (o.type != NULL) {
             const char *t = srv_type_name(e->v.obj);
-            if (strlen(t) != typelen || strncasecmp(t, type, typelen) != 0) {
+            if (strlen(t) != o.typelen || strncasecmp(t, o.type, o.typelen) != 0) {
                 continue;
             }
         }
         acc.keys[keep++] = e;
     }
-    char cur[24];
-    size_t cn = (size_t)snprintf(cur, sizeof cur, "%llu", cursor);
-    srv_reply_array(x->out, 2);
-    srv_reply_bulk(x->out, cur, cn);
+    reply_cursor(x, cursor);
     srv_reply_array(x->out, (long long)keep);
     for (size_t i = 0; i < keep; i++) {
         srv_reply_bulk(x->out, acc.keys[i]->key, acc.keys[i]->klen);
@@ -166,9 +200,46 @@ void cmd_scan(ctx *x)
     free(acc.keys);
 }
 
+/* HSCAN, SSCAN, ZSCAN (kind: 'h', 's', 'z') over the collection's table,
+ * with the same cursor as SCAN: fields with their values, members, or
+ * members with their scores.  d is NULL for a missing key (an empty
+ * reply with cursor 0). */
+void scan_collection(ctx *x, srv_dict *d, int kind)
+{
+    uint64_t cursor;
+    scan_opts o;
+    if (!scan_cursor_arg(x, 2, &cursor) || !scan_opts_args(x, 3, false, &o)) {
+        return;
+    }
+    scan_acc acc = {0};
+    cursor = d == NULL ? 0 : scan_walk(x, d, cursor, o.count, &acc);
+    if (cursor == UINT64_MAX) {
+        return;
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < acc.n; i++) {
+        srv_entry *e = acc.keys[i];
+        if (o.pat == NULL || srv_glob_match(o.pat, o.patlen, e->key, e->klen, false)) {
+            acc.keys[keep++] = e;
+        }
+    }
+    reply_cursor(x, cursor);
+    srv_reply_array(x->out, (long long)(kind == 's' ? keep : keep * 2));
+    for (size_t i = 0; i < keep; i++) {
+        srv_entry *e = acc.keys[i];
+        srv_reply_bulk(x->out, e->key, e->klen);
+        if (kind == 'h') {
+            reply_value(x->out, e->v.obj, 0);
+        } else if (kind == 'z') {
+            srv_reply_double(x->out, ((srv_znode *)e->v.ptr)->score);
+        }
+    }
+    free(acc.keys);
+}
+
 void cmd_type(ctx *x)
 {
-    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    srv_entry *e = srv_ks_find_notouch(x->argv[1], x->argl[1]);
     srv_reply_status(x->out, e == NULL ? "none" : srv_type_name(e->v.obj));
 }
 
@@ -176,7 +247,7 @@ void cmd_exists(ctx *x)
 {
     long long n = 0;
     for (size_t i = 1; i < x->argc; i++) {
-        n += srv_ks_find(x->argv[i], x->argl[i]) != NULL;
+        n += srv_ks_find_notouch(x->argv[i], x->argl[i]) != NULL;
     }
     srv_reply_int(x->out, n);
 }
@@ -301,7 +372,7 @@ void cmd_pexpireat(ctx *x)
  * seconds are rounded to the nearest, as Redis does for both. */
 static void generic_ttl(ctx *x, bool ms, bool at)
 {
-    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    srv_entry *e = srv_ks_find_notouch(x->argv[1], x->argl[1]);
     if (e == NULL) {
         srv_reply_int(x->out, -2);
         return;
@@ -491,9 +562,14 @@ void cmd_copy(ctx *x)
 
 /* TOUCH key [key ...]: keys carry no access time here, so touching is
  * counting the keys that exist. */
+/* TOUCH: EXISTS that counts as an access (srv_ks_find stamps the key). */
 void cmd_touch(ctx *x)
 {
-    cmd_exists(x);
+    long long n = 0;
+    for (size_t i = 1; i < x->argc; i++) {
+        n += srv_ks_find(x->argv[i], x->argl[i]) != NULL;
+    }
+    srv_reply_int(x->out, n);
 }
 
 /* RANDOMKEY: a random live key.  In sharded mode it is one of the keys of
@@ -546,7 +622,7 @@ static bool all_ints(srv_dict *d, size_t *maxlen)
 /* The encoding Redis 7.0 would give a value of this shape created by the
  * usual commands with the default thresholds (values here have one
  * representation each; the name says what Redis would use). */
-static const char *encoding_of(mw_object *o)
+const char *object_encoding(mw_object *o)
 {
     const mw_type *t = mw_type_of(o);
     size_t maxlen;
@@ -607,9 +683,10 @@ static const char *const object_help[] = {
     "    Print this help.",
 };
 
-/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP.  Keys carry no
- * access time: IDLETIME is 0, and FREQ answers as Redis does without an
- * LFU policy (none exists here). */
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP.  IDLETIME is
+ * the seconds since the key's last access (srv_entry_idle_s); OBJECT
+ * itself, like TYPE, EXISTS and TTL, does not count as one.  FREQ answers
+ * as Redis does without an LFU policy (none exists here). */
 void cmd_object(ctx *x)
 {
     if (x->argc == 2 && arg_is(x, 1, "HELP")) {
@@ -637,13 +714,13 @@ void cmd_object(ctx *x)
                          (int)n, low);
         return;
     }
-    srv_entry *e = srv_ks_find(x->argv[2], x->argl[2]);
+    srv_entry *e = srv_ks_find_notouch(x->argv[2], x->argl[2]);
     if (e == NULL) {
         srv_reply_null(x->out);
         return;
     }
     if (arg_is(x, 1, "ENCODING")) {
-        srv_reply_bulk(x->out, encoding_of(e->v.obj), strlen(encoding_of(e->v.obj)));
+        srv_reply_bulk(x->out, object_encoding(e->v.obj), strlen(object_encoding(e->v.obj)));
     } else if (arg_is(x, 1, "REFCOUNT")) {
         // Redis shares the integers 0..9999 among keys: those report
         // INT_MAX; every other value has the one reference of its key.
@@ -653,7 +730,7 @@ void cmd_object(ctx *x)
         bool shared = p != NULL && n <= 20 && srv_str2ll(p, n, &v) && v >= 0 && v < 10000;
         srv_reply_int(x->out, shared ? INT_MAX : 1);
     } else if (arg_is(x, 1, "IDLETIME")) {
-        srv_reply_int(x->out, 0);
+        srv_reply_int(x->out, srv_entry_idle_s(e));
     } else {
         srv_reply_error(x->out,
                         "ERR An LFU maxmemory policy is not selected, access frequency not "

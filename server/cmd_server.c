@@ -1,5 +1,5 @@
 /*
- * server/cmd_server.c - connection and server commands: PING, AUTH, HELLO, COMMAND, CLIENT,
+ * server/cmd_server.c - connection and server commands: PING, AUTH, HELLO, CLIENT,
  * CONFIG, INFO and the collector's GC.*.
  *
  * The command table that names them, and what the helpers they share do,
@@ -169,35 +169,6 @@ void cmd_hello(ctx *x)
 }
 
 
-void cmd_command(ctx *x)
-{
-    if (x->argc == 1) {
-        size_t n = cmd_count();
-        srv_reply_array(x->out, (long long)n);
-        for (size_t i = 0; i < n; i++) {
-            const srv_cmd *c = &cmd_table[i];
-            srv_reply_array(x->out, 6);
-            srv_reply_bulk(x->out, c->name, strlen(c->name));
-            srv_reply_int(x->out, c->arity);
-            srv_reply_array(x->out, 0);
-            srv_reply_int(x->out, c->keys.first);
-            srv_reply_int(x->out, c->keys.last);
-            srv_reply_int(x->out, c->keys.step);
-        }
-    } else if (arg_is(x, 1, "COUNT")) {
-        if (x->argc != 2) {
-            srv_reply_error(x->out, "ERR wrong number of arguments for 'command|count' command");
-            return;
-        }
-        srv_reply_int(x->out, (long long)cmd_count());
-    } else if (arg_is(x, 1, "DOCS")) {
-        srv_reply_array(x->out, 0);
-    } else {
-        srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
-                         (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
-    }
-}
-
 static bool name_ok(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -315,7 +286,7 @@ static const encoding_setting encoding_settings[] = {
     {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
     {"hll-sparse-max-bytes", 9, 0},
 };
-#define NCONFIG_FIXED 15
+#define NCONFIG_FIXED 17
 #define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
 
 static const encoding_setting *find_encoding_setting(const char *name, size_t n)
@@ -368,6 +339,8 @@ static bool config_param(int i, const char **name, char *buf, size_t cap)
     case 12: *name = "proto-max-bulk-len"; snprintf(buf, cap, "%lld", srv.cfg.bulk_max); return true;
     case 13: *name = "databases"; snprintf(buf, cap, "%s", "1"); return true;
     case 14: *name = "client-output-buffer-limit"; srv_obuf_limits_format(buf, cap); return true;
+    case 15: *name = "slowlog-log-slower-than"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_slower_than)); return true;
+    case 16: *name = "slowlog-max-len"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_max_len)); return true;
     default: return false;
     }
 }
@@ -470,6 +443,16 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
         atomic_store(&encoding_values[e->slot], n);
     } else if (arg_is(x, i, "client-output-buffer-limit")) {
         return srv_obuf_limits_set(v, vn);
+    } else if (arg_is(x, i, "slowlog-log-slower-than") || arg_is(x, i, "slowlog-max-len")) {
+        bool len = arg_is(x, i, "slowlog-max-len");
+        if (!srv_str2ll(v, vn, &n)) {
+            return "argument couldn't be parsed into an integer";
+        }
+        if (n < (len ? 0 : -1) || n > LONG_MAX) {
+            return len ? "argument must be between 0 and 9223372036854775807 inclusive"
+                       : "argument must be between -1 and 9223372036854775807 inclusive";
+        }
+        atomic_store(len ? &slowlog_max_len : &slowlog_slower_than, n);
     } else if (arg_is(x, i, "save")) {
         // Nothing is ever saved; accepted so tools that turn saving off work.
     } else if (arg_is(x, i, "appendonly")) {

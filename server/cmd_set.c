@@ -526,3 +526,13 @@ void cmd_srandmember(ctx *x)
     }
     free(all);
 }
+
+/* SSCAN key cursor [MATCH pattern] [COUNT count] (cmd_keys.c walks). */
+void cmd_sscan(ctx *x)
+{
+    mw_object *o;
+    if (lookup_read(x, 1, &srv_set_type, &o) < 0) {
+        return;
+    }
+    scan_collection(x, o == NULL ? NULL : &((srv_set *)o)->d, 's');
+}

@@ -1011,6 +1011,16 @@ void cmd_zdiff(ctx *x)
     zsetop_generic(x, ZOP_DIFF, false, "zdiff");
 }
 
+/* ZSCAN key cursor [MATCH pattern] [COUNT count] (cmd_keys.c walks). */
+void cmd_zscan(ctx *x)
+{
+    mw_object *o;
+    if (lookup_read(x, 1, &srv_zset_type, &o) < 0) {
+        return;
+    }
+    scan_collection(x, o == NULL ? NULL : &((srv_zset *)o)->d, 'z');
+}
+
 /* ======================================================================
  * Blocking pops and ZMPOP (the waits themselves are in blocking.c)
  * ====================================================================== */

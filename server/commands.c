@@ -10,10 +10,13 @@
  * connection's query buffer.  The command name is folded to lower case in
  * a small stack buffer and looked up in an open-addressed table built once
  * at start (srv_commands_init); each entry has Redis's arity convention
- * (n: exactly n arguments, -n: at least n) and flags (may grow memory, so
- * refused past maxmemory; allowed before AUTH).  The checks run in Redis
- * 7.0's order, so the first error a client sees is Redis's: unknown
- * command, wrong number of arguments, NOAUTH, OOM.  Replies go straight
+ * (n: exactly n arguments, -n: at least n), Redis's flags (F_*, cmd.h:
+ * denyoom is refused past maxmemory, no_auth allowed before AUTH), the ACL
+ * categories the flags do not imply, and Redis's key-spec flags.  The
+ * subcommands of container commands are declared in cmd_subtable with
+ * their own arities.  The checks run in Redis 7.0's order, so the first
+ * error a client sees is Redis's: unknown command, wrong number of
+ * arguments (of the command, then of its subcommand), NOAUTH, OOM.  Replies go straight
  * into the connection's output buffer; no command allocates for its reply
  * beyond growing that buffer.
  *
@@ -23,7 +26,7 @@
  *
  * Error texts and reply shapes are Redis 7.0's, checked against
  * redis-server 7.0 (see docs/server.md for what differs: HELLO names the
- * server "mwrt", COMMAND answers briefly, SELECT knows database 0 only).
+ * server "mwrt", SELECT knows database 0 only).
  */
 #include "cmd.h"
 
@@ -302,169 +305,186 @@ bool range_clamp(long long len, long long *start, long long *stop)
  * ====================================================================== */
 
 const srv_cmd cmd_table[] = {
-    {"ping", cmd_ping, -1, F_PUBSUB, K_NONE},
-    {"echo", cmd_echo, 2, 0, K_NONE},
-    {"quit", cmd_quit, -1, F_NOAUTH | F_PUBSUB, K_NONE},
-    {"select", cmd_select, 2, 0, K_NONE},
-    {"auth", cmd_auth, -2, F_NOAUTH, K_NONE},
-    {"hello", cmd_hello, -1, F_NOAUTH, K_NONE},
-    {"command", cmd_command, -1, 0, K_NONE},
-    {"client", cmd_client, -2, 0, K_NONE},
-    {"config", cmd_config, -2, 0, K_NONE},
-    {"info", cmd_info, -1, 0, K_NONE},
-    {"dbsize", cmd_dbsize, 1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
-    {"flushdb", cmd_flushdb, -1, 0, K_ALL(SRV_ROUTE_ALL_OK)},
-    {"flushall", cmd_flushdb, -1, 0, K_ALL(SRV_ROUTE_ALL_OK)},
-    {"keys", cmd_keys, 2, 0, K_ALL(SRV_ROUTE_ALL_CONCAT)},
-    {"scan", cmd_scan, -2, 0, K_ALL(SRV_ROUTE_SCAN)},
-    {"type", cmd_type, 2, 0, K_1},
-    {"exists", cmd_exists, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"del", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"unlink", cmd_del, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"rename", cmd_rename, 3, 0, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"expire", cmd_expire, -3, 0, K_1},
-    {"pexpire", cmd_pexpire, -3, 0, K_1},
-    {"ttl", cmd_ttl, 2, 0, K_1},
-    {"pttl", cmd_pttl, 2, 0, K_1},
-    {"persist", cmd_persist, 2, 0, K_1},
-    {"set", cmd_set, -3, F_WRITE, K_1},
-    {"get", cmd_get, 2, 0, K_1},
-    {"getset", cmd_getset, 3, F_WRITE, K_1},
-    {"mset", cmd_mset, -3, F_WRITE, K_SPLIT(2, SRV_ROUTE_SPLIT_OK)},
-    {"mget", cmd_mget, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_MGET)},
-    {"incr", cmd_incr, 2, F_WRITE, K_1},
-    {"decr", cmd_decr, 2, F_WRITE, K_1},
-    {"incrby", cmd_incrby, 3, F_WRITE, K_1},
-    {"decrby", cmd_decrby, 3, F_WRITE, K_1},
-    {"append", cmd_append, 3, F_WRITE, K_1},
-    {"strlen", cmd_strlen, 2, 0, K_1},
-    {"setnx", cmd_setnx, 3, F_WRITE, K_1},
-    {"setex", cmd_setex, 4, F_WRITE, K_1},
-    {"psetex", cmd_psetex, 4, F_WRITE, K_1},
-    {"getex", cmd_getex, -2, 0, K_1},
-    {"getdel", cmd_getdel, 2, 0, K_1},
-    {"msetnx", cmd_msetnx, -3, F_WRITE, {1, -1, 2, SRV_ROUTE_KEYS}},
-    {"incrbyfloat", cmd_incrbyfloat, 3, F_WRITE, K_1},
-    {"getrange", cmd_getrange, 4, 0, K_1},
-    {"substr", cmd_getrange, 4, 0, K_1},
-    {"setrange", cmd_setrange, 4, F_WRITE, K_1},
-    {"expireat", cmd_expireat, -3, 0, K_1},
-    {"pexpireat", cmd_pexpireat, -3, 0, K_1},
-    {"expiretime", cmd_expiretime, 2, 0, K_1},
-    {"pexpiretime", cmd_pexpiretime, 2, 0, K_1},
-    {"renamenx", cmd_renamenx, 3, 0, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"copy", cmd_copy, -3, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"touch", cmd_touch, -2, 0, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM)},
-    {"randomkey", cmd_randomkey, 1, 0, K_NONE},
-    {"object", cmd_object, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"memory", cmd_memory, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"setbit", cmd_setbit, 4, F_WRITE, K_1},
-    {"getbit", cmd_getbit, 3, 0, K_1},
-    {"bitcount", cmd_bitcount, -2, 0, K_1},
-    {"bitpos", cmd_bitpos, -3, 0, K_1},
-    {"bitop", cmd_bitop, -4, F_WRITE, {2, -1, 1, SRV_ROUTE_KEYS}},
-    {"pfadd", cmd_pfadd, -2, F_WRITE, K_1},
-    {"pfcount", cmd_pfcount, -2, 0, {1, -1, 1, SRV_ROUTE_KEYS}},
-    {"pfmerge", cmd_pfmerge, -2, F_WRITE, {1, -1, 1, SRV_ROUTE_KEYS}},
-    {"lpush", cmd_lpush, -3, F_WRITE, K_1},
-    {"rpush", cmd_rpush, -3, F_WRITE, K_1},
-    {"lpop", cmd_lpop, -2, 0, K_1},
-    {"rpop", cmd_rpop, -2, 0, K_1},
-    {"lrange", cmd_lrange, 4, 0, K_1},
-    {"llen", cmd_llen, 2, 0, K_1},
-    {"lindex", cmd_lindex, 3, 0, K_1},
-    {"lset", cmd_lset, 4, F_WRITE, K_1},
-    {"lrem", cmd_lrem, 4, 0, K_1},
-    {"ltrim", cmd_ltrim, 4, 0, K_1},
-    {"linsert", cmd_linsert, 5, F_WRITE, K_1},
-    {"lpos", cmd_lpos, -3, 0, K_1},
-    {"lmove", cmd_lmove, 5, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"rpoplpush", cmd_rpoplpush, 3, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"lpushx", cmd_lpushx, -3, F_WRITE, K_1},
-    {"rpushx", cmd_rpushx, -3, F_WRITE, K_1},
-    {"blpop", cmd_blpop, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"brpop", cmd_brpop, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"blmove", cmd_blmove, 6, F_WRITE | F_BLOCK, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"brpoplpush", cmd_brpoplpush, 4, F_WRITE | F_BLOCK, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"lmpop", cmd_lmpop, -4, 0, {2, 2, 1, SRV_ROUTE_KEYS}},  // routed by the first key;
-    {"blmpop", cmd_blmpop, -5, F_BLOCK, {3, 3, 1, SRV_ROUTE_KEYS}}, // the rest: mpop_args
-    {"hset", cmd_hset, -4, F_WRITE, K_1},
-    {"hget", cmd_hget, 3, 0, K_1},
-    {"hmset", cmd_hmset, -4, F_WRITE, K_1},
-    {"hmget", cmd_hmget, -3, 0, K_1},
-    {"hdel", cmd_hdel, -3, 0, K_1},
-    {"hgetall", cmd_hgetall, 2, 0, K_1},
-    {"hlen", cmd_hlen, 2, 0, K_1},
-    {"hexists", cmd_hexists, 3, 0, K_1},
-    {"hincrby", cmd_hincrby, 4, F_WRITE, K_1},
-    {"hkeys", cmd_hkeys, 2, 0, K_1},
-    {"hvals", cmd_hvals, 2, 0, K_1},
-    {"hsetnx", cmd_hsetnx, 4, F_WRITE, K_1},
-    {"hincrbyfloat", cmd_hincrbyfloat, 4, F_WRITE, K_1},
-    {"hstrlen", cmd_hstrlen, 3, 0, K_1},
-    {"hrandfield", cmd_hrandfield, -2, 0, K_1},
-    {"sadd", cmd_sadd, -3, F_WRITE, K_1},
-    {"srem", cmd_srem, -3, 0, K_1},
-    {"smembers", cmd_smembers, 2, 0, K_1},
-    {"sismember", cmd_sismember, 3, 0, K_1},
-    {"scard", cmd_scard, 2, 0, K_1},
-    {"spop", cmd_spop, -2, 0, K_1},
-    {"sinter", cmd_sinter, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sunion", cmd_sunion, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sdiff", cmd_sdiff, -2, 0, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sinterstore", cmd_sinterstore, -3, F_WRITE, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sunionstore", cmd_sunionstore, -3, F_WRITE, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sdiffstore", cmd_sdiffstore, -3, F_WRITE, K_SPLIT(1, SRV_ROUTE_KEYS)},
-    {"sintercard", cmd_sintercard, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"smove", cmd_smove, 4, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}},
-    {"smismember", cmd_smismember, -3, 0, K_1},
-    {"srandmember", cmd_srandmember, -2, 0, K_1},
-    {"zadd", cmd_zadd, -4, F_WRITE, K_1},
-    {"zrem", cmd_zrem, -3, 0, K_1},
-    {"zscore", cmd_zscore, 3, 0, K_1},
-    {"zcard", cmd_zcard, 2, 0, K_1},
-    {"zrange", cmd_zrange, -4, 0, K_1},
-    {"zrank", cmd_zrank, 3, 0, K_1},
-    {"zincrby", cmd_zincrby, 4, F_WRITE, K_1},
-    {"zpopmin", cmd_zpopmin, -2, 0, K_1},
-    {"zrevrange", cmd_zrevrange, -4, 0, K_1},
-    {"zrangebyscore", cmd_zrangebyscore, -4, 0, K_1},
-    {"zrevrangebyscore", cmd_zrevrangebyscore, -4, 0, K_1},
-    {"zrangebylex", cmd_zrangebylex, -4, 0, K_1},
-    {"zrevrangebylex", cmd_zrevrangebylex, -4, 0, K_1},
-    {"zcount", cmd_zcount, 4, 0, K_1},
-    {"zlexcount", cmd_zlexcount, 4, 0, K_1},
-    {"zremrangebyrank", cmd_zremrangebyrank, 4, 0, K_1},
-    {"zremrangebyscore", cmd_zremrangebyscore, 4, 0, K_1},
-    {"zremrangebylex", cmd_zremrangebylex, 4, 0, K_1},
-    {"zrevrank", cmd_zrevrank, 3, 0, K_1},
-    {"zpopmax", cmd_zpopmax, -2, 0, K_1},
-    {"zmscore", cmd_zmscore, -3, 0, K_1},
-    {"zrandmember", cmd_zrandmember, -2, 0, K_1},
-    {"zunionstore", cmd_zunionstore, -4, F_WRITE, K_1},
-    {"zinterstore", cmd_zinterstore, -4, F_WRITE, K_1},
-    {"zdiffstore", cmd_zdiffstore, -4, F_WRITE, K_1},
-    {"zunion", cmd_zunion, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"zinter", cmd_zinter, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"zdiff", cmd_zdiff, -3, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"bzpopmin", cmd_bzpopmin, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"bzpopmax", cmd_bzpopmax, -3, F_BLOCK, {1, -2, 1, SRV_ROUTE_KEYS}},
-    {"zmpop", cmd_zmpop, -4, 0, {2, 2, 1, SRV_ROUTE_KEYS}},
-    {"bzmpop", cmd_bzmpop, -5, F_BLOCK, {3, 3, 1, SRV_ROUTE_KEYS}},
-    {"ref.set", cmd_ref_set, 4, F_WRITE, {1, 3, 2, SRV_ROUTE_KEYS}},
-    {"ref.get", cmd_ref_get, 3, 0, K_1},
-    {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
-    {"gc.stats", cmd_gc_stats, 1, 0, K_NONE},
-    {"gc.policy", cmd_gc_policy, -1, 0, K_NONE},
-    {"subscribe", cmd_subscribe, -2, F_PUBSUB, K_NONE},
-    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB, K_NONE},
-    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB, K_NONE},
-    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB, K_NONE},
-    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB, K_NONE},
-    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB, K_NONE},
-    {"publish", cmd_publish, 3, 0, K_NONE},
-    {"spublish", cmd_spublish, 3, 0, K_NONE},
-    {"pubsub", cmd_pubsub, -2, 0, K_NONE},
+    {"ping", cmd_ping, -1, F_FAST|F_SUBOK, K_NONE, C_CONNECTION, NULL},
+    {"echo", cmd_echo, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
+    {"quit", cmd_quit, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK, K_NONE, C_CONNECTION, NULL},
+    {"select", cmd_select, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
+    {"auth", cmd_auth, -2, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY, K_NONE, C_CONNECTION, NULL},
+    {"hello", cmd_hello, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY, K_NONE, C_CONNECTION, NULL},
+    {"command", cmd_command, -1, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"client", cmd_client, -2, 0, K_NONE, 0, NULL},
+    {"config", cmd_config, -2, 0, K_NONE, 0, NULL},
+    {"info", cmd_info, -1, F_LOADING|F_STALE, K_NONE, C_DANGEROUS, NULL},
+    {"dbsize", cmd_dbsize, 1, F_READONLY|F_FAST, K_ALL(SRV_ROUTE_ALL_SUM), C_KEYSPACE, NULL},
+    {"flushdb", cmd_flushdb, -1, F_WRITE, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
+    {"flushall", cmd_flushdb, -1, F_WRITE, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
+    {"keys", cmd_keys, 2, F_READONLY, K_ALL(SRV_ROUTE_ALL_CONCAT), C_KEYSPACE|C_DANGEROUS, NULL},
+    {"scan", cmd_scan, -2, F_READONLY, K_ALL(SRV_ROUTE_SCAN), C_KEYSPACE, NULL},
+    {"type", cmd_type, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO"},
+    {"exists", cmd_exists, -2, F_READONLY|F_FAST, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM), C_KEYSPACE, "RO"},
+    {"del", cmd_del, -2, F_WRITE, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM), C_KEYSPACE, "RM delete"},
+    {"unlink", cmd_del, -2, F_WRITE|F_FAST, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM), C_KEYSPACE, "RM delete"},
+    {"rename", cmd_rename, 3, F_WRITE, {1, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RW access delete;OW update"},
+    {"expire", cmd_expire, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
+    {"pexpire", cmd_pexpire, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
+    {"ttl", cmd_ttl, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
+    {"pttl", cmd_pttl, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
+    {"persist", cmd_persist, 2, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
+    {"set", cmd_set, -3, F_WRITE|F_DENYOOM, K_1, C_STRING, "RW access update variable_flags"},
+    {"get", cmd_get, 2, F_READONLY|F_FAST, K_1, C_STRING, "RO access"},
+    {"getset", cmd_getset, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"mset", cmd_mset, -3, F_WRITE|F_DENYOOM, K_SPLIT(2, SRV_ROUTE_SPLIT_OK), C_STRING, "OW update"},
+    {"mget", cmd_mget, -2, F_READONLY|F_FAST, K_SPLIT(1, SRV_ROUTE_SPLIT_MGET), C_STRING, "RO access"},
+    {"incr", cmd_incr, 2, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"decr", cmd_decr, 2, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"incrby", cmd_incrby, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"decrby", cmd_decrby, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"append", cmd_append, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW insert"},
+    {"strlen", cmd_strlen, 2, F_READONLY|F_FAST, K_1, C_STRING, "RO"},
+    {"setnx", cmd_setnx, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "OW insert"},
+    {"setex", cmd_setex, 4, F_WRITE|F_DENYOOM, K_1, C_STRING, "OW update"},
+    {"psetex", cmd_psetex, 4, F_WRITE|F_DENYOOM, K_1, C_STRING, "OW update"},
+    {"getex", cmd_getex, -2, F_WRITE|F_FAST, K_1, C_STRING, "RW access update"},
+    {"getdel", cmd_getdel, 2, F_WRITE|F_FAST, K_1, C_STRING, "RW access delete"},
+    {"msetnx", cmd_msetnx, -3, F_WRITE|F_DENYOOM, {1, -1, 2, SRV_ROUTE_KEYS}, C_STRING, "OW insert"},
+    {"incrbyfloat", cmd_incrbyfloat, 3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STRING, "RW access update"},
+    {"getrange", cmd_getrange, 4, F_READONLY, K_1, C_STRING, "RO access"},
+    {"substr", cmd_getrange, 4, F_READONLY, K_1, C_STRING, "RO access"},
+    {"setrange", cmd_setrange, 4, F_WRITE|F_DENYOOM, K_1, C_STRING, "RW update"},
+    {"expireat", cmd_expireat, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
+    {"pexpireat", cmd_pexpireat, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
+    {"expiretime", cmd_expiretime, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
+    {"pexpiretime", cmd_pexpiretime, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
+    {"renamenx", cmd_renamenx, 3, F_WRITE|F_FAST, {1, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RW access delete;OW insert"},
+    {"copy", cmd_copy, -3, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO access;OW update"},
+    {"touch", cmd_touch, -2, F_READONLY|F_FAST, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM), C_KEYSPACE, "RO"},
+    {"randomkey", cmd_randomkey, 1, F_READONLY, K_NONE, C_KEYSPACE, NULL},
+    {"object", cmd_object, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}, 0, NULL},
+    {"memory", cmd_memory, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}, 0, NULL},
+    {"setbit", cmd_setbit, 4, F_WRITE|F_DENYOOM, K_1, C_BITMAP, "RW access update"},
+    {"getbit", cmd_getbit, 3, F_READONLY|F_FAST, K_1, C_BITMAP, "RO access"},
+    {"bitcount", cmd_bitcount, -2, F_READONLY, K_1, C_BITMAP, "RO access"},
+    {"bitpos", cmd_bitpos, -3, F_READONLY, K_1, C_BITMAP, "RO access"},
+    {"bitop", cmd_bitop, -4, F_WRITE|F_DENYOOM, {2, -1, 1, SRV_ROUTE_KEYS}, C_BITMAP, "OW update;RO access"},
+    {"pfadd", cmd_pfadd, -2, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HYPERLOGLOG, "RW insert"},
+    {"pfcount", cmd_pfcount, -2, F_READONLY, {1, -1, 1, SRV_ROUTE_KEYS}, C_HYPERLOGLOG, "RW access"},
+    {"pfmerge", cmd_pfmerge, -2, F_WRITE|F_DENYOOM, {1, -1, 1, SRV_ROUTE_KEYS}, C_HYPERLOGLOG, "RW access insert;RO access"},
+    {"lpush", cmd_lpush, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_LIST, "RW insert"},
+    {"rpush", cmd_rpush, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_LIST, "RW insert"},
+    {"lpop", cmd_lpop, -2, F_WRITE|F_FAST, K_1, C_LIST, "RW access delete"},
+    {"rpop", cmd_rpop, -2, F_WRITE|F_FAST, K_1, C_LIST, "RW access delete"},
+    {"lrange", cmd_lrange, 4, F_READONLY, K_1, C_LIST, "RO access"},
+    {"llen", cmd_llen, 2, F_READONLY|F_FAST, K_1, C_LIST, "RO"},
+    {"lindex", cmd_lindex, 3, F_READONLY, K_1, C_LIST, "RO access"},
+    {"lset", cmd_lset, 4, F_WRITE|F_DENYOOM, K_1, C_LIST, "RW update"},
+    {"lrem", cmd_lrem, 4, F_WRITE, K_1, C_LIST, "RW delete"},
+    {"ltrim", cmd_ltrim, 4, F_WRITE, K_1, C_LIST, "RW delete"},
+    {"linsert", cmd_linsert, 5, F_WRITE|F_DENYOOM, K_1, C_LIST, "RW insert"},
+    {"lpos", cmd_lpos, -3, F_READONLY, K_1, C_LIST, "RO access"},
+    {"lmove", cmd_lmove, 5, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete;RW insert"},
+    {"rpoplpush", cmd_rpoplpush, 3, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete;RW insert"},
+    {"lpushx", cmd_lpushx, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_LIST, "RW insert"},
+    {"rpushx", cmd_rpushx, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_LIST, "RW insert"},
+    {"blpop", cmd_blpop, -3, F_WRITE|F_NOSCRIPT|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete"},
+    {"brpop", cmd_brpop, -3, F_WRITE|F_NOSCRIPT|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete"},
+    {"blmove", cmd_blmove, 6, F_WRITE|F_DENYOOM|F_NOSCRIPT|F_BLOCKING, {1, 2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete;RW insert"},
+    {"brpoplpush", cmd_brpoplpush, 4, F_WRITE|F_DENYOOM|F_NOSCRIPT|F_BLOCKING, {1, 2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete;RW insert"},
+    // Routed by the first key; mpop_args requires the others in its slot.
+    {"lmpop", cmd_lmpop, -4, F_WRITE|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete"},
+    {"blmpop", cmd_blmpop, -5, F_WRITE|F_BLOCKING|F_MOVABLE, {3, 3, 1, SRV_ROUTE_KEYS}, C_LIST, "RW access delete"},
+    {"hset", cmd_hset, -4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HASH, "RW update"},
+    {"hget", cmd_hget, 3, F_READONLY|F_FAST, K_1, C_HASH, "RO access"},
+    {"hmset", cmd_hmset, -4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HASH, "RW update"},
+    {"hmget", cmd_hmget, -3, F_READONLY|F_FAST, K_1, C_HASH, "RO access"},
+    {"hdel", cmd_hdel, -3, F_WRITE|F_FAST, K_1, C_HASH, "RW delete"},
+    {"hgetall", cmd_hgetall, 2, F_READONLY, K_1, C_HASH, "RO access"},
+    {"hlen", cmd_hlen, 2, F_READONLY|F_FAST, K_1, C_HASH, "RO"},
+    {"hexists", cmd_hexists, 3, F_READONLY|F_FAST, K_1, C_HASH, "RO"},
+    {"hincrby", cmd_hincrby, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HASH, "RW access update"},
+    {"hkeys", cmd_hkeys, 2, F_READONLY, K_1, C_HASH, "RO access"},
+    {"hvals", cmd_hvals, 2, F_READONLY, K_1, C_HASH, "RO access"},
+    {"hsetnx", cmd_hsetnx, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HASH, "RW insert"},
+    {"hincrbyfloat", cmd_hincrbyfloat, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HASH, "RW access update"},
+    {"hstrlen", cmd_hstrlen, 3, F_READONLY|F_FAST, K_1, C_HASH, "RO"},
+    {"hrandfield", cmd_hrandfield, -2, F_READONLY, K_1, C_HASH, "RO access"},
+    {"sadd", cmd_sadd, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_SET, "RW insert"},
+    {"srem", cmd_srem, -3, F_WRITE|F_FAST, K_1, C_SET, "RW delete"},
+    {"smembers", cmd_smembers, 2, F_READONLY, K_1, C_SET, "RO access"},
+    {"sismember", cmd_sismember, 3, F_READONLY|F_FAST, K_1, C_SET, "RO"},
+    {"scard", cmd_scard, 2, F_READONLY|F_FAST, K_1, C_SET, "RO"},
+    {"spop", cmd_spop, -2, F_WRITE|F_FAST, K_1, C_SET, "RW access delete"},
+    {"sinter", cmd_sinter, -2, F_READONLY, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "RO access"},
+    {"sunion", cmd_sunion, -2, F_READONLY, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "RO access"},
+    {"sdiff", cmd_sdiff, -2, F_READONLY, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "RO access"},
+    {"sinterstore", cmd_sinterstore, -3, F_WRITE|F_DENYOOM, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "RW update;RO access"},
+    {"sunionstore", cmd_sunionstore, -3, F_WRITE|F_DENYOOM, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "OW update;RO access"},
+    {"sdiffstore", cmd_sdiffstore, -3, F_WRITE|F_DENYOOM, K_SPLIT(1, SRV_ROUTE_KEYS), C_SET, "OW update;RO access"},
+    {"sintercard", cmd_sintercard, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SET, "RO access"},
+    {"smove", cmd_smove, 4, F_WRITE|F_FAST, {1, 2, 1, SRV_ROUTE_KEYS}, C_SET, "RW access delete;RW insert"},
+    {"smismember", cmd_smismember, -3, F_READONLY|F_FAST, K_1, C_SET, "RO access"},
+    {"srandmember", cmd_srandmember, -2, F_READONLY, K_1, C_SET, "RO access"},
+    {"zadd", cmd_zadd, -4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_SORTEDSET, "RW update"},
+    {"zrem", cmd_zrem, -3, F_WRITE|F_FAST, K_1, C_SORTEDSET, "RW delete"},
+    {"zscore", cmd_zscore, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zcard", cmd_zcard, 2, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO"},
+    {"zrange", cmd_zrange, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrank", cmd_zrank, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zincrby", cmd_zincrby, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_SORTEDSET, "RW access update"},
+    {"zpopmin", cmd_zpopmin, -2, F_WRITE|F_FAST, K_1, C_SORTEDSET, "RW access delete"},
+    {"zrevrange", cmd_zrevrange, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrangebyscore", cmd_zrangebyscore, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrangebylex", cmd_zrangebylex, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrevrangebylex", cmd_zrevrangebylex, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zcount", cmd_zcount, 4, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zlexcount", cmd_zlexcount, 4, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zremrangebyrank", cmd_zremrangebyrank, 4, F_WRITE, K_1, C_SORTEDSET, "RW delete"},
+    {"zremrangebyscore", cmd_zremrangebyscore, 4, F_WRITE, K_1, C_SORTEDSET, "RW delete"},
+    {"zremrangebylex", cmd_zremrangebylex, 4, F_WRITE, K_1, C_SORTEDSET, "RW delete"},
+    {"zrevrank", cmd_zrevrank, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zpopmax", cmd_zpopmax, -2, F_WRITE|F_FAST, K_1, C_SORTEDSET, "RW access delete"},
+    {"zmscore", cmd_zmscore, -3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
+    {"zrandmember", cmd_zrandmember, -2, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zunionstore", cmd_zunionstore, -4, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_SORTEDSET, "OW update;RO access"},
+    {"zinterstore", cmd_zinterstore, -4, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_SORTEDSET, "OW update;RO access"},
+    {"zdiffstore", cmd_zdiffstore, -4, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_SORTEDSET, "OW update;RO access"},
+    {"zunion", cmd_zunion, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
+    {"zinter", cmd_zinter, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
+    {"zdiff", cmd_zdiff, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
+    {"bzpopmin", cmd_bzpopmin, -3, F_WRITE|F_NOSCRIPT|F_FAST|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
+    {"bzpopmax", cmd_bzpopmax, -3, F_WRITE|F_NOSCRIPT|F_FAST|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
+    {"zmpop", cmd_zmpop, -4, F_WRITE|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
+    {"bzmpop", cmd_bzmpop, -5, F_WRITE|F_BLOCKING|F_MOVABLE, {3, 3, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
+    {"sort", cmd_sort, -2, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_SET|C_SORTEDSET|C_LIST|C_DANGEROUS, "RO access;RO access;OW update"},
+    {"sort_ro", cmd_sort_ro, -2, F_READONLY|F_MOVABLE, K_1, C_SET|C_SORTEDSET|C_LIST|C_DANGEROUS, "RO access;RO access"},
+    {"hscan", cmd_hscan, -3, F_READONLY, K_1, C_HASH, "RO access"},
+    {"sscan", cmd_sscan, -3, F_READONLY, K_1, C_SET, "RO access"},
+    {"zscan", cmd_zscan, -3, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"slowlog", cmd_slowlog, -2, 0, K_NONE, 0, NULL},
+    {"time", cmd_time, 1, F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
+    {"lastsave", cmd_lastsave, 1, F_LOADING|F_STALE|F_FAST, K_NONE, C_ADMIN|C_DANGEROUS, NULL},
+    {"debug", cmd_debug, -2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"ref.set", cmd_ref_set, 4, F_WRITE|F_DENYOOM, {1, 3, 2, SRV_ROUTE_KEYS}, 0, NULL},
+    {"ref.get", cmd_ref_get, 3, F_READONLY|F_FAST, K_1, 0, NULL},
+    {"gc.collect", cmd_gc_collect, -1, F_ADMIN|F_NOSCRIPT, K_ALL(SRV_ROUTE_ALL_SUM), 0, NULL},
+    {"gc.stats", cmd_gc_stats, 1, F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"gc.policy", cmd_gc_policy, -1, F_ADMIN|F_NOSCRIPT, K_NONE, 0, NULL},
+    // Transactions (cmd_multi.c).
+    {"multi", cmd_multi, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, K_NONE, C_TRANSACTION, NULL},
+    {"exec", cmd_exec, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_SKIP_SLOWLOG, K_NONE, C_TRANSACTION, NULL},
+    {"discard", cmd_discard, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, K_NONE, C_TRANSACTION, NULL},
+    {"watch", cmd_watch, -2, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, {1, -1, 1, SRV_ROUTE_LOCAL}, C_TRANSACTION, "RO"},  // routed by cmd_watch
+    {"unwatch", cmd_unwatch, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, K_NONE, C_TRANSACTION, NULL},
+    // Pub/sub (pubsub.c).
+    {"subscribe", cmd_subscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
+    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
+    {"publish", cmd_publish, 3, F_PUBSUB|F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
+    {"spublish", cmd_spublish, 3, F_PUBSUB|F_LOADING|F_STALE|F_FAST, {1, 1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
+    {"pubsub", cmd_pubsub, -2, 0, K_NONE, 0, NULL},
 };
 
 size_t cmd_count(void)
@@ -472,10 +492,44 @@ size_t cmd_count(void)
     return sizeof cmd_table / sizeof cmd_table[0];
 }
 
+const srv_cmd cmd_subtable[] = {
+    {"client|getname", NULL, 2, F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"client|id", NULL, 2, F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"client|setname", NULL, 3, F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|count", NULL, 2, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|docs", NULL, -2, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|getkeys", NULL, -4, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|getkeysandflags", NULL, -4, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|info", NULL, -2, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"command|list", NULL, -2, F_LOADING|F_STALE, K_NONE, C_CONNECTION, NULL},
+    {"config|get", NULL, -3, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"config|resetstat", NULL, 2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"config|set", NULL, -4, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"memory|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"memory|usage", NULL, -3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, 0, "RO"},
+    {"object|encoding", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
+    {"object|freq", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
+    {"object|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_KEYSPACE, NULL},
+    {"object|idletime", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
+    {"object|refcount", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
+    {"slowlog|get", NULL, -2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"slowlog|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"slowlog|len", NULL, 2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"slowlog|reset", NULL, 2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
+};
+
+size_t cmd_subcount(void)
+{
+    return sizeof cmd_subtable / sizeof cmd_subtable[0];
+}
+
 #define CMD_SLOTS 512
 _Static_assert(sizeof cmd_table / sizeof cmd_table[0] < CMD_SLOTS / 2,
                "keep the command table at most half full");
 static const srv_cmd *cmd_slots[CMD_SLOTS];
+/* Whether cmd_table[i] has declared subcommands (set at start). */
+static bool cmd_has_sub[CMD_SLOTS / 2];
 
 static uint32_t name_hash(const char *p, size_t n)
 {
@@ -488,6 +542,7 @@ static uint32_t name_hash(const char *p, size_t n)
 
 void srv_commands_init(void)
 {
+    slowlog_init();
     for (size_t i = 0; i < cmd_count(); i++) {
         const char *name = cmd_table[i].name;
         uint32_t h = name_hash(name, strlen(name));
@@ -496,9 +551,16 @@ void srv_commands_init(void)
         }
         cmd_slots[h % CMD_SLOTS] = &cmd_table[i];
     }
+    for (size_t i = 0; i < cmd_subcount(); i++) {
+        const char *name = cmd_subtable[i].name;
+        const srv_cmd *parent = cmd_find(name, (size_t)(strchr(name, '|') - name));
+        if (parent != NULL) {
+            cmd_has_sub[parent - cmd_table] = true;
+        }
+    }
 }
 
-static const srv_cmd *find_cmd(const char *p, size_t n)
+const srv_cmd *cmd_find(const char *p, size_t n)
 {
     char low[24];
     if (n == 0 || n >= sizeof low) {
@@ -519,6 +581,66 @@ static const srv_cmd *find_cmd(const char *p, size_t n)
         }
         h++;
     }
+}
+
+void cmd_unknown_subcommand(ctx *x, const char *parent)
+{
+    int n = (int)(x->argl[1] > 128 ? 128 : x->argl[1]);
+    char name[160];
+    snprintf(name, sizeof name, "%s|%.*s", parent, n, x->argv[1]);
+    for (char *p = name; *p != '\0'; p++) {
+        *p = (char)tolower((unsigned char)*p);
+    }
+    for (size_t i = 0; i < cmd_subcount(); i++) {
+        if (strcmp(cmd_subtable[i].name, name) == 0) {
+            srv_reply_errorf(x->out, "ERR unknown subcommand or wrong number of arguments for "
+                             "'%.*s'. Try %s HELP.", n, x->argv[1], parent);
+            return;
+        }
+    }
+    srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try %s HELP.", n, x->argv[1], parent);
+}
+
+/* A declared subcommand's arity, as Redis checks it before the parent
+ * runs: false after replying the error. */
+static bool sub_arity_ok(ctx *x, const srv_cmd *c)
+{
+    size_t pl = strlen(c->name);
+    for (size_t i = 0; i < cmd_subcount(); i++) {
+        const srv_cmd *s = &cmd_subtable[i];
+        if (strncmp(s->name, c->name, pl) != 0 || s->name[pl] != '|' ||
+            strlen(s->name + pl + 1) != x->argl[1] ||
+            strncasecmp(s->name + pl + 1, x->argv[1], x->argl[1]) != 0) {
+            continue;
+        }
+        if ((s->arity > 0 && (long)x->argc != s->arity) ||
+            (s->arity < 0 && (long)x->argc < -s->arity)) {
+            srv_reply_errorf(x->out, "ERR wrong number of arguments for '%s' command", s->name);
+            return false;
+        }
+        return true;
+    }
+    return true;
+}
+
+/* Run c for x: the one place a handler is called, and so the one place a
+ * command is timed.  The clock is read only when something wants the
+ * duration (now the slow log, when on; slowlog.c says which clock);
+ * per-command statistics belong here too, sharing the same two readings. */
+void cmd_call(ctx *x, const srv_cmd *c)
+{
+    int clock = slowlog_clock();
+    if (clock < 0) {
+        c->fn(x);
+        // Keys it may have given blocked clients something: served after
+        // the request (srv_blk_serve), so EXEC is served as one command.
+        srv_blk_touch_keys(&c->keys, x->argc, x->argv, x->argl);
+        return;
+    }
+    uint64_t t0 = slowlog_now(clock);
+    c->fn(x);
+    slowlog_note(x, c, slowlog_now(clock) - t0);
+    srv_blk_touch_keys(&c->keys, x->argc, x->argv, x->argl);
 }
 
 static void unknown_command(ctx *x)
@@ -547,36 +669,45 @@ static void unknown_command(ctx *x)
 void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
 {
     ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
-    const srv_cmd *c = find_cmd(argv[0], argl[0]);
+    const srv_cmd *c = cmd_find(argv[0], argl[0]);
     if (c == NULL) {
+        multi_flag(conn);
         unknown_command(&x);
         return;
     }
     if ((c->arity > 0 && (long)argc != c->arity) || (c->arity < 0 && (long)argc < -c->arity)) {
-        srv_reply_errorf(x.out, "ERR wrong number of arguments for '%s' command", c->name);
+        char err[96];
+        snprintf(err, sizeof err, "ERR wrong number of arguments for '%s' command", c->name);
+        multi_reject(&x, c, err);
+        return;
+    }
+    if (x.argc >= 2 && cmd_has_sub[c - cmd_table] && !sub_arity_ok(&x, c)) {
         return;
     }
     if (!conn->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
-        srv_reply_error(x.out, "NOAUTH Authentication required.");
+        multi_reject(&x, c, "NOAUTH Authentication required.");
         return;
     }
-    if (c->flags & F_WRITE) {
+    if ((c->flags & F_DENYOOM) || multi_denyoom(conn, c)) {
         long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
-            srv_reply_error(x.out, "OOM command not allowed when used memory > 'maxmemory'.");
+            multi_reject(&x, c, "OOM command not allowed when used memory > 'maxmemory'.");
             return;
         }
     }
-    if (!(c->flags & F_PUBSUB) && srv_pubsub_restricted(conn)) {
+    if (!(c->flags & F_SUBOK) && srv_pubsub_restricted(conn)) {
         srv_reply_errorf(x.out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                          "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                          c->name);
         return;
     }
+    if (conn->multi != NULL && multi_queue(&x, c)) {
+        return;
+    }
     if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
         srv_route(conn, &c->keys, argc, argv, argl)) {
-        if (c->flags & F_BLOCK) {
+        if (c->flags & F_BLOCKING) {
             // It may wait at the owner: what follows waits for its answer.
             conn->blk_routed = true;
             conn->blk_owner = srv_slot_owner[srv_key_slot(argv[c->keys.first],
@@ -584,8 +715,8 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         }
         return;
     }
-    c->fn(&x);
-    srv_blk_after(&c->keys, argc, argv, argl);  // serve clients blocked on its keys
+    cmd_run(&x, c);
+    srv_blk_serve();  // the clients blocked on keys it (or EXEC's queue) touched
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif
@@ -595,13 +726,16 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
                         const size_t *argl)
 {
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
-    const srv_cmd *c = find_cmd(argv[0], argl[0]);
+    if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
+        return;
+    }
+    const srv_cmd *c = cmd_find(argv[0], argl[0]);
     if (c == NULL) {
         unknown_command(&x);  // cannot happen: the sender looked it up
         return;
     }
-    c->fn(&x);
-    srv_blk_after(&c->keys, argc, argv, argl);  // serve clients blocked on its keys
+    cmd_run(&x, c);
+    srv_blk_serve();  // the clients blocked on keys it (or EXEC's queue) touched
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif

@@ -44,6 +44,12 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * WATCH: every function here that changes what a key holds - replace
+ * (and so set), remove (and so DEL, RENAME, lazy and active expiry), a TTL
+ * change, flush - touches the key (srv_watch_touch, cmd_multi.c), so no
+ * command can change a key through them unseen; one load when nobody
+ * watches.
+ *
  * Concurrency: none here.  Callers hold the keyspace (see server.h).
  */
 #include "server.h"
@@ -51,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 __thread srv_keyspace *srv_ks_cur;
 
@@ -138,6 +145,7 @@ srv_entry *srv_dict_add(srv_dict *d, const char *key, size_t n, uint64_t h)
     e->hash = h;
     e->v.obj = NULL;
     e->expire = -1;
+    e->atime = 0;
     e->klen = (uint32_t)n;
     memcpy(e->key, key, n);
     size_t b = h & (d->size - 1);
@@ -694,7 +702,17 @@ srv_znode *srv_zset_at(srv_zset *z, size_t r)
  * The keyspace
  * ====================================================================== */
 
-srv_entry *srv_ks_find(const char *key, size_t n)
+/* The access clock: whole seconds of the kernel's coarse realtime clock
+ * (a vDSO read of a value updated each tick, a few nanoseconds), cheap
+ * enough to stamp on every lookup. */
+static uint32_t access_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (uint32_t)ts.tv_sec;
+}
+
+srv_entry *srv_ks_find_notouch(const char *key, size_t n)
 {
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, srv_hash_bytes(key, n));
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
@@ -705,8 +723,24 @@ srv_entry *srv_ks_find(const char *key, size_t n)
     return e;
 }
 
+srv_entry *srv_ks_find(const char *key, size_t n)
+{
+    srv_entry *e = srv_ks_find_notouch(key, n);
+    if (e != NULL) {
+        e->atime = access_clock();
+    }
+    return e;
+}
+
+long long srv_entry_idle_s(const srv_entry *e)
+{
+    uint32_t now = access_clock();
+    return now >= e->atime ? (long long)(now - e->atime) : 0;
+}
+
 void srv_ks_remove(srv_entry *e)
 {
+    srv_watch_touch(e->key, e->klen, false);  // DEL, RENAME, expiry: all come here
     mw_object *o = e->v.obj;
     if (e->expire >= 0) {
         srv_ks.expires--;
@@ -720,9 +754,11 @@ void srv_ks_replace(srv_entry *e, mw_object *val, bool keepttl)
     if (!keepttl) {
         srv_ks_set_expire(e, -1);
     }
+    srv_watch_touch(e->key, e->klen, true);  // every srv_ks_set comes here too
     mw_object *old = e->v.obj;
     mw_incref(val);
     e->v.obj = val;
+    e->atime = access_clock();   // a write is an access
     mw_decref(old);
 }
 
@@ -758,6 +794,9 @@ bool srv_ks_del(const char *key, size_t n)
 
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms)
 {
+    if (when_ms >= 0 || e->expire >= 0) {  // PERSIST of a key without a TTL changes nothing
+        srv_watch_touch(e->key, e->klen, true);
+    }
     if (e->expire < 0 && when_ms >= 0) {
         srv_ks.expires++;
     } else if (e->expire >= 0 && when_ms < 0) {
@@ -775,8 +814,10 @@ static void drop_value(srv_entry *e)
 
 void srv_ks_flush(void)
 {
+    srv_watch_flush();
     srv_dict_clear(&srv_ks.d, drop_value);
     srv_ks.expires = 0;
+    srv_watch_sweep(true);
 }
 
 void srv_ks_publish(void)
@@ -835,9 +876,13 @@ static void expire_visit(srv_entry *e, void *arg)
     }
 }
 
+_Atomic(bool) srv_active_expire = true;
+
 void srv_ks_active_expire(void)
 {
-    if (srv_ks.expires == 0) {
+    srv_watch_sweep(false);  // the keyspace's owner, every SRV_CRON_MS
+    if (srv_ks.expires == 0 ||
+        !atomic_load_explicit(&srv_active_expire, memory_order_relaxed)) {
         return;
     }
     // One bucket at a time: collect its dead entries, delete them, move
@@ -905,6 +950,13 @@ void srv_ks_validate(void)
         return;
     }
     dict_validate(&srv_ks.d, "keyspace");
+    dict_validate(&srv_ks.watched, "watched keys");
+    for (const srv_entry *e = srv_ks.watched.first; e != NULL; e = e->onext) {
+        if (e->v.ptr == NULL) {
+            fprintf(stderr, "mwrt-server: watched keys: a key nobody watches\n");
+            abort();
+        }
+    }
     size_t expires = 0;
     for (const srv_entry *e = srv_ks.d.first; e != NULL; e = e->onext) {
         expires += e->expire >= 0;

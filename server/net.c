@@ -424,6 +424,7 @@ static void flush(srv_conn *c)
 
 static void conn_free(srv_conn *c)
 {
+    srv_multi_conn_free(c);  // the queued transaction, and watches (needs no keyspace)
     srv_conn_free_parts(c);
     free(c->qbuf);
     srv_buf_free(&c->out);

@@ -168,13 +168,17 @@ struct srv_conn {
     char addr[64];
     int64_t created_ms;
     struct srv_pubsub *ps;      /* subscriptions (pubsub.c), or NULL */
+    /* MULTI/EXEC and WATCH (cmd_multi.c): the queued transaction (NULL
+     * outside MULTI), the token that writes to watched keys mark (NULL
+     * when nothing is watched) and the keys watched, each with its shard.
+     * Plain malloc'd, so they are freed at close without the keyspace. */
+    struct srv_multi *multi;
+    struct srv_watch *watch;
+    struct srv_wkey *wkeys;
     /* Blocked by BLPOP and the like (blocking.c): its waiter, or NULL.
      * Set and cleared by this worker only; while set, no further request
      * of the connection runs. */
     struct srv_waiter *blk;
-    /* Set while EXEC runs queued commands: a blocking command then answers
-     * as its non-blocking form would (Redis's CLIENT_DENY_BLOCKING). */
-    bool in_exec;
     /* Sharded: a blocking command went to worker blk_owner; the requests
      * after it wait until every reply is in (process, net.c). */
     bool blk_routed;
@@ -306,6 +310,7 @@ typedef struct srv_entry {
         void *ptr;              /* zset: the skiplist node */
     } v;
     int64_t expire;             /* keyspace: ms since the epoch, -1 none */
+    uint32_t atime;             /* keyspace: last access, coarse seconds */
     uint32_t klen;
     char key[];
 } srv_entry;
@@ -329,8 +334,9 @@ void srv_dict_remove(srv_dict *d, srv_entry *e);
 void srv_dict_clear(srv_dict *d, void (*drop)(srv_entry *));
 /* A random entry, or NULL if empty. */
 srv_entry *srv_dict_random(srv_dict *d);
-/* Visit bucket (cursor & mask) and return the next cursor (0: done), the
- * reverse-binary scan that survives resizing. */
+/* Visit bucket (cursor & mask) and return the next cursor (0: done): the
+ * reverse-binary scan, which returns every entry present for a whole walk
+ * at least once even if the table doubles or halves between calls. */
 uint64_t srv_dict_scan(srv_dict *d, uint64_t cursor,
                        void (*fn)(srv_entry *, void *), void *arg);
 
@@ -417,6 +423,11 @@ typedef struct srv_keyspace {
     size_t expires;             /* keys with an expiry */
     long long hits, misses, expired;
     uint64_t expire_cursor;
+    /* WATCH: key -> the registrations of the clients watching it
+     * (cmd_multi.c; v.ptr of each entry), and how many tokens with a
+     * registration here died since the last sweep (set by any worker). */
+    srv_dict watched;
+    _Atomic(long long) watch_garbage;
     _Atomic(long long) pub_keys, pub_expires, pub_hits, pub_misses, pub_expired;
     _Atomic(long long) base_hits, base_misses, base_expired;
     struct srv_blk_table *blk;  /* the clients blocked on its keys, or NULL */
@@ -437,8 +448,14 @@ void srv_ks_reset_stats(void);
 /* Copy this shard's figures where other threads read them. */
 void srv_ks_publish(void);
 
-/* Look key up, deleting it first if it expired; NULL if absent. */
+/* Look key up, deleting it first if it expired; NULL if absent.  A found
+ * key's access time is stamped (OBJECT IDLETIME); the _notouch form is
+ * for the commands that do not count as an access (TYPE, EXISTS, TTL,
+ * OBJECT), as Redis's LOOKUP_NOTOUCH. */
 srv_entry *srv_ks_find(const char *key, size_t n);
+srv_entry *srv_ks_find_notouch(const char *key, size_t n);
+/* Seconds since e's last access. */
+long long srv_entry_idle_s(const srv_entry *e);
 /* Set key to val (takes a new reference), keeping or clearing the
  * expiry; false when out of memory. */
 bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl);
@@ -453,13 +470,42 @@ void srv_ks_remove(srv_entry *e);
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
 /* Remove every key. */
 void srv_ks_flush(void);
-/* Spend a little time deleting expired keys. */
+/* Spend a little time deleting expired keys, unless DEBUG
+ * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
+extern _Atomic(bool) srv_active_expire;
 #if SRV_DEBUG >= 2
 /* Check every table of the keyspace (debug builds, after each command
  * while the keyspace is small); aborts with a message on a broken one. */
 void srv_ks_validate(void);
 #endif
+/* WATCH (cmd_multi.c).  Every change of a key of this keyspace touches
+ * it: the watchers' tokens are marked dirty, and their EXEC fails.
+ * keyspace.c calls srv_watch_touch from each function that changes what a
+ * key holds (replace, remove - so DEL, RENAME and expiry too - and a TTL
+ * change); srv_execute touches the keys of F_WRITE commands
+ * that hold an aggregate, which commands change in place.  exists: 1 the
+ * key is there after the change, 0 it is not.  One load when nobody
+ * watches anything. */
+void srv_watch_touch_slow(const char *key, size_t n, bool exists);
+static inline void srv_watch_touch(const char *key, size_t n, bool exists)
+{
+    if (srv_ks.watched.count > 0) {
+        srv_watch_touch_slow(key, n, exists);
+    }
+}
+/* FLUSHDB/FLUSHALL is about to empty this keyspace: touch every watched
+ * key that is in it. */
+void srv_watch_flush(void);
+/* Free the registrations of dead tokens (after UNWATCH of a key on
+ * another shard, or a client closed); cheap when there are none, unless
+ * all (FLUSHALL, shutdown: the table's memory too once it is empty). */
+void srv_watch_sweep(bool all);
+/* Free conn's transaction and watches.  Needs no keyspace (net.c calls it
+ * when the connection is freed): registrations become garbage that the
+ * keyspace's owner sweeps. */
+void srv_multi_conn_free(srv_conn *conn);
+
 /* A static name for a value's type, as TYPE replies. */
 const char *srv_type_name(mw_object *o);
 
@@ -504,15 +550,12 @@ typedef struct srv_keyspec {
 
 typedef struct srv_waiter srv_waiter;
 
-/* After a command ran with keys per ks: serve the clients blocked on those
- * of its keys that now hold a value of the type they wait for, oldest
- * first.  Needs the keyspace. */
-void srv_blk_after(const srv_keyspec *ks, size_t argc, const char **argv, const size_t *argl);
 /* Note that key, or the keys of a command per its spec ks, may now hold
- * what blocked clients wait for, without serving them yet; srv_blk_serve
- * serves every key so noted.  EXEC touches the keys of each queued command
- * and srv_blk_after, after EXEC, serves them: a transaction is served as
- * one command (Redis's MULTI isolation).  Needs the keyspace. */
+ * what blocked clients wait for, without serving them yet (cmd_call does
+ * it for every command it runs); srv_blk_serve, after each request (so
+ * after EXEC as a whole, Redis's MULTI isolation), serves the clients
+ * blocked on the keys so noted, oldest first, while a key holds a value
+ * of the type they wait for.  Needs the keyspace. */
 void srv_blk_touch(const char *key, size_t n);
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
                         const size_t *argl);
@@ -584,13 +627,15 @@ void srv_shard_worker_fini(srv_worker *w);
  * mail handle must be open (shard.c and net.c say why it is). */
 void srv_worker_wake(srv_worker *w);
 
-/* Blocking commands on another worker's keys (blocking.c): keep the
- * request now running for another worker (NULL if none is), and the id
+/* Blocking commands on another worker's keys (blocking.c): whether argv
+ * is the request now running for another worker (not a command inside
+ * it, as EXEC runs); keep that request (NULL if none runs), and the id
  * of the client it is for; answer it later with the reply (taken; sent at
  * the end of the round or by srv_mail_send); whether it is c's; tell the
  * owner that c, blocked there, has gone (a cancel message, sent now).
  * The worker's thread. */
 typedef struct srv_msg srv_msg;
+bool srv_mail_is_running(const char *const *argv);
 srv_msg *srv_mail_hold(long long *client_id);
 void srv_mail_release(srv_msg *m, srv_buf *reply);
 bool srv_mail_is_from(const srv_msg *m, const srv_conn *c);

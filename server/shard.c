@@ -730,6 +730,11 @@ bool srv_route(srv_conn *c, const srv_keyspec *ks, size_t argc, const char **arg
 static __thread srv_msg *running;
 static __thread bool held;
 
+bool srv_mail_is_running(const char *const *argv)
+{
+    return running != NULL && (const char *const *)running->argv == argv;
+}
+
 srv_msg *srv_mail_hold(long long *client_id)
 {
     if (running == NULL) {

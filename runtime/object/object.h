@@ -173,6 +173,12 @@ void mw__gc_before_alloc(void);
 /* At mw_idle_begin, before the thread parks: under MW_GC_PAUSED, collect
  * now if a collection is due and no other worker is running. */
 void mw__gc_idle_point(void);
+/* At mw_thread_detach, holding the GIL: clear the garbage automatic
+ * collections left to be cleared (GIL mode; gc.c, "Deferred clearing"). */
+void mw__gc_detach_point(void);
+/* The master at an idle moment (GIL mode): clear that garbage while no
+ * worker runs. */
+void mw__gc_master_drain(void);
 void mw__gc_runtime_init(void);
 void mw__gc_runtime_fini(void);
 /* Confined heaps (gc.c; see docs/sched.md): make the calling thread's

@@ -310,6 +310,7 @@ int mw_thread_detach(void)
         // heap, unconfined (docs/sched.md).
         mw__gc_unconfine(t);
     }
+    mw__gc_detach_point();
     mw__brc_merge_queue(t, true);
     mw__sched_detach(t);
     if (!mw__free_mode) {

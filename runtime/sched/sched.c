@@ -316,6 +316,8 @@ static void master_decide(mw_runtime *rt)
     if (mw__atomic_load_relaxed(&mw__sched_policy) == MW_GC_PAUSED &&
         mw__sched_running() == 0 && mw__gc_due()) {
         mw__gc_collect_from_master(-1, MW__GC_IDLE, true);
+    } else {
+        mw__gc_master_drain();   // what a collection left to clear, while idle
     }
 }
 

@@ -386,6 +386,55 @@ START_TEST(test_full_growth)
 }
 END_TEST
 
+/* Under the GIL an automatic collection leaves its garbage to be cleared
+ * by the container allocations that follow (gc.c, "Deferred clearing"):
+ * found and counted at once, freed within the next allocation, at the
+ * latest by the next collection, an explicit one, or the thread's
+ * detach.  In free mode it is freed within the collection. */
+START_TEST(test_deferred_clearing)
+{
+    bool gil = MODE(_i) == MW_LOCK_GIL;
+    start_exact(MODE(_i));
+    mw_gc_set_threshold(10, 1000, 1000);
+    for (int i = 0; i < 5; i++) {
+        make_garbage_pair(-1, -1);   // 10 containers: gen 0 is due
+    }
+    ck_assert_int_eq(total_destroyed, 0);
+    mw_object *keep = new_node(&node_type, -1);   // collects first
+    mw_gc_stats st;
+    ck_assert_int_eq(mw_gc_get_stats(&st), 0);
+    ck_assert_uint_eq(st.gen[0].collections, 1);
+    ck_assert_uint_eq(st.gen[0].collected, 10);
+    ck_assert_int_eq(total_destroyed, gil ? 0 : 10);
+    mw_object *more = new_node(&node_type, -1);   // clears up to 8 pairs
+    ck_assert_int_eq(total_destroyed, 10);
+    mw_decref(more);
+    mw_decref(keep);
+    total_destroyed = 0;
+
+    // An explicit collection clears what is pending first.
+    for (int i = 0; i < 5; i++) {
+        make_garbage_pair(-1, -1);
+    }
+    keep = new_node(&node_type, -1);
+    ck_assert_int_eq(total_destroyed, gil ? 0 : 10);
+    ck_assert_int_eq(mw_gc_collect(0), 0);   // found by the automatic one
+    ck_assert_int_eq(total_destroyed, 10);
+    mw_decref(keep);
+    total_destroyed = 0;
+
+    // So does the thread's detach.
+    for (int i = 0; i < 5; i++) {
+        make_garbage_pair(-1, -1);
+    }
+    keep = new_node(&node_type, -1);
+    mw_decref(keep);
+    ck_assert_int_eq(total_destroyed, gil ? 1 : 11);
+    stop();
+    ck_assert_int_eq(total_destroyed, 11);
+}
+END_TEST
+
 TCase *tcase_automatic(void)
 {
     TCase *tc = tcase_create("automatic");
@@ -393,5 +442,6 @@ TCase *tcase_automatic(void)
     tcase_add_loop_test(tc, test_automatic_bounded, 0, NMODES);
     tcase_add_loop_test(tc, test_automatic_off, 0, 3 * NMODES);
     tcase_add_loop_test(tc, test_full_growth, 0, NMODES);
+    tcase_add_loop_test(tc, test_deferred_clearing, 0, NMODES);
     return tc;
 }

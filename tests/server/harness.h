@@ -224,6 +224,10 @@ TCase *tcase_lifecycle(void);
 TCase *tcase_mwrt(void);
 TCase *tcase_shards(void);
 TCase *tcase_pubsub(void);
+TCase *tcase_multi(void);
+TCase *tcase_multi_sharded(void);
+TCase *tcase_sort(void);
+TCase *tcase_introspect(void);
 TCase *tcase_blocking(void);
 
 #endif

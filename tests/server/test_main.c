@@ -69,6 +69,9 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_concurrency());
     suite_add_tcase(s, tcase_lifecycle());
     suite_add_tcase(s, tcase_pubsub());
+    suite_add_tcase(s, tcase_multi());
+    suite_add_tcase(s, tcase_sort());
+    suite_add_tcase(s, tcase_introspect());
     suite_add_tcase(s, tcase_blocking());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
             if (strcmp(th_cfg.args[a], "--keyspace") == 0 &&
                 strcmp(th_cfg.args[a + 1], "sharded") == 0) {
                 suite_add_tcase(s, tcase_shards());  // the sharded entry only
+                suite_add_tcase(s, tcase_multi_sharded());
             }
         }
     }
