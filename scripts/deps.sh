@@ -9,7 +9,7 @@ packages=(
     # libraries
     libuv1-dev libck-dev check libhiredis-dev
     # real programs the tests drive, and the benchmarks' peers
-    python3 redis-server redis-tools
+    python3 redis-server redis-tools tcl
     # the request parser's fuzz target (libFuzzer), the latency report's plots
     clang libclang-rt-14-dev gnuplot-nox time
     libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libmimalloc-dev libgc-dev
