@@ -480,6 +480,48 @@ START_TEST(many_waiters)
 }
 END_TEST
 
+/* Inside EXEC nothing waits: the blocking forms answer as a timeout
+ * (BLMOVE a null bulk); and a transaction serves a waiter only once it
+ * has run whole. */
+START_TEST(in_transactions)
+{
+    START();
+    th_conn *a = CONNECT(), *p = CONNECT();
+    EXPECT(a, "+OK\r\n", "MULTI");
+    EXPECT(a, "+QUEUED\r\n", "BLPOP", "k", "0");
+    EXPECT(a, "+QUEUED\r\n", "BZPOPMAX", "k", "0");
+    EXPECT(a, "+QUEUED\r\n", "BLMOVE", "k", "{k}d", "LEFT", "LEFT", "0");
+    EXPECT(a, "+QUEUED\r\n", "BLMPOP", "0", "1", "k", "LEFT");
+    EXPECT(a, "*4\r\n*-1\r\n*-1\r\n$-1\r\n*-1\r\n", "EXEC");
+    EXPECT(a, ":1\r\n", "RPUSH", "k", "v");
+    EXPECT(a, "+OK\r\n", "MULTI");
+    EXPECT(a, "+QUEUED\r\n", "BLPOP", "k", "0");
+    EXPECT(a, "*1\r\n*2\r\n$1\r\nk\r\n$1\r\nv\r\n", "EXEC");
+    // The waiter sees the end of the transaction, not its middle.
+    SEND(a, "BLPOP", "k", "0");
+    wait_blocked(p, 1);
+    EXPECT(p, "+OK\r\n", "MULTI");
+    EXPECT(p, "+QUEUED\r\n", "LPUSH", "k", "x");
+    EXPECT(p, "+QUEUED\r\n", "LPUSH", "k", "y");
+    EXPECT(p, "+QUEUED\r\n", "LPUSH", "k", "z");
+    EXPECT(p, "*3\r\n:1\r\n:2\r\n:3\r\n", "EXEC");
+    READS(a, "*2\r\n$1\r\nk\r\n$1\r\nz\r\n");
+    EXPECT(p, "*2\r\n$1\r\ny\r\n$1\r\nx\r\n", "LRANGE", "k", "0", "-1");
+    // Nor does it see a push undone within the transaction.
+    SEND(a, "BLPOP", "q", "0");
+    wait_blocked(p, 1);
+    EXPECT(p, "+OK\r\n", "MULTI");
+    EXPECT(p, "+QUEUED\r\n", "LPUSH", "q", "x");
+    EXPECT(p, "+QUEUED\r\n", "DEL", "q");
+    EXPECT(p, "*2\r\n:1\r\n:1\r\n", "EXEC");
+    EXPECT(p, ":1\r\n", "RPUSH", "q", "w");
+    READS(a, "*2\r\n$1\r\nq\r\n$1\r\nw\r\n");
+    th_close(a);
+    th_close(p);
+    STOP();
+}
+END_TEST
+
 /* The server stops cleanly with clients blocked, here and (sharded) at
  * another worker, with and without a timeout. */
 START_TEST(stop_while_blocked)
@@ -513,5 +555,6 @@ TCase *tcase_blocking(void)
     tcase_add_test(tc, each_owner);
     tcase_add_test(tc, stop_while_blocked);
     tcase_add_test(tc, many_waiters);
+    tcase_add_test(tc, in_transactions);
     return tc;
 }
