@@ -53,6 +53,18 @@ static const char *const E_POSITIVE = "ERR value is out of range, must be positi
 extern const srv_cmd cmd_table[];
 size_t cmd_count(void);
 
+/* Statistics (commands.c): command i of the table's counts since the
+ * last CONFIG RESETSTAT, summed over workers; error code i (its first
+ * word) and its count, returning how many codes there are; all error
+ * replies; and the reset.  Any thread. */
+typedef struct srv_cmd_totals {
+    long long calls, usec, rejected, failed;
+} srv_cmd_totals;
+void srv_cmdstat_get(size_t i, srv_cmd_totals *t);
+size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count);
+long long srv_total_errors(void);
+void srv_stats_reset(void);
+
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);
 bool arg_ll(ctx *x, size_t i, long long *v);

@@ -476,8 +476,152 @@ static uint32_t name_hash(const char *p, size_t n)
     return h;
 }
 
+/* ----------------------------------------------------------- statistics
+ *
+ * INFO commandstats and errorstats.  Each worker counts its own commands
+ * in its own row of cmd_stats (indexed by the command's place in the
+ * table): one relaxed load and store per counter, no lock and no shared
+ * cache line on the command path; INFO sums the rows.  CONFIG RESETSTAT
+ * cannot write another worker's counters, so it moves a baseline that
+ * INFO subtracts (guarded by stats_lock, which only INFO and RESETSTAT
+ * take).  Error replies are rarer: they are counted by their first word
+ * (ERR, WRONGTYPE, ...) in one table under stats_lock, at the one place
+ * where a command's reply is known to be an error (srv_execute). */
+
+typedef struct cmd_stat {
+    _Atomic(long long) calls, usec, rejected, failed;
+} cmd_stat;
+
+#define ERRORSTATS_MAX 128      /* distinct error codes kept, as Redis */
+
+static cmd_stat *cmd_stats;     /* [(workers + 1) * table size]; NULL: no memory */
+static srv_cmd_totals *cmd_stats_base;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char code[32];
+    long long count;
+} error_codes[ERRORSTATS_MAX];
+static size_t nerror_codes;
+static long long total_errors;
+
+static void bump(_Atomic(long long) *n, long long by)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+/* The calling thread's row: its worker's, or the last for other threads. */
+static cmd_stat *stat_row(void)
+{
+    int row = srv_self != NULL ? srv_self->index : srv.cfg.workers;
+    return cmd_stats + (size_t)row * cmd_count();
+}
+
+static void count_error(const char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && k < sizeof error_codes[0].code - 1 && p[k] != ' ' && p[k] != '\r') {
+        k++;
+    }
+    pthread_mutex_lock(&stats_lock);
+    total_errors++;
+    size_t i = 0;
+    while (i < nerror_codes &&
+           !(strlen(error_codes[i].code) == k && memcmp(error_codes[i].code, p, k) == 0)) {
+        i++;
+    }
+    if (i == nerror_codes && nerror_codes < ERRORSTATS_MAX) {
+        memcpy(error_codes[i].code, p, k);
+        error_codes[i].code[k] = '\0';
+        error_codes[i].count = 0;
+        nerror_codes++;
+    }
+    if (i < nerror_codes) {
+        error_codes[i].count++;
+    }
+    pthread_mutex_unlock(&stats_lock);
+}
+
+/* After a reply was written at out[from..]: count it if it is an error;
+ * true if it was. */
+static bool note_error(srv_buf *out, size_t from)
+{
+    if (out->len <= from || out->data[from] != '-') {
+        return false;
+    }
+    count_error(out->data + from + 1, out->len - from - 1);
+    return true;
+}
+
+void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    if (cmd_stats == NULL) {
+        return;
+    }
+    for (int w = 0; w <= srv.cfg.workers; w++) {
+        cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
+        t->calls += atomic_load_explicit(&s->calls, memory_order_relaxed);
+        t->usec += atomic_load_explicit(&s->usec, memory_order_relaxed);
+        t->rejected += atomic_load_explicit(&s->rejected, memory_order_relaxed);
+        t->failed += atomic_load_explicit(&s->failed, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&stats_lock);
+    t->calls -= cmd_stats_base[i].calls;
+    t->usec -= cmd_stats_base[i].usec;
+    t->rejected -= cmd_stats_base[i].rejected;
+    t->failed -= cmd_stats_base[i].failed;
+    pthread_mutex_unlock(&stats_lock);
+}
+
+size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t n = nerror_codes;
+    if (i < n) {
+        snprintf(code, cap, "%s", error_codes[i].code);
+        *count = error_codes[i].count;
+    }
+    pthread_mutex_unlock(&stats_lock);
+    return n;
+}
+
+long long srv_total_errors(void)
+{
+    pthread_mutex_lock(&stats_lock);
+    long long n = total_errors;
+    pthread_mutex_unlock(&stats_lock);
+    return n;
+}
+
+void srv_stats_reset(void)
+{
+    srv_cmd_totals now[sizeof cmd_table / sizeof cmd_table[0]];
+    for (size_t i = 0; i < cmd_count(); i++) {
+        srv_cmdstat_get(i, &now[i]);  // relative to the old baseline
+    }
+    pthread_mutex_lock(&stats_lock);
+    for (size_t i = 0; cmd_stats_base != NULL && i < cmd_count(); i++) {
+        cmd_stats_base[i].calls += now[i].calls;
+        cmd_stats_base[i].usec += now[i].usec;
+        cmd_stats_base[i].rejected += now[i].rejected;
+        cmd_stats_base[i].failed += now[i].failed;
+    }
+    nerror_codes = 0;
+    total_errors = 0;
+    pthread_mutex_unlock(&stats_lock);
+}
+
 void srv_commands_init(void)
 {
+    cmd_stats = calloc((size_t)(srv.cfg.workers + 1) * cmd_count(), sizeof *cmd_stats);
+    cmd_stats_base = calloc(cmd_count(), sizeof *cmd_stats_base);
+    if (cmd_stats == NULL || cmd_stats_base == NULL) {
+        free(cmd_stats);
+        free(cmd_stats_base);
+        cmd_stats = NULL;  // no statistics, and no crash
+        cmd_stats_base = NULL;
+    }
     for (size_t i = 0; i < cmd_count(); i++) {
         const char *name = cmd_table[i].name;
         uint32_t h = name_hash(name, strlen(name));
@@ -534,50 +678,110 @@ static void unknown_command(ctx *x)
                      (int)(x->argl[0] > 128 ? 128 : x->argl[0]), x->argv[0], args);
 }
 
-void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
+bool srv_command_paused(const char *argv0, size_t len, bool all)
 {
-    ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
-    const srv_cmd *c = find_cmd(argv[0], argl[0]);
-    if (c == NULL) {
-        unknown_command(&x);
-        return;
+    // Commands that change the keyspace without growing it (so without
+    // F_WRITE) also wait in WRITE mode.
+    static const char *const writers[] = {
+        "del", "unlink", "flushdb", "flushall", "rename", "renamenx", "expire", "pexpire",
+        "expireat", "pexpireat", "persist", "getex", "getdel", "lpop", "rpop", "lrem", "ltrim",
+        "hdel", "srem", "spop", "zrem", "zpopmin", "zpopmax", "zremrangebyrank",
+        "zremrangebyscore", "zremrangebylex"};
+    const srv_cmd *c = find_cmd(argv0, len);
+    if (all || c == NULL || (c->flags & F_WRITE)) {
+        return true;
     }
-    if ((c->arity > 0 && (long)argc != c->arity) || (c->arity < 0 && (long)argc < -c->arity)) {
-        srv_reply_errorf(x.out, "ERR wrong number of arguments for '%s' command", c->name);
-        return;
+    for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
+        if (strcmp(c->name, writers[i]) == 0) {
+            return true;
+        }
     }
-    if (!conn->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
-        srv_reply_error(x.out, "NOAUTH Authentication required.");
-        return;
+    return false;
+}
+
+/* The checks before a command runs, in Redis's order; false after
+ * replying why it may not. */
+static bool may_run(ctx *x, const srv_cmd *c)
+{
+    if ((c->arity > 0 && (long)x->argc != c->arity) ||
+        (c->arity < 0 && (long)x->argc < -c->arity)) {
+        srv_reply_errorf(x->out, "ERR wrong number of arguments for '%s' command", c->name);
+        return false;
+    }
+    if (!x->c->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
+        srv_reply_error(x->out, "NOAUTH Authentication required.");
+        return false;
     }
     if (c->flags & F_WRITE) {
         long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
-            srv_reply_error(x.out, "OOM command not allowed when used memory > 'maxmemory'.");
-            return;
+            srv_reply_error(x->out, "OOM command not allowed when used memory > 'maxmemory'.");
+            return false;
         }
     }
-    if (!(c->flags & F_PUBSUB) && srv_pubsub_restricted(conn)) {
-        srv_reply_errorf(x.out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+    // A RESP3 client may run any command while subscribed (its messages
+    // are pushes, told apart from replies), as in Redis.
+    if (!(c->flags & F_PUBSUB) && x->c->resp != 3 && srv_pubsub_restricted(x->c)) {
+        srv_reply_errorf(x->out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                          "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                          c->name);
-        return;
+        return false;
     }
-    if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
-        srv_route(conn, &c->keys, argc, argv, argl)) {
-        return;
-    }
-    c->fn(&x);
+    return true;
+}
+
+void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
+{
+    ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
+    size_t from = x.out->len;
+    bool mute = conn->reply_off || conn->reply_skip;  // CLIENT REPLY
+    conn->reply_skip = false;
+    const srv_cmd *c = find_cmd(argv[0], argl[0]);
+    cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[c - cmd_table] : NULL;
+    if (c == NULL) {
+        unknown_command(&x);
+        note_error(x.out, from);
+    } else if (!may_run(&x, c)) {
+        note_error(x.out, from);
+        if (st != NULL) {
+            bump(&st->rejected, 1);
+        }
+    } else {
+        atomic_store_explicit(&conn->last_cmd, c->name, memory_order_relaxed);
+        uint64_t t0 = srv_mono_us();
+        bool routed = srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
+                      srv_route(conn, &c->keys, argc, argv, argl);
+        if (!routed) {
+            c->fn(&x);
 #if SRV_DEBUG >= 2
-    srv_ks_validate();
+            srv_ks_validate();
 #endif
+        }
+        if (st != NULL) {
+            bump(&st->calls, 1);
+            bump(&st->usec, (long long)(srv_mono_us() - t0));
+            // A routed reply is written later, elsewhere: not seen here.
+            if (!routed && x.out == srv_conn_out(conn) && note_error(x.out, from)) {
+                bump(&st->failed, 1);
+            }
+        }
+    }
+    atomic_store_explicit(&conn->last_ms, srv_now_ms(), memory_order_relaxed);
+    if (conn->reply_skip_next) {
+        conn->reply_skip_next = false;
+        conn->reply_skip = true;
+    }
+    if (mute && x.out == srv_conn_out(conn) && x.out->len >= from) {
+        x.out->len = from;
+    }
 }
 
 void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
                         const size_t *argl)
 {
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
+    out->resp3 = conn->resp == 3;  // the reply goes to a client of that protocol
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     if (c == NULL) {
         unknown_command(&x);  // cannot happen: the sender looked it up

@@ -119,6 +119,7 @@ typedef struct srv_msg {
     srv_conn *conn;             /* the connection waiting on from */
     struct srv_part *part;      /* the part of its chain */
     int sub;                    /* the answering worker's index */
+    int resp;                   /* the client's protocol: the reply's shape */
     bool is_reply;
     size_t argc;
     const char **argv;          /* into the message's own bytes */
@@ -258,7 +259,9 @@ static void part_free(srv_part *p)
 
 srv_buf *srv_conn_out(srv_conn *c)
 {
-    return c->ptail != NULL ? &c->ptail->buf : &c->out;
+    srv_buf *b = c->ptail != NULL ? &c->ptail->buf : &c->out;
+    b->resp3 = c->resp == 3;  // replies are written in c's protocol
+    return b;
 }
 
 void srv_conn_free_parts(srv_conn *c)
@@ -481,6 +484,7 @@ static bool part_ask(srv_conn *c, srv_part *p, int o, size_t argc, const char *c
     }
     m->from = self;
     m->conn = c;
+    m->resp = c->resp;
     m->part = p;
     m->sub = o;
     p->pending++;
@@ -734,6 +738,7 @@ size_t srv_mail_run(srv_worker *w)
     for (m = fifo; m != NULL; n++) {
         srv_msg *next = m->next;
         if (!m->is_reply) {
+            w->proxy->resp = m->resp;
             srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
             m->is_reply = true;
             outq_add(w, m->from->index, m);
