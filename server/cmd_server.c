@@ -308,19 +308,9 @@ static void client_line(srv_buf *b, srv_conn *c, ctx *self)
     int64_t now = srv_now_ms();
     size_t qbuf, qfree, obl, omem, argvmem = 0;
     srv_conn_buffers(c, &qbuf, &qfree, &obl, &omem);
-    char cmd[64];
-    if (c == self->c) {
-        // The command running now, with its subcommand, as Redis names it.
-        snprintf(cmd, sizeof cmd, "client|%.*s", (int)(self->argl[1] > 32 ? 32 : self->argl[1]),
-                 self->argv[1]);
-        for (char *p = cmd; *p != '\0'; p++) {
-            *p = (char)tolower((unsigned char)*p);
-        }
-        for (size_t i = 0; i < self->argc; i++) {
-            argvmem += self->argl[i];
-        }
-    } else {
-        snprintf(cmd, sizeof cmd, "%s", atomic_load_explicit(&c->last_cmd, memory_order_relaxed));
+    const char *cmd = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
+    for (size_t i = 0; c == self->c && i < self->argc; i++) {
+        argvmem += self->argl[i];  // the request running now
     }
     char flags[8], *f = flags;
     if (c->w == srv_self && c->no_evict) {
@@ -545,9 +535,30 @@ static void client_pause(ctx *x)
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
+/* Record the full name of a container's subcommand ("client|list") as
+ * the connection's last command, as CLIENT LIST shows it; names is the
+ * container's list of full names (static). */
+static void note_subcommand(ctx *x, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n && x->argc >= 2; i++) {
+        const char *sub = strchr(names[i], '|') + 1;
+        if (arg_is(x, 1, sub)) {
+            atomic_store_explicit(&x->c->last_cmd, names[i], memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+static const char *const client_subs[] = {
+    "client|id", "client|getname", "client|setname", "client|list", "client|info",
+    "client|kill", "client|reply", "client|no-evict", "client|pause", "client|unpause",
+    "client|tracking", "client|caching", "client|trackinginfo", "client|getredir",
+    "client|help"};
+
 void cmd_client(ctx *x)
 {
     srv_conn *c = x->c;
+    note_subcommand(x, client_subs, sizeof client_subs / sizeof client_subs[0]);
     if (arg_is(x, 1, "ID")) {
         if (client_arity(x, 2, "id")) {
             srv_reply_int(x->out, c->id);
@@ -843,6 +854,9 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
 
 void cmd_config(ctx *x)
 {
+    static const char *const subs[] = {"config|get", "config|set", "config|resetstat",
+                                       "config|rewrite", "config|help"};
+    note_subcommand(x, subs, sizeof subs / sizeof subs[0]);
     if (arg_is(x, 1, "GET")) {
         cmd_config_get(x);
     } else if (arg_is(x, 1, "SET")) {

@@ -735,8 +735,9 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
 {
     ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
     size_t from = x.out->len;
-    bool mute = conn->reply_off || conn->reply_skip;  // CLIENT REPLY
+    bool skip = conn->reply_skip;  // CLIENT REPLY SKIP before this one
     conn->reply_skip = false;
+    conn->mute_routed = skip || conn->reply_off;
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[c - cmd_table] : NULL;
     if (c == NULL) {
@@ -772,7 +773,8 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         conn->reply_skip_next = false;
         conn->reply_skip = true;
     }
-    if (mute && x.out == srv_conn_out(conn) && x.out->len >= from) {
+    // CLIENT REPLY OFF (still off after this command: ON answers) or SKIP.
+    if ((skip || conn->reply_off) && x.out == srv_conn_out(conn) && x.out->len >= from) {
         x.out->len = from;
     }
 }
@@ -787,8 +789,14 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
         unknown_command(&x);  // cannot happen: the sender looked it up
         return;
     }
+    size_t from = out->len;
     c->fn(&x);
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif
+    // The origin counted the call; the failure is seen here, in this
+    // worker's row (INFO adds the rows up).
+    if (note_error(out, from) && cmd_stats != NULL) {
+        bump(&stat_row()[c - cmd_table].failed, 1);
+    }
 }

@@ -177,6 +177,7 @@ struct srv_conn {
     bool reply_off;             /* CLIENT REPLY OFF */
     bool reply_skip;            /* CLIENT REPLY SKIP: the current command's reply */
     bool reply_skip_next;       /* ... set by SKIP, for the command after it */
+    bool mute_routed;           /* the request being routed is not answered */
     bool no_evict;              /* CLIENT NO-EVICT (kept and shown) */
     bool held;                  /* a request waits for CLIENT PAUSE to end */
     /* The registry of every client (CLIENT LIST, KILL, INFO), for any

@@ -225,6 +225,7 @@ typedef struct srv_part {
     int *keyowner;              /* MGET: the owner of each key, in order */
     size_t nkeys;
     int shard;                  /* SCAN: the shard asked */
+    bool mute;                  /* CLIENT REPLY OFF/SKIP: the reply is dropped */
 } srv_part;
 
 /* One allocation: the part, then (unless it is a local one) a reply
@@ -503,6 +504,7 @@ static void part_commit(srv_conn *c, srv_part *p)
         part_free(p);
         return;
     }
+    p->mute = c->mute_routed;
     srv_part *tail = part_new(SRV_ROUTE_LOCAL, 0);
     if (tail != NULL) {
         p->next = tail;
@@ -754,7 +756,9 @@ size_t srv_mail_run(srv_worker *w)
             p->pending--;
             w->inflight--;
             if (p->pending == 0) {
-                combine(p, &p->buf);
+                if (!p->mute) {
+                    combine(p, &p->buf);
+                }
                 c->nwait--;
                 chain_drain(c);
                 srv_conn_replied(c);

@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_concurrency());
     suite_add_tcase(s, tcase_lifecycle());
     suite_add_tcase(s, tcase_pubsub());
+    suite_add_tcase(s, tcase_resp3());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
         for (int a = 0; a + 1 < th_cfg.nargs; a++) {
