@@ -181,21 +181,22 @@ void reply_value(srv_buf *out, mw_object *o, int depth)
         }
     } else if (t == &srv_hash_type) {
         srv_hash *h = (srv_hash *)o;
-        srv_reply_array(out, (long long)h->d.count * 2);
+        srv_reply_map(out, (long long)h->d.count);
         for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
             srv_reply_bulk(out, e->key, e->klen);
             reply_value(out, e->v.obj, depth + 1);
         }
     } else if (t == &srv_set_type) {
         srv_set *s = (srv_set *)o;
-        srv_reply_array(out, (long long)s->d.count);
+        srv_reply_set(out, (long long)s->d.count);
         for (srv_entry *e = s->d.first; e != NULL; e = e->onext) {
             srv_reply_bulk(out, e->key, e->klen);
         }
     } else if (t == &srv_zset_type) {
         srv_zset *z = (srv_zset *)o;
-        srv_reply_array(out, (long long)z->len * 2);
+        srv_reply_pairs(out, (long long)z->len);
         for (srv_znode *n = z->header->level[0].fwd; n != NULL; n = n->level[0].fwd) {
+            srv_reply_pair(out);
             srv_reply_bulk(out, n->entry->key, n->entry->klen);
             srv_reply_double(out, n->score);
         }
