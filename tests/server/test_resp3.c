@@ -405,6 +405,8 @@ START_TEST(client_kill)
     rr = th_cmd(k, "CLIENT KILL TYPE normal SKIPME no");
     freeReplyObject(rr);
     redisFree(k);
+    th_close(victim);
+    th_close(v2);
     STOP();
 }
 END_TEST
