@@ -202,7 +202,7 @@ void cmd_command(ctx *x)
             srv_reply_array(x->out, 6);
             srv_reply_bulk(x->out, c->name, strlen(c->name));
             srv_reply_int(x->out, c->arity);
-            srv_reply_array(x->out, 0);
+            srv_reply_set(x->out, 0);  // flags: a set in RESP3
             srv_reply_int(x->out, c->keys.first);
             srv_reply_int(x->out, c->keys.last);
             srv_reply_int(x->out, c->keys.step);
@@ -214,7 +214,7 @@ void cmd_command(ctx *x)
         }
         srv_reply_int(x->out, (long long)cmd_count());
     } else if (arg_is(x, 1, "DOCS")) {
-        srv_reply_array(x->out, 0);
+        srv_reply_map(x->out, 0);
     } else {
         srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
                          (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
