@@ -278,8 +278,7 @@ static const char *const client_help[] = {
     "    Prints this help.",
 };
 
-/* Client types of LIST and KILL: every client here is a normal one (no
- * replication; pub/sub clients count as normal until they subscribe). */
+/* Client types of LIST and KILL: normal or pubsub (no replication). */
 enum { CT_ANY = -1, CT_NORMAL, CT_MASTER, CT_REPLICA, CT_PUBSUB };
 
 static int client_type(ctx *x, size_t i)
@@ -312,9 +311,18 @@ static void client_line(srv_buf *b, srv_conn *c, ctx *self)
     for (size_t i = 0; c == self->c && i < self->argc; i++) {
         argvmem += self->argl[i];  // the request running now
     }
+    // Subscriptions and flags are the owner's to read: shown for the
+    // asking worker's clients (others show none).
+    long long subs[3] = {0, 0, 0};
     char flags[8], *f = flags;
-    if (c->w == srv_self && c->no_evict) {
-        *f++ = 'e';
+    if (c->w == srv_self) {
+        srv_pubsub_counts(c, subs);
+        if (subs[0] + subs[1] + subs[2] > 0) {
+            *f++ = 'P';
+        }
+        if (c->no_evict) {
+            *f++ = 'e';
+        }
     }
     if (f == flags) {
         *f++ = 'N';
@@ -322,13 +330,13 @@ static void client_line(srv_buf *b, srv_conn *c, ctx *self)
     *f = '\0';
     char line[1024];
     int n = snprintf(line, sizeof line,
-        "id=%lld addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-        "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=0 "
+        "id=%lld addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%lld "
+        "psub=%lld ssub=%lld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=0 "
         "obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d\n",
         c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
         (long long)((now - c->created_ms) / 1000),
         (long long)((now - atomic_load_explicit(&c->last_ms, memory_order_relaxed)) / 1000),
-        flags, qbuf, qfree, argvmem, qbuf + qfree, obl, omem,
+        flags, subs[0], subs[1], subs[2], qbuf, qfree, argvmem, qbuf + qfree, obl, omem,
         sizeof *c + qbuf + qfree + obl + omem + argvmem, cmd,
         atomic_load_explicit(&c->pub_resp, memory_order_relaxed));
     if (n > 0) {
@@ -349,7 +357,10 @@ typedef struct client_filter {
 
 static bool client_matches(client_filter *f, srv_conn *c)
 {
-    if (f->type != CT_ANY && f->type != CT_NORMAL) {
+    // A subscriber is of type pubsub, any other client normal (only the
+    // asking worker's subscribers are known: others count as normal).
+    int type = c->w == srv_self && srv_pubsub_count(c) > 0 ? CT_PUBSUB : CT_NORMAL;
+    if (f->type != CT_ANY && f->type != type) {
         return false;
     }
     if (f->ids != NULL) {

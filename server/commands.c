@@ -721,9 +721,7 @@ static bool may_run(ctx *x, const srv_cmd *c)
             return false;
         }
     }
-    // A RESP3 client may run any command while subscribed (its messages
-    // are pushes, told apart from replies), as in Redis.
-    if (!(c->flags & F_PUBSUB) && x->c->resp != 3 && srv_pubsub_restricted(x->c)) {
+    if (!(c->flags & F_PUBSUB) && srv_pubsub_restricted(x->c)) {
         srv_reply_errorf(x->out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                          "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                          c->name);

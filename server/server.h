@@ -298,6 +298,9 @@ void srv_pubsub_conn_gone(srv_conn *conn);
  * is in the subscribed mode that allows only a few commands (RESP2). */
 long long srv_pubsub_count(srv_conn *conn);
 bool srv_pubsub_restricted(srv_conn *conn);
+/* Each of the three counts of conn's subscriptions (CLIENT LIST).  conn's
+ * worker. */
+void srv_pubsub_counts(srv_conn *conn, long long n[3]);
 /* Channels, patterns and shard channels with a subscriber (INFO stats).
  * Any thread. */
 void srv_pubsub_totals(long long *channels, long long *patterns, long long *shard);

@@ -245,6 +245,39 @@ START_TEST(resp3_verbatim)
 }
 END_TEST
 
+START_TEST(resp3_pubsub)
+{
+    START();
+    th_conn *sub = CONNECT(), *pub = CONNECT();
+    hello3(sub);
+    EXPECT(sub, ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch");
+    // Any command while subscribed, in RESP3 (PING answers as usual).
+    EXPECT(sub, "+PONG\r\n", "PING");
+    EXPECT(sub, "_\r\n", "GET", "nokey");
+    char *r = ASK(sub, "CLIENT", "INFO");
+    ck_assert_ptr_nonnull(strstr(r, " flags=P "));
+    ck_assert_ptr_nonnull(strstr(r, " sub=1 psub=0 ssub=0 "));
+    free(r);
+    r = ASK(sub, "CLIENT", "LIST", "TYPE", "pubsub");
+    ck_assert_ptr_nonnull(strstr(r, "cmd=client|list"));
+    free(r);
+    EXPECT(pub, ":1\r\n", "PUBLISH", "ch", "m");
+    size_t n;
+    r = th_read_reply(sub, &n);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r, ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n");
+    free(r);
+    EXPECT(sub, ">3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n", "UNSUBSCRIBE");
+    EXPECT(sub, ">3\r\n$12\r\npunsubscribe\r\n_\r\n:0\r\n", "PUNSUBSCRIBE");
+    // In RESP2 a subscriber's messages are arrays and other commands refused.
+    EXPECT(pub, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch");
+    EXPECT(pub, "*2\r\n$4\r\npong\r\n$0\r\n\r\n", "PING");
+    th_close(pub);
+    th_close(sub);
+    STOP();
+}
+END_TEST
+
 /* The value of field `name` in a CLIENT LIST line (static buffer), or
  * NULL. */
 static const char *field(const char *line, const char *name)
@@ -594,6 +627,7 @@ TCase *tcase_resp3(void)
     tcase_add_test(tc, resp3_maps_and_sets);
     tcase_add_test(tc, resp3_doubles_and_pairs);
     tcase_add_test(tc, resp3_verbatim);
+    tcase_add_test(tc, resp3_pubsub);
     tcase_add_test(tc, client_list_and_info);
     tcase_add_test(tc, client_kill);
     tcase_add_test(tc, client_reply);
