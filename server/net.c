@@ -201,12 +201,17 @@ static bool grow_args(srv_conn *c, size_t n)
     return true;
 }
 
+static void pause_release(srv_worker *w);
+
 void srv_pause(long long ms, bool all)
 {
     if (ms == 0) {
+        // Other workers release what waits at their next cron (within
+        // SRV_CRON_MS): waking them here could reach a worker that is
+        // closing its handles at shutdown.
         atomic_store(&pause_until, 0);
-        for (int i = 0; i < srv.nworkers; i++) {
-            uv_async_send(&srv.workers[i].async);  // release what waits (on_async)
+        if (srv_self != NULL) {
+            pause_release(srv_self);
         }
         return;
     }
