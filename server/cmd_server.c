@@ -4,6 +4,15 @@
  *
  * The command table that names them, and what the helpers they share do,
  * are in commands.c; cmd.h declares both.
+ *
+ * HELLO switches the connection's protocol (conn->resp); from the next
+ * reply on, the encoder writes RESP3 for it (resp.c).  CLIENT LIST, INFO
+ * and KILL reach the clients of every worker through net.c's registry,
+ * under its lock, reading only what the registry lets other threads read.
+ * INFO writes Redis 7.0's sections in Redis's order, then mwrt's own (gc,
+ * shards); its figures come from atomics and per-worker counters, so INFO
+ * takes no lock that a command holds (the statistics' lock of commands.c
+ * and the registry's are held for a copy only).
  */
 #include "cmd.h"
 
