@@ -24,6 +24,7 @@ typedef void (*cmd_fn)(ctx *x);
 #define F_WRITE   0x1u  /* may use more memory: refused past maxmemory */
 #define F_NOAUTH  0x2u  /* allowed before AUTH */
 #define F_PUBSUB  0x4u  /* allowed in RESP2 subscribed mode */
+#define F_PUSH    0x8u  /* answers with pushes: sent even under CLIENT REPLY OFF */
 
 typedef struct srv_cmd {
     const char *name;

@@ -447,12 +447,12 @@ const srv_cmd cmd_table[] = {
     {"gc.collect", cmd_gc_collect, -1, 0, K_ALL(SRV_ROUTE_ALL_SUM)},
     {"gc.stats", cmd_gc_stats, 1, 0, K_NONE},
     {"gc.policy", cmd_gc_policy, -1, 0, K_NONE},
-    {"subscribe", cmd_subscribe, -2, F_PUBSUB, K_NONE},
-    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB, K_NONE},
-    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB, K_NONE},
-    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB, K_NONE},
-    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB, K_NONE},
-    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB, K_NONE},
+    {"subscribe", cmd_subscribe, -2, F_PUBSUB | F_PUSH, K_NONE},
+    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB | F_PUSH, K_NONE},
+    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB | F_PUSH, K_NONE},
+    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB | F_PUSH, K_NONE},
+    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB | F_PUSH, K_NONE},
+    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB | F_PUSH, K_NONE},
     {"publish", cmd_publish, 3, 0, K_NONE},
     {"spublish", cmd_spublish, 3, 0, K_NONE},
     {"pubsub", cmd_pubsub, -2, 0, K_NONE},
@@ -772,8 +772,11 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         conn->reply_skip_next = false;
         conn->reply_skip = true;
     }
-    // CLIENT REPLY OFF (still off after this command: ON answers) or SKIP.
-    if ((skip || conn->reply_off) && x.out == srv_conn_out(conn) && x.out->len >= from) {
+    // CLIENT REPLY OFF (still off after this command: ON answers) or SKIP;
+    // pub/sub confirmations are pushes, which Redis sends regardless.
+    bool pushes = c != NULL && (c->flags & F_PUSH);
+    if ((skip || conn->reply_off) && !pushes && x.out == srv_conn_out(conn) &&
+        x.out->len >= from) {
         x.out->len = from;
     }
 }

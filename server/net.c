@@ -346,9 +346,18 @@ static void on_check(uv_check_t *h)
     enter();
     for (int round = 0; round < CHECK_ROUNDS; round++) {
         size_t mail = sharded ? srv_mail_run(w) : 0;
-        srv_conn *list = w->pending;
+        // The list was pushed newest first; run it in the order the
+        // clients became ready, as Redis's event loop does, so a request
+        // read before another one on a second connection runs first.
+        srv_conn *list = NULL;
+        for (srv_conn *c = w->pending, *next; c != NULL; c = next) {
+            next = c->pnext;
+            c->pnext = list;
+            list = c;
+        }
         w->pending = NULL;
-        for (srv_conn *c = list; c != NULL; c = c->pnext) {
+        for (srv_conn *c = list, *next; c != NULL; c = next) {
+            next = c->pnext;  // c may be marked pending again while it runs
             c->in_pending = false;
             if (!c->closing) {
                 process(c);

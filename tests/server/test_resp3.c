@@ -462,6 +462,9 @@ START_TEST(client_reply)
     ck_assert_int_eq(th_send_cmd(c, 3, skip, NULL), 0);
     ck_assert_int_eq(th_send_cmd(c, 2, incr, NULL), 0);
     EXPECT(c, ":3\r\n", "INCR", "k");
+    // Pub/sub confirmations are pushes: sent even with replies off.
+    ck_assert_int_eq(th_send_cmd(c, 3, off, NULL), 0);
+    EXPECT(c, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch");
     th_close(c);
     STOP();
 }
