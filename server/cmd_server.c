@@ -626,6 +626,7 @@ void cmd_client(ctx *x)
         }
         if (arg_is(x, 2, "ON")) {
             c->reply_off = false;
+            c->reply_skip = false;
             c->reply_skip_next = false;
             srv_buf_append(x->out, "+OK\r\n", 5);
         } else if (arg_is(x, 2, "OFF")) {

@@ -734,9 +734,9 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
 {
     ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
     size_t from = x.out->len;
-    bool skip = conn->reply_skip;  // CLIENT REPLY SKIP before this one
-    conn->reply_skip = false;
-    conn->mute_routed = skip || conn->reply_off;
+    // CLIENT REPLY SKIP before this one (reply_skip, which CLIENT REPLY ON
+    // clears) or OFF: this reply is dropped.
+    conn->mute_routed = conn->reply_skip || conn->reply_off;
     const srv_cmd *c = find_cmd(argv[0], argl[0]);
     cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[c - cmd_table] : NULL;
     if (c == NULL) {
@@ -768,6 +768,8 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
         }
     }
     atomic_store_explicit(&conn->last_ms, srv_now_ms(), memory_order_relaxed);
+    bool skip = conn->reply_skip;
+    conn->reply_skip = false;
     if (conn->reply_skip_next) {
         conn->reply_skip_next = false;
         conn->reply_skip = true;

@@ -462,6 +462,10 @@ START_TEST(client_reply)
     ck_assert_int_eq(th_send_cmd(c, 3, skip, NULL), 0);
     ck_assert_int_eq(th_send_cmd(c, 2, incr, NULL), 0);
     EXPECT(c, ":3\r\n", "INCR", "k");
+    // ON after SKIP answers, and the skip is gone.
+    ck_assert_int_eq(th_send_cmd(c, 3, skip, NULL), 0);
+    EXPECT(c, "+OK\r\n", "CLIENT", "REPLY", "ON");
+    EXPECT(c, ":4\r\n", "INCR", "k");
     // Pub/sub confirmations are pushes: sent even with replies off.
     ck_assert_int_eq(th_send_cmd(c, 3, off, NULL), 0);
     EXPECT(c, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch");
