@@ -46,6 +46,8 @@ typedef void (*cmd_fn)(ctx *x);
 /* Ours, not reported by COMMAND: allowed in RESP2 subscribed mode
  * ((P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT, RESET). */
 #define F_SUBOK         (1u << 24)
+/* Ours too: answers with pushes, sent even under CLIENT REPLY OFF. */
+#define F_PUSH          (1u << 25)
 
 /* ACL categories a command declares (COMMAND, ACL).  @read, @write,
  * @fast, @slow, @admin, @dangerous, @pubsub and @blocking also follow from
@@ -111,6 +113,18 @@ extern const srv_cmd cmd_subtable[];
 size_t cmd_subcount(void);
 /* The entry for a command name (any case), or NULL.  Any thread. */
 const srv_cmd *cmd_find(const char *p, size_t n);
+
+/* Statistics (commands.c): command i of the table's counts since the
+ * last CONFIG RESETSTAT, summed over workers; error code i (its first
+ * word) and its count, returning how many codes there are; all error
+ * replies; and the reset.  Any thread. */
+typedef struct srv_cmd_totals {
+    long long calls, usec, rejected, failed;
+} srv_cmd_totals;
+void srv_cmdstat_get(size_t i, srv_cmd_totals *t);
+size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count);
+long long srv_total_errors(void);
+void srv_stats_reset(void);
 
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);

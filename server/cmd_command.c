@@ -169,7 +169,7 @@ static void reply_keyflags(srv_buf *o, const srv_cmd *c, size_t g, bool resolve,
     for (size_t i = 0; i < n; i++) {
         words += (i == 0 || p[i - 1] == ' ') && p[i] != ' ';
     }
-    srv_reply_array(o, words);
+    srv_reply_set(o, words);
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && p[j] != ' ') {
@@ -185,23 +185,23 @@ static void reply_keyflags(srv_buf *o, const srv_cmd *c, size_t g, bool resolve,
 static void reply_spec(srv_buf *o, const srv_cmd *c, size_t g, int index, int lastkey,
                        int step)
 {
-    srv_reply_array(o, 6);
+    srv_reply_map(o, 3);
     srv_reply_bulk(o, "flags", 5);
     reply_keyflags(o, c, g, false, false);
     srv_reply_bulk(o, "begin_search", 12);
-    srv_reply_array(o, 4);
+    srv_reply_map(o, 2);
     srv_reply_bulk(o, "type", 4);
     srv_reply_bulk(o, "index", 5);
     srv_reply_bulk(o, "spec", 4);
-    srv_reply_array(o, 2);
+    srv_reply_map(o, 1);
     srv_reply_bulk(o, "index", 5);
     srv_reply_int(o, index);
     srv_reply_bulk(o, "find_keys", 9);
-    srv_reply_array(o, 4);
+    srv_reply_map(o, 2);
     srv_reply_bulk(o, "type", 4);
     srv_reply_bulk(o, "range", 5);
     srv_reply_bulk(o, "spec", 4);
-    srv_reply_array(o, 6);
+    srv_reply_map(o, 3);
     srv_reply_bulk(o, "lastkey", 7);
     srv_reply_int(o, lastkey);
     srv_reply_bulk(o, "keystep", 7);
@@ -247,7 +247,7 @@ static void reply_info(srv_buf *o, const srv_cmd *c)
     for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
         nf += (c->flags & flag_names[i].bit) != 0;
     }
-    srv_reply_array(o, nf);
+    srv_reply_set(o, nf);
     for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
         if (c->flags & flag_names[i].bit) {
             srv_reply_status(o, flag_names[i].name);
@@ -263,7 +263,7 @@ static void reply_info(srv_buf *o, const srv_cmd *c)
     for (size_t i = 0; i < sizeof cat_names / sizeof cat_names[0]; i++) {
         nc += (cats & cat_names[i].bit) != 0;
     }
-    srv_reply_array(o, nc);
+    srv_reply_set(o, nc);
     for (size_t i = 0; i < sizeof cat_names / sizeof cat_names[0]; i++) {
         if (cats & cat_names[i].bit) {
             char tmp[32];
@@ -536,10 +536,10 @@ static const char *const command_help[] = {
 static void command_docs(ctx *x)
 {
     if (x->argc == 2) {
-        srv_reply_array(x->out, (long long)cmd_count() * 2);
+        srv_reply_map(x->out, (long long)cmd_count());
         for (size_t i = 0; i < cmd_count(); i++) {
             srv_reply_bulk(x->out, cmd_table[i].name, strlen(cmd_table[i].name));
-            srv_reply_array(x->out, 0);
+            srv_reply_map(x->out, 0);
         }
         return;
     }
@@ -547,12 +547,12 @@ static void command_docs(ctx *x)
     for (size_t i = 2; i < x->argc; i++) {
         n += find_any(x->argv[i], x->argl[i]) != NULL;
     }
-    srv_reply_array(x->out, n * 2);
+    srv_reply_map(x->out, n);
     for (size_t i = 2; i < x->argc; i++) {
         const srv_cmd *c = find_any(x->argv[i], x->argl[i]);
         if (c != NULL) {
             srv_reply_bulk(x->out, c->name, strlen(c->name));
-            srv_reply_array(x->out, 0);
+            srv_reply_map(x->out, 0);
         }
     }
 }

@@ -171,12 +171,16 @@ static void hash_walk(ctx *x, int what)
     if (r < 0) {
         return;
     }
+    long long n = r == 0 ? 0 : (long long)((srv_hash *)o)->d.count;
+    if (what == 3) {
+        srv_reply_map(x->out, n);
+    } else {
+        srv_reply_array(x->out, n);
+    }
     if (r == 0) {
-        srv_buf_append(x->out, "*0\r\n", 4);
         return;
     }
     srv_hash *h = (srv_hash *)o;
-    srv_reply_array(x->out, (long long)h->d.count * (what == 3 ? 2 : 1));
     for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
         if (what & 1) {
             srv_reply_bulk(x->out, e->key, e->klen);
@@ -408,8 +412,12 @@ void cmd_hstrlen(ctx *x)
     srv_reply_int(x->out, (long long)n);
 }
 
+/* One field, or a (field, value) pair: nested in RESP3, as Redis does. */
 static void reply_field(ctx *x, srv_entry *e, bool values)
 {
+    if (values) {
+        srv_reply_pair(x->out);
+    }
     srv_reply_bulk(x->out, e->key, e->klen);
     if (values) {
         reply_value(x->out, e->v.obj, 0);
@@ -450,7 +458,11 @@ void cmd_hrandfield(ctx *x)
         return;
     }
     if (count < 0) {
-        srv_reply_array(x->out, values ? -count * 2 : -count);
+        if (values) {
+            srv_reply_pairs(x->out, -count);
+        } else {
+            srv_reply_array(x->out, -count);
+        }
         for (long long i = 0; i < -count; i++) {
             reply_field(x, srv_dict_random(&h->d), values);
         }
@@ -467,7 +479,11 @@ void cmd_hrandfield(ctx *x)
         all[k++] = e;
     }
     sample_shuffle(all, size, n);
-    srv_reply_array(x->out, values ? (long long)n * 2 : (long long)n);
+    if (values) {
+        srv_reply_pairs(x->out, (long long)n);
+    } else {
+        srv_reply_array(x->out, (long long)n);
+    }
     for (size_t i = 0; i < n; i++) {
         reply_field(x, (srv_entry *)all[i], values);
     }

@@ -4,6 +4,15 @@
  *
  * The command table that names them, and what the helpers they share do,
  * are in commands.c; cmd.h declares both.
+ *
+ * HELLO switches the connection's protocol (conn->resp); from the next
+ * reply on, the encoder writes RESP3 for it (resp.c).  CLIENT LIST, INFO
+ * and KILL reach the clients of every worker through net.c's registry,
+ * under its lock, reading only what the registry lets other threads read.
+ * INFO writes Redis 7.0's sections in Redis's order, then mwrt's own (gc,
+ * shards); its figures come from atomics and per-worker counters, so INFO
+ * takes no lock that a command holds (the statistics' lock of commands.c
+ * and the registry's are held for a copy only).
  */
 #include "cmd.h"
 
@@ -17,6 +26,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
 
 /* ======================================================================
  * Connection and server commands
@@ -98,41 +109,62 @@ void cmd_auth(ctx *x)
     srv_reply_error(x->out, "WRONGPASS invalid username-password pair or user is disabled.");
 }
 
+static bool name_ok(const char *p, size_t n);
+static const char *const E_BADNAME =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/* HELLO [protover [AUTH user pass] [SETNAME name]]: switch the protocol
+ * (2 or 3), authenticate, name the connection, and describe the server as
+ * a map.  Redis's order: the version, then every option is checked, then
+ * AUTH, then the name is set, and the protocol switched last. */
 void cmd_hello(ctx *x)
 {
     size_t i = 1;
+    long long ver = 0;
     if (x->argc >= 2) {
-        long long ver;
         if (!srv_str2ll(x->argv[1], x->argl[1], &ver)) {
             srv_reply_error(x->out, "ERR Protocol version is not an integer or out of range");
             return;
         }
-        if (ver != 2) {
+        if (ver < 2 || ver > 3) {
             srv_reply_error(x->out, "NOPROTO unsupported protocol version");
             return;
         }
         i = 2;
     }
-    const char *name = NULL;
-    size_t namelen = 0;
+    const char *name = NULL, *user = NULL, *pass = NULL;
+    size_t namelen = 0, userlen = 0, passlen = 0;
     for (; i < x->argc; i++) {
-        if (arg_is(x, i, "AUTH") && i + 2 < x->argc) {
-            if (!arg_is(x, i + 1, "default") || check_pass(x->argv[i + 2], x->argl[i + 2]) == 0) {
-                srv_reply_error(x->out, "WRONGPASS invalid username-password pair or user is disabled.");
-                return;
-            }
-            x->c->authed = true;
-            x->c->parser.unauth = false;
+        size_t more = x->argc - 1 - i;
+        if (arg_is(x, i, "AUTH") && more >= 2) {
+            user = x->argv[i + 1];
+            userlen = x->argl[i + 1];
+            pass = x->argv[i + 2];
+            passlen = x->argl[i + 2];
             i += 2;
-        } else if (arg_is(x, i, "SETNAME") && i + 1 < x->argc) {
+        } else if (arg_is(x, i, "SETNAME") && more >= 1) {
             name = x->argv[i + 1];
             namelen = x->argl[i + 1];
+            if (!name_ok(name, namelen)) {
+                srv_reply_error(x->out, E_BADNAME);
+                return;
+            }
             i++;
         } else {
             srv_reply_errorf(x->out, "ERR Syntax error in HELLO option '%.*s'",
                              (int)(x->argl[i] > 128 ? 128 : x->argl[i]), x->argv[i]);
             return;
         }
+    }
+    if (user != NULL) {
+        if (!(userlen == 7 && strncasecmp(user, "default", 7) == 0) ||
+            check_pass(pass, passlen) == 0) {
+            srv_log_limited("client %lld (%s): wrong password", x->c->id, x->c->addr);
+            srv_reply_error(x->out, "WRONGPASS invalid username-password pair or user is disabled.");
+            return;
+        }
+        x->c->authed = true;
+        x->c->parser.unauth = false;
     }
     if (atomic_load(&srv.has_pass) && !x->c->authed) {
         srv_reply_error(x->out, "NOAUTH HELLO must be called with the client already "
@@ -141,23 +173,23 @@ void cmd_hello(ctx *x)
                         "RESP protocol version at the same time");
         return;
     }
-    if (name != NULL) {
-        char *copy = malloc(namelen + 1);
-        if (copy != NULL) {
-            memcpy(copy, name, namelen);
-            copy[namelen] = '\0';
-            free(x->c->name);
-            x->c->name = copy;
-        }
+    if (name != NULL && !srv_conn_set_name(x->c, name, namelen)) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    if (ver != 0) {
+        x->c->resp = (int)ver;
+        atomic_store_explicit(&x->c->pub_resp, (int)ver, memory_order_relaxed);
+        x->out->resp3 = ver == 3;  // this reply is the first in the new protocol
     }
     srv_buf *o = x->out;
-    srv_reply_array(o, 14);
+    srv_reply_map(o, 7);
     srv_reply_bulk(o, "server", 6);
     srv_reply_bulk(o, "mwrt", 4);
     srv_reply_bulk(o, "version", 7);
     srv_reply_bulk(o, SRV_REDIS_VERSION, strlen(SRV_REDIS_VERSION));
     srv_reply_bulk(o, "proto", 5);
-    srv_reply_int(o, 2);
+    srv_reply_int(o, x->c->resp);
     srv_reply_bulk(o, "id", 2);
     srv_reply_int(o, x->c->id);
     srv_reply_bulk(o, "mode", 4);
@@ -207,46 +239,430 @@ static void client_unblock(ctx *x)
     }
 }
 
+/* ---------------------------------------------------------------- CLIENT
+ *
+ * Clients live on several workers; CLIENT LIST, INFO and KILL reach them
+ * through the registry (net.c: srv_clients_each, under its lock), reading
+ * only what the registry says may be read from another thread, and
+ * killing through the owner's loop (srv_conn_kill). */
+
+static const char *const client_help[] = {
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+};
+
+/* Client types of LIST and KILL: normal or pubsub (no replication). */
+enum { CT_ANY = -1, CT_NORMAL, CT_MASTER, CT_REPLICA, CT_PUBSUB };
+
+static int client_type(ctx *x, size_t i)
+{
+    if (arg_is(x, i, "normal")) {
+        return CT_NORMAL;
+    }
+    if (arg_is(x, i, "master")) {
+        return CT_MASTER;
+    }
+    if (arg_is(x, i, "replica") || arg_is(x, i, "slave")) {
+        return CT_REPLICA;
+    }
+    if (arg_is(x, i, "pubsub")) {
+        return CT_PUBSUB;
+    }
+    srv_reply_errorf(x->out, "ERR Unknown client type '%.*s'",
+                     (int)(x->argl[i] > 128 ? 128 : x->argl[i]), x->argv[i]);
+    return -2;
+}
+
+/* One CLIENT LIST line for c (Redis 7.0's fields), ended by "\n".  Runs
+ * under the registry lock; self is the connection asking. */
+static void client_line(srv_buf *b, srv_conn *c, ctx *self)
+{
+    int64_t now = srv_now_ms();
+    size_t qbuf, qfree, obl, omem, argvmem = 0;
+    srv_conn_buffers(c, &qbuf, &qfree, &obl, &omem);
+    const char *cmd = atomic_load_explicit(&c->last_cmd, memory_order_relaxed);
+    for (size_t i = 0; c == self->c && i < self->argc; i++) {
+        argvmem += self->argl[i];  // the request running now
+    }
+    // Subscriptions and flags are the owner's to read: shown for the
+    // asking worker's clients (others show none).
+    long long subs[3] = {0, 0, 0};
+    char flags[8], *f = flags;
+    if (c->w == srv_self) {
+        srv_pubsub_counts(c, subs);
+        if (subs[0] + subs[1] + subs[2] > 0) {
+            *f++ = 'P';
+        }
+        if (c->no_evict) {
+            *f++ = 'e';
+        }
+    }
+    if (f == flags) {
+        *f++ = 'N';
+    }
+    *f = '\0';
+    char line[1024];
+    int n = snprintf(line, sizeof line,
+        "id=%lld addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%lld "
+        "psub=%lld ssub=%lld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=0 "
+        "obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d\n",
+        c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
+        (long long)((now - c->created_ms) / 1000),
+        (long long)((now - atomic_load_explicit(&c->last_ms, memory_order_relaxed)) / 1000),
+        flags, subs[0], subs[1], subs[2], qbuf, qfree, argvmem, qbuf + qfree, obl, omem,
+        sizeof *c + qbuf + qfree + obl + omem + argvmem, cmd,
+        atomic_load_explicit(&c->pub_resp, memory_order_relaxed));
+    if (n > 0) {
+        srv_buf_append(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+}
+
+typedef struct client_filter {
+    ctx *x;
+    srv_buf *b;                 /* LIST: the text */
+    int type;                   /* CT_ANY or one */
+    const long long *ids;       /* LIST ID / KILL ID: NULL for any */
+    size_t nids;
+    const char *addr, *laddr;   /* KILL ADDR / LADDR, NUL-ended; NULL any */
+    bool skipme;
+    long long killed;
+} client_filter;
+
+static bool client_matches(client_filter *f, srv_conn *c)
+{
+    // A subscriber is of type pubsub, any other client normal (only the
+    // asking worker's subscribers are known: others count as normal).
+    int type = c->w == srv_self && srv_pubsub_count(c) > 0 ? CT_PUBSUB : CT_NORMAL;
+    if (f->type != CT_ANY && f->type != type) {
+        return false;
+    }
+    if (f->ids != NULL) {
+        bool hit = false;
+        for (size_t i = 0; i < f->nids; i++) {
+            hit = hit || f->ids[i] == c->id;
+        }
+        if (!hit) {
+            return false;
+        }
+    }
+    return (f->addr == NULL || strcmp(f->addr, c->addr) == 0) &&
+           (f->laddr == NULL || strcmp(f->laddr, c->laddr) == 0);
+}
+
+static void client_list_one(srv_conn *c, void *arg)
+{
+    client_filter *f = arg;
+    if (client_matches(f, c)) {
+        client_line(f->b, c, f->x);
+    }
+}
+
+static void client_kill_one(srv_conn *c, void *arg)
+{
+    client_filter *f = arg;
+    if (client_matches(f, c) && !(f->skipme && c == f->x->c)) {
+        srv_conn_kill(c, f->x->c);
+        f->killed++;
+    }
+}
+
+static void reply_text(ctx *x, srv_buf *b)
+{
+    if (b->oom) {
+        srv_reply_error(x->out, E_NOMEM);
+    } else {
+        srv_reply_verbatim(x->out, b->data != NULL ? b->data : "", b->len);
+    }
+    srv_buf_free(b);
+}
+
+static void client_list(ctx *x)
+{
+    client_filter f = {.x = x, .type = CT_ANY};
+    long long *ids = NULL;
+    size_t i = 2;
+    if (x->argc >= 4 && arg_is(x, 2, "TYPE") && x->argc == 4) {
+        if ((f.type = client_type(x, 3)) == -2) {
+            return;
+        }
+        i = 4;
+    } else if (x->argc >= 4 && arg_is(x, 2, "ID")) {
+        ids = malloc((x->argc - 3) * sizeof *ids);
+        if (ids == NULL) {
+            srv_reply_error(x->out, E_NOMEM);
+            return;
+        }
+        for (size_t k = 3; k < x->argc; k++) {
+            if (!srv_str2ll(x->argv[k], x->argl[k], &ids[k - 3]) || ids[k - 3] < 0) {
+                free(ids);
+                srv_reply_error(x->out, "ERR Invalid client ID");
+                return;
+            }
+        }
+        f.ids = ids;
+        f.nids = x->argc - 3;
+        i = x->argc;
+    }
+    if (i != x->argc) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    srv_buf b = {0};
+    f.b = &b;
+    srv_clients_each(client_list_one, &f);
+    free(ids);
+    reply_text(x, &b);
+}
+
+/* CLIENT KILL addr (the old form: +OK or no such client), or CLIENT KILL
+ * with filters (how many were killed). */
+static void client_kill(ctx *x)
+{
+    char addr[64], laddr[64];
+    long long id = 0;
+    client_filter f = {.x = x, .type = CT_ANY, .skipme = true};
+    if (x->argc == 3) {
+        snprintf(addr, sizeof addr, "%.*s", (int)(x->argl[2] > 63 ? 63 : x->argl[2]), x->argv[2]);
+        f.addr = addr;
+        f.skipme = false;
+        srv_clients_each(client_kill_one, &f);
+        if (f.killed == 0) {
+            srv_reply_error(x->out, "ERR No such client");
+        } else {
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        }
+        return;
+    }
+    if (x->argc % 2 != 0) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    for (size_t i = 2; i < x->argc; i += 2) {
+        size_t vi = i + 1;
+        int vn = (int)(x->argl[vi] > 63 ? 63 : x->argl[vi]);
+        if (arg_is(x, i, "ID")) {
+            if (!srv_str2ll(x->argv[vi], x->argl[vi], &id) || id <= 0) {
+                srv_reply_error(x->out, "ERR client-id should be greater than 0");
+                return;
+            }
+            f.ids = &id;
+            f.nids = 1;
+        } else if (arg_is(x, i, "TYPE")) {
+            if ((f.type = client_type(x, vi)) == -2) {
+                return;
+            }
+        } else if (arg_is(x, i, "ADDR")) {
+            snprintf(addr, sizeof addr, "%.*s", vn, x->argv[vi]);
+            f.addr = addr;
+        } else if (arg_is(x, i, "LADDR")) {
+            snprintf(laddr, sizeof laddr, "%.*s", vn, x->argv[vi]);
+            f.laddr = laddr;
+        } else if (arg_is(x, i, "USER")) {
+            if (!arg_is(x, vi, "default")) {
+                srv_reply_errorf(x->out, "ERR No such user '%.*s'", vn, x->argv[vi]);
+                return;
+            }
+        } else if (arg_is(x, i, "SKIPME")) {
+            if (arg_is(x, vi, "yes")) {
+                f.skipme = true;
+            } else if (arg_is(x, vi, "no")) {
+                f.skipme = false;
+            } else {
+                srv_reply_error(x->out, E_SYNTAX);
+                return;
+            }
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    srv_clients_each(client_kill_one, &f);
+    srv_reply_int(x->out, f.killed);
+}
+
+static bool client_arity(ctx *x, size_t want, const char *sub)
+{
+    if (x->argc != want) {
+        srv_reply_errorf(x->out, "ERR wrong number of arguments for 'client|%s' command", sub);
+        return false;
+    }
+    return true;
+}
+
+/* CLIENT PAUSE timeout [WRITE|ALL] and UNPAUSE (client_pause.c-like
+ * state is in net.c: srv_pause). */
+static void client_pause(ctx *x)
+{
+    long long ms;
+    if (x->argc < 3 || x->argc > 4) {
+        srv_reply_error(x->out, "ERR wrong number of arguments for 'client|pause' command");
+        return;
+    }
+    if (!srv_str2ll(x->argv[2], x->argl[2], &ms)) {
+        srv_reply_error(x->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        srv_reply_error(x->out, "ERR timeout is negative");
+        return;
+    }
+    bool all = true;
+    if (x->argc == 4) {
+        if (arg_is(x, 3, "WRITE")) {
+            all = false;
+        } else if (!arg_is(x, 3, "ALL")) {
+            srv_reply_error(x->out, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    srv_pause(ms, all);
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
+/* Record the full name of a container's subcommand ("client|list") as
+ * the connection's last command, as CLIENT LIST shows it; names is the
+ * container's list of full names (static). */
+static void note_subcommand(ctx *x, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n && x->argc >= 2; i++) {
+        const char *sub = strchr(names[i], '|') + 1;
+        if (arg_is(x, 1, sub)) {
+            atomic_store_explicit(&x->c->last_cmd, names[i], memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+static const char *const client_subs[] = {
+    "client|id", "client|getname", "client|setname", "client|list", "client|info",
+    "client|kill", "client|reply", "client|no-evict", "client|pause", "client|unpause",
+    "client|tracking", "client|caching", "client|trackinginfo", "client|getredir",
+    "client|unblock", "client|help"};
+
 void cmd_client(ctx *x)
 {
+    srv_conn *c = x->c;
+    note_subcommand(x, client_subs, sizeof client_subs / sizeof client_subs[0]);
     if (arg_is(x, 1, "ID")) {
-        if (x->argc != 2) {
-            srv_reply_error(x->out, "ERR wrong number of arguments for 'client|id' command");
-            return;
+        if (client_arity(x, 2, "id")) {
+            srv_reply_int(x->out, c->id);
         }
-        srv_reply_int(x->out, x->c->id);
     } else if (arg_is(x, 1, "GETNAME")) {
-        if (x->argc != 2) {
-            srv_reply_error(x->out, "ERR wrong number of arguments for 'client|getname' command");
+        if (!client_arity(x, 2, "getname")) {
             return;
         }
-        if (x->c->name == NULL) {
+        if (c->name == NULL) {
             srv_reply_null(x->out);
         } else {
-            srv_reply_bulk(x->out, x->c->name, strlen(x->c->name));
+            srv_reply_bulk(x->out, c->name, strlen(c->name));
         }
     } else if (arg_is(x, 1, "SETNAME")) {
-        if (x->argc != 3) {
-            srv_reply_error(x->out, "ERR wrong number of arguments for 'client|setname' command");
+        if (!client_arity(x, 3, "setname")) {
             return;
         }
         if (!name_ok(x->argv[2], x->argl[2])) {
-            srv_reply_error(x->out, "ERR Client names cannot contain spaces, newlines or "
-                            "special characters.");
+            srv_reply_error(x->out, E_BADNAME);
+        } else if (!srv_conn_set_name(c, x->argv[2], x->argl[2])) {
+            srv_reply_error(x->out, E_NOMEM);
+        } else {
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        }
+    } else if (arg_is(x, 1, "LIST")) {
+        client_list(x);
+    } else if (arg_is(x, 1, "INFO")) {
+        if (!client_arity(x, 2, "info")) {
             return;
         }
-        free(x->c->name);
-        x->c->name = NULL;
-        if (x->argl[2] > 0) {
-            x->c->name = malloc(x->argl[2] + 1);
-            if (x->c->name == NULL) {
-                srv_reply_error(x->out, E_NOMEM);
-                return;
-            }
-            memcpy(x->c->name, x->argv[2], x->argl[2]);
-            x->c->name[x->argl[2]] = '\0';
+        srv_buf b = {0};
+        pthread_mutex_lock(&srv_clients_lock);  // client_line reads the name
+        client_line(&b, c, x);
+        pthread_mutex_unlock(&srv_clients_lock);
+        reply_text(x, &b);
+    } else if (arg_is(x, 1, "KILL")) {
+        if (x->argc < 3) {
+            srv_reply_error(x->out, "ERR wrong number of arguments for 'client|kill' command");
+            return;
         }
-        srv_buf_append(x->out, "+OK\r\n", 5);
+        client_kill(x);
+    } else if (arg_is(x, 1, "REPLY")) {
+        if (!client_arity(x, 3, "reply")) {
+            return;
+        }
+        if (arg_is(x, 2, "ON")) {
+            c->reply_off = false;
+            c->reply_skip = false;
+            c->reply_skip_next = false;
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        } else if (arg_is(x, 2, "OFF")) {
+            c->reply_off = true;   // no reply, from this one on
+        } else if (arg_is(x, 2, "SKIP")) {
+            if (!c->reply_off) {
+                c->reply_skip_next = true;
+            }
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+        }
+    } else if (arg_is(x, 1, "NO-EVICT")) {
+        if (!client_arity(x, 3, "no-evict")) {
+            return;
+        }
+        if (arg_is(x, 2, "ON") || arg_is(x, 2, "OFF")) {
+            c->no_evict = arg_is(x, 2, "ON");
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+        }
+    } else if (arg_is(x, 1, "PAUSE")) {
+        client_pause(x);
+    } else if (arg_is(x, 1, "UNPAUSE")) {
+        if (client_arity(x, 2, "unpause")) {
+            srv_pause(0, false);
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        }
+    } else if (arg_is(x, 1, "TRACKING") || arg_is(x, 1, "CACHING") ||
+               arg_is(x, 1, "TRACKINGINFO") || arg_is(x, 1, "GETREDIR")) {
+        srv_reply_error(x->out, "ERR client-side caching (CLIENT TRACKING) is not supported");
+    } else if (arg_is(x, 1, "HELP") && x->argc == 2) {
+        size_t n = sizeof client_help / sizeof client_help[0];
+        srv_reply_array(x->out, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            srv_reply_status(x->out, client_help[i]);
+        }
     } else if (arg_is(x, 1, "UNBLOCK")) {
         client_unblock(x);
     } else {
@@ -371,7 +787,7 @@ void cmd_config_get(ctx *x)
             }
         }
     }
-    srv_reply_array(x->out, n * 2);
+    srv_reply_map(x->out, n);
     for (int i = 0; i < n; i++) {
         srv_reply_bulk(x->out, names[i], strlen(names[i]));
         srv_reply_bulk(x->out, vals[i], strlen(vals[i]));
@@ -472,6 +888,9 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
 
 void cmd_config(ctx *x)
 {
+    static const char *const subs[] = {"config|get", "config|set", "config|resetstat",
+                                       "config|rewrite", "config|help"};
+    note_subcommand(x, subs, sizeof subs / sizeof subs[0]);
     if (arg_is(x, 1, "GET")) {
         cmd_config_get(x);
     } else if (arg_is(x, 1, "SET")) {
@@ -497,6 +916,7 @@ void cmd_config(ctx *x)
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else if (arg_is(x, 1, "RESETSTAT")) {
         srv_ks_reset_stats();
+        srv_stats_reset();
         mw_gc_reset_stats();
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else {
@@ -616,76 +1036,335 @@ static void info_gc(srv_buf *b)
     free(hs);
 }
 
-static void info_section(srv_buf *b, const char *sec)
+/* "1.23M" as Redis's bytesToHuman. */
+static void human(char *dst, size_t cap, double n)
 {
-    if (strcmp(sec, "server") == 0) {
-        info_line(b, "# Server");
-        info_line(b, "redis_version:%s", SRV_REDIS_VERSION);
-        info_line(b, "mwrt_server_version:%s", SRV_VERSION);
-        info_line(b, "mwrt_version:%s", mw_version());
-        info_line(b, "redis_mode:standalone");
-        info_line(b, "multiplexing_api:libuv %s", uv_version_string());
-        info_line(b, "process_id:%ld", (long)getpid());
-        info_line(b, "tcp_port:%d", srv.cfg.port);
-        info_line(b, "workers:%d", srv.cfg.workers);
-        int64_t up = (srv_now_ms() - srv.start_ms) / 1000;
-        info_line(b, "uptime_in_seconds:%lld", (long long)up);
-        info_line(b, "uptime_in_days:%lld", (long long)(up / 86400));
-    } else if (strcmp(sec, "clients") == 0) {
-        info_line(b, "# Clients");
-        info_line(b, "connected_clients:%lld", atomic_load(&srv.clients));
-        info_line(b, "maxclients:%lld", atomic_load(&srv.maxclients));
-        info_line(b, "blocked_clients:%lld", srv_blocked_clients());
-    } else if (strcmp(sec, "memory") == 0) {
-        mw_alloc_stats a;
-        size_t small;
-        size_t used = srv_memory_used(&a, &small);
-        info_line(b, "# Memory");
-        info_line(b, "used_memory:%zu", used);
-        info_line(b, "used_memory_rss:%zu", rss_bytes());
-        info_line(b, "maxmemory:%lld", atomic_load(&srv.maxmemory));
-        info_line(b, "maxmemory_policy:noeviction");
-        info_line(b, "mem_allocator:mwrt");
-        info_line(b, "alloc_small_bytes_in_use:%zu", small);
-        info_line(b, "alloc_large_in_use:%zu", a.large_in_use);
-        info_line(b, "alloc_large_bytes:%zu", a.large_bytes);
-        info_line(b, "alloc_bytes_from_os:%zu", a.bytes_from_os);
-        info_line(b, "alloc_peak_bytes_from_os:%zu", a.peak_bytes_from_os);
-        info_line(b, "alloc_arenas_live:%zu", a.arenas_live);
-        info_line(b, "alloc_arenas_mapped:%zu", a.arenas_mapped);
-        info_line(b, "alloc_arenas_released:%zu", a.arenas_released);
-        info_line(b, "alloc_pools_in_use:%zu", a.pools_in_use);
-        info_line(b, "alloc_pools_free:%zu", a.pools_free);
-        info_line(b, "alloc_heaps:%zu", a.heaps);
-        info_line(b, "alloc_heaps_abandoned:%zu", a.heaps_abandoned);
-    } else if (strcmp(sec, "stats") == 0) {
-        long long cmds = 0, in = 0, out = 0;
-        for (int i = 0; i < srv.nworkers; i++) {
-            cmds += atomic_load_explicit(&srv.workers[i].commands, memory_order_relaxed);
-            in += atomic_load_explicit(&srv.workers[i].net_in, memory_order_relaxed);
-            out += atomic_load_explicit(&srv.workers[i].net_out, memory_order_relaxed);
+    static const char units[] = "BKMGTPE";
+    int u = 0;
+    while (n >= 1024 && u < 6) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0) {
+        snprintf(dst, cap, "%.0fB", n);
+    } else {
+        snprintf(dst, cap, "%.2f%c", n, units[u]);
+    }
+}
+
+/* A run id for INFO: 40 hex digits drawn once from the hash seed. */
+static char run_id_text[41];
+static pthread_once_t run_id_once = PTHREAD_ONCE_INIT;
+
+static void run_id_fill(void)
+{
+    uint64_t h = srv.hash_seed[0] ^ (uint64_t)srv.start_ms;
+    for (int i = 0; i < 40; i++) {
+        h = h * 6364136223846793005ull + (srv.hash_seed[1] | 1);
+        run_id_text[i] = "0123456789abcdef"[(h >> 59) & 15];
+    }
+    run_id_text[40] = '\0';
+}
+
+static const char *run_id(void)
+{
+    pthread_once(&run_id_once, run_id_fill);
+    return run_id_text;
+}
+
+static void info_server(srv_buf *b)
+{
+    struct utsname u;
+    if (uname(&u) != 0) {
+        memset(&u, 0, sizeof u);
+    }
+    char exe[512] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    int64_t now = srv_now_ms();
+    int64_t up = (now - srv.start_ms) / 1000;
+    info_line(b, "# Server");
+    info_line(b, "redis_version:%s", SRV_REDIS_VERSION);
+    info_line(b, "redis_git_sha1:00000000");
+    info_line(b, "redis_git_dirty:0");
+    info_line(b, "redis_build_id:0");
+    info_line(b, "redis_mode:standalone");
+    info_line(b, "os:%s %s %s", u.sysname, u.release, u.machine);
+    info_line(b, "arch_bits:%d", (int)(sizeof(void *) * 8));
+    info_line(b, "monotonic_clock:POSIX clock_gettime");
+    info_line(b, "multiplexing_api:libuv %s", uv_version_string());
+    info_line(b, "atomicvar_api:c11-builtin");
+#ifdef __VERSION__
+    info_line(b, "gcc_version:%d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#endif
+    info_line(b, "process_id:%ld", (long)getpid());
+    info_line(b, "process_supervised:no");
+    info_line(b, "run_id:%s", run_id());
+    info_line(b, "tcp_port:%d", srv.cfg.port);
+    info_line(b, "server_time_usec:%lld", (long long)now * 1000);
+    info_line(b, "uptime_in_seconds:%lld", (long long)up);
+    info_line(b, "uptime_in_days:%lld", (long long)(up / 86400));
+    info_line(b, "hz:10");
+    info_line(b, "configured_hz:10");
+    info_line(b, "lru_clock:%lld", (long long)((now / 1000) & ((1 << 24) - 1)));
+    info_line(b, "executable:%s", exe);
+    info_line(b, "config_file:");
+    info_line(b, "io_threads_active:0");
+    info_line(b, "mwrt_server_version:%s", SRV_VERSION);
+    info_line(b, "mwrt_version:%s", mw_version());
+    info_line(b, "workers:%d", srv.cfg.workers);
+}
+
+static void info_memory(srv_buf *b)
+{
+    static _Atomic(size_t) peak;
+    mw_alloc_stats a;
+    size_t small;
+    size_t used = srv_memory_used(&a, &small);
+    size_t rss = rss_bytes();
+    size_t p = atomic_load(&peak);
+    while (used > p && !atomic_compare_exchange_weak(&peak, &p, used)) {
+    }
+    p = used > p ? used : p;
+    long long maxmem = atomic_load(&srv.maxmemory);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    size_t total = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize : 0;
+    char h1[32], h2[32], h3[32], h4[32], h5[32];
+    human(h1, sizeof h1, (double)used);
+    human(h2, sizeof h2, (double)rss);
+    human(h3, sizeof h3, (double)p);
+    human(h4, sizeof h4, (double)total);
+    human(h5, sizeof h5, (double)maxmem);
+    info_line(b, "# Memory");
+    info_line(b, "used_memory:%zu", used);
+    info_line(b, "used_memory_human:%s", h1);
+    info_line(b, "used_memory_rss:%zu", rss);
+    info_line(b, "used_memory_rss_human:%s", h2);
+    info_line(b, "used_memory_peak:%zu", p);
+    info_line(b, "used_memory_peak_human:%s", h3);
+    info_line(b, "used_memory_peak_perc:%.2f%%", p ? 100.0 * (double)used / (double)p : 100.0);
+    info_line(b, "used_memory_overhead:0");
+    info_line(b, "used_memory_startup:0");
+    info_line(b, "used_memory_dataset:%zu", used);
+    info_line(b, "used_memory_dataset_perc:100.00%%");
+    info_line(b, "allocator_allocated:%zu", used);
+    info_line(b, "allocator_active:%zu", a.bytes_from_os);
+    info_line(b, "allocator_resident:%zu", a.bytes_from_os);
+    info_line(b, "total_system_memory:%zu", total);
+    info_line(b, "total_system_memory_human:%s", h4);
+    info_line(b, "used_memory_lua:0");
+    info_line(b, "used_memory_scripts:0");
+    info_line(b, "number_of_cached_scripts:0");
+    info_line(b, "maxmemory:%lld", maxmem);
+    info_line(b, "maxmemory_human:%s", h5);
+    info_line(b, "maxmemory_policy:noeviction");
+    info_line(b, "mem_fragmentation_ratio:%.2f", used ? (double)rss / (double)used : 0.0);
+    info_line(b, "mem_fragmentation_bytes:%lld", (long long)rss - (long long)used);
+    info_line(b, "mem_not_counted_for_evict:0");
+    info_line(b, "mem_replication_backlog:0");
+    info_line(b, "mem_clients_slaves:0");
+    info_line(b, "mem_clients_normal:0");
+    info_line(b, "mem_aof_buffer:0");
+    info_line(b, "mem_allocator:mwrt");
+    info_line(b, "active_defrag_running:0");
+    info_line(b, "lazyfree_pending_objects:0");
+    info_line(b, "lazyfreed_objects:0");
+    info_line(b, "alloc_small_bytes_in_use:%zu", small);
+    info_line(b, "alloc_large_in_use:%zu", a.large_in_use);
+    info_line(b, "alloc_large_bytes:%zu", a.large_bytes);
+    info_line(b, "alloc_bytes_from_os:%zu", a.bytes_from_os);
+    info_line(b, "alloc_peak_bytes_from_os:%zu", a.peak_bytes_from_os);
+    info_line(b, "alloc_arenas_live:%zu", a.arenas_live);
+    info_line(b, "alloc_arenas_mapped:%zu", a.arenas_mapped);
+    info_line(b, "alloc_arenas_released:%zu", a.arenas_released);
+    info_line(b, "alloc_pools_in_use:%zu", a.pools_in_use);
+    info_line(b, "alloc_pools_free:%zu", a.pools_free);
+    info_line(b, "alloc_heaps:%zu", a.heaps);
+    info_line(b, "alloc_heaps_abandoned:%zu", a.heaps_abandoned);
+}
+
+static void info_persistence(srv_buf *b)
+{
+    // A server without persistence, as Redis with save "" and appendonly no.
+    static const char *const zero[] = {
+        "loading", "async_loading", "current_cow_peak", "current_cow_size",
+        "current_cow_size_age", "current_save_keys_processed", "current_save_keys_total",
+        "rdb_changes_since_last_save", "rdb_bgsave_in_progress"};
+    info_line(b, "# Persistence");
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
+        info_line(b, "%s:0", zero[i]);
+        if (i == 4) {
+            info_line(b, "current_fork_perc:0.00");
         }
-        info_line(b, "# Stats");
-        info_line(b, "total_connections_received:%lld", atomic_load(&srv.total_connections));
-        info_line(b, "total_commands_processed:%lld", cmds);
-        info_line(b, "instantaneous_ops_per_sec:%lld", atomic_load(&srv.ops_per_sec));
-        info_line(b, "total_net_input_bytes:%lld", in);
-        info_line(b, "total_net_output_bytes:%lld", out);
-        info_line(b, "rejected_connections:%lld", atomic_load(&srv.rejected_connections));
-        srv_ks_totals t;
-        srv_ks_get_totals(&t);
-        info_line(b, "expired_keys:%lld", t.expired);
-        info_line(b, "keyspace_hits:%lld", t.hits);
-        info_line(b, "keyspace_misses:%lld", t.misses);
-        long long chans, pats, shard;
-        srv_pubsub_totals(&chans, &pats, &shard);
-        info_line(b, "pubsub_channels:%lld", chans);
-        info_line(b, "pubsub_patterns:%lld", pats);
-        info_line(b, "pubsubshard_channels:%lld", shard);
-    } else if (strcmp(sec, "gc") == 0) {
-        info_line(b, "# GC");
-        info_gc(b);
-    } else if (strcmp(sec, "shards") == 0) {
+    }
+    info_line(b, "rdb_last_save_time:%lld", (long long)(srv.start_ms / 1000));
+    info_line(b, "rdb_last_bgsave_status:ok");
+    info_line(b, "rdb_last_bgsave_time_sec:-1");
+    info_line(b, "rdb_current_bgsave_time_sec:-1");
+    info_line(b, "rdb_saves:0");
+    info_line(b, "rdb_last_cow_size:0");
+    info_line(b, "rdb_last_load_keys_expired:0");
+    info_line(b, "rdb_last_load_keys_loaded:0");
+    info_line(b, "aof_enabled:0");
+    info_line(b, "aof_rewrite_in_progress:0");
+    info_line(b, "aof_rewrite_scheduled:0");
+    info_line(b, "aof_last_rewrite_time_sec:-1");
+    info_line(b, "aof_current_rewrite_time_sec:-1");
+    info_line(b, "aof_last_bgrewrite_status:ok");
+    info_line(b, "aof_rewrites:0");
+    info_line(b, "aof_rewrites_consecutive_failures:0");
+    info_line(b, "aof_last_write_status:ok");
+    info_line(b, "aof_last_cow_size:0");
+    info_line(b, "module_fork_in_progress:0");
+    info_line(b, "module_fork_last_cow_size:0");
+}
+
+static void info_stats(srv_buf *b)
+{
+    long long cmds = 0, in = 0, out = 0;
+    for (int i = 0; i < srv.nworkers; i++) {
+        cmds += atomic_load_explicit(&srv.workers[i].commands, memory_order_relaxed);
+        in += atomic_load_explicit(&srv.workers[i].net_in, memory_order_relaxed);
+        out += atomic_load_explicit(&srv.workers[i].net_out, memory_order_relaxed);
+    }
+    srv_ks_totals t;
+    srv_ks_get_totals(&t);
+    info_line(b, "# Stats");
+    info_line(b, "total_connections_received:%lld", atomic_load(&srv.total_connections));
+    info_line(b, "total_commands_processed:%lld", cmds);
+    info_line(b, "instantaneous_ops_per_sec:%lld", atomic_load(&srv.ops_per_sec));
+    info_line(b, "total_net_input_bytes:%lld", in);
+    info_line(b, "total_net_output_bytes:%lld", out);
+    info_line(b, "total_net_repl_input_bytes:0");
+    info_line(b, "total_net_repl_output_bytes:0");
+    info_line(b, "instantaneous_input_kbps:0.00");
+    info_line(b, "instantaneous_output_kbps:0.00");
+    info_line(b, "instantaneous_input_repl_kbps:0.00");
+    info_line(b, "instantaneous_output_repl_kbps:0.00");
+    info_line(b, "rejected_connections:%lld", atomic_load(&srv.rejected_connections));
+    info_line(b, "sync_full:0");
+    info_line(b, "sync_partial_ok:0");
+    info_line(b, "sync_partial_err:0");
+    info_line(b, "expired_keys:%lld", t.expired);
+    info_line(b, "expired_stale_perc:0.00");
+    info_line(b, "expired_time_cap_reached_count:0");
+    info_line(b, "expire_cycle_cpu_milliseconds:0");
+    info_line(b, "evicted_keys:0");
+    info_line(b, "evicted_clients:0");
+    info_line(b, "total_eviction_exceeded_time:0");
+    info_line(b, "current_eviction_exceeded_time:0");
+    info_line(b, "keyspace_hits:%lld", t.hits);
+    info_line(b, "keyspace_misses:%lld", t.misses);
+    long long chans, pats, shard;
+    srv_pubsub_totals(&chans, &pats, &shard);
+    info_line(b, "pubsub_channels:%lld", chans);
+    info_line(b, "pubsub_patterns:%lld", pats);
+    info_line(b, "pubsubshard_channels:%lld", shard);
+    info_line(b, "latest_fork_usec:0");
+    info_line(b, "total_forks:0");
+    info_line(b, "migrate_cached_sockets:0");
+    info_line(b, "slave_expires_tracked_keys:0");
+    info_line(b, "active_defrag_hits:0");
+    info_line(b, "active_defrag_misses:0");
+    info_line(b, "active_defrag_key_hits:0");
+    info_line(b, "active_defrag_key_misses:0");
+    info_line(b, "total_active_defrag_time:0");
+    info_line(b, "current_active_defrag_time:0");
+    info_line(b, "tracking_total_keys:0");
+    info_line(b, "tracking_total_items:0");
+    info_line(b, "tracking_total_prefixes:0");
+    info_line(b, "unexpected_error_replies:0");
+    info_line(b, "total_error_replies:%lld", srv_total_errors());
+    info_line(b, "dump_payload_sanitizations:0");
+    info_line(b, "total_reads_processed:0");
+    info_line(b, "total_writes_processed:0");
+    info_line(b, "io_threaded_reads_processed:0");
+    info_line(b, "io_threaded_writes_processed:0");
+    info_line(b, "reply_buffer_shrinks:0");
+    info_line(b, "reply_buffer_expands:0");
+}
+
+static void info_replication(srv_buf *b)
+{
+    info_line(b, "# Replication");
+    info_line(b, "role:master");
+    info_line(b, "connected_slaves:0");
+    info_line(b, "master_failover_state:no-failover");
+    info_line(b, "master_replid:%s", run_id());
+    info_line(b, "master_replid2:0000000000000000000000000000000000000000");
+    info_line(b, "master_repl_offset:0");
+    info_line(b, "second_repl_offset:-1");
+    info_line(b, "repl_backlog_active:0");
+    info_line(b, "repl_backlog_size:1048576");
+    info_line(b, "repl_backlog_first_byte_offset:0");
+    info_line(b, "repl_backlog_histlen:0");
+}
+
+static double tv_sec(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void info_cpu(srv_buf *b)
+{
+    struct rusage self, children, thread;
+    memset(&self, 0, sizeof self);
+    memset(&children, 0, sizeof children);
+    memset(&thread, 0, sizeof thread);
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+#ifdef RUSAGE_THREAD
+    getrusage(RUSAGE_THREAD, &thread);  // this worker's thread
+#endif
+    info_line(b, "# CPU");
+    info_line(b, "used_cpu_sys:%.6f", tv_sec(self.ru_stime));
+    info_line(b, "used_cpu_user:%.6f", tv_sec(self.ru_utime));
+    info_line(b, "used_cpu_sys_children:%.6f", tv_sec(children.ru_stime));
+    info_line(b, "used_cpu_user_children:%.6f", tv_sec(children.ru_utime));
+    info_line(b, "used_cpu_sys_main_thread:%.6f", tv_sec(thread.ru_stime));
+    info_line(b, "used_cpu_user_main_thread:%.6f", tv_sec(thread.ru_utime));
+}
+
+static void info_clients(srv_buf *b)
+{
+    info_line(b, "# Clients");
+    info_line(b, "connected_clients:%lld", atomic_load(&srv.clients));
+    info_line(b, "cluster_connections:0");
+    info_line(b, "maxclients:%lld", atomic_load(&srv.maxclients));
+    info_line(b, "client_recent_max_input_buffer:0");
+    info_line(b, "client_recent_max_output_buffer:0");
+    info_line(b, "blocked_clients:%lld", srv_blocked_clients());
+    info_line(b, "tracking_clients:0");
+    info_line(b, "clients_in_timeout_table:0");
+}
+
+static void info_commandstats(srv_buf *b)
+{
+    info_line(b, "# Commandstats");
+    for (size_t i = 0; i < cmd_count(); i++) {
+        srv_cmd_totals t;
+        srv_cmdstat_get(i, &t);
+        if (t.calls == 0 && t.rejected == 0 && t.failed == 0) {
+            continue;
+        }
+        info_line(b, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,"
+                  "failed_calls=%lld", cmd_table[i].name, t.calls, t.usec,
+                  t.calls ? (double)t.usec / (double)t.calls : 0.0, t.rejected, t.failed);
+    }
+}
+
+static void info_errorstats(srv_buf *b)
+{
+    info_line(b, "# Errorstats");
+    char code[32];
+    long long count = 0;
+    for (size_t i = 0; i < srv_errorstat_get(i, code, sizeof code, &count); i++) {
+        info_line(b, "errorstat_%s:count=%lld", code, count);
+    }
+}
+
+static void info_shards(srv_buf *b)
+{
         // Not a Redis section: how the keyspace is laid out, and each
         // shard's keys as its owner last published them.
         info_line(b, "# Shards");
@@ -718,58 +1397,95 @@ static void info_section(srv_buf *b, const char *sec)
         info_line(b, "shard_hops:%lld", hops);
         info_line(b, "shard_batches:%lld", batches);
         info_line(b, "shard_wakeups:%lld", wakeups);
-    } else if (strcmp(sec, "keyspace") == 0) {
-        info_line(b, "# Keyspace");
-        srv_ks_totals t;
-        srv_ks_get_totals(&t);
-        if (t.keys > 0) {
-            info_line(b, "db0:keys=%lld,expires=%lld,avg_ttl=0", t.keys, t.expires);
-        }
+}
+
+static void info_keyspace(srv_buf *b)
+{
+    info_line(b, "# Keyspace");
+    srv_ks_totals t;
+    srv_ks_get_totals(&t);
+    if (t.keys > 0) {
+        info_line(b, "db0:keys=%lld,expires=%lld,avg_ttl=0", t.keys, t.expires);
     }
 }
 
+static void info_gc_section(srv_buf *b)
+{
+    info_line(b, "# GC");
+    info_gc(b);
+}
+
+static void info_modules(srv_buf *b)
+{
+    info_line(b, "# Modules");
+}
+
+static void info_latencystats(srv_buf *b)
+{
+    info_line(b, "# Latencystats");  // per-command percentiles are not kept
+}
+
+static void info_cluster(srv_buf *b)
+{
+    info_line(b, "# Cluster");
+    info_line(b, "cluster_enabled:0");
+}
+
+/* INFO's sections in Redis 7.0's order (ours, gc and shards, last); the
+ * default ones are what INFO and INFO default give, "all" adds the rest
+ * but shards, "everything" adds shards too. */
+static const struct info_sec {
+    const char *name;
+    void (*fn)(srv_buf *b);
+    int level;                  /* 0 default, 1 all, 2 everything */
+} info_secs[] = {
+    {"server", info_server, 0},           {"clients", info_clients, 0},
+    {"memory", info_memory, 0},           {"persistence", info_persistence, 0},
+    {"stats", info_stats, 0},             {"replication", info_replication, 0},
+    {"cpu", info_cpu, 0},                 {"modules", info_modules, 0},
+    {"commandstats", info_commandstats, 1}, {"errorstats", info_errorstats, 0},
+    {"latencystats", info_latencystats, 1}, {"cluster", info_cluster, 0},
+    {"keyspace", info_keyspace, 0},       {"gc", info_gc_section, 0},
+    {"shards", info_shards, 2},
+};
+#define NINFO_SECS (sizeof info_secs / sizeof info_secs[0])
+
+/* INFO [section ...]: the named sections (case-insensitive, several at
+ * once as in Redis 7.0), "default", "all", "everything"; each at most
+ * once, in the fixed order; unknown names add nothing. */
 void cmd_info(ctx *x)
 {
-    // The first six are the default; "shards" only when asked for, or all.
-    static const char *const all[] = {"server", "clients", "memory", "stats", "gc", "keyspace",
-                                      "shards"};
-    enum { NSEC = 7, NDEFAULT = 6 };
+    bool want[NINFO_SECS] = {false};
+    for (size_t a = 1; a <= x->argc; a++) {
+        int level = -1;
+        if (a == x->argc) {
+            level = x->argc == 1 ? 0 : -1;
+        } else if (arg_is(x, a, "default")) {
+            level = 0;
+        } else if (arg_is(x, a, "all")) {
+            level = 1;
+        } else if (arg_is(x, a, "everything")) {
+            level = 2;
+        }
+        for (size_t i = 0; i < NINFO_SECS; i++) {
+            if ((level >= 0 && info_secs[i].level <= level) ||
+                (level < 0 && a < x->argc && arg_is(x, a, info_secs[i].name))) {
+                want[i] = true;
+            }
+        }
+    }
     srv_buf b = {0};
-    bool want[NSEC] = {false};
     bool any = false;
-    if (x->argc == 1) {
-        for (int i = 0; i < NDEFAULT; i++) {
-            want[i] = true;
-        }
-    }
-    for (size_t a = 1; a < x->argc; a++) {
-        bool every = arg_is(x, a, "all") || arg_is(x, a, "everything");
-        if (every || arg_is(x, a, "default")) {
-            for (int i = 0; i < (every ? NSEC : NDEFAULT); i++) {
-                want[i] = true;
-            }
-        }
-        for (int i = 0; i < NSEC; i++) {
-            if (arg_is(x, a, all[i])) {
-                want[i] = true;
-            }
-        }
-    }
-    for (int i = 0; i < NSEC; i++) {
+    for (size_t i = 0; i < NINFO_SECS; i++) {
         if (want[i]) {
             if (any) {
                 srv_buf_append(&b, "\r\n", 2);
             }
-            info_section(&b, all[i]);
+            info_secs[i].fn(&b);
             any = true;
         }
     }
-    if (b.oom) {
-        srv_reply_error(x->out, E_NOMEM);
-    } else {
-        srv_reply_bulk(x->out, b.data ? b.data : "", b.len);
-    }
-    srv_buf_free(&b);
+    reply_text(x, &b);
 }
 
 /* -------------------------------------------------------------------- GC */

@@ -88,11 +88,11 @@ void cmd_smembers(ctx *x)
         return;
     }
     if (r == 0) {
-        srv_buf_append(x->out, "*0\r\n", 4);
+        srv_reply_set(x->out, 0);
         return;
     }
     srv_set *s = (srv_set *)o;
-    srv_reply_array(x->out, (long long)s->d.count);
+    srv_reply_set(x->out, (long long)s->d.count);
     // Redis keeps a small set of integers sorted (an intset) and replies in
     // that order; do the same so replies compare equal.
     int_member *ints = NULL;
@@ -158,7 +158,7 @@ void cmd_spop(ctx *x)
     }
     if (r == 0) {
         if (count >= 0) {
-            srv_buf_append(x->out, "*0\r\n", 4);
+            srv_reply_set(x->out, 0);
         } else {
             srv_reply_null(x->out);
         }
@@ -168,7 +168,7 @@ void cmd_spop(ctx *x)
     mw_incref(o);
     size_t n = count < 0 ? 1 : ((size_t)count < s->d.count ? (size_t)count : s->d.count);
     if (count >= 0) {
-        srv_reply_array(x->out, (long long)n);
+        srv_reply_set(x->out, (long long)n);
     }
     for (size_t i = 0; i < n; i++) {
         srv_entry *e = srv_dict_random(&s->d);
@@ -315,7 +315,7 @@ static void set_op(ctx *x, int op, bool store)
         return;
     }
     if (!store) {
-        srv_reply_array(x->out, (long long)res->d.count);
+        srv_reply_set(x->out, (long long)res->d.count);
         for (srv_entry *e = res->d.first; e != NULL; e = e->onext) {
             srv_reply_bulk(x->out, e->key, e->klen);
         }

@@ -254,9 +254,17 @@ static void zpop(ctx *x, bool max)
     srv_zset *z = (srv_zset *)o;
     mw_incref(o);
     size_t n = (size_t)count < z->len ? (size_t)count : z->len;
-    srv_reply_array(x->out, (long long)n * 2);
+    // Redis nests the pairs in RESP3 only when a count was given.
+    if (x->argc == 3) {
+        srv_reply_pairs(x->out, (long long)n);
+    } else {
+        srv_reply_array(x->out, (long long)n * 2);
+    }
     for (size_t i = 0; i < n; i++) {
         srv_znode *node = max ? z->tail : z->header->level[0].fwd;
+        if (x->argc == 3) {
+            srv_reply_pair(x->out);
+        }
         srv_reply_bulk(x->out, node->entry->key, node->entry->klen);
         srv_reply_double(x->out, node->score);
         srv_zset_del(z, node->entry->key, node->entry->klen);
@@ -395,8 +403,22 @@ static srv_znode *last_in_range(srv_zset *z, const zrange_spec *r)
     return n != z->header && !below_min(r, n) ? n : NULL;
 }
 
+/* The header of n members, with their scores or not: RESP3 nests each
+ * (member, score) pair in an array of its own, RESP2 flattens them. */
+static void reply_nodes_len(ctx *x, long long n, bool scores)
+{
+    if (scores) {
+        srv_reply_pairs(x->out, n);
+    } else {
+        srv_reply_array(x->out, n);
+    }
+}
+
 static void reply_node(ctx *x, srv_znode *n, bool scores)
 {
+    if (scores) {
+        srv_reply_pair(x->out);
+    }
     srv_reply_bulk(x->out, n->entry->key, n->entry->klen);
     if (scores) {
         srv_reply_double(x->out, n->score);
@@ -469,7 +491,7 @@ static void zrange_generic(ctx *x, int by, int rev)
             return;
         }
         long long n = stop - start + 1;
-        srv_reply_array(x->out, scores ? n * 2 : n);
+        reply_nodes_len(x, n, scores);
         srv_znode *node = srv_zset_at(z, (size_t)(rev ? len - 1 - start : start));
         for (long long k = 0; k < n && node != NULL; k++) {
             reply_node(x, node, scores);
@@ -493,7 +515,7 @@ static void zrange_generic(ctx *x, int by, int rev)
         }
         n++;
     }
-    srv_reply_array(x->out, scores ? n * 2 : n);
+    reply_nodes_len(x, n, scores);
     for (long long k = 0; k < n; k++) {
         reply_node(x, node, scores);
         node = rev ? node->back : node->level[0].fwd;
@@ -702,7 +724,7 @@ void cmd_zrandmember(ctx *x)
         return;
     }
     if (count < 0) {
-        srv_reply_array(x->out, scores ? -count * 2 : -count);
+        reply_nodes_len(x, -count, scores);
         for (long long i = 0; i < -count; i++) {
             size_t k = (size_t)random_below(z->len);
             reply_node(x, srv_zset_at(z, k), scores);
@@ -720,7 +742,7 @@ void cmd_zrandmember(ctx *x)
         all[k++] = p;
     }
     sample_shuffle(all, size, n);
-    srv_reply_array(x->out, scores ? (long long)n * 2 : (long long)n);
+    reply_nodes_len(x, (long long)n, scores);
     for (size_t i = 0; i < n; i++) {
         reply_node(x, (srv_znode *)all[i], scores);
     }
@@ -965,7 +987,7 @@ static void zsetop_generic(ctx *x, int op, bool store, const char *name)
     if (!ok) {
         srv_reply_error(x->out, E_NOMEM);
     } else if (!store) {
-        srv_reply_array(x->out, scores ? (long long)res->len * 2 : (long long)res->len);
+        reply_nodes_len(x, (long long)res->len, scores);
         for (srv_znode *p = res->header->level[0].fwd; p != NULL; p = p->level[0].fwd) {
             reply_node(x, p, scores);
         }

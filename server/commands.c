@@ -184,21 +184,22 @@ void reply_value(srv_buf *out, mw_object *o, int depth)
         }
     } else if (t == &srv_hash_type) {
         srv_hash *h = (srv_hash *)o;
-        srv_reply_array(out, (long long)h->d.count * 2);
+        srv_reply_map(out, (long long)h->d.count);
         for (srv_entry *e = h->d.first; e != NULL; e = e->onext) {
             srv_reply_bulk(out, e->key, e->klen);
             reply_value(out, e->v.obj, depth + 1);
         }
     } else if (t == &srv_set_type) {
         srv_set *s = (srv_set *)o;
-        srv_reply_array(out, (long long)s->d.count);
+        srv_reply_set(out, (long long)s->d.count);
         for (srv_entry *e = s->d.first; e != NULL; e = e->onext) {
             srv_reply_bulk(out, e->key, e->klen);
         }
     } else if (t == &srv_zset_type) {
         srv_zset *z = (srv_zset *)o;
-        srv_reply_array(out, (long long)z->len * 2);
+        srv_reply_pairs(out, (long long)z->len);
         for (srv_znode *n = z->header->level[0].fwd; n != NULL; n = n->level[0].fwd) {
+            srv_reply_pair(out);
             srv_reply_bulk(out, n->entry->key, n->entry->klen);
             srv_reply_double(out, n->score);
         }
@@ -476,12 +477,12 @@ const srv_cmd cmd_table[] = {
     {"watch", cmd_watch, -2, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, {1, -1, 1, SRV_ROUTE_LOCAL}, C_TRANSACTION, "RO"},  // routed by cmd_watch
     {"unwatch", cmd_unwatch, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_ALLOW_BUSY, K_NONE, C_TRANSACTION, NULL},
     // Pub/sub (pubsub.c).
-    {"subscribe", cmd_subscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
-    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
-    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
-    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
-    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
-    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
+    {"subscribe", cmd_subscribe, -2, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"unsubscribe", cmd_unsubscribe, -1, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"psubscribe", cmd_psubscribe, -2, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"punsubscribe", cmd_punsubscribe, -1, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, K_NONE, 0, NULL},
+    {"ssubscribe", cmd_ssubscribe, -2, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
+    {"sunsubscribe", cmd_sunsubscribe, -1, F_PUBSUB|F_PUSH|F_NOSCRIPT|F_LOADING|F_STALE|F_SUBOK, {1, -1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
     {"publish", cmd_publish, 3, F_PUBSUB|F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
     {"spublish", cmd_spublish, 3, F_PUBSUB|F_LOADING|F_STALE|F_FAST, {1, 1, 1, SRV_ROUTE_LOCAL}, 0, "not_key"},
     {"pubsub", cmd_pubsub, -2, 0, K_NONE, 0, NULL},
@@ -540,9 +541,153 @@ static uint32_t name_hash(const char *p, size_t n)
     return h;
 }
 
+/* ----------------------------------------------------------- statistics
+ *
+ * INFO commandstats and errorstats.  Each worker counts its own commands
+ * in its own row of cmd_stats (indexed by the command's place in the
+ * table): one relaxed load and store per counter, no lock and no shared
+ * cache line on the command path; INFO sums the rows.  CONFIG RESETSTAT
+ * cannot write another worker's counters, so it moves a baseline that
+ * INFO subtracts (guarded by stats_lock, which only INFO and RESETSTAT
+ * take).  Error replies are rarer: they are counted by their first word
+ * (ERR, WRONGTYPE, ...) in one table under stats_lock, at the one place
+ * where a command's reply is known to be an error (srv_execute). */
+
+typedef struct cmd_stat {
+    _Atomic(long long) calls, usec, rejected, failed;
+} cmd_stat;
+
+#define ERRORSTATS_MAX 128      /* distinct error codes kept, as Redis */
+
+static cmd_stat *cmd_stats;     /* [(workers + 1) * table size]; NULL: no memory */
+static srv_cmd_totals *cmd_stats_base;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char code[32];
+    long long count;
+} error_codes[ERRORSTATS_MAX];
+static size_t nerror_codes;
+static long long total_errors;
+
+static void bump(_Atomic(long long) *n, long long by)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+/* The calling thread's row: its worker's, or the last for other threads. */
+static cmd_stat *stat_row(void)
+{
+    int row = srv_self != NULL ? srv_self->index : srv.cfg.workers;
+    return cmd_stats + (size_t)row * cmd_count();
+}
+
+static void count_error(const char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && k < sizeof error_codes[0].code - 1 && p[k] != ' ' && p[k] != '\r') {
+        k++;
+    }
+    pthread_mutex_lock(&stats_lock);
+    total_errors++;
+    size_t i = 0;
+    while (i < nerror_codes &&
+           !(strlen(error_codes[i].code) == k && memcmp(error_codes[i].code, p, k) == 0)) {
+        i++;
+    }
+    if (i == nerror_codes && nerror_codes < ERRORSTATS_MAX) {
+        memcpy(error_codes[i].code, p, k);
+        error_codes[i].code[k] = '\0';
+        error_codes[i].count = 0;
+        nerror_codes++;
+    }
+    if (i < nerror_codes) {
+        error_codes[i].count++;
+    }
+    pthread_mutex_unlock(&stats_lock);
+}
+
+/* After a reply was written at out[from..]: count it if it is an error;
+ * true if it was. */
+static bool note_error(srv_buf *out, size_t from)
+{
+    if (out->len <= from || out->data[from] != '-') {
+        return false;
+    }
+    count_error(out->data + from + 1, out->len - from - 1);
+    return true;
+}
+
+void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    if (cmd_stats == NULL) {
+        return;
+    }
+    for (int w = 0; w <= srv.cfg.workers; w++) {
+        cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
+        t->calls += atomic_load_explicit(&s->calls, memory_order_relaxed);
+        t->usec += atomic_load_explicit(&s->usec, memory_order_relaxed);
+        t->rejected += atomic_load_explicit(&s->rejected, memory_order_relaxed);
+        t->failed += atomic_load_explicit(&s->failed, memory_order_relaxed);
+    }
+    pthread_mutex_lock(&stats_lock);
+    t->calls -= cmd_stats_base[i].calls;
+    t->usec -= cmd_stats_base[i].usec;
+    t->rejected -= cmd_stats_base[i].rejected;
+    t->failed -= cmd_stats_base[i].failed;
+    pthread_mutex_unlock(&stats_lock);
+}
+
+size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count)
+{
+    pthread_mutex_lock(&stats_lock);
+    size_t n = nerror_codes;
+    if (i < n) {
+        snprintf(code, cap, "%s", error_codes[i].code);
+        *count = error_codes[i].count;
+    }
+    pthread_mutex_unlock(&stats_lock);
+    return n;
+}
+
+long long srv_total_errors(void)
+{
+    pthread_mutex_lock(&stats_lock);
+    long long n = total_errors;
+    pthread_mutex_unlock(&stats_lock);
+    return n;
+}
+
+void srv_stats_reset(void)
+{
+    srv_cmd_totals now[sizeof cmd_table / sizeof cmd_table[0]];
+    for (size_t i = 0; i < cmd_count(); i++) {
+        srv_cmdstat_get(i, &now[i]);  // relative to the old baseline
+    }
+    pthread_mutex_lock(&stats_lock);
+    for (size_t i = 0; cmd_stats_base != NULL && i < cmd_count(); i++) {
+        cmd_stats_base[i].calls += now[i].calls;
+        cmd_stats_base[i].usec += now[i].usec;
+        cmd_stats_base[i].rejected += now[i].rejected;
+        cmd_stats_base[i].failed += now[i].failed;
+    }
+    nerror_codes = 0;
+    total_errors = 0;
+    pthread_mutex_unlock(&stats_lock);
+}
+
 void srv_commands_init(void)
 {
     slowlog_init();
+    cmd_stats = calloc((size_t)(srv.cfg.workers + 1) * cmd_count(), sizeof *cmd_stats);
+    cmd_stats_base = calloc(cmd_count(), sizeof *cmd_stats_base);
+    if (cmd_stats == NULL || cmd_stats_base == NULL) {
+        free(cmd_stats);
+        free(cmd_stats_base);
+        cmd_stats = NULL;  // no statistics, and no crash
+        cmd_stats_base = NULL;
+    }
     for (size_t i = 0; i < cmd_count(); i++) {
         const char *name = cmd_table[i].name;
         uint32_t h = name_hash(name, strlen(name));
@@ -666,66 +811,121 @@ static void unknown_command(ctx *x)
                      (int)(x->argl[0] > 128 ? 128 : x->argl[0]), x->argv[0], args);
 }
 
-void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
+bool srv_command_paused(const char *argv0, size_t len, bool all)
 {
-    ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
-    const srv_cmd *c = cmd_find(argv[0], argl[0]);
+    // WRITE mode holds what may change the keyspace: Redis's "write" flag.
+    const srv_cmd *c = cmd_find(argv0, len);
+    return all || c == NULL || (c->flags & F_WRITE);
+}
+
+/* Run request x of command c (NULL: unknown) for conn: the checks in
+ * Redis's order, queuing inside MULTI, routing to the owner (sharded),
+ * or the command, then the clients blocked on the keys it touched.
+ * Counts the command's calls, time and failures in st, if not NULL. */
+static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_stat *st)
+{
     if (c == NULL) {
         multi_flag(conn);
-        unknown_command(&x);
+        unknown_command(x);
+        note_error(x->out, from);
         return;
     }
-    if ((c->arity > 0 && (long)argc != c->arity) || (c->arity < 0 && (long)argc < -c->arity)) {
+    if ((c->arity > 0 && (long)x->argc != c->arity) ||
+        (c->arity < 0 && (long)x->argc < -c->arity)) {
         char err[96];
         snprintf(err, sizeof err, "ERR wrong number of arguments for '%s' command", c->name);
-        multi_reject(&x, c, err);
-        return;
+        multi_reject(x, c, err);
+        goto rejected;
     }
-    if (x.argc >= 2 && cmd_has_sub[c - cmd_table] && !sub_arity_ok(&x, c)) {
-        return;
+    if (x->argc >= 2 && cmd_has_sub[c - cmd_table] && !sub_arity_ok(x, c)) {
+        goto rejected;
     }
     if (!conn->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
-        multi_reject(&x, c, "NOAUTH Authentication required.");
-        return;
+        multi_reject(x, c, "NOAUTH Authentication required.");
+        goto rejected;
     }
     if ((c->flags & F_DENYOOM) || multi_denyoom(conn, c)) {
         long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
-            multi_reject(&x, c, "OOM command not allowed when used memory > 'maxmemory'.");
-            return;
+            multi_reject(x, c, "OOM command not allowed when used memory > 'maxmemory'.");
+            goto rejected;
         }
     }
     if (!(c->flags & F_SUBOK) && srv_pubsub_restricted(conn)) {
-        srv_reply_errorf(x.out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+        srv_reply_errorf(x->out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
                          "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                          c->name);
+        goto rejected;
+    }
+    if (conn->multi != NULL && multi_queue(x, c)) {
         return;
     }
-    if (conn->multi != NULL && multi_queue(&x, c)) {
-        return;
-    }
-    if (srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
-        srv_route(conn, &c->keys, argc, argv, argl)) {
+    atomic_store_explicit(&conn->last_cmd, c->name, memory_order_relaxed);
+    uint64_t t0 = srv_mono_us();
+    bool routed = srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
+                  srv_route(conn, &c->keys, x->argc, x->argv, x->argl);
+    if (routed) {
         if (c->flags & F_BLOCKING) {
             // It may wait at the owner: what follows waits for its answer.
             conn->blk_routed = true;
-            conn->blk_owner = srv_slot_owner[srv_key_slot(argv[c->keys.first],
-                                                          argl[c->keys.first])];
+            conn->blk_owner = srv_slot_owner[srv_key_slot(x->argv[c->keys.first],
+                                                          x->argl[c->keys.first])];
         }
-        return;
-    }
-    cmd_run(&x, c);
-    srv_blk_serve();  // the clients blocked on keys it (or EXEC's queue) touched
+    } else {
+        cmd_run(x, c);
+        srv_blk_serve();  // the clients blocked on keys it (or EXEC's queue) touched
 #if SRV_DEBUG >= 2
-    srv_ks_validate();
+        srv_ks_validate();
 #endif
+    }
+    if (st != NULL) {
+        bump(&st->calls, 1);
+        bump(&st->usec, (long long)(srv_mono_us() - t0));
+        // A routed reply is written later, elsewhere: not seen here.
+        if (!routed && x->out == srv_conn_out(conn) && note_error(x->out, from)) {
+            bump(&st->failed, 1);
+        }
+    }
+    return;
+rejected:
+    note_error(x->out, from);
+    if (st != NULL) {
+        bump(&st->rejected, 1);
+    }
+}
+
+void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl)
+{
+    ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
+    size_t from = x.out->len;
+    // CLIENT REPLY SKIP before this one (reply_skip, which CLIENT REPLY ON
+    // clears) or OFF: this reply is dropped.
+    conn->mute_routed = conn->reply_skip || conn->reply_off;
+    const srv_cmd *c = cmd_find(argv[0], argl[0]);
+    cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[c - cmd_table] : NULL;
+    dispatch(conn, &x, c, from, st);
+    atomic_store_explicit(&conn->last_ms, srv_now_ms(), memory_order_relaxed);
+    bool skip = conn->reply_skip;
+    conn->reply_skip = false;
+    if (conn->reply_skip_next) {
+        conn->reply_skip_next = false;
+        conn->reply_skip = true;
+    }
+    // CLIENT REPLY OFF (still off after this command: ON answers) or SKIP;
+    // pub/sub confirmations are pushes, which Redis sends regardless.
+    bool pushes = c != NULL && (c->flags & F_PUSH);
+    if ((skip || conn->reply_off) && !pushes && x.out == srv_conn_out(conn) &&
+        x.out->len >= from) {
+        x.out->len = from;
+    }
 }
 
 void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
                         const size_t *argl)
 {
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
+    out->resp3 = conn->resp == 3;  // the reply goes to a client of that protocol
     if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
         return;
     }
@@ -734,9 +934,15 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
         unknown_command(&x);  // cannot happen: the sender looked it up
         return;
     }
+    size_t from = out->len;
     cmd_run(&x, c);
     srv_blk_serve();  // the clients blocked on keys it (or EXEC's queue) touched
 #if SRV_DEBUG >= 2
     srv_ks_validate();
 #endif
+    // The origin counted the call; the failure is seen here, in this
+    // worker's row (INFO adds the rows up).
+    if (note_error(out, from) && cmd_stats != NULL) {
+        bump(&stat_row()[c - cmd_table].failed, 1);
+    }
 }

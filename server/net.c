@@ -37,6 +37,18 @@
  * callback.  A connection is on the pending list at most once
  * (in_pending).
  *
+ * The client registry (CLIENT LIST, CLIENT KILL, INFO clients).  Every
+ * connection is also on one global list, guarded by srv_clients_lock, so
+ * any worker can walk every client.  Invariants: a connection is linked
+ * from the end of conn_new until the start of its close callback, and is
+ * not freed while linked, so a walker holding the lock may read it; what
+ * a walker reads is fixed at the start (id, addresses, fd, created_ms),
+ * guarded by the lock (name), or an atomic its owner writes (last command,
+ * protocol).  A walker never closes another worker's connection: it sets
+ * the connection's kill flag and wakes the owner's loop (its async handle
+ * is open, since the owner still has this connection), which closes it
+ * there (on_async).  No lock is taken on the command path.
+ *
  * Stopping (SIGINT/SIGTERM): the main thread stops accepting and wakes each
  * worker; a worker stops reading, runs the requests already received,
  * sends the replies, closes each connection once its replies are out, and
@@ -54,6 +66,14 @@
 static void close_conn(srv_conn *c);
 static void flush(srv_conn *c);
 static void close_worker_handles(srv_worker *w);
+
+pthread_mutex_t srv_clients_lock = PTHREAD_MUTEX_INITIALIZER;
+/* CLIENT PAUSE: until when (ms since the epoch; 0 none), and whether every
+ * command waits or only writes.  Relaxed: a worker that sees the pause a
+ * moment late runs one more batch, as a command racing PAUSE would. */
+static _Atomic(int64_t) pause_until;
+static _Atomic(bool) pause_all;
+static srv_conn *clients_head, *clients_tail;   /* guarded by srv_clients_lock */
 
 /* ======================================================================
  * Entering and leaving the object world
@@ -207,12 +227,67 @@ static bool held_back(srv_conn *c)
     return c->blk != NULL || c->blk_routed;
 }
 
+static void pause_release(srv_worker *w);
+
+void srv_pause(long long ms, bool all)
+{
+    if (ms == 0) {
+        // Other workers release what waits at their next cron (within
+        // SRV_CRON_MS): waking them here could reach a worker that is
+        // closing its handles at shutdown.
+        atomic_store(&pause_until, 0);
+        if (srv_self != NULL) {
+            pause_release(srv_self);
+        }
+        return;
+    }
+    int64_t until = srv_now_ms() + ms;
+    // As Redis: a pause never gets shorter, nor weaker, by a new one.
+    if (atomic_load(&pause_until) > until) {
+        until = atomic_load(&pause_until);
+    }
+    if (atomic_load(&pause_until) == 0 || !atomic_load(&pause_all)) {
+        atomic_store(&pause_all, all);
+    }
+    atomic_store(&pause_until, until);
+}
+
+/* Whether c's next request (parsed into c->argv) waits for a pause. */
+static bool pause_holds(srv_conn *c)
+{
+    int64_t until = atomic_load_explicit(&pause_until, memory_order_relaxed);
+    if (until == 0 || srv_now_ms() >= until) {
+        return false;
+    }
+    // An inline request was unquoted in place and cannot be parsed again:
+    // it runs.
+    return c->qbuf[c->qstart] == '*' &&
+           srv_command_paused(c->argv[0], c->argl[0], atomic_load(&pause_all));
+}
+
+/* Let requests that waited for a pause run, once it is over.  On w's
+ * thread (on_async, on_cron). */
+static void pause_release(srv_worker *w)
+{
+    int64_t until = atomic_load_explicit(&pause_until, memory_order_relaxed);
+    if (until != 0 && srv_now_ms() < until) {
+        return;
+    }
+    for (srv_conn *c = w->conns; c != NULL; c = c->next) {
+        if (c->held) {
+            c->held = false;
+            mark_pending(c);
+        }
+    }
+}
+
 /* Run the complete requests in c's query buffer.  Needs the keyspace. */
 static void process(srv_conn *c)
 {
     unsigned ran = 0;
-    // A blocked client (c->blk) runs nothing more until it is served.
-    while (!c->closing && !c->close_after_write && c->qstart < c->qlen &&
+    // A blocked client (c->blk) runs nothing more until it is served; one
+    // whose request waits for CLIENT PAUSE (c->held) neither.
+    while (!c->closing && !c->close_after_write && c->qstart < c->qlen && !c->held &&
            c->out.len <= SRV_OUT_SOFT_MAX && c->nwait < SRV_MAX_WAIT && !held_back(c)) {
         size_t consumed = 0, need = 0;
         srv_resp_status st = srv_resp_parse(&c->parser, c->qbuf + c->qstart,
@@ -240,6 +315,10 @@ static void process(srv_conn *c)
                 c->argv[i] = base + c->parser.arg_off[i];
                 c->argl[i] = c->parser.arg_len[i];
             }
+            if (pause_holds(c)) {
+                c->held = true;  // parsed again when the pause is over
+                break;
+            }
             srv_execute(c, argc, c->argv, c->argl);
             atomic_store_explicit(&c->w->commands,
                                   atomic_load_explicit(&c->w->commands, memory_order_relaxed) + 1,
@@ -266,7 +345,7 @@ static void process(srv_conn *c)
     if (c->eof && c->qstart == c->qlen) {
         c->close_after_write = true;
     }
-    if (c->eof && c->qstart < c->qlen && c->out.len <= SRV_OUT_SOFT_MAX) {
+    if (c->eof && c->qstart < c->qlen && c->out.len <= SRV_OUT_SOFT_MAX && !c->held) {
         c->close_after_write = true;  // a truncated request that cannot complete
     }
     if (c->out.oom || srv_conn_out(c)->oom) {
@@ -302,9 +381,18 @@ static void on_check(uv_check_t *h)
     enter();
     for (int round = 0; round < CHECK_ROUNDS; round++) {
         size_t mail = sharded ? srv_mail_run(w) : 0;
-        srv_conn *list = w->pending;
+        // The list was pushed newest first; run it in the order the
+        // clients became ready, as Redis's event loop does, so a request
+        // read before another one on a second connection runs first.
+        srv_conn *list = NULL;
+        for (srv_conn *c = w->pending, *next; c != NULL; c = next) {
+            next = c->pnext;
+            c->pnext = list;
+            list = c;
+        }
         w->pending = NULL;
-        for (srv_conn *c = list; c != NULL; c = c->pnext) {
+        for (srv_conn *c = list, *next; c != NULL; c = next) {
+            next = c->pnext;  // c may be marked pending again while it runs
             c->in_pending = false;
             if (!c->closing) {
                 process(c);
@@ -436,10 +524,106 @@ static void conn_free(srv_conn *c)
     free(c);
 }
 
+/* ======================================================================
+ * The client registry
+ * ====================================================================== */
+
+static void registry_add(srv_conn *c)
+{
+    pthread_mutex_lock(&srv_clients_lock);
+    c->rprev = clients_tail;
+    c->rnext = NULL;
+    if (clients_tail != NULL) {
+        clients_tail->rnext = c;
+    } else {
+        clients_head = c;
+    }
+    clients_tail = c;
+    c->registered = true;
+    pthread_mutex_unlock(&srv_clients_lock);
+}
+
+static void registry_remove(srv_conn *c)
+{
+    if (!c->registered) {
+        return;
+    }
+    pthread_mutex_lock(&srv_clients_lock);
+    if (c->rprev != NULL) {
+        c->rprev->rnext = c->rnext;
+    } else {
+        clients_head = c->rnext;
+    }
+    if (c->rnext != NULL) {
+        c->rnext->rprev = c->rprev;
+    } else {
+        clients_tail = c->rprev;
+    }
+    c->registered = false;
+    pthread_mutex_unlock(&srv_clients_lock);
+}
+
+void srv_clients_each(void (*fn)(srv_conn *c, void *arg), void *arg)
+{
+    pthread_mutex_lock(&srv_clients_lock);
+    for (srv_conn *c = clients_head; c != NULL; c = c->rnext) {
+        fn(c, arg);
+    }
+    pthread_mutex_unlock(&srv_clients_lock);
+}
+
+bool srv_conn_set_name(srv_conn *c, const char *p, size_t n)
+{
+    char *copy = NULL;
+    if (n > 0) {
+        copy = malloc(n + 1);
+        if (copy == NULL) {
+            return false;
+        }
+        memcpy(copy, p, n);
+        copy[n] = '\0';
+    }
+    pthread_mutex_lock(&srv_clients_lock);
+    char *old = c->name;
+    c->name = copy;
+    pthread_mutex_unlock(&srv_clients_lock);
+    free(old);
+    return true;
+}
+
+void srv_conn_kill(srv_conn *c, srv_conn *self)
+{
+    if (c == self) {
+        c->close_after_write = true;  // after the reply to CLIENT KILL
+    } else if (c->w == srv_self) {
+        close_conn(c);
+    } else if (!atomic_exchange(&c->kill, true)) {
+        // The owner still has c (it is linked), so its async handle is open.
+        int r = uv_async_send(&c->w->async);
+        if (r != 0) {
+            srv_log("worker %d: cannot be woken to kill a client: %s", c->w->index,
+                    uv_strerror(r));
+        }
+    }
+}
+
+void srv_conn_buffers(srv_conn *c, size_t *qbuf, size_t *qfree, size_t *obl, size_t *omem)
+{
+    *qbuf = *qfree = *obl = *omem = 0;
+    if (c->w != srv_self) {
+        return;  // another worker's: not ours to read
+    }
+    *qbuf = c->qlen - c->qstart;
+    *qfree = c->qcap - c->qlen;
+    *obl = c->out.len;
+    *omem = c->inflight.len;
+}
+
 static void on_close(uv_handle_t *h)
 {
     srv_conn *c = h->data;
     srv_worker *w = c->w;
+    registry_remove(c);
     srv_pubsub_conn_gone(c);  // no message or subscription names c after this
     if (c->in_pending) {
         for (srv_conn **pp = &w->pending; *pp != NULL; pp = &(*pp)->pnext) {
@@ -538,6 +722,11 @@ static void conn_new(srv_worker *w, int fd)
     w->nconns++;
     c->id = atomic_fetch_add(&srv.next_client_id, 1);
     c->created_ms = srv_now_ms();
+    c->resp = 2;
+    c->fd = fd;
+    atomic_store_explicit(&c->pub_resp, 2, memory_order_relaxed);
+    atomic_store_explicit(&c->last_ms, c->created_ms, memory_order_relaxed);
+    atomic_store_explicit(&c->last_cmd, "NULL", memory_order_relaxed);
     srv_resp_parser_init(&c->parser);
     c->parser.bulk_max = srv.cfg.bulk_max;
     c->parser.mbulk_max = srv.cfg.mbulk_max;
@@ -569,6 +758,21 @@ static void conn_new(srv_worker *w, int fd)
         }
         snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
     }
+    strcpy(c->laddr, "?");
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[48] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->laddr, sizeof c->laddr, "%s:%d", ip, port);
+    }
+    registry_add(c);
     if (w->stopping) {
         close_conn(c);
         return;
@@ -739,6 +943,13 @@ static void on_async(uv_async_t *h)
         conn_new(w, fds[i]);
     }
     free(fds);
+    pause_release(w);
+    // CLIENT KILL from other workers: they flag, the owner closes.
+    for (srv_conn *c = w->conns; c != NULL; c = c->next) {
+        if (atomic_load_explicit(&c->kill, memory_order_relaxed) && !c->closing) {
+            close_conn(c);
+        }
+    }
     if (atomic_load(&srv.stopping) && !w->stopping) {
         begin_stop(w);
     }
@@ -753,6 +964,7 @@ static void on_async(uv_async_t *h)
 static void on_cron(uv_timer_t *t)
 {
     srv_worker *w = t->data;
+    pause_release(w);
     enter();
     if (w->index == 0 || srv.cfg.sharded) {
         srv_ks_active_expire();  // each shard's owner expires its own keys

@@ -60,9 +60,11 @@
  * costs at most the hard limit plus what one drain adds.  The normal and
  * replica classes are kept and answered but not applied.
  *
- * Not handled: RESET (no such command yet), keyspace notifications,
- * CLIENT KILL of subscribers.  RESP3 (push replies, no subscribed-mode
- * restriction) needs only pubsub_header and srv_pubsub_restricted.
+ * RESP3: messages and confirmations are pushes (">n", pubsub_header), and
+ * a RESP3 client may run any command while subscribed
+ * (srv_pubsub_restricted).
+ *
+ * Not handled: RESET (no such command yet), keyspace notifications.
  */
 #include "cmd.h"
 
@@ -295,8 +297,7 @@ static void unlink_sub(int kind, ps_sub *s)
  * RESP2; a push (">n") once RESP3 is spoken on the connection. */
 static void pubsub_header(srv_buf *out, srv_conn *conn, int n)
 {
-    (void)conn;
-    srv_reply_array(out, n);
+    srv_reply_push_len(out, conn, n);
 }
 
 static const char *const sub_word[PS_KINDS] = {"subscribe", "psubscribe", "ssubscribe"};
@@ -334,10 +335,19 @@ long long srv_pubsub_count(srv_conn *conn)
     return ps == NULL ? 0 : (long long)(ps->n[PS_CHAN] + ps->n[PS_PAT] + ps->n[PS_SHARD]);
 }
 
+void srv_pubsub_counts(srv_conn *conn, long long n[3])
+{
+    struct srv_pubsub *ps = conn->ps;
+    for (int k = 0; k < PS_KINDS; k++) {
+        n[k] = ps == NULL ? 0 : (long long)ps->n[k];
+    }
+}
+
 bool srv_pubsub_restricted(srv_conn *conn)
 {
-    // RESP3 lifts the restriction: return false there once HELLO 3 exists.
-    return srv_pubsub_count(conn) > 0;
+    // RESP3 lifts the restriction: its messages are pushes, which a client
+    // tells apart from replies.
+    return conn->resp != 3 && srv_pubsub_count(conn) > 0;
 }
 
 bool srv_pubsub_ping(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,

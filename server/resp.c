@@ -1,5 +1,6 @@
 /*
- * server/resp.c - the RESP2 request parser and reply encoder.
+ * server/resp.c - the RESP request parser and the RESP2/RESP3 reply
+ * encoder.
  *
  * Technique.  A request is parsed in place, in the connection's query
  * buffer: an argument is an (offset, length) pair into that buffer, so a
@@ -38,8 +39,17 @@
  * allocation sets a sticky oom flag and drops the append, and the caller
  * closes the connection, so a reply is never silently truncated.
  *
- * Not handled: RESP3, and the trailing "\r\n" checks Redis does not do
- * either.
+ * RESP3.  Requests are the same in both protocols; only replies differ.
+ * The buffer carries the protocol of the client it is for (b->resp3), so a
+ * command says what a reply *is* (a null, a map, a set, a double, text)
+ * and the encoder picks the bytes: "_" or "$-1"/"*-1", "%n" or "*2n", "~n"
+ * or "*n", ",d" or a bulk, "=n txt:" or a bulk, ">n" or "*n".  Whoever
+ * hands a buffer to a command sets the flag from the connection
+ * (srv_conn_out, srv_execute_routed), so command code never looks at the
+ * protocol except for the nesting of WITHSCORES pairs (srv_reply_pairs).
+ * Big numbers and attributes are not produced: no command here needs them.
+ *
+ * Not handled: the trailing "\r\n" checks Redis does not do either.
  */
 #include "resp.h"
 
@@ -554,12 +564,20 @@ void srv_reply_bulk(srv_buf *b, const char *p, size_t n)
 
 void srv_reply_null(srv_buf *b)
 {
-    srv_buf_append(b, "$-1\r\n", 5);
+    if (b->resp3) {
+        srv_buf_append(b, "_\r\n", 3);
+    } else {
+        srv_buf_append(b, "$-1\r\n", 5);
+    }
 }
 
 void srv_reply_null_array(srv_buf *b)
 {
-    srv_buf_append(b, "*-1\r\n", 5);
+    if (b->resp3) {
+        srv_buf_append(b, "_\r\n", 3);
+    } else {
+        srv_buf_append(b, "*-1\r\n", 5);
+    }
 }
 
 void srv_reply_array(srv_buf *b, long long n)
@@ -567,11 +585,79 @@ void srv_reply_array(srv_buf *b, long long n)
     prefixed_ll(b, '*', n);
 }
 
+void srv_reply_map(srv_buf *b, long long n)
+{
+    if (b->resp3) {
+        prefixed_ll(b, '%', n);
+    } else {
+        prefixed_ll(b, '*', n * 2);
+    }
+}
+
+void srv_reply_set(srv_buf *b, long long n)
+{
+    prefixed_ll(b, b->resp3 ? '~' : '*', n);
+}
+
+void srv_reply_push(srv_buf *b, long long n)
+{
+    prefixed_ll(b, b->resp3 ? '>' : '*', n);
+}
+
+void srv_reply_pairs(srv_buf *b, long long n)
+{
+    prefixed_ll(b, '*', b->resp3 ? n : n * 2);
+}
+
+void srv_reply_pair(srv_buf *b)
+{
+    if (b->resp3) {
+        srv_buf_append(b, "*2\r\n", 4);
+    }
+}
+
 void srv_reply_double(srv_buf *b, double d)
 {
     char tmp[40];
     size_t n = srv_d2str(tmp, d);
-    srv_reply_bulk(b, tmp, n);
+    if (!b->resp3) {
+        srv_reply_bulk(b, tmp, n);
+        return;
+    }
+    if (!srv_buf_reserve(b, n + 3)) {
+        return;
+    }
+    b->data[b->len] = ',';
+    memcpy(b->data + b->len + 1, tmp, n);
+    b->data[b->len + n + 1] = '\r';
+    b->data[b->len + n + 2] = '\n';
+    b->len += n + 3;
+}
+
+void srv_reply_bool(srv_buf *b, bool v)
+{
+    if (b->resp3) {
+        srv_buf_append(b, v ? "#t\r\n" : "#f\r\n", 4);
+    } else {
+        srv_buf_append(b, v ? ":1\r\n" : ":0\r\n", 4);
+    }
+}
+
+void srv_reply_verbatim(srv_buf *b, const char *p, size_t n)
+{
+    if (!b->resp3) {
+        srv_reply_bulk(b, p, n);
+        return;
+    }
+    if (!srv_buf_reserve(b, n + 30)) {
+        return;
+    }
+    prefixed_ll(b, '=', (long long)n + 4);
+    memcpy(b->data + b->len, "txt:", 4);
+    memcpy(b->data + b->len + 4, p, n);
+    b->data[b->len + n + 4] = '\r';
+    b->data[b->len + n + 5] = '\n';
+    b->len += n + 6;
 }
 
 /* ======================================================================

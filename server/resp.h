@@ -1,5 +1,5 @@
 /*
- * server/resp.h - the RESP2 request parser and reply encoder.
+ * server/resp.h - the RESP request parser and the RESP2/RESP3 reply encoder.
  *
  * Neither touches the runtime nor libuv: they work on byte buffers, so the
  * unit suite (tests/resp) and the fuzz target (tests/fuzz) drive them
@@ -99,6 +99,9 @@ typedef struct srv_buf {
     size_t len;
     size_t cap;
     bool oom;      /* an append failed for lack of memory (sticky) */
+    bool resp3;    /* replies are written in RESP3: the protocol of the
+                      client they are for, set by whoever hands the buffer
+                      out (srv_conn_out, srv_execute_routed) */
 } srv_buf;
 
 /* Make room for n more bytes; false (and oom set) if memory ran out. */
@@ -119,14 +122,34 @@ void srv_reply_errorf(srv_buf *b, const char *fmt, ...)
 void srv_reply_int(srv_buf *b, long long v);
 /* "$n\r\n<bytes>\r\n" */
 void srv_reply_bulk(srv_buf *b, const char *p, size_t n);
-/* "$-1\r\n" */
+/* A null: "$-1\r\n" (RESP2), "_\r\n" (RESP3). */
 void srv_reply_null(srv_buf *b);
-/* "*-1\r\n" */
+/* A null array: "*-1\r\n" (RESP2), "_\r\n" (RESP3). */
 void srv_reply_null_array(srv_buf *b);
 /* "*n\r\n" */
 void srv_reply_array(srv_buf *b, long long n);
-/* A bulk string of a double as Redis formats scores ("%.17g", "inf"). */
+/* A map of n pairs (2n elements follow): "%n" (RESP3), "*2n" (RESP2). */
+void srv_reply_map(srv_buf *b, long long n);
+/* A set of n members: "~n" (RESP3), "*n" (RESP2). */
+void srv_reply_set(srv_buf *b, long long n);
+/* An out-of-band push of n elements (pub/sub messages): ">n" (RESP3),
+ * "*n" (RESP2). */
+void srv_reply_push(srv_buf *b, long long n);
+/* n (member, score) pairs of a WITHSCORES reply: RESP2 flattens them to
+ * "*2n", RESP3 nests them ("*n", then "*2" before each pair, written by
+ * srv_reply_pair). */
+void srv_reply_pairs(srv_buf *b, long long n);
+/* The header of one pair of srv_reply_pairs: "*2" in RESP3, nothing in
+ * RESP2. */
+void srv_reply_pair(srv_buf *b);
+/* A double as Redis formats scores ("%.17g", "inf"): a bulk string in
+ * RESP2, ",<d>" in RESP3. */
 void srv_reply_double(srv_buf *b, double d);
+/* A boolean: ":1"/":0" (RESP2), "#t"/"#f" (RESP3). */
+void srv_reply_bool(srv_buf *b, bool v);
+/* Text for humans (INFO, CLIENT LIST): a bulk string in RESP2, a
+ * verbatim string "=<n+4>\r\ntxt:<text>\r\n" in RESP3. */
+void srv_reply_verbatim(srv_buf *b, const char *p, size_t n);
 /* Write v in decimal to dst (at least 21 bytes); returns the length. */
 size_t srv_ll2str(char *dst, long long v);
 /* Format a double as Redis 7.0 does for replies; returns the length

@@ -164,8 +164,13 @@ struct srv_conn {
     size_t *argl;
     size_t argcap;
     long long id;
-    char *name;                 /* CLIENT SETNAME (malloc'd) or NULL */
+    char *name;                 /* CLIENT SETNAME (malloc'd) or NULL; its
+                                   owner reads it freely, changes it only
+                                   under srv_clients_lock (srv_conn_set_name),
+                                   other threads read it under that lock */
     char addr[64];
+    char laddr[64];
+    int fd;
     int64_t created_ms;
     struct srv_pubsub *ps;      /* subscriptions (pubsub.c), or NULL */
     /* MULTI/EXEC and WATCH (cmd_multi.c): the queued transaction (NULL
@@ -183,7 +188,52 @@ struct srv_conn {
      * after it wait until every reply is in (process, net.c). */
     bool blk_routed;
     int blk_owner;
+    int resp;                   /* protocol: 2, or 3 after HELLO 3 */
+    bool reply_off;             /* CLIENT REPLY OFF */
+    bool reply_skip;            /* CLIENT REPLY SKIP: the current command's reply */
+    bool reply_skip_next;       /* ... set by SKIP, for the command after it */
+    bool mute_routed;           /* the request being routed is not answered */
+    bool no_evict;              /* CLIENT NO-EVICT (kept and shown) */
+    bool held;                  /* a request waits for CLIENT PAUSE to end */
+    /* The registry of every client (CLIENT LIST, KILL, INFO), for any
+     * worker to walk: the links are guarded by srv_clients_lock, and a
+     * connection stays allocated while it is linked.  What others read of
+     * it beyond the fields fixed at its start (id, addr, laddr, fd,
+     * created_ms) are these atomics, written by its owner only. */
+    srv_conn *rprev, *rnext;
+    bool registered;
+    _Atomic(int64_t) last_ms;          /* when its last command ran */
+    _Atomic(const char *) last_cmd;    /* that command's name (static) */
+    _Atomic(int) pub_resp;             /* resp, as others see it */
+    _Atomic(bool) kill;                /* CLIENT KILL from another worker */
 };
+
+/* The registry's lock (see srv_conn) and its walk: fn runs for every
+ * registered connection, in the order they connected, with the lock held
+ * (fn must not take it again, nor close or free anything).  Any thread. */
+extern pthread_mutex_t srv_clients_lock;
+void srv_clients_each(void (*fn)(srv_conn *c, void *arg), void *arg);
+/* Replace c's name with n bytes at p (n 0: no name); false when out of
+ * memory.  c's worker. */
+bool srv_conn_set_name(srv_conn *c, const char *p, size_t n);
+/* Close c as CLIENT KILL does: at once if it is the caller's worker's
+ * (after its current reply if it is `self`), else through its worker's
+ * loop, soon.  Call with srv_clients_lock held (from srv_clients_each). */
+void srv_conn_kill(srv_conn *c, srv_conn *self);
+/* Bytes waiting in c's query buffer and output buffers, for CLIENT LIST
+ * (only for connections of the calling worker: 0 for others). */
+void srv_conn_buffers(srv_conn *c, size_t *qbuf, size_t *qfree, size_t *obl, size_t *omem);
+/* CLIENT PAUSE for ms milliseconds (0: UNPAUSE); all: every command
+ * waits, else only those that write.  Any thread. */
+void srv_pause(long long ms, bool all);
+/* The header of an out-of-band push of n elements for c (pub/sub
+ * messages): ">n" in RESP3, "*n" in RESP2.  out is where c's replies go
+ * (srv_conn_out). */
+static inline void srv_reply_push_len(srv_buf *out, const srv_conn *c, long long n)
+{
+    out->resp3 = c->resp == 3;
+    srv_reply_push(out, n);
+}
 
 struct srv_worker {
     int index;
@@ -284,6 +334,9 @@ void srv_pubsub_conn_gone(srv_conn *conn);
  * is in the subscribed mode that allows only a few commands (RESP2). */
 long long srv_pubsub_count(srv_conn *conn);
 bool srv_pubsub_restricted(srv_conn *conn);
+/* Each of the three counts of conn's subscriptions (CLIENT LIST).  conn's
+ * worker. */
+void srv_pubsub_counts(srv_conn *conn, long long n[3]);
 /* Channels, patterns and shard channels with a subscriber (INFO stats).
  * Any thread. */
 void srv_pubsub_totals(long long *channels, long long *patterns, long long *shard);
@@ -519,6 +572,10 @@ void srv_commands_init(void);
  * srv_conn_out(conn); in sharded mode a request on keys of other workers
  * is handed to them (srv_route).  Needs the keyspace. */
 void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *argl);
+/* Whether a request naming command argv0 waits during a CLIENT PAUSE
+ * (every command in ALL mode, those that write in WRITE mode).  Any
+ * thread. */
+bool srv_command_paused(const char *argv0, size_t len, bool all);
 /* Run a request that was checked and routed already (by the worker it
  * came from), replying into out.  Needs the keyspace. */
 void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,

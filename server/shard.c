@@ -123,6 +123,7 @@ typedef struct srv_msg {
     srv_conn *conn;             /* the connection waiting on from */
     struct srv_part *part;      /* the part of its chain */
     int sub;                    /* the answering worker's index */
+    int resp;                   /* the client's protocol: the reply's shape */
     bool is_reply;
     bool is_cancel;             /* conn left: drop its held request (blocking.c) */
     size_t argc;
@@ -229,6 +230,7 @@ typedef struct srv_part {
     int *keyowner;              /* MGET: the owner of each key, in order */
     size_t nkeys;
     int shard;                  /* SCAN: the shard asked */
+    bool mute;                  /* CLIENT REPLY OFF/SKIP: the reply is dropped */
 } srv_part;
 
 /* One allocation: the part, then (unless it is a local one) a reply
@@ -263,7 +265,9 @@ static void part_free(srv_part *p)
 
 srv_buf *srv_conn_out(srv_conn *c)
 {
-    return c->ptail != NULL ? &c->ptail->buf : &c->out;
+    srv_buf *b = c->ptail != NULL ? &c->ptail->buf : &c->out;
+    b->resp3 = c->resp == 3;  // replies are written in c's protocol
+    return b;
 }
 
 void srv_conn_free_parts(srv_conn *c)
@@ -486,6 +490,7 @@ static bool part_ask(srv_conn *c, srv_part *p, int o, size_t argc, const char *c
     }
     m->from = self;
     m->conn = c;
+    m->resp = c->resp;
     m->part = p;
     m->sub = o;
     p->pending++;
@@ -504,6 +509,7 @@ static void part_commit(srv_conn *c, srv_part *p)
         part_free(p);
         return;
     }
+    p->mute = c->mute_routed;
     srv_part *tail = part_new(SRV_ROUTE_LOCAL, 0);
     if (tail != NULL) {
         p->next = tail;
@@ -799,6 +805,7 @@ size_t srv_mail_run(srv_worker *w)
         } else if (!m->is_reply) {
             running = m;
             held = false;
+            w->proxy->resp = m->resp;
             srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
             running = NULL;
             if (!held) {
@@ -817,7 +824,9 @@ size_t srv_mail_run(srv_worker *w)
             p->pending--;
             w->inflight--;
             if (p->pending == 0) {
-                combine(p, &p->buf);
+                if (!p->mute) {
+                    combine(p, &p->buf);
+                }
                 c->nwait--;
                 chain_drain(c);
                 srv_conn_replied(c);

@@ -8,8 +8,9 @@
  * appended piece by piece, every complete request is consumed, and a
  * protocol error ends the connection - and every answer is checked: a
  * complete request's arguments lie inside the bytes it consumed, and the
- * consumed size is not zero.  The input is also run through the number
- * and pattern helpers.  AddressSanitizer catches any read outside the
+ * consumed size is not zero.  Each request's arguments are encoded back
+ * as replies in RESP2 or RESP3 (a seed bit picks) and the framing checked.
+ * The input is also run through the number and pattern helpers.  AddressSanitizer catches any read outside the
  * buffer (each piece is copied into a buffer of exactly its size).
  */
 #include "resp.h"
@@ -28,6 +29,46 @@ static void check_request(const srv_resp_parser *p, size_t consumed)
             abort();
         }
     }
+}
+
+/* Encode a request's arguments back as replies, in the protocol the seed
+ * picks, and check the framing: each bulk or verbatim string's header
+ * gives the length that follows, each double parses back to itself. */
+static void check_replies(const srv_resp_parser *p, const char *req, bool resp3)
+{
+    srv_buf b = {0};
+    b.resp3 = resp3;
+    for (size_t i = 0; i < p->argc; i++) {
+        const char *a = req + p->arg_off[i];
+        size_t n = p->arg_len[i];
+        size_t at = b.len;
+        srv_reply_verbatim(&b, a, n);
+        if (b.oom) {
+            break;
+        }
+        char *end;
+        long long hl = strtoll(b.data + at + 1, &end, 10);
+        size_t extra = resp3 ? 4 : 0;  // "txt:"
+        if (hl != (long long)(n + extra) || end[0] != '\r' || end[1] != '\n' ||
+            b.data[at] != (resp3 ? '=' : '$') ||
+            memcmp(end + 2 + extra, a, n) != 0 || memcmp(end + 2 + extra + n, "\r\n", 2) != 0) {
+            abort();
+        }
+        double d, back;
+        if (srv_str2d(a, n, &d)) {
+            at = b.len;
+            srv_reply_double(&b, d);
+            if (b.oom) {
+                break;
+            }
+            const char *num = resp3 ? b.data + at + 1 : memchr(b.data + at, '\n', b.len - at) + 1;
+            size_t nl = (size_t)(b.data + b.len - 2 - num);
+            if (!srv_str2d(num, nl, &back) || back != d) {
+                abort();
+            }
+        }
+    }
+    srv_buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -91,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             }
             check_request(&p, consumed);
+            check_replies(&p, buf + start, (seed & 0x10) != 0);
             if (consumed > len - start) {
                 abort();
             }

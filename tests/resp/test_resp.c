@@ -468,6 +468,49 @@ START_TEST(reply_double)
 }
 END_TEST
 
+START_TEST(reply_resp3)
+{
+    // The same calls in RESP2 and in RESP3 (the buffer's protocol).
+    srv_reply_map(&B, 2);
+    EXPECT_BUF("*4\r\n");
+    srv_reply_set(&B, 3);
+    srv_reply_push(&B, 3);
+    srv_reply_pairs(&B, 2);
+    srv_reply_pair(&B);
+    srv_reply_bool(&B, true);
+    srv_reply_verbatim(&B, "ab", 2);
+    EXPECT_BUF("*3\r\n*3\r\n*4\r\n:1\r\n$2\r\nab\r\n");
+    B.resp3 = true;
+    srv_reply_null(&B);
+    srv_reply_null_array(&B);
+    EXPECT_BUF("_\r\n_\r\n");
+    srv_reply_map(&B, 2);
+    srv_reply_set(&B, 3);
+    srv_reply_push(&B, 3);
+    EXPECT_BUF("%2\r\n~3\r\n>3\r\n");
+    srv_reply_pairs(&B, 2);
+    srv_reply_pair(&B);
+    EXPECT_BUF("*2\r\n*2\r\n");
+    srv_reply_double(&B, 1.5);
+    srv_reply_double(&B, 0.1);
+    srv_reply_double(&B, -INFINITY);
+    EXPECT_BUF(",1.5\r\n,0.10000000000000001\r\n,-inf\r\n");
+    srv_reply_bool(&B, true);
+    srv_reply_bool(&B, false);
+    EXPECT_BUF("#t\r\n#f\r\n");
+    srv_reply_verbatim(&B, "a\r\nb", 4);
+    EXPECT_BUF("=8\r\ntxt:a\r\nb\r\n");
+    srv_reply_verbatim(&B, "", 0);
+    EXPECT_BUF("=4\r\ntxt:\r\n");
+    // What does not change: integers, bulks, arrays, errors.
+    srv_reply_int(&B, 7);
+    srv_reply_bulk(&B, "x", 1);
+    srv_reply_array(&B, 1);
+    EXPECT_BUF(":7\r\n$1\r\nx\r\n*1\r\n");
+    B.resp3 = false;
+}
+END_TEST
+
 /* ======================================================================
  * Numbers and patterns
  * ====================================================================== */
@@ -577,6 +620,7 @@ static Suite *resp_suite(void)
     tcase_add_test(tc, reply_int);
     tcase_add_test(tc, reply_bulk);
     tcase_add_test(tc, reply_double);
+    tcase_add_test(tc, reply_resp3);
     suite_add_tcase(s, tc);
     tc = tcase_create("numbers");
     tcase_add_test(tc, numbers_str2ll);

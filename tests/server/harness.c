@@ -31,8 +31,11 @@
  * Reads block with a timeout (SO_RCVTIMEO) that only bounds a hung test; no
  * test asserts on how long anything took.
  *
- * Not handled: RESP3 replies (the suite speaks RESP2 only); servers listening
- * elsewhere than 127.0.0.1.
+ * RESP3 replies (after HELLO 3) are framed too: the one-line types, the
+ * verbatim string like a bulk, and maps (n pairs), sets and pushes.
+ *
+ * Not handled: RESP3 attributes and streamed aggregates (no server of the
+ * suite sends them); servers listening elsewhere than 127.0.0.1.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -589,7 +592,13 @@ long th_reply_len(const char *p, size_t n)
     case '+':
     case '-':
     case ':':
+    case '_':   // RESP3 one-line types: null, double, boolean, big number
+    case ',':
+    case '#':
+    case '(':
         return (long)end;
+    case '=':   // RESP3 verbatim and blob error: framed like a bulk
+    case '!':
     case '$':
         if (!line_int(p, end, &v) || v < -1) {
             return -1;
@@ -604,12 +613,16 @@ long th_reply_len(const char *p, size_t n)
             return -1;
         }
         return (long)(end + (size_t)v + 2);
-    case '*': {
+    case '*':
+    case '~':   // RESP3 set and push: n elements; map: n pairs
+    case '>':
+    case '%': {
         size_t at = end;
         if (!line_int(p, end, &v) || v < -1) {
             return -1;
         }
-        for (long i = 0; i < v; i++) {
+        long elems = p[0] == '%' ? v * 2 : v;
+        for (long i = 0; i < elems; i++) {
             long sub = th_reply_len(p + at, n - at);
             if (sub <= 0) {
                 return sub;
