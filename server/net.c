@@ -695,6 +695,25 @@ void srv_conn_close(srv_conn *c)
     close_conn(c);
 }
 
+/* "ip:port" of ss into dst, or "?" (ss NULL: the name was not known). */
+static void format_addr(char *dst, size_t cap, const struct sockaddr_storage *ss)
+{
+    char ip[48] = "?";
+    int port = 0;
+    if (ss == NULL) {
+        snprintf(dst, cap, "?");
+        return;
+    }
+    if (ss->ss_family == AF_INET) {
+        uv_ip4_name((const struct sockaddr_in *)ss, ip, sizeof ip);
+        port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, sizeof ip);
+        port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    }
+    snprintf(dst, cap, "%s:%d", ip, port);
+}
+
 static void conn_new(srv_worker *w, int fd)
 {
     srv_conn *c = calloc(1, sizeof *c);
@@ -745,33 +764,11 @@ static void conn_new(srv_worker *w, int fd)
     }
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    strcpy(c->addr, "?");
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[48] = "?";
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
-    }
-    strcpy(c->laddr, "?");
+    format_addr(c->addr, sizeof c->addr,
+                uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 ? &ss : NULL);
     len = sizeof ss;
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[48] = "?";
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(c->laddr, sizeof c->laddr, "%s:%d", ip, port);
-    }
+    format_addr(c->laddr, sizeof c->laddr,
+                uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0 ? &ss : NULL);
     registry_add(c);
     if (w->stopping) {
         close_conn(c);

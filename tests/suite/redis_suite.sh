@@ -42,10 +42,12 @@ fi
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/mwrt-suite.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
-# The harness's own client port: one beside the server's, so that two of
-# these checks running at once do not meet.
+# The harness looks for a free port of its own from --baseport on, through
+# --portcount ports: a range derived from the server's port, so that two of
+# these checks running at once start apart, and kept below 65535.
+base=$((20000 + port % 20000))
 REDIS_SUITE_LOGDIR=$logs \
-REDIS_SUITE_ARGS="--singledb --ignore-encoding --baseport $((port + 1))" \
+REDIS_SUITE_ARGS="--singledb --ignore-encoding --baseport $base --portcount 500" \
     timeout 1800 "$suite/run.sh" 127.0.0.1 "$port" >"$logs/summary" 2>"$logs/stderr"
 rc=$?
 cat "$logs/summary"
