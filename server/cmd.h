@@ -300,6 +300,7 @@ void cmd_msetnx(ctx *x);
 void cmd_incrbyfloat(ctx *x);
 void cmd_getrange(ctx *x);
 void cmd_setrange(ctx *x);
+void cmd_lcs(ctx *x);
 /* Replace the string at argv[1] (its entry e, or a new key when e is
  * NULL) with n bytes at p, keeping e's expiry; false after replying OOM. */
 bool str_store(ctx *x, srv_entry *e, const char *p, size_t n);

@@ -665,3 +665,179 @@ void cmd_setrange(ctx *x)
         srv_reply_int(x->out, (long long)nl);
     }
 }
+
+/* One match of LCS IDX: [a_start, a_end] of the first string against
+ * [b_start, b_end] of the second. */
+typedef struct lcs_range {
+    uint32_t a0, a1, b0, b1;
+} lcs_range;
+
+/* The string value at argv[i] for LCS ("" when missing); false when it
+ * holds another type. */
+static bool lcs_arg(ctx *x, size_t i, const char **p, size_t *n)
+{
+    srv_entry *e = srv_ks_find(x->argv[i], x->argl[i]);
+    if (e == NULL) {
+        srv_ks.misses++;
+        *p = "";
+        *n = 0;
+        return true;
+    }
+    if (mw_type_of(e->v.obj) != &mw_str_type) {
+        return false;
+    }
+    srv_ks.hits++;
+    *p = mw_str_data(e->v.obj, n);
+    return true;
+}
+
+/*
+ * LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest
+ * common subsequence, by the textbook dynamic programme over a table of
+ * (alen+1)*(blen+1) lengths (refused past proto-max-bulk-len, as Redis
+ * does), then one walk back from its far corner that spells the sequence
+ * backwards and finds the contiguous matches, last first.
+ */
+void cmd_lcs(ctx *x)
+{
+    const char *a, *b;
+    size_t alen, blen;
+    if (!lcs_arg(x, 1, &a, &alen) || !lcs_arg(x, 2, &b, &blen)) {
+        srv_reply_error(x->out, "ERR The specified keys must contain string values");
+        return;
+    }
+    bool getlen = false, getidx = false, withlen = false;
+    long long minlen = 0;
+    for (size_t i = 3; i < x->argc; i++) {
+        if (arg_is(x, i, "IDX")) {
+            getidx = true;
+        } else if (arg_is(x, i, "LEN")) {
+            getlen = true;
+        } else if (arg_is(x, i, "WITHMATCHLEN")) {
+            withlen = true;
+        } else if (arg_is(x, i, "MINMATCHLEN") && i + 1 < x->argc) {
+            if (!arg_ll(x, ++i, &minlen)) {
+                return;
+            }
+            if (minlen < 0) {
+                minlen = 0;
+            }
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    if (getidx && getlen) {
+        srv_reply_error(x->out, "ERR If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    if (alen >= UINT32_MAX - 1 || blen >= UINT32_MAX - 1) {
+        srv_reply_error(x->out, "ERR String too long for LCS");
+        return;
+    }
+    unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
+    if (cells > (unsigned long long)srv.cfg.bulk_max / sizeof(uint32_t)) {
+        srv_reply_error(x->out, "ERR Insufficient memory, transient memory for LCS exceeds "
+                                "proto-max-bulk-len");
+        return;
+    }
+    uint32_t *t = malloc((size_t)cells * sizeof *t);
+    if (t == NULL) {
+        srv_reply_error(x->out, "ERR Insufficient memory, failed allocating transient memory "
+                                "for LCS");
+        return;
+    }
+#define LCS_AT(i, j) t[(size_t)(i) * (blen + 1) + (j)]
+    for (size_t i = 0; i <= alen; i++) {
+        for (size_t j = 0; j <= blen; j++) {
+            if (i == 0 || j == 0) {
+                LCS_AT(i, j) = 0;
+            } else if (a[i - 1] == b[j - 1]) {
+                LCS_AT(i, j) = LCS_AT(i - 1, j - 1) + 1;
+            } else {
+                uint32_t up = LCS_AT(i - 1, j), left = LCS_AT(i, j - 1);
+                LCS_AT(i, j) = up > left ? up : left;
+            }
+        }
+    }
+    uint32_t len = LCS_AT(alen, blen);
+    if (getlen) {
+        srv_reply_int(x->out, len);
+        free(t);
+        return;
+    }
+    char *seq = getidx ? NULL : malloc(len + 1u);
+    lcs_range *ranges = getidx ? malloc(((size_t)len + 1) * sizeof *ranges) : NULL;
+    if ((getidx && ranges == NULL) || (!getidx && seq == NULL)) {
+        free(t);
+        free(seq);
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    size_t nranges = 0, at = len;
+    bool open = false;            // a match is being extended backwards
+    lcs_range cur = {0, 0, 0, 0};
+    size_t i = alen, j = blen;
+    while (i > 0 && j > 0) {
+        bool emit = false;
+        if (a[i - 1] == b[j - 1]) {
+            if (seq != NULL) {
+                seq[--at] = a[i - 1];
+            }
+            if (!open) {
+                cur = (lcs_range){(uint32_t)(i - 1), (uint32_t)(i - 1), (uint32_t)(j - 1),
+                                  (uint32_t)(j - 1)};
+                open = true;
+            } else if (cur.a0 == i && cur.b0 == j) {
+                cur.a0--;
+                cur.b0--;
+            } else {
+                emit = true;
+            }
+            if (cur.a0 == 0 || cur.b0 == 0) {
+                emit = true;   // at the start of a string: the walk ends here
+            }
+            i--;
+            j--;
+        } else {
+            if (LCS_AT(i - 1, j) > LCS_AT(i, j - 1)) {
+                i--;
+            } else {
+                j--;
+            }
+            emit = open;
+        }
+        if (emit && open) {
+            uint32_t mlen = cur.a1 - cur.a0 + 1;
+            if (ranges != NULL && (minlen == 0 || mlen >= minlen)) {
+                ranges[nranges++] = cur;
+            }
+            open = false;
+        }
+    }
+#undef LCS_AT
+    free(t);
+    if (!getidx) {
+        srv_reply_bulk(x->out, seq, len);
+        free(seq);
+        return;
+    }
+    srv_reply_map(x->out, 2);
+    srv_reply_bulk(x->out, "matches", 7);
+    srv_reply_array(x->out, (long long)nranges);
+    for (size_t k = 0; k < nranges; k++) {
+        srv_reply_array(x->out, withlen ? 3 : 2);
+        srv_reply_array(x->out, 2);
+        srv_reply_int(x->out, ranges[k].a0);
+        srv_reply_int(x->out, ranges[k].a1);
+        srv_reply_array(x->out, 2);
+        srv_reply_int(x->out, ranges[k].b0);
+        srv_reply_int(x->out, ranges[k].b1);
+        if (withlen) {
+            srv_reply_int(x->out, ranges[k].a1 - ranges[k].a0 + 1);
+        }
+    }
+    srv_reply_bulk(x->out, "len", 3);
+    srv_reply_int(x->out, len);
+    free(ranges);
+}

@@ -352,6 +352,7 @@ const srv_cmd cmd_table[] = {
     {"getrange", cmd_getrange, 4, F_READONLY, K_1, C_STRING, "RO access"},
     {"substr", cmd_getrange, 4, F_READONLY, K_1, C_STRING, "RO access"},
     {"setrange", cmd_setrange, 4, F_WRITE|F_DENYOOM, K_1, C_STRING, "RW update"},
+    {"lcs", cmd_lcs, -3, F_READONLY, {1, 2, 1, SRV_ROUTE_KEYS}, C_STRING, "RO access"},
     {"expireat", cmd_expireat, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
     {"pexpireat", cmd_pexpireat, -3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW update"},
     {"expiretime", cmd_expiretime, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},

@@ -1,7 +1,7 @@
 /*
  * test_strings.c - string commands: SET (EX PX NX XX GET KEEPTTL) GET GETSET
  * MSET MGET INCR DECR INCRBY DECRBY APPEND STRLEN SETNX SETEX PSETEX GETEX
- * GETDEL MSETNX INCRBYFLOAT GETRANGE SUBSTR SETRANGE, the bitmap commands
+ * GETDEL MSETNX INCRBYFLOAT GETRANGE SUBSTR SETRANGE LCS, the bitmap commands
  * (SETBIT GETBIT BITCOUNT BITPOS BITOP) and HyperLogLog (PFADD PFCOUNT
  * PFMERGE), their errors and
  * WRONGTYPE against other kinds, compared byte for byte with Redis 7.0.
@@ -415,6 +415,39 @@ START_TEST(hyperloglog)
 }
 END_TEST
 
+/* LCS: the sequence, its length, the matches (last first) with and without
+ * their lengths and a minimum, and Redis's errors. */
+START_TEST(lcs)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "MSET", "{l}a", "ohmytext", "{l}b", "mynewtext");
+    EXPECT(c, "$6\r\nmytext\r\n", "LCS", "{l}a", "{l}b");
+    EXPECT(c, ":6\r\n", "LCS", "{l}a", "{l}b", "LEN");
+    EXPECT(c, "*4\r\n$7\r\nmatches\r\n*2\r\n"
+              "*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n"
+              "*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n"
+              "$3\r\nlen\r\n:6\r\n",
+           "LCS", "{l}a", "{l}b", "IDX");
+    EXPECT(c, "*4\r\n$7\r\nmatches\r\n*1\r\n"
+              "*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
+              "$3\r\nlen\r\n:6\r\n",
+           "LCS", "{l}a", "{l}b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN");
+    EXPECT(c, "$0\r\n\r\n", "LCS", "{l}a", "{l}missing");
+    EXPECT(c, ":0\r\n", "LCS", "{l}missing", "{l}a", "LEN");
+    EXPECT(c, "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+           "LCS", "{l}a", "{l}b", "LEN", "IDX");
+    EXPECT(c, "-ERR syntax error\r\n", "LCS", "{l}a", "{l}b", "FOO");
+    EXPECT(c, "-ERR value is not an integer or out of range\r\n", "LCS", "{l}a", "{l}b",
+           "MINMATCHLEN", "x");
+    EXPECT(c, ":1\r\n", "RPUSH", "{l}list", "x");
+    EXPECT(c, "-ERR The specified keys must contain string values\r\n", "LCS", "{l}a",
+           "{l}list");
+    EXPECT(c, "-ERR wrong number of arguments for 'lcs' command\r\n", "LCS", "{l}a");
+    STOP();
+}
+END_TEST
+
 TCase *tcase_strings(void)
 {
     TCase *tc = tcase_create("strings");
@@ -428,5 +461,6 @@ TCase *tcase_strings(void)
     tcase_add_test(tc, ranges);
     tcase_add_test(tc, bitmaps);
     tcase_add_test(tc, hyperloglog);
+    tcase_add_test(tc, lcs);
     return tc;
 }
