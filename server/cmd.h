@@ -409,6 +409,7 @@ void cmd_zdiffstore(ctx *x);
 void cmd_zunion(ctx *x);
 void cmd_zinter(ctx *x);
 void cmd_zdiff(ctx *x);
+void cmd_zintercard(ctx *x);
 void cmd_bzpopmin(ctx *x);
 void cmd_bzpopmax(ctx *x);
 void cmd_zmpop(ctx *x);

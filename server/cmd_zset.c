@@ -1033,6 +1033,85 @@ void cmd_zdiff(ctx *x)
     zsetop_generic(x, ZOP_DIFF, false, "zdiff");
 }
 
+/* ZINTERCARD numkeys key [key ...] [LIMIT limit]: the size of the
+ * intersection of sorted sets (or sets), counted over the smallest and
+ * stopped at limit (0: none), with Redis's errors. */
+void cmd_zintercard(ctx *x)
+{
+    long long nk;
+    if (!arg_ll(x, 1, &nk)) {
+        return;
+    }
+    if (nk < 1) {
+        srv_reply_error(x->out, "ERR at least 1 input key is needed for 'zintercard' command");
+        return;
+    }
+    if (nk > (long long)(x->argc - 2)) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    size_t n = (size_t)nk;
+    long long limit = 0;
+    for (size_t j = 2 + n; j < x->argc; j++) {
+        if (arg_is(x, j, "LIMIT") && j + 1 < x->argc) {
+            j++;
+            if (!srv_str2ll(x->argv[j], x->argl[j], &limit) || limit < 0) {
+                srv_reply_error(x->out, "ERR LIMIT can't be negative");
+                return;
+            }
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    if (srv.cfg.sharded) {
+        unsigned slot = srv_key_slot(x->argv[2], x->argl[2]);
+        for (size_t i = 3; i < 2 + n; i++) {
+            if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {
+                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
+                return;
+            }
+        }
+    }
+    zsrc *src = malloc(n * sizeof *src);
+    if (src == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    size_t small = 0;
+    bool empty = false;
+    for (size_t i = 0; i < n; i++) {
+        srv_entry *e = srv_ks_find(x->argv[2 + i], x->argl[2 + i]);
+        src[i].weight = 1.0;
+        src[i].o = e != NULL ? e->v.obj : NULL;
+        if (e != NULL && mw_type_of(e->v.obj) != &srv_zset_type &&
+            mw_type_of(e->v.obj) != &srv_set_type) {
+            srv_reply_error(x->out, E_WRONGTYPE);
+            free(src);
+            return;
+        }
+        empty |= src[i].o == NULL;
+        if (zsrc_len(&src[i]) < zsrc_len(&src[small])) {
+            small = i;
+        }
+    }
+    long long card = 0;
+    if (!empty) {
+        srv_dict *d = mw_type_of(src[small].o) == &srv_set_type ? &((srv_set *)src[small].o)->d
+                                                                 : &((srv_zset *)src[small].o)->d;
+        for (srv_entry *e = d->first; e != NULL && (limit == 0 || card < limit); e = e->onext) {
+            bool all = true;
+            double unused;
+            for (size_t k = 0; k < n && all; k++) {
+                all = k == small || zsrc_score(&src[k], e->key, e->klen, &unused);
+            }
+            card += all;
+        }
+    }
+    free(src);
+    srv_reply_int(x->out, card);
+}
+
 /* ZSCAN key cursor [MATCH pattern] [COUNT count] (cmd_keys.c walks). */
 void cmd_zscan(ctx *x)
 {

@@ -453,6 +453,7 @@ const srv_cmd cmd_table[] = {
     {"zunion", cmd_zunion, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
     {"zinter", cmd_zinter, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
     {"zdiff", cmd_zdiff, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
+    {"zintercard", cmd_zintercard, -3, F_READONLY|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RO access"},
     {"bzpopmin", cmd_bzpopmin, -3, F_WRITE|F_NOSCRIPT|F_FAST|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
     {"bzpopmax", cmd_bzpopmax, -3, F_WRITE|F_NOSCRIPT|F_FAST|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
     {"zmpop", cmd_zmpop, -4, F_WRITE|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},

@@ -752,8 +752,21 @@ START_TEST(sorted_sets_algebra)
     EXPECT(c, "-ERR syntax error\r\n", "ZUNIONSTORE", "{z}d", "1", "{z}a", "WITHSCORES");
     EXPECT(c, "-ERR syntax error\r\n", "ZDIFFSTORE", "{z}d", "1", "{z}a", "WEIGHTS", "1");
     EXPECT(c, "-ERR syntax error\r\n", "ZDIFF", "1", "{z}a", "AGGREGATE", "SUM");
+    // ZINTERCARD: sorted sets and sets, LIMIT, errors
+    EXPECT(c, ":1\r\n", "ZINTERCARD", "2", "{z}a", "{z}b");
+    EXPECT(c, ":3\r\n", "ZINTERCARD", "1", "{z}a", "LIMIT", "0");
+    EXPECT(c, ":2\r\n", "ZINTERCARD", "1", "{z}a", "LIMIT", "2");
+    EXPECT(c, ":1\r\n", "ZINTERCARD", "2", "{z}a", "{z}s");
+    EXPECT(c, ":0\r\n", "ZINTERCARD", "2", "{z}a", "{z}none");
+    EXPECT(c, "-ERR syntax error\r\n", "ZINTERCARD", "1", "{z}a", "{z}a");
+    EXPECT(c, "-ERR syntax error\r\n", "ZINTERCARD", "1", "{z}a", "LIMIT");
+    EXPECT(c, "-ERR syntax error\r\n", "ZINTERCARD", "3", "{z}a", "{z}b");
+    EXPECT(c, "-ERR LIMIT can't be negative\r\n", "ZINTERCARD", "1", "{z}a", "LIMIT", "-1");
+    EXPECT(c, "-ERR at least 1 input key is needed for 'zintercard' command\r\n",
+           "ZINTERCARD", "0", "{z}a");
     EXPECT(c, "+OK\r\n", "SET", "{z}str", "v");
     EXPECT(c, WRONGTYPE, "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZINTERCARD", "2", "{z}a", "{z}str");
     EXPECT(c, WRONGTYPE, "ZINTER", "2", "{z}a", "{z}str");
     EXPECT(c, WRONGTYPE, "ZDIFF", "2", "{z}str", "{z}a");
     EXPECT(c, ":3\r\n", "ZUNIONSTORE", "{z}str", "1", "{z}a");   // overwrites a string
