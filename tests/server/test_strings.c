@@ -444,6 +444,7 @@ START_TEST(lcs)
     EXPECT(c, "-ERR The specified keys must contain string values\r\n", "LCS", "{l}a",
            "{l}list");
     EXPECT(c, "-ERR wrong number of arguments for 'lcs' command\r\n", "LCS", "{l}a");
+    th_close(c);
     STOP();
 }
 END_TEST
