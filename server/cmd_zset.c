@@ -880,6 +880,39 @@ static bool visit_diff(const char *m, size_t n, double score, void *arg)
     return srv_zset_add(st->res, m, n, score) >= 0;
 }
 
+/* The n sources at argv[first..] (sorted sets, sets, or missing: NULL),
+ * weight 1 each, in a malloc'd array; NULL after replying CROSSSLOT (a
+ * key outside argv[slotkey]'s slot, sharded), WRONGTYPE or OOM. */
+static zsrc *zsrc_load(ctx *x, size_t slotkey, size_t first, size_t n)
+{
+    if (srv.cfg.sharded) {
+        unsigned slot = srv_key_slot(x->argv[slotkey], x->argl[slotkey]);
+        for (size_t i = first; i < first + n; i++) {
+            if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {
+                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
+                return NULL;
+            }
+        }
+    }
+    zsrc *src = malloc(n * sizeof *src);
+    if (src == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        srv_entry *e = srv_ks_find(x->argv[first + i], x->argl[first + i]);
+        src[i].weight = 1.0;
+        src[i].o = e != NULL ? e->v.obj : NULL;
+        if (e != NULL && mw_type_of(e->v.obj) != &srv_zset_type &&
+            mw_type_of(e->v.obj) != &srv_set_type) {
+            srv_reply_error(x->out, E_WRONGTYPE);
+            free(src);
+            return NULL;
+        }
+    }
+    return src;
+}
+
 /* Z{UNION,INTER,DIFF}STORE destination numkeys key... [WEIGHTS w...]
  * [AGGREGATE SUM|MIN|MAX] (store), or Z{UNION,INTER,DIFF} numkeys key...
  * [WEIGHTS w...] [AGGREGATE ...] [WITHSCORES]. */
@@ -899,30 +932,9 @@ static void zsetop_generic(ctx *x, int op, bool store, const char *name)
         return;
     }
     size_t n = (size_t)nk, first = ni + 1;
-    if (srv.cfg.sharded) {
-        unsigned slot = srv_key_slot(x->argv[store ? 1 : first], x->argl[store ? 1 : first]);
-        for (size_t i = first; i < first + n; i++) {
-            if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {
-                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
-                return;
-            }
-        }
-    }
-    zsrc *src = malloc(n * sizeof *src);
+    zsrc *src = zsrc_load(x, store ? 1 : first, first, n);
     if (src == NULL) {
-        srv_reply_error(x->out, E_NOMEM);
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        srv_entry *e = srv_ks_find(x->argv[first + i], x->argl[first + i]);
-        src[i].weight = 1.0;
-        src[i].o = e != NULL ? e->v.obj : NULL;
-        if (e != NULL && mw_type_of(e->v.obj) != &srv_zset_type &&
-            mw_type_of(e->v.obj) != &srv_set_type) {
-            srv_reply_error(x->out, E_WRONGTYPE);
-            free(src);
-            return;
-        }
     }
     int agg = AGG_SUM;
     bool scores = false;
@@ -1064,32 +1076,13 @@ void cmd_zintercard(ctx *x)
             return;
         }
     }
-    if (srv.cfg.sharded) {
-        unsigned slot = srv_key_slot(x->argv[2], x->argl[2]);
-        for (size_t i = 3; i < 2 + n; i++) {
-            if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {
-                srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
-                return;
-            }
-        }
-    }
-    zsrc *src = malloc(n * sizeof *src);
+    zsrc *src = zsrc_load(x, 2, 2, n);
     if (src == NULL) {
-        srv_reply_error(x->out, E_NOMEM);
         return;
     }
     size_t small = 0;
     bool empty = false;
     for (size_t i = 0; i < n; i++) {
-        srv_entry *e = srv_ks_find(x->argv[2 + i], x->argl[2 + i]);
-        src[i].weight = 1.0;
-        src[i].o = e != NULL ? e->v.obj : NULL;
-        if (e != NULL && mw_type_of(e->v.obj) != &srv_zset_type &&
-            mw_type_of(e->v.obj) != &srv_set_type) {
-            srv_reply_error(x->out, E_WRONGTYPE);
-            free(src);
-            return;
-        }
         empty |= src[i].o == NULL;
         if (zsrc_len(&src[i]) < zsrc_len(&src[small])) {
             small = i;
