@@ -629,6 +629,11 @@ void srv_blk_serve(void)
     table_maybe_free(t);
 }
 
+bool srv_blk_waiting(void)
+{
+    return srv_ks.blk != NULL;
+}
+
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
                         const size_t *argl)
 {

@@ -126,6 +126,12 @@ size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count);
 long long srv_total_errors(void);
 void srv_stats_reset(void);
 
+/* The argument indexes of movable command c's keys (F_MOVABLE: a count
+ * of keys, SORT's STORE, STREAMS) into idx (room for argc), count in *n;
+ * false if the arguments cannot be parsed (cmd_command.c). */
+bool cmd_movable_keys(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl,
+                      size_t *idx, size_t *n);
+
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);
 /* Reply Redis's error for argv[1], an unknown subcommand of parent (named
@@ -197,12 +203,15 @@ void cmd_call(ctx *x, const srv_cmd *c);
 /* srv_execute's hooks.  multi_reject: a check refused c with err (no
  * "-"): flags the open transaction, and for EXEC aborts it as Redis does
  * (EXECABORT ... because of: err).  multi_denyoom: c is EXEC of a
- * transaction with an F_WRITE command (so refused past maxmemory).
+ * transaction with an F_DENYOOM command (so refused past maxmemory).
  * multi_queue: true if c was queued (the connection is in MULTI and c is
  * not one of the commands that run at once). */
 void multi_flag(srv_conn *conn);
 void multi_reject(ctx *x, const srv_cmd *c, const char *err);
 bool multi_denyoom(srv_conn *conn, const srv_cmd *c);
+/* c is EXEC of a transaction with an F_WRITE command (refused while
+ * min-replicas-to-write is not met). */
+bool multi_writes(srv_conn *conn, const srv_cmd *c);
 bool multi_queue(ctx *x, const srv_cmd *c);
 /* A request of the transaction machinery from another worker (argv[0]
  * starts with MULTI_ROUTED): true if it was one, run into out. */
@@ -214,11 +223,15 @@ bool multi_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **argv,
 void cmd_ping(ctx *x);
 void cmd_echo(ctx *x);
 void cmd_quit(ctx *x);
+void cmd_shutdown(ctx *x);
 void cmd_select(ctx *x);
 void cmd_auth(ctx *x);
 void cmd_hello(ctx *x);
 void cmd_client(ctx *x);
+/* config.c: CONFIG GET, SET (all or nothing) and REWRITE. */
 void cmd_config_get(ctx *x);
+void cmd_config_set(ctx *x);
+void cmd_config_rewrite(ctx *x);
 void cmd_config(ctx *x);
 void cmd_info(ctx *x);
 void cmd_gc_collect(ctx *x);

@@ -304,10 +304,8 @@ static bool name_is(const srv_cmd *c, const char *a, const char *b)
     return strcmp(c->name, a) == 0 || (b != NULL && strcmp(c->name, b) == 0);
 }
 
-/* The argument indexes of a movable command's keys into idx (room for
- * argc), count in *n; false if the arguments cannot be parsed. */
-static bool movable_keys(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl,
-                         size_t *idx, size_t *n)
+bool cmd_movable_keys(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl,
+                      size_t *idx, size_t *n)
 {
     const char *name = c->name;
     if (name_is(c, "sort", "sort_ro")) {
@@ -383,7 +381,7 @@ static long request_keys(const srv_cmd **cp, size_t argc, const char **argv, con
     }
     size_t n = 0;
     if (c->flags & F_MOVABLE) {
-        return movable_keys(c, argc, argv, argl, idx, &n) ? (long)n : -3;
+        return cmd_movable_keys(c, argc, argv, argl, idx, &n) ? (long)n : -3;
     }
     if (c->keys.first <= 0 || (size_t)c->keys.first >= argc) {
         return 0;

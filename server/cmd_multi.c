@@ -109,6 +109,7 @@ typedef struct srv_multi {
     size_t count, cap;
     bool aborted;               /* a command was refused while queuing */
     bool denyoom;               /* an F_DENYOOM command is queued */
+    bool writes;                /* an F_WRITE command is queued */
 } srv_multi;
 
 static const char *const E_EXECABORT =
@@ -375,6 +376,11 @@ bool multi_denyoom(srv_conn *conn, const srv_cmd *c)
     return c->fn == cmd_exec && conn->multi != NULL && conn->multi->denyoom;
 }
 
+bool multi_writes(srv_conn *conn, const srv_cmd *c)
+{
+    return c->fn == cmd_exec && conn->multi != NULL && conn->multi->writes;
+}
+
 bool multi_queue(ctx *x, const srv_cmd *c)
 {
     if (c->fn == cmd_exec || c->fn == cmd_discard || c->fn == cmd_multi ||
@@ -428,6 +434,9 @@ bool multi_queue(ctx *x, const srv_cmd *c)
     m->q[m->count++] = q;
     if (c->flags & F_DENYOOM) {
         m->denyoom = true;
+    }
+    if (c->flags & F_WRITE) {
+        m->writes = true;
     }
     srv_reply_status(x->out, "QUEUED");
     return true;

@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,46 @@ void cmd_quit(ctx *x)
 {
     srv_buf_append(x->out, "+OK\r\n", 5);
     x->c->close_after_write = true;
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stop as SIGTERM does (no
+ * new clients, replies in flight finished, the runtime freed), without a
+ * reply to this client, whose connection closes.  There is nothing to
+ * save, so SAVE is refused, as Redis refuses a shutdown whose save fails,
+ * and a shutdown is never in progress for ABORT to cancel. */
+void cmd_shutdown(ctx *x)
+{
+    bool save = false, nosave = false, abort = false;
+    for (size_t i = 1; i < x->argc; i++) {
+        if (arg_is(x, i, "NOSAVE")) {
+            nosave = true;
+        } else if (arg_is(x, i, "SAVE")) {
+            save = true;
+        } else if (arg_is(x, i, "NOW") || arg_is(x, i, "FORCE")) {
+            // No replicas to wait for, no save to force past.
+        } else if (arg_is(x, i, "ABORT")) {
+            abort = true;
+        } else {
+            srv_reply_error(x->out, E_SYNTAX);
+            return;
+        }
+    }
+    if ((abort && x->argc != 2) || (save && nosave)) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    if (abort) {
+        srv_reply_error(x->out, "ERR No shutdown in progress.");
+        return;
+    }
+    if (save) {
+        srv_log("SHUTDOWN SAVE refused: this server has no persistence to save to");
+        srv_reply_error(x->out, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    srv_log("SHUTDOWN from client id=%llu", (unsigned long long)x->c->id);
+    x->c->close_after_write = true;
+    kill(getpid(), SIGTERM);    // the main loop's handler stops the server
 }
 
 void cmd_select(ctx *x)
@@ -676,216 +717,6 @@ void cmd_client(ctx *x)
 static const char *const gc_names[] = {"stw", "paused", "off"};
 static const char *const lock_names[] = {"gil", "free"};
 
-/*
- * Redis's encoding settings: the sizes up to which it keeps a hash, sorted
- * set, list or set in a compact encoding.  mwrt's objects have encodings
- * of their own (small dicts and sets in one block, docs/objects.md), so
- * these change nothing here; they are kept, range-checked and answered as
- * Redis does, so that clients and test suites that tune them work.  Names
- * of one setting (Redis 7's listpack and the older ziplist) share a value.
- */
-typedef struct encoding_setting {
-    const char *name;
-    int slot;             /* index in encoding_values */
-    long long min;        /* Redis's range */
-} encoding_setting;
-
-static _Atomic(long long) encoding_values[] = {128, 64, 128, 64, -2, 0, 512, 4096, 100, 3000};
-
-static const encoding_setting encoding_settings[] = {
-    {"hash-max-listpack-entries", 0, 0}, {"hash-max-ziplist-entries", 0, 0},
-    {"hash-max-listpack-value", 1, 0},   {"hash-max-ziplist-value", 1, 0},
-    {"zset-max-listpack-entries", 2, 0}, {"zset-max-ziplist-entries", 2, 0},
-    {"zset-max-listpack-value", 3, 0},   {"zset-max-ziplist-value", 3, 0},
-    {"list-max-listpack-size", 4, -5},   {"list-max-ziplist-size", 4, -5},
-    {"list-compress-depth", 5, 0},       {"set-max-intset-entries", 6, 0},
-    {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
-    {"hll-sparse-max-bytes", 9, 0},
-};
-#define NCONFIG_FIXED 17
-#define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
-
-static const encoding_setting *find_encoding_setting(const char *name, size_t n)
-{
-    for (size_t k = 0; k < NENCODING_SETTINGS; k++) {
-        if (strlen(encoding_settings[k].name) == n &&
-            strncasecmp(encoding_settings[k].name, name, n) == 0) {
-            return &encoding_settings[k];
-        }
-    }
-    return NULL;
-}
-
-/* Write the value of parameter i into buf; false past the last one. */
-static bool config_param(int i, const char **name, char *buf, size_t cap)
-{
-    if (i >= NCONFIG_FIXED) {
-        size_t k = (size_t)(i - NCONFIG_FIXED);
-        if (k >= NENCODING_SETTINGS) {
-            return false;
-        }
-        *name = encoding_settings[k].name;
-        snprintf(buf, cap, "%lld", atomic_load(&encoding_values[encoding_settings[k].slot]));
-        return true;
-    }
-    switch (i) {
-    case 0: *name = "port"; snprintf(buf, cap, "%d", srv.cfg.port); return true;
-    case 1: *name = "bind"; snprintf(buf, cap, "%s", srv.cfg.bind); return true;
-    case 2: *name = "workers"; snprintf(buf, cap, "%d", srv.cfg.workers); return true;
-    case 3: *name = "lock"; snprintf(buf, cap, "%s", lock_names[srv.cfg.lock]); return true;
-    case 4: *name = "gc"; snprintf(buf, cap, "%s", gc_names[mw_gc_get_policy()]); return true;
-    case 5: {
-        int t[3];
-        mw_gc_get_threshold(t);
-        *name = "gc-threshold";
-        snprintf(buf, cap, "%d,%d,%d", t[0], t[1], t[2]);
-        return true;
-    }
-    case 6: *name = "maxmemory"; snprintf(buf, cap, "%lld", atomic_load(&srv.maxmemory)); return true;
-    case 7: *name = "maxclients"; snprintf(buf, cap, "%lld", atomic_load(&srv.maxclients)); return true;
-    case 8:
-        *name = "requirepass";
-        pthread_mutex_lock(&srv.pass_lock);
-        snprintf(buf, cap, "%s", srv.cfg.requirepass);
-        pthread_mutex_unlock(&srv.pass_lock);
-        return true;
-    case 9: *name = "save"; snprintf(buf, cap, "%s", ""); return true;
-    case 10: *name = "appendonly"; snprintf(buf, cap, "%s", "no"); return true;
-    case 11: *name = "client-query-buffer-limit"; snprintf(buf, cap, "%lld", srv.cfg.querybuf_max); return true;
-    case 12: *name = "proto-max-bulk-len"; snprintf(buf, cap, "%lld", srv.cfg.bulk_max); return true;
-    case 13: *name = "databases"; snprintf(buf, cap, "%s", "1"); return true;
-    case 14: *name = "client-output-buffer-limit"; srv_obuf_limits_format(buf, cap); return true;
-    case 15: *name = "slowlog-log-slower-than"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_slower_than)); return true;
-    case 16: *name = "slowlog-max-len"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_max_len)); return true;
-    default: return false;
-    }
-}
-
-void cmd_config_get(ctx *x)
-{
-    if (x->argc < 3) {
-        srv_reply_error(x->out, "ERR wrong number of arguments for 'config|get' command");
-        return;
-    }
-    enum { MAXP = NCONFIG_FIXED + NENCODING_SETTINGS };
-    char vals[MAXP][300];
-    const char *names[MAXP];
-    bool hit[MAXP] = {false};
-    int n = 0;
-    for (size_t a = 2; a < x->argc; a++) {
-        for (int i = 0; i < MAXP; i++) {
-            const char *name;
-            char tmp[300];
-            if (!config_param(i, &name, tmp, sizeof tmp)) {
-                break;
-            }
-            if (!hit[i] && srv_glob_match(x->argv[a], x->argl[a], name, strlen(name), true)) {
-                hit[i] = true;
-                names[n] = name;
-                memcpy(vals[n], tmp, sizeof tmp);
-                n++;
-            }
-        }
-    }
-    srv_reply_map(x->out, n);
-    for (int i = 0; i < n; i++) {
-        srv_reply_bulk(x->out, names[i], strlen(names[i]));
-        srv_reply_bulk(x->out, vals[i], strlen(vals[i]));
-    }
-}
-
-/* Apply one CONFIG SET pair; NULL or the reason it failed. */
-static const char *config_set_one(ctx *x, size_t i, bool *unknown)
-{
-    const char *v = x->argv[i + 1];
-    size_t vn = x->argl[i + 1];
-    long long n;
-    *unknown = false;
-    if (arg_is(x, i, "maxmemory")) {
-        if (!parse_mem(v, vn, &n)) {
-            return "argument must be a memory value";
-        }
-        atomic_store(&srv.maxmemory, n);
-        atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
-    } else if (arg_is(x, i, "maxclients")) {
-        if (!srv_str2ll(v, vn, &n)) {
-            return "argument couldn't be parsed into an integer";
-        }
-        if (n < 1) {
-            return "argument must be between 1 and 2147483647 inclusive";
-        }
-        atomic_store(&srv.maxclients, n);
-    } else if (arg_is(x, i, "requirepass")) {
-        if (vn >= sizeof srv.cfg.requirepass) {
-            return "password too long";
-        }
-        pthread_mutex_lock(&srv.pass_lock);
-        memcpy(srv.cfg.requirepass, v, vn);
-        srv.cfg.requirepass[vn] = '\0';
-        pthread_mutex_unlock(&srv.pass_lock);
-        atomic_store(&srv.has_pass, vn > 0);
-    } else if (arg_is(x, i, "gc")) {
-        int p = -1;
-        for (int k = 0; k < 3; k++) {
-            if (vn == strlen(gc_names[k]) && strncasecmp(v, gc_names[k], vn) == 0) {
-                p = k;
-            }
-        }
-        if (p < 0 || mw_gc_set_policy((mw_gc_policy)p) != 0) {
-            return "argument(s) must be one of the following: stw, paused, off";
-        }
-    } else if (arg_is(x, i, "gc-threshold")) {
-        char tmp[64];
-        int a, b, c;
-        if (vn >= sizeof tmp) {
-            return "argument must be A,B,C";
-        }
-        memcpy(tmp, v, vn);
-        tmp[vn] = '\0';
-        if (sscanf(tmp, "%d,%d,%d", &a, &b, &c) != 3 || a < 0 || b < 0 || c < 0) {
-            return "argument must be A,B,C";
-        }
-        mw_gc_set_threshold(a, b, c);
-    } else if (find_encoding_setting(x->argv[i], x->argl[i]) != NULL) {
-        const encoding_setting *e = find_encoding_setting(x->argv[i], x->argl[i]);
-        bool ok = e->min < 0 ? srv_str2ll(v, vn, &n) : parse_mem(v, vn, &n);
-        if (!ok) {
-            return "argument couldn't be parsed into an integer";
-        }
-        if (n < e->min) {
-            return e->min < 0 ? "argument must be between -5 and 9223372036854775807 inclusive"
-                              : "argument must be between 0 and 9223372036854775807 inclusive";
-        }
-        atomic_store(&encoding_values[e->slot], n);
-    } else if (arg_is(x, i, "client-output-buffer-limit")) {
-        return srv_obuf_limits_set(v, vn);
-    } else if (arg_is(x, i, "slowlog-log-slower-than") || arg_is(x, i, "slowlog-max-len")) {
-        bool len = arg_is(x, i, "slowlog-max-len");
-        if (!srv_str2ll(v, vn, &n)) {
-            return "argument couldn't be parsed into an integer";
-        }
-        if (n < (len ? 0 : -1) || n > LONG_MAX) {
-            return len ? "argument must be between 0 and 9223372036854775807 inclusive"
-                       : "argument must be between -1 and 9223372036854775807 inclusive";
-        }
-        atomic_store(len ? &slowlog_max_len : &slowlog_slower_than, n);
-    } else if (arg_is(x, i, "save")) {
-        // Nothing is ever saved; accepted so tools that turn saving off work.
-    } else if (arg_is(x, i, "appendonly")) {
-        if (!(vn == 2 && strncasecmp(v, "no", 2) == 0)) {
-            return "argument must be 'no' (there is no persistence)";
-        }
-    } else if (arg_is(x, i, "port") || arg_is(x, i, "bind") || arg_is(x, i, "workers") ||
-               arg_is(x, i, "lock") || arg_is(x, i, "client-query-buffer-limit") ||
-               arg_is(x, i, "proto-max-bulk-len") || arg_is(x, i, "databases")) {
-        return "can't set immutable config";
-    } else {
-        *unknown = true;
-        return "unknown";
-    }
-    return NULL;
-}
-
 void cmd_config(ctx *x)
 {
     static const char *const subs[] = {"config|get", "config|set", "config|resetstat",
@@ -894,34 +725,16 @@ void cmd_config(ctx *x)
     if (arg_is(x, 1, "GET")) {
         cmd_config_get(x);
     } else if (arg_is(x, 1, "SET")) {
-        if (x->argc < 4 || x->argc % 2 != 0) {
-            srv_reply_error(x->out, "ERR wrong number of arguments for 'config|set' command");
-            return;
-        }
-        for (size_t i = 2; i < x->argc; i += 2) {
-            bool unknown;
-            const char *why = config_set_one(x, i, &unknown);
-            int nl = (int)(x->argl[i] > 128 ? 128 : x->argl[i]);
-            if (why != NULL && unknown) {
-                srv_reply_errorf(x->out, "ERR Unknown option or number of arguments for "
-                                 "CONFIG SET - '%.*s'", nl, x->argv[i]);
-                return;
-            }
-            if (why != NULL) {
-                srv_reply_errorf(x->out, "ERR CONFIG SET failed (possibly related to "
-                                 "argument '%.*s') - %s", nl, x->argv[i], why);
-                return;
-            }
-        }
-        srv_buf_append(x->out, "+OK\r\n", 5);
-    } else if (arg_is(x, 1, "RESETSTAT")) {
+        cmd_config_set(x);
+    } else if (arg_is(x, 1, "REWRITE") && x->argc == 2) {
+        cmd_config_rewrite(x);
+    } else if (arg_is(x, 1, "RESETSTAT") && x->argc == 2) {
         srv_ks_reset_stats();
         srv_stats_reset();
         mw_gc_reset_stats();
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else {
-        srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
-                         (int)(x->argl[1] > 128 ? 128 : x->argl[1]), x->argv[1]);
+        cmd_unknown_subcommand(x, "CONFIG");
     }
 }
 
@@ -1100,7 +913,7 @@ static void info_server(srv_buf *b)
     info_line(b, "process_id:%ld", (long)getpid());
     info_line(b, "process_supervised:no");
     info_line(b, "run_id:%s", run_id());
-    info_line(b, "tcp_port:%d", srv.cfg.port);
+    info_line(b, "tcp_port:%lld", srv.cfg.port);
     info_line(b, "server_time_usec:%lld", (long long)now * 1000);
     info_line(b, "uptime_in_seconds:%lld", (long long)up);
     info_line(b, "uptime_in_days:%lld", (long long)(up / 86400));
@@ -1112,7 +925,7 @@ static void info_server(srv_buf *b)
     info_line(b, "io_threads_active:0");
     info_line(b, "mwrt_server_version:%s", SRV_VERSION);
     info_line(b, "mwrt_version:%s", mw_version());
-    info_line(b, "workers:%d", srv.cfg.workers);
+    info_line(b, "workers:%lld", srv.cfg.workers);
 }
 
 static void info_memory(srv_buf *b)

@@ -309,6 +309,8 @@ const srv_cmd cmd_table[] = {
     {"ping", cmd_ping, -1, F_FAST|F_SUBOK, K_NONE, C_CONNECTION, NULL},
     {"echo", cmd_echo, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
     {"quit", cmd_quit, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK, K_NONE, C_CONNECTION, NULL},
+    {"shutdown", cmd_shutdown, -1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE|F_NO_MULTI|F_ALLOW_BUSY,
+     K_NONE, 0, NULL},
     {"select", cmd_select, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
     {"auth", cmd_auth, -2, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY, K_NONE, C_CONNECTION, NULL},
     {"hello", cmd_hello, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY, K_NONE, C_CONNECTION, NULL},
@@ -774,20 +776,43 @@ static bool sub_arity_ok(ctx *x, const srv_cmd *c)
  * command is timed.  The clock is read only when something wants the
  * duration (now the slow log, when on; slowlog.c says which clock);
  * per-command statistics belong here too, sharing the same two readings. */
+/* Note the keys c may have given blocked clients something: they are
+ * served after the request (srv_blk_serve), so EXEC is served as one
+ * command.  A movable command's keys (SORT ... STORE dst) are found by
+ * parsing, only for a write while someone waits. */
+static void touch_keys(ctx *x, const srv_cmd *c)
+{
+    if (!(c->flags & F_MOVABLE)) {
+        srv_blk_touch_keys(&c->keys, x->argc, x->argv, x->argl);
+        return;
+    }
+    if (!(c->flags & F_WRITE) || !srv_blk_waiting()) {
+        return;
+    }
+    size_t local[16], n = 0;
+    size_t *idx = x->argc <= 16 ? local : malloc(x->argc * sizeof *idx);
+    if (idx != NULL && cmd_movable_keys(c, x->argc, x->argv, x->argl, idx, &n)) {
+        for (size_t i = 0; i < n; i++) {
+            srv_blk_touch(x->argv[idx[i]], x->argl[idx[i]]);
+        }
+    }
+    if (idx != local) {
+        free(idx);
+    }
+}
+
 void cmd_call(ctx *x, const srv_cmd *c)
 {
     int clock = slowlog_clock();
     if (clock < 0) {
         c->fn(x);
-        // Keys it may have given blocked clients something: served after
-        // the request (srv_blk_serve), so EXEC is served as one command.
-        srv_blk_touch_keys(&c->keys, x->argc, x->argv, x->argl);
+        touch_keys(x, c);
         return;
     }
     uint64_t t0 = slowlog_now(clock);
     c->fn(x);
     slowlog_note(x, c, slowlog_now(clock) - t0);
-    srv_blk_touch_keys(&c->keys, x->argc, x->argv, x->argl);
+    touch_keys(x, c);
 }
 
 static void unknown_command(ctx *x)
@@ -818,6 +843,13 @@ bool srv_command_paused(const char *argv0, size_t len, bool all)
     // WRITE mode holds what may change the keyspace: Redis's "write" flag.
     const srv_cmd *c = cmd_find(argv0, len);
     return all || c == NULL || (c->flags & F_WRITE);
+}
+
+/* Whether writes need more good replicas than there are (none). */
+static bool srv_min_replicas_to_write_now(void)
+{
+    return atomic_load_explicit(&srv_min_replicas_to_write, memory_order_relaxed) > 0 &&
+           atomic_load_explicit(&srv_min_replicas_max_lag, memory_order_relaxed) > 0;
 }
 
 /* Run request x of command c (NULL: unknown) for conn: the checks in
@@ -853,6 +885,12 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
             multi_reject(x, c, "OOM command not allowed when used memory > 'maxmemory'.");
             goto rejected;
         }
+    }
+    if (srv_min_replicas_to_write_now() && ((c->flags & F_WRITE) || multi_writes(conn, c))) {
+        // No replica ever connects: with min-replicas-to-write set (and
+        // the lag check on), writes are refused as Redis refuses them.
+        multi_reject(x, c, "NOREPLICAS Not enough good replicas to write.");
+        goto rejected;
     }
     if (!(c->flags & F_SUBOK) && srv_pubsub_restricted(conn)) {
         srv_reply_errorf(x->out, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "

@@ -157,170 +157,33 @@ size_t srv_memory_used(mw_alloc_stats *out, size_t *small_out)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-        "Usage: mwrt-server [options]\n"
-        "  --port N              TCP port (default 6380; 0: any free port)\n"
-        "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
-        "  --workers N           worker threads (default: half the cores, at least 1)\n"
-        "  --keyspace shared|sharded  one keyspace for all workers, or a shard\n"
-        "                        per worker by hash slot (default sharded;\n"
-        "                        shared when only --lock is given)\n"
-        "  --lock gil|free       shared keyspace: one lock for all, or free\n"
-        "                        threading (default gil; sharded: free)\n"
-        "  --gc stw|paused|off   automatic collection policy (default stw)\n"
-        "  --gc-threshold A,B,C  collector thresholds (default 700,10,10)\n"
-        "  --maxmemory BYTES     refuse writes above this (0: no limit; units k kb m mb g gb)\n"
-        "  --maxclients N        most clients at once (default 10000)\n"
-        "  --requirepass PASS    require AUTH PASS first\n"
-        "  --client-query-buffer-limit BYTES  (default 1gb)\n"
-        "  --proto-max-bulk-len BYTES         (default 512mb)\n"
-        "  --config FILE         read settings from FILE, one 'name value' per line\n"
-        "  --help, --version\n");
-}
-
-static bool parse_bytes(const char *s, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || v < 0) {
-        return false;
-    }
-    long long mul = 1;
-    if (strcasecmp(end, "") == 0 || strcasecmp(end, "b") == 0) {
-        mul = 1;
-    } else if (strcasecmp(end, "k") == 0) {
-        mul = 1000;
-    } else if (strcasecmp(end, "kb") == 0) {
-        mul = 1024;
-    } else if (strcasecmp(end, "m") == 0) {
-        mul = 1000000;
-    } else if (strcasecmp(end, "mb") == 0) {
-        mul = 1024 * 1024;
-    } else if (strcasecmp(end, "g") == 0) {
-        mul = 1000000000;
-    } else if (strcasecmp(end, "gb") == 0) {
-        mul = 1024LL * 1024 * 1024;
-    } else {
-        return false;
-    }
-    if (v > INT64_MAX / mul) {
-        return false;
-    }
-    *out = v * mul;
-    return true;
-}
-
-static bool parse_int(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
+    fprintf(f, "Usage: mwrt-server [options]\n"
+               "  Every setting of the config file is an option: --name value or\n"
+               "  --name=value.  The main ones:\n");
+    srv_config_usage(f);
+    fprintf(f, "  --config FILE         read settings from FILE, one 'name value' per line\n"
+               "  --help, --version\n");
 }
 
 static bool load_config(const char *path, int depth);
 
-/* Apply one setting; NULL, or what is wrong with it. */
+/* Apply one setting from the command line or a config file: `config`
+ * includes a file; NULL, or what is wrong with it. */
 static const char *set_option(const char *name, const char *value, int depth)
 {
-    srv_config *c = &srv.cfg;
-    long long v;
-    if (strcmp(name, "port") == 0) {
-        if (!parse_int(value, 0, 65535, &v)) {
-            return "must be 0..65535";
-        }
-        c->port = (int)v;
-    } else if (strcmp(name, "bind") == 0) {
-        if (strlen(value) >= sizeof c->bind) {
-            return "address too long";
-        }
-        strcpy(c->bind, value);
-    } else if (strcmp(name, "workers") == 0) {
-        if (!parse_int(value, 1, 256, &v)) {
-            return "must be 1..256";
-        }
-        c->workers = (int)v;
-    } else if (strcmp(name, "keyspace") == 0) {
-        c->keyspace_given = true;
-        if (strcmp(value, "shared") == 0) {
-            c->sharded = false;
-        } else if (strcmp(value, "sharded") == 0) {
-            c->sharded = true;
-        } else {
-            return "must be shared or sharded";
-        }
-    } else if (strcmp(name, "lock") == 0) {
-        c->lock_given = true;
-        if (strcmp(value, "gil") == 0) {
-            c->lock = MW_LOCK_GIL;
-        } else if (strcmp(value, "free") == 0) {
-            c->lock = MW_LOCK_FREE;
-        } else {
-            return "must be gil or free";
-        }
-    } else if (strcmp(name, "gc") == 0) {
-        if (strcmp(value, "stw") == 0) {
-            c->gc = MW_GC_STW;
-        } else if (strcmp(value, "paused") == 0) {
-            c->gc = MW_GC_PAUSED;
-        } else if (strcmp(value, "off") == 0) {
-            c->gc = MW_GC_OFF;
-        } else {
-            return "must be stw, paused or off";
-        }
-    } else if (strcmp(name, "gc-threshold") == 0) {
-        int a, b, d;
-        char extra;
-        if (sscanf(value, "%d,%d,%d%c", &a, &b, &d, &extra) != 3 || a < 0 || b < 0 || d < 0) {
-            return "must be A,B,C (non-negative integers)";
-        }
-        c->threshold[0] = a;
-        c->threshold[1] = b;
-        c->threshold[2] = d;
-    } else if (strcmp(name, "maxmemory") == 0) {
-        if (!parse_bytes(value, &v)) {
-            return "must be a size in bytes (units k kb m mb g gb)";
-        }
-        c->maxmemory = v;
-    } else if (strcmp(name, "maxclients") == 0) {
-        if (!parse_int(value, 1, 1000000, &v)) {
-            return "must be 1..1000000";
-        }
-        c->maxclients = v;
-    } else if (strcmp(name, "requirepass") == 0) {
-        if (strlen(value) >= sizeof c->requirepass) {
-            return "too long";
-        }
-        strcpy(c->requirepass, value);
-    } else if (strcmp(name, "client-query-buffer-limit") == 0) {
-        if (!parse_bytes(value, &v) || v < 1024 * 1024) {
-            return "must be a size of at least 1mb";
-        }
-        c->querybuf_max = v;
-    } else if (strcmp(name, "proto-max-bulk-len") == 0) {
-        if (!parse_bytes(value, &v) || v < 1024 || v > UINT32_MAX) {
-            return "must be a size from 1kb to 4gb";
-        }
-        c->bulk_max = v;
-    } else if (strcmp(name, "client-output-buffer-limit") == 0) {
-        const char *why = srv_obuf_limits_set(value, strlen(value));
-        if (why != NULL) {
-            return why;
-        }
-    } else if (strcmp(name, "config") == 0) {
-        if (depth > 4) {
-            return "configuration files nested too deeply";
-        }
-        if (!load_config(value, depth + 1)) {
-            return "cannot be read (see above)";
-        }
-    } else {
-        return "is not a known setting";
+    if (strcmp(name, "config") != 0 && strcmp(name, "include") != 0) {
+        return srv_config_set(name, value, true);
+    }
+    if (depth > 4) {
+        return "configuration files nested too deeply";
+    }
+    if (srv_config_file == NULL && strcmp(name, "config") == 0) {
+        // The file CONFIG REWRITE writes back: the first one given.
+        char *abs = realpath(value, NULL);
+        srv_config_file = abs != NULL ? abs : strdup(value);
+    }
+    if (!load_config(value, depth + 1)) {
+        return "cannot be read (see above)";
     }
     return NULL;
 }
@@ -565,23 +428,12 @@ static void on_signal(uv_signal_t *h, int signum)
 static void defaults(void)
 {
     srv_config *c = &srv.cfg;
-    c->port = 6380;
-    strcpy(c->bind, "127.0.0.1");
+    srv_config_defaults();
     // Half the cores: the other half is left to the kernel's network work
     // and to clients on the same machine (docs/server.md, "Defaults and
     // why", has the measurement).
     long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-    c->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
-    c->sharded = true;
-    c->lock = MW_LOCK_GIL;
-    c->gc = MW_GC_STW;
-    c->threshold[0] = 700;
-    c->threshold[1] = 10;
-    c->threshold[2] = 10;
-    c->maxmemory = 0;
-    c->maxclients = 10000;
-    c->querybuf_max = 1024LL * 1024 * 1024;
-    c->bulk_max = SRV_RESP_BULK_MAX;
+    c->workers = n < 1 ? 1 : n > 256 ? 256 : n;
     c->mbulk_max = SRV_RESP_MBULK_MAX;
 }
 
@@ -594,7 +446,7 @@ static void raise_fd_limit(void)
         srv_log("getrlimit: %s", strerror(errno));
         return;
     }
-    rlim_t want = (rlim_t)srv.cfg.maxclients + 64;
+    rlim_t want = (rlim_t)atomic_load(&srv.maxclients) + 64;
     if (rl.rlim_cur >= want) {
         return;
     }
@@ -607,7 +459,7 @@ static void raise_fd_limit(void)
     if (rl.rlim_cur < want) {
         srv_log("open files limited to %llu: at most about %llu clients, not maxclients %lld",
                 (unsigned long long)rl.rlim_cur,
-                (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0), srv.cfg.maxclients);
+                (unsigned long long)(rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0), atomic_load(&srv.maxclients));
     }
 }
 
@@ -655,6 +507,7 @@ static int shutdown_runtime(void)
 
 int main(int argc, char **argv)
 {
+    pthread_mutex_init(&srv.pass_lock, NULL);   // requirepass's setter takes it
     defaults();
     int st = parse_args(argc, argv);
     if (st >= 0) {
@@ -672,12 +525,8 @@ int main(int argc, char **argv)
         srv.cfg.lock = MW_LOCK_FREE;
     }
     srv.start_ms = srv_now_ms();
-    atomic_store(&srv.maxmemory, srv.cfg.maxmemory);
-    atomic_store(&srv.maxclients, srv.cfg.maxclients);
-    atomic_store(&srv.has_pass, srv.cfg.requirepass[0] != '\0');
     atomic_store(&srv.next_client_id, 1);
     pthread_mutex_init(&srv.ks_lock, NULL);
-    pthread_mutex_init(&srv.pass_lock, NULL);
     if (getrandom(srv.hash_seed, sizeof srv.hash_seed, 0) != sizeof srv.hash_seed) {
         srv.hash_seed[0] = (uint64_t)srv.start_ms * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
         srv.hash_seed[1] = uv_hrtime();
@@ -689,7 +538,7 @@ int main(int argc, char **argv)
     int port = 0;
     listen_fd = open_listener(srv.cfg.bind, srv.cfg.port, &port);
     if (listen_fd < 0) {
-        fprintf(stderr, "mwrt-server: cannot listen on %s:%d: %s\n", srv.cfg.bind, srv.cfg.port,
+        fprintf(stderr, "mwrt-server: cannot listen on %s:%lld: %s\n", srv.cfg.bind, srv.cfg.port,
                 listen_fd == -EINVAL ? "not an IP address" : strerror(-listen_fd));
         return 1;
     }
@@ -775,9 +624,9 @@ int main(int argc, char **argv)
             srv.cfg.sharded ? "sharded" : "shared",
             srv.cfg.lock == MW_LOCK_GIL ? "gil" : "free", gc_name(srv.cfg.gc),
             srv.cfg.threshold[0], srv.cfg.threshold[1], srv.cfg.threshold[2],
-            srv.cfg.maxclients, srv.cfg.maxmemory,
+            atomic_load(&srv.maxclients), atomic_load(&srv.maxmemory),
             srv.cfg.requirepass[0] ? ", password required" : "");
-    fprintf(stderr, "mwrt-server: ready on %s:%d\n", srv.cfg.bind, srv.cfg.port);
+    fprintf(stderr, "mwrt-server: ready on %s:%lld\n", srv.cfg.bind, srv.cfg.port);
     fflush(stderr);
 
     uv_run(&loop, UV_RUN_DEFAULT);

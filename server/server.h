@@ -61,22 +61,36 @@ _Static_assert(SRV_SAFEPOINT_EVERY >= 1, "at least one command per turn");
  * ====================================================================== */
 
 typedef struct srv_config {
-    int port;
+    long long port;
     char bind[64];
-    int workers;
+    long long workers;
     bool sharded;               /* --keyspace sharded: one shard per worker */
     bool lock_given;            /* --lock was set explicitly */
     bool keyspace_given;        /* --keyspace was set explicitly */
     mw_lock_mode lock;
     mw_gc_policy gc;
     int threshold[3];
-    long long maxmemory;        /* bytes; 0 = none */
-    long long maxclients;
     char requirepass[256];      /* "" = none */
     long long querybuf_max;     /* bytes */
     long long bulk_max;         /* bytes */
     long long mbulk_max;        /* arguments */
 } srv_config;
+
+/* Settings (config.c, the one table of them).  srv_config_defaults sets
+ * every default (before the command line and config file; needs
+ * srv.pass_lock); srv_config_set applies one by name (or older alias),
+ * at_start for the command line and config file, NULL or why it is
+ * refused; whether a setting's value is kept out of SLOWLOG; --help's
+ * lines.  srv_config_file: the config file given at start (absolute), for
+ * CONFIG REWRITE, or NULL. */
+void srv_config_defaults(void);
+const char *srv_config_set(const char *name, const char *value, bool at_start);
+bool srv_config_sensitive(const char *name, size_t n);
+void srv_config_usage(FILE *f);
+extern const char *srv_config_file;
+/* Settings workers read (config.c). */
+extern _Atomic(long long) srv_min_replicas_to_write;
+extern _Atomic(long long) srv_min_replicas_max_lag;
 
 typedef struct srv_worker srv_worker;
 
@@ -617,6 +631,8 @@ void srv_blk_touch(const char *key, size_t n);
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
                         const size_t *argl);
 void srv_blk_serve(void);
+/* Whether any client of this keyspace is blocked on a key (cheap). */
+bool srv_blk_waiting(void);
 /* c, which is blocked, closed its side: forget its wait (needs the
  * keyspace), or its connection is gone (takes the keyspace itself).  c's
  * worker only. */

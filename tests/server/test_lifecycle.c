@@ -1,7 +1,8 @@
 /*
  * test_lifecycle.c - stopping: SIGTERM and SIGINT with clients connected
  * (idle, in the middle of a request, with replies pending) make the server
- * exit with status 0 and close every connection.
+ * exit with status 0 and close every connection; so does SHUTDOWN, which
+ * is refused inside MULTI and answers ABORT and bad arguments with errors.
  */
 #include "harness.h"
 
@@ -59,11 +60,32 @@ START_TEST(sigint_with_clients)
 }
 END_TEST
 
+START_TEST(shutdown_command)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "-ERR No shutdown in progress.\r\n", "SHUTDOWN", "ABORT");
+    EXPECT(c, "-ERR syntax error\r\n", "SHUTDOWN", "BOGUS");
+    EXPECT(c, "+OK\r\n", "MULTI");
+    EXPECT(c, "-ERR Command not allowed inside a transaction\r\n", "SHUTDOWN");
+    EXPECT(c, "-EXECABORT Transaction discarded because of previous errors.\r\n", "EXEC");
+    EXPECT(c, "+OK\r\n", "SET", "k", "v");
+    const char *const req[] = {"SHUTDOWN", "NOSAVE"};
+    ck_assert_int_eq(th_send_cmd(c, 2, req, NULL), 0);
+    EXPECT_CLOSED(c);
+    th_close(c);
+    int st = th_server_stop(&th_srv, 0);     // signal 0: only wait for it
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "after SHUTDOWN: %s",
+                  th_describe_status(st));
+}
+END_TEST
+
 TCase *tcase_lifecycle(void)
 {
     TCase *tc = tcase_create("lifecycle");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sigterm_with_clients);
     tcase_add_test(tc, sigint_with_clients);
+    tcase_add_test(tc, shutdown_command);
     return tc;
 }
