@@ -12,6 +12,9 @@
  * fields, written before any worker starts); one that CONFIG SET changes
  * lives in an atomic the workers load relaxed (a stale read for one
  * request is harmless: nothing is derived from two settings at once).
+ * The command line and config files are read here too (srv_config_args),
+ * each line or option going through the same srv_config_set.
+ *
  * Settings with a shape of their own (gc-threshold, client-output-buffer-
  * limit, requirepass) have a parse and a format function instead.
  *
@@ -393,6 +396,12 @@ void srv_config_defaults(void)
         format(s, buf, sizeof buf);
         default_text[i] = strdup(buf);
     }
+    // Half the cores: the other half is left to the kernel's network work
+    // and to clients on the same machine (docs/server.md, "Defaults and
+    // why", has the measurement).
+    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+    srv.cfg.workers = n < 1 ? 1 : n > 256 ? 256 : n;
+    srv.cfg.mbulk_max = SRV_RESP_MBULK_MAX;
     // Only what the command line or the config file says counts as given.
     srv.cfg.lock_given = false;
     srv.cfg.keyspace_given = false;
@@ -648,3 +657,128 @@ void cmd_config_rewrite(ctx *x)
     srv_log("CONFIG REWRITE executed with success.");
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
+
+/* ------------------------------------------ command line, config files */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: mwrt-server [options]\n"
+               "  Every setting of the config file is an option: --name value or\n"
+               "  --name=value.  The main ones:\n");
+    srv_config_usage(f);
+    fprintf(f, "  --config FILE         read settings from FILE, one 'name value' per line\n"
+               "  --help, --version\n");
+}
+
+static bool load_config(const char *path, int depth);
+
+/* Apply one setting from the command line or a config file: `config`
+ * includes a file; NULL, or what is wrong with it. */
+static const char *set_option(const char *name, const char *value, int depth)
+{
+    if (strcmp(name, "config") != 0 && strcmp(name, "include") != 0) {
+        return srv_config_set(name, value, true);
+    }
+    if (depth > 4) {
+        return "configuration files nested too deeply";
+    }
+    if (srv_config_file == NULL && strcmp(name, "config") == 0) {
+        // The file CONFIG REWRITE writes back: the first one given.
+        char *abs = realpath(value, NULL);
+        srv_config_file = abs != NULL ? abs : strdup(value);
+    }
+    if (!load_config(value, depth + 1)) {
+        return "cannot be read (see above)";
+    }
+    return NULL;
+}
+
+static bool load_config(const char *path, int depth)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "mwrt-server: cannot open %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    char line[1024];
+    int lineno = 0;
+    bool ok = true;
+    while (fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *p = line;
+        while (isspace((unsigned char)*p)) {
+            p++;
+        }
+        size_t n = strlen(p);
+        while (n > 0 && isspace((unsigned char)p[n - 1])) {
+            p[--n] = '\0';
+        }
+        if (*p == '\0' || *p == '#') {
+            continue;
+        }
+        char *name = p;
+        while (*p != '\0' && !isspace((unsigned char)*p) && *p != '=') {
+            p++;
+        }
+        if (*p != '\0') {
+            *p++ = '\0';
+        }
+        while (isspace((unsigned char)*p) || *p == '=') {
+            p++;
+        }
+        // Allow "value" quoted as in redis.conf.
+        size_t vn = strlen(p);
+        if (vn >= 2 && (p[0] == '"' || p[0] == '\'') && p[vn - 1] == p[0]) {
+            p[vn - 1] = '\0';
+            p++;
+        }
+        const char *why = set_option(name, p, depth);
+        if (why != NULL) {
+            fprintf(stderr, "mwrt-server: %s:%d: %s %s\n", path, lineno, name, why);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+int srv_config_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+            printf("mwrt-server %s (mwrt %s, libuv %s, RESP2 as Redis %s)\n", SRV_VERSION,
+                   mw_version(), uv_version_string(), SRV_REDIS_VERSION);
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "mwrt-server: unexpected argument '%s' (try --help)\n", a);
+            return 2;
+        }
+        char name[64];
+        const char *value;
+        const char *eq = strchr(a + 2, '=');
+        if (eq != NULL) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            value = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mwrt-server: --%s needs a value (try --help)\n", name);
+                return 2;
+            }
+            value = argv[++i];
+        }
+        const char *why = set_option(name, value, 0);
+        if (why != NULL) {
+            fprintf(stderr, "mwrt-server: --%s %s: %s\n", name, value, why);
+            return 2;
+        }
+    }
+    return -1;
+}
+

@@ -1,20 +1,19 @@
 /*
- * server/main.c - mwrt-server: options, start, accept, stop.
+ * server/main.c - mwrt-server: start and stop.
  *
- * mwrt-server speaks RESP2 (Redis's protocol) over TCP, keeping its data as
- * objects of the mwrt runtime, so that the runtime's reference counting,
- * cycle collector and GC policies run under a real service's load and real
- * clients (redis-cli, redis-benchmark, hiredis) can drive it unchanged.
- * docs/server.md is the design document; this essay is the outline.
+ * mwrt-server speaks Redis's protocols (RESP2 and RESP3) over TCP, keeping
+ * its data as objects of the mwrt runtime, so that the runtime's reference
+ * counting, cycle collector and GC policies run under a real service's
+ * load and real clients (redis-cli, redis-benchmark, hiredis) drive it
+ * unchanged.  docs/server.md is the design document; server/README.md maps
+ * the files.  This file only starts and stops: the settings are config.c's,
+ * the listening socket and signals listen.c's, the workers net.c's.
  *
  * Threads.
- *   - main: parses the options, creates the runtime (never attaches to it
+ *   - main: reads the settings, creates the runtime (never attaches to it
  *     while workers run), opens the listening socket, starts the workers,
- *     then runs its own libuv loop that accepts connections (accept4 on a
- *     uv_poll_t) and handles SIGINT/SIGTERM.  An accepted socket goes to the
- *     next worker round-robin (srv_worker_give_fd).  The maxclients check is
- *     made here, so a refused client gets Redis's error line and is closed
- *     before any worker sees it.
+ *     then runs its own libuv loop that accepts connections and handles
+ *     SIGINT/SIGTERM (listen.c).
  *   - workers (--workers, default half the cores): each an attached
  *     runtime thread with its own loop (net.c).
  *   - the runtime's own master thread, if the policy uses one.
@@ -22,420 +21,32 @@
  * By default the keyspace is sharded: each worker owns the keys of its hash
  * slots and runs their commands without a lock (shard.c).  With --keyspace
  * shared (or --lock alone) it is shared by every worker (keyspace.c).  In
- * GIL mode the GIL
- * is its lock: a worker holds it only while running a batch of requests,
- * and it changes hands only between requests (mw_safepoint, mw_idle_begin),
- * so each command is atomic and sees everything acknowledged before it.  In
- * free mode a mutex (srv.ks_lock) plays that role.
+ * GIL mode the GIL is its lock: a worker holds it only while running a
+ * batch of requests, and it changes hands only between requests
+ * (mw_safepoint, mw_idle_begin), so each command is atomic and sees
+ * everything acknowledged before it.  In free mode a mutex (srv.ks_lock)
+ * plays that role.
  *
  * Start: the ready line "mwrt-server: ready on ADDR:PORT" goes to stderr
  * only once every worker's loop is set up and the socket listens; tests wait
  * for it.  --port 0 takes a port from the kernel and the line says which.
  *
- * Stop: SIGINT or SIGTERM closes the listening socket and wakes every
- * worker (net.c says what a worker does then); once they have all ended,
- * main attaches to the runtime, empties the keyspace, runs a full
+ * Stop: SIGINT, SIGTERM or SHUTDOWN closes the listening socket and wakes
+ * every worker (net.c says what a worker does then); once they have all
+ * ended, main attaches to the runtime, empties the keyspace, runs a full
  * collection so that cycles are freed too, detaches, frees the runtime and
  * exits 0.
- *
- * Not handled: persistence, replication, pub/sub, transactions, scripting,
- * RESP3, databases other than 0, TLS, Unix sockets.
  */
-#define _GNU_SOURCE 1 /* accept4 */
 #include "server.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-srv_server srv;
-
-/* ======================================================================
- * Logging and clocks
- * ====================================================================== */
-
-int64_t srv_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t srv_mono_us(void)
-{
-    return uv_hrtime() / 1000;
-}
-
-static void vlog(const char *fmt, va_list ap)
-{
-    char msg[600];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    localtime_r(&ts.tv_sec, &tm);
-    char when[32];
-    strftime(when, sizeof when, "%H:%M:%S", &tm);
-    // One fprintf per line, so lines of different threads do not mix.
-    fprintf(stderr, "mwrt-server: %s.%03ld %s\n", when, ts.tv_nsec / 1000000, msg);
-}
-
-void srv_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
-
-/* At most this many rate-limited lines per second. */
-#define SRV_LOG_PER_SECOND 10
-
-static _Atomic(int64_t) log_window;
-static _Atomic(int) log_count;
-static _Atomic(long long) log_dropped;
-
-void srv_log_limited(const char *fmt, ...)
-{
-    int64_t sec = srv_now_ms() / 1000;
-    int64_t win = atomic_load(&log_window);
-    if (win != sec && atomic_compare_exchange_strong(&log_window, &win, sec)) {
-        atomic_store(&log_count, 0);
-        long long dropped = atomic_exchange(&log_dropped, 0);
-        if (dropped > 0) {
-            srv_log("(%lld similar lines suppressed)", dropped);
-        }
-    }
-    if (atomic_fetch_add(&log_count, 1) >= SRV_LOG_PER_SECOND) {
-        atomic_fetch_add(&log_dropped, 1);
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
-
-size_t srv_memory_used(mw_alloc_stats *out, size_t *small_out)
-{
-    mw_alloc_stats a;
-    if (mw_alloc_get_stats(&a) != 0) {
-        return 0;
-    }
-    size_t small = 0;
-    for (int i = 0; i < MW_ALLOC_NUM_CLASSES; i++) {
-        small += a.classes[i].blocks_in_use * a.classes[i].block_size;
-    }
-    if (out != NULL) {
-        *out = a;
-    }
-    if (small_out != NULL) {
-        *small_out = small;
-    }
-    // The runtime's own figure: the same sum, except where objects do not
-    // live in its allocator (an AddressSanitizer build).
-    return mw_gc_memory_used();
-}
-
-/* ======================================================================
- * Options
- * ====================================================================== */
-
-static void usage(FILE *f)
-{
-    fprintf(f, "Usage: mwrt-server [options]\n"
-               "  Every setting of the config file is an option: --name value or\n"
-               "  --name=value.  The main ones:\n");
-    srv_config_usage(f);
-    fprintf(f, "  --config FILE         read settings from FILE, one 'name value' per line\n"
-               "  --help, --version\n");
-}
-
-static bool load_config(const char *path, int depth);
-
-/* Apply one setting from the command line or a config file: `config`
- * includes a file; NULL, or what is wrong with it. */
-static const char *set_option(const char *name, const char *value, int depth)
-{
-    if (strcmp(name, "config") != 0 && strcmp(name, "include") != 0) {
-        return srv_config_set(name, value, true);
-    }
-    if (depth > 4) {
-        return "configuration files nested too deeply";
-    }
-    if (srv_config_file == NULL && strcmp(name, "config") == 0) {
-        // The file CONFIG REWRITE writes back: the first one given.
-        char *abs = realpath(value, NULL);
-        srv_config_file = abs != NULL ? abs : strdup(value);
-    }
-    if (!load_config(value, depth + 1)) {
-        return "cannot be read (see above)";
-    }
-    return NULL;
-}
-
-static bool load_config(const char *path, int depth)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "mwrt-server: cannot open %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    char line[1024];
-    int lineno = 0;
-    bool ok = true;
-    while (fgets(line, sizeof line, f) != NULL) {
-        lineno++;
-        char *p = line;
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        size_t n = strlen(p);
-        while (n > 0 && isspace((unsigned char)p[n - 1])) {
-            p[--n] = '\0';
-        }
-        if (*p == '\0' || *p == '#') {
-            continue;
-        }
-        char *name = p;
-        while (*p != '\0' && !isspace((unsigned char)*p) && *p != '=') {
-            p++;
-        }
-        if (*p != '\0') {
-            *p++ = '\0';
-        }
-        while (isspace((unsigned char)*p) || *p == '=') {
-            p++;
-        }
-        // Allow "value" quoted as in redis.conf.
-        size_t vn = strlen(p);
-        if (vn >= 2 && (p[0] == '"' || p[0] == '\'') && p[vn - 1] == p[0]) {
-            p[vn - 1] = '\0';
-            p++;
-        }
-        const char *why = set_option(name, p, depth);
-        if (why != NULL) {
-            fprintf(stderr, "mwrt-server: %s:%d: %s %s\n", path, lineno, name, why);
-            ok = false;
-        }
-    }
-    fclose(f);
-    return ok;
-}
-
-/* Parse argv; returns -1 to go on, or an exit status. */
-static int parse_args(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
-            printf("mwrt-server %s (mwrt %s, libuv %s, RESP2 as Redis %s)\n", SRV_VERSION,
-                   mw_version(), uv_version_string(), SRV_REDIS_VERSION);
-            return 0;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "mwrt-server: unexpected argument '%s' (try --help)\n", a);
-            return 2;
-        }
-        char name[64];
-        const char *value;
-        const char *eq = strchr(a + 2, '=');
-        if (eq != NULL) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
-            value = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a + 2);
-            if (i + 1 >= argc) {
-                fprintf(stderr, "mwrt-server: --%s needs a value (try --help)\n", name);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        const char *why = set_option(name, value, 0);
-        if (why != NULL) {
-            fprintf(stderr, "mwrt-server: --%s %s: %s\n", name, value, why);
-            return 2;
-        }
-    }
-    return -1;
-}
-
-/* ======================================================================
- * Listening and accepting
- * ====================================================================== */
-
-static int listen_fd = -1;
-static uv_poll_t listen_poll;
-static uv_signal_t sig_int, sig_term;
-static int next_worker;
-
-/* Open, bind and listen; the bound port in *port.  -errno on failure. */
-static int open_listener(const char *addr, int port, int *bound)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t len;
-    int family;
-    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-        family = AF_INET;
-        ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-        len = sizeof(struct sockaddr_in);
-    } else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-        family = AF_INET6;
-        ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-        len = sizeof(struct sockaddr_in6);
-    } else {
-        return -EINVAL;
-    }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -errno;
-    }
-    int one = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 511) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    len = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    *bound = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    return fd;
-}
-
-static void refuse(int fd)
-{
-    static const char msg[] = "-ERR max number of clients reached\r\n";
-    // Best effort, as Redis: the socket is new, so the line fits its buffer.
-    ssize_t r = write(fd, msg, sizeof msg - 1);
-    (void)r;
-    close(fd);
-}
-
-static uv_timer_t accept_pause;
-
-static void on_listen_readable(uv_poll_t *h, int status, int events);
-
-static void on_accept_resume(uv_timer_t *t)
-{
-    if (atomic_load(&srv.stopping)) {
-        return;
-    }
-    int r = uv_poll_start(&listen_poll, UV_READABLE, on_listen_readable);
-    if (r != 0) {
-        srv_log("listening socket: %s", uv_strerror(r));
-    }
-}
-
-static void on_listen_readable(uv_poll_t *h, int status, int events)
-{
-    if (status < 0) {
-        srv_log("listening socket: %s", uv_strerror(status));
-        return;
-    }
-    for (int k = 0; k < 256; k++) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) {
-                continue;
-            }
-            if (errno == EMFILE || errno == ENFILE) {
-                // Out of descriptors: the pending connection would keep the
-                // socket readable and this callback spinning, so stop
-                // watching it for a while.
-                srv_log_limited("accept: %s; pausing accepts for 100 ms", strerror(errno));
-                if (uv_poll_stop(h) == 0 && uv_timer_start(&accept_pause, on_accept_resume, 100, 0) != 0) {
-                    uv_poll_start(h, UV_READABLE, on_listen_readable);
-                }
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                srv_log_limited("accept: %s", strerror(errno));
-            }
-            return;
-        }
-        atomic_fetch_add(&srv.total_connections, 1);
-        if (atomic_load(&srv.clients) >= atomic_load(&srv.maxclients)) {
-            atomic_fetch_add(&srv.rejected_connections, 1);
-            srv_log_limited("refused a client: max number of clients reached (%lld)",
-                            atomic_load(&srv.maxclients));
-            refuse(fd);
-            continue;
-        }
-        atomic_fetch_add(&srv.clients, 1);
-        srv_worker_give_fd(&srv.workers[next_worker], fd);
-        next_worker = (next_worker + 1) % srv.nworkers;
-    }
-}
-
-static void on_closed(uv_handle_t *h)
-{
-    if (h == (uv_handle_t *)&listen_poll && listen_fd >= 0) {
-        close(listen_fd);
-        listen_fd = -1;
-    }
-}
-
-static void on_signal(uv_signal_t *h, int signum)
-{
-    if (atomic_load(&srv.stopping)) {
-        return;
-    }
-    srv_log("received %s, stopping: no new clients, finishing replies in flight",
-            signum == SIGINT ? "SIGINT" : "SIGTERM");
-    atomic_store(&srv.stopping, true);
-    int r = uv_poll_stop(&listen_poll);
-    if (r != 0) {
-        srv_log("listening socket: %s", uv_strerror(r));
-    }
-    uv_close((uv_handle_t *)&listen_poll, on_closed);
-    uv_close((uv_handle_t *)&sig_int, on_closed);
-    uv_close((uv_handle_t *)&sig_term, on_closed);
-    uv_close((uv_handle_t *)&accept_pause, on_closed);
-    for (int i = 0; i < srv.nworkers; i++) {
-        srv_worker_stop(&srv.workers[i]);
-    }
-}
-
-/* ======================================================================
- * main
- * ====================================================================== */
-
-static void defaults(void)
-{
-    srv_config *c = &srv.cfg;
-    srv_config_defaults();
-    // Half the cores: the other half is left to the kernel's network work
-    // and to clients on the same machine (docs/server.md, "Defaults and
-    // why", has the measurement).
-    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-    c->workers = n < 1 ? 1 : n > 256 ? 256 : n;
-    c->mbulk_max = SRV_RESP_MBULK_MAX;
-}
 
 /* Raise the open-file limit so that maxclients clients fit, as Redis does;
  * log when the hard limit is lower. */
@@ -508,8 +119,8 @@ static int shutdown_runtime(void)
 int main(int argc, char **argv)
 {
     pthread_mutex_init(&srv.pass_lock, NULL);   // requirepass's setter takes it
-    defaults();
-    int st = parse_args(argc, argv);
+    srv_config_defaults();
+    int st = srv_config_args(argc, argv);
     if (st >= 0) {
         return st;
     }
@@ -535,14 +146,9 @@ int main(int argc, char **argv)
     raise_fd_limit();
     srv_commands_init();
 
-    int port = 0;
-    listen_fd = open_listener(srv.cfg.bind, srv.cfg.port, &port);
-    if (listen_fd < 0) {
-        fprintf(stderr, "mwrt-server: cannot listen on %s:%lld: %s\n", srv.cfg.bind, srv.cfg.port,
-                listen_fd == -EINVAL ? "not an IP address" : strerror(-listen_fd));
+    if (srv_listen_open() != 0) {
         return 1;
     }
-    srv.cfg.port = port;
 
     mw_config rc;
     mw_config_default(&rc);
@@ -552,7 +158,7 @@ int main(int argc, char **argv)
     srv.rt = mw_runtime_new(&rc);
     if (srv.rt == NULL) {
         fprintf(stderr, "mwrt-server: cannot create the runtime: %s\n", mw_err_message());
-        close(listen_fd);
+        srv_listen_close();
         return 1;
     }
 
@@ -560,7 +166,7 @@ int main(int argc, char **argv)
     srv.workers = aligned_alloc(64, sizeof(srv_worker) * (size_t)srv.nworkers);
     if (srv.workers == NULL) {
         fprintf(stderr, "mwrt-server: out of memory\n");
-        close(listen_fd);
+        srv_listen_close();
         mw_runtime_free(srv.rt);
         return 1;
     }
@@ -569,7 +175,7 @@ int main(int argc, char **argv)
     srv.shards = aligned_alloc(64, sizeof(srv_keyspace) * (size_t)srv.nshards);
     if (srv.shards == NULL) {
         fprintf(stderr, "mwrt-server: out of memory\n");
-        close(listen_fd);
+        srv_listen_close();
         free(srv.workers);
         mw_runtime_free(srv.rt);
         return 1;
@@ -591,31 +197,13 @@ int main(int argc, char **argv)
     uv_loop_t loop;
     int r = err == 0 ? uv_loop_init(&loop) : err;
     if (r == 0) {
-        r = uv_timer_init(&loop, &accept_pause);
-    }
-    if (r == 0) {
-        r = uv_poll_init(&loop, &listen_poll, listen_fd);
-    }
-    if (r == 0) {
-        r = uv_poll_start(&listen_poll, UV_READABLE, on_listen_readable);
-    }
-    if (r == 0) {
-        r = uv_signal_init(&loop, &sig_int);
-        if (r == 0) {
-            r = uv_signal_init(&loop, &sig_term);
-        }
-        if (r == 0) {
-            r = uv_signal_start(&sig_int, on_signal, SIGINT);
-        }
-        if (r == 0) {
-            r = uv_signal_start(&sig_term, on_signal, SIGTERM);
-        }
+        r = srv_listen_start(&loop);
     }
     if (r != 0) {
         fprintf(stderr, "mwrt-server: cannot start: %s\n",
                 r == MW_ENOMEM || r == MW_EBUSY || r == MW_EINVAL ? mw_strerror(r) : uv_strerror(r));
         stop_workers(nstarted);
-        close(listen_fd);
+        srv_listen_close();
         shutdown_runtime();
         return 1;
     }

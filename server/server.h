@@ -84,6 +84,9 @@ typedef struct srv_config {
  * lines.  srv_config_file: the config file given at start (absolute), for
  * CONFIG REWRITE, or NULL. */
 void srv_config_defaults(void);
+/* The command line (--name value, --name=value, --config FILE, --help,
+ * --version): -1 to go on, or the status to exit with. */
+int srv_config_args(int argc, char **argv);
 const char *srv_config_set(const char *name, const char *value, bool at_start);
 bool srv_config_sensitive(const char *name, size_t n);
 void srv_config_usage(FILE *f);
@@ -91,6 +94,14 @@ extern const char *srv_config_file;
 /* Settings workers read (config.c). */
 extern _Atomic(long long) srv_min_replicas_to_write;
 extern _Atomic(long long) srv_min_replicas_max_lag;
+
+/* The listening socket (listen.c, main thread): open it on bind:port (the
+ * port the kernel gave for 0 goes back into srv.cfg.port; -1 after
+ * printing why not); start accepting and handling SIGINT/SIGTERM on loop;
+ * close it if still open. */
+int srv_listen_open(void);
+int srv_listen_start(uv_loop_t *loop);
+void srv_listen_close(void);
 
 typedef struct srv_worker srv_worker;
 
