@@ -132,6 +132,17 @@ void srv_stats_reset(void);
 bool cmd_movable_keys(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl,
                       size_t *idx, size_t *n);
 
+/* MONITOR (pubsub.c): whether a monitor is connected (one relaxed load),
+ * and sending request x to every monitor as Redis's line. */
+bool srv_monitoring(void);
+void srv_monitor_feed(ctx *x);
+void cmd_monitor(ctx *x);
+
+/* Whether argument i of request x is a secret that SLOWLOG and MONITOR
+ * show as "(redacted)": AUTH's, HELLO's AUTH pair, CONFIG SET's value of a
+ * sensitive setting (commands.c). */
+bool cmd_arg_redacted(const ctx *x, size_t i);
+
 /* Helpers (commands.c). */
 bool arg_is(ctx *x, size_t i, const char *word);
 /* Reply Redis's error for argv[1], an unknown subcommand of parent (named

@@ -309,6 +309,7 @@ const srv_cmd cmd_table[] = {
     {"ping", cmd_ping, -1, F_FAST|F_SUBOK, K_NONE, C_CONNECTION, NULL},
     {"echo", cmd_echo, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
     {"quit", cmd_quit, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK, K_NONE, C_CONNECTION, NULL},
+    {"monitor", cmd_monitor, 1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"shutdown", cmd_shutdown, -1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE|F_NO_MULTI|F_ALLOW_BUSY,
      K_NONE, 0, NULL},
     {"select", cmd_select, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
@@ -776,6 +777,33 @@ static bool sub_arity_ok(ctx *x, const srv_cmd *c)
  * command is timed.  The clock is read only when something wants the
  * duration (now the slow log, when on; slowlog.c says which clock);
  * per-command statistics belong here too, sharing the same two readings. */
+static bool word_at(const ctx *x, size_t i, const char *w)
+{
+    return i < x->argc && x->argl[i] == strlen(w) && strncasecmp(x->argv[i], w, x->argl[i]) == 0;
+}
+
+bool cmd_arg_redacted(const ctx *x, size_t i)
+{
+    if (i == 0) {
+        return false;
+    }
+    if (word_at(x, 0, "auth")) {
+        return true;
+    }
+    if (word_at(x, 0, "hello")) {
+        for (size_t j = 2; j + 2 < x->argc; j++) {
+            if (word_at(x, j, "auth")) {
+                return i == j + 1 || i == j + 2;
+            }
+        }
+        return false;
+    }
+    if (word_at(x, 0, "config") && word_at(x, 1, "set")) {
+        return i >= 3 && (i - 3) % 2 == 0 && srv_config_sensitive(x->argv[i - 1], x->argl[i - 1]);
+    }
+    return false;
+}
+
 /* Note the keys c may have given blocked clients something: they are
  * served after the request (srv_blk_serve), so EXEC is served as one
  * command.  A movable command's keys (SORT ... STORE dst) are found by
@@ -803,6 +831,10 @@ static void touch_keys(ctx *x, const srv_cmd *c)
 
 void cmd_call(ctx *x, const srv_cmd *c)
 {
+    if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN)) &&
+        !(srv.cfg.sharded && x->c == srv_self->proxy)) {
+        srv_monitor_feed(x);    // a routed request was fed where its client is
+    }
     int clock = slowlog_clock();
     if (clock < 0) {
         c->fn(x);
@@ -906,6 +938,9 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
     bool routed = srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
                   srv_route(conn, &c->keys, x->argc, x->argv, x->argl);
     if (routed) {
+        if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN))) {
+            srv_monitor_feed(x);
+        }
         if (c->flags & F_BLOCKING) {
             // It may wait at the owner: what follows waits for its answer.
             conn->blk_routed = true;

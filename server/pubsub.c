@@ -64,6 +64,11 @@
  * a RESP3 client may run any command while subscribed
  * (srv_pubsub_restricted).
  *
+ * MONITOR uses the same machinery: every command run (but admin ones) is
+ * formatted once as Redis's monitor line and queued for each monitor, so
+ * a monitor that does not read is bounded by the pubsub output limit too.
+ * With no monitor the cost per command is one relaxed load.
+ *
  * Not handled: RESET (no such command yet), keyspace notifications.
  */
 #include "cmd.h"
@@ -72,11 +77,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Workers an inbox is kept for: main.c accepts 1..256. */
 #define PS_MAX_WORKERS 256
 
-enum { PS_CHAN, PS_PAT, PS_SHARD, PS_KINDS };
+/* The three kinds of subscription, then MONITOR's: a monitor is a
+ * subscriber of the one channel "" of its own table, so that it shares
+ * the delivery, the output limit and the clean-up of subscribers, but it
+ * is not counted as subscribed (no RESP2 subscribed mode). */
+enum { PS_CHAN, PS_PAT, PS_SHARD, PS_KINDS, PS_MON = PS_KINDS, PS_ALL };
 
 typedef struct ps_chan ps_chan;
 
@@ -103,8 +113,8 @@ typedef struct ps_table {
 /* A connection's side; allocated at its first subscription, freed when
  * it closes. */
 struct srv_pubsub {
-    ps_sub **subs[PS_KINDS];
-    size_t n[PS_KINDS], cap[PS_KINDS];
+    ps_sub **subs[PS_ALL];
+    size_t n[PS_ALL], cap[PS_ALL];
     int64_t soft_since;         /* ms when it went past the soft limit; 0 not */
     bool touched;               /* on its worker's list of outputs to flush */
     srv_conn *tnext;
@@ -131,7 +141,9 @@ typedef struct ps_inbox {
 } __attribute__((aligned(64))) ps_inbox;
 
 static pthread_mutex_t ps_lock = PTHREAD_MUTEX_INITIALIZER;
-static ps_table tables[PS_KINDS];
+static ps_table tables[PS_ALL];
+/* Monitors connected; read without the lock before every command. */
+static _Atomic(long) n_monitors;
 static ps_inbox inboxes[PS_MAX_WORKERS];
 
 /* The worker's outputs written by a drain and not flushed yet. */
@@ -270,6 +282,9 @@ static int subscribe(srv_conn *conn, int kind, const char *p, size_t n)
     ch->subs[ch->nsubs++] = s;
     s->at_conn = ps->n[kind];
     ps->subs[kind][ps->n[kind]++] = s;
+    if (kind == PS_MON) {
+        atomic_fetch_add(&n_monitors, 1);
+    }
     return 1;
 }
 
@@ -285,6 +300,9 @@ static void unlink_sub(int kind, ps_sub *s)
     last->at_conn = s->at_conn;
     if (ch->nsubs == 0) {
         table_remove(&tables[kind], ch);
+    }
+    if (kind == PS_MON) {
+        atomic_fetch_sub(&n_monitors, 1);
     }
     free(s);
 }
@@ -518,6 +536,21 @@ static long long fan_out(ps_chan *ch, ps_body *b, bool *wake)
     return n;
 }
 
+/* Wake the receivers' workers, while still holding ps_lock: a worker with
+ * a registered connection has not closed its async handle.  The sender's
+ * own worker empties its inbox after this batch anyway. */
+static void wake_receivers(const bool *wake)
+{
+    for (int i = 0; i < srv.nworkers && i < PS_MAX_WORKERS; i++) {
+        if (wake[i] && &srv.workers[i] != srv_self) {
+            int r = uv_async_send(&srv.workers[i].async);
+            if (r != 0) {
+                srv_log_limited("cannot wake worker %d for messages: %s", i, uv_strerror(r));
+            }
+        }
+    }
+}
+
 static long long publish(int kind, const char *ch, size_t chn, const char *msg, size_t msgn)
 {
     bool wake[PS_MAX_WORKERS] = {false};
@@ -543,17 +576,7 @@ static long long publish(int kind, const char *ch, size_t chn, const char *msg, 
             }
         }
     }
-    // Wake the receivers' workers while still holding the lock: a worker
-    // with a registered connection has not closed its async handle.  The
-    // publisher's own worker empties its inbox after this batch anyway.
-    for (int i = 0; i < srv.nworkers && i < PS_MAX_WORKERS; i++) {
-        if (wake[i] && &srv.workers[i] != srv_self) {
-            int r = uv_async_send(&srv.workers[i].async);
-            if (r != 0) {
-                srv_log_limited("cannot wake worker %d for messages: %s", i, uv_strerror(r));
-            }
-        }
-    }
+    wake_receivers(wake);
     pthread_mutex_unlock(&ps_lock);
     return receivers;
 }
@@ -566,6 +589,106 @@ void cmd_publish(ctx *x)
 void cmd_spublish(ctx *x)
 {
     srv_reply_int(x->out, publish(PS_SHARD, x->argv[1], x->argl[1], x->argv[2], x->argl[2]));
+}
+
+/* ======================================================================
+ * MONITOR
+ * ====================================================================== */
+
+bool srv_monitoring(void)
+{
+    return atomic_load_explicit(&n_monitors, memory_order_relaxed) > 0;
+}
+
+/* Append p as Redis's sdscatrepr quotes it: "...", with \\ \" \n \r \t
+ * \a \b escaped and other unprintable bytes as \xHH. */
+static void quote_into(srv_buf *b, const char *p, size_t n)
+{
+    srv_buf_append(b, " \"", 2);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        char esc[5];
+        const char *e = NULL;
+        switch (ch) {
+        case '\\': e = "\\\\"; break;
+        case '"': e = "\\\""; break;
+        case '\n': e = "\\n"; break;
+        case '\r': e = "\\r"; break;
+        case '\t': e = "\\t"; break;
+        case '\a': e = "\\a"; break;
+        case '\b': e = "\\b"; break;
+        default:
+            if (ch < 32 || ch >= 127) {
+                snprintf(esc, sizeof esc, "\\x%02x", ch);
+                e = esc;
+            }
+        }
+        if (e != NULL) {
+            srv_buf_append(b, e, strlen(e));
+        } else {
+            srv_buf_append(b, (const char *)&ch, 1);
+        }
+    }
+    srv_buf_append(b, "\"", 1);
+}
+
+void srv_monitor_feed(ctx *x)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    srv_buf line = {0};
+    char head[160];
+    int hn = snprintf(head, sizeof head, "+%lld.%06ld [%d %s]", (long long)ts.tv_sec,
+                      ts.tv_nsec / 1000, 0, x->c->addr);
+    srv_buf_append(&line, head, (size_t)hn);
+    for (size_t i = 0; i < x->argc; i++) {
+        if (cmd_arg_redacted(x, i)) {
+            srv_buf_append(&line, " \"(redacted)\"", 13);
+        } else {
+            quote_into(&line, x->argv[i], x->argl[i]);
+        }
+    }
+    srv_buf_append(&line, "\r\n", 2);
+    ps_body *b = line.oom ? NULL : malloc(sizeof *b + line.len);
+    if (b != NULL) {
+        atomic_init(&b->refs, 1);
+        b->n = 0;     // a whole line, no header
+        b->len = line.len;
+        memcpy(b->data, line.data, line.len);
+        bool wake[PS_MAX_WORKERS] = {false};
+        pthread_mutex_lock(&ps_lock);
+        ps_chan *ch = table_find(&tables[PS_MON], "", 0, srv_hash_bytes("", 0));
+        if (ch != NULL) {
+            fan_out(ch, b, wake);
+            wake_receivers(wake);
+        }
+        pthread_mutex_unlock(&ps_lock);
+        body_drop(b);
+    }
+    srv_buf_free(&line);
+}
+
+void cmd_monitor(ctx *x)
+{
+    srv_conn *conn = x->c;
+    if (conn->multi != NULL) {
+        // Inside EXEC (which runs with multi set): a client that expects
+        // one reply per command, Redis's CLIENT_DENY_BLOCKING.
+        srv_reply_error(x->out, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    if (conn->ps == NULL && (conn->ps = calloc(1, sizeof *conn->ps)) == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    pthread_mutex_lock(&ps_lock);
+    int r = subscribe(conn, PS_MON, "", 0);
+    pthread_mutex_unlock(&ps_lock);
+    if (r < 0) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    srv_reply_status(x->out, "OK");
 }
 
 /* Redis's checkClientOutputBufferLimits for the pubsub class: true if c
@@ -607,7 +730,9 @@ void srv_pubsub_drain(srv_worker *w)
         srv_conn *c = m->conn;  // registered when queued, not freed before this
         if (!c->closing) {
             srv_buf *out = srv_conn_out(c);
-            pubsub_header(out, c, m->body->n);
+            if (m->body->n > 0) {
+                pubsub_header(out, c, m->body->n);  // else a whole line (MONITOR)
+            }
             srv_buf_append(out, m->body->data, m->body->len);
             if (over_limit(c)) {
                 srv_log_limited("client %lld (%s): closed for overcoming of output buffer "
@@ -654,7 +779,7 @@ void srv_pubsub_conn_gone(srv_conn *c)
     }
     ps_msg *drop = NULL;
     pthread_mutex_lock(&ps_lock);
-    for (int k = 0; k < PS_KINDS; k++) {
+    for (int k = 0; k < PS_ALL; k++) {
         while (ps->n[k] > 0) {
             unlink_sub(k, ps->subs[k][ps->n[k] - 1]);
         }
@@ -681,7 +806,7 @@ void srv_pubsub_conn_gone(srv_conn *c)
         free(drop);
         drop = next;
     }
-    for (int k = 0; k < PS_KINDS; k++) {
+    for (int k = 0; k < PS_ALL; k++) {
         free(ps->subs[k]);
     }
     free(ps);

@@ -116,6 +116,8 @@ static slow_entry *entry_new(ctx *x, uint64_t us)
         int n;
         if (argc != (int)x->argc && i == argc - 1) {
             n = snprintf(tmp, sizeof tmp, "... (%d more arguments)", (int)x->argc - argc + 1);
+        } else if (cmd_arg_redacted(x, (size_t)i)) {
+            n = snprintf(tmp, sizeof tmp, "(redacted)");
         } else if (x->argl[i] > SLOWLOG_MAX_ARGLEN) {
             n = snprintf(tmp, sizeof tmp, "%.*s... (%zu more bytes)", SLOWLOG_MAX_ARGLEN,
                          x->argv[i], x->argl[i] - SLOWLOG_MAX_ARGLEN);

@@ -9,7 +9,8 @@
 # Checks what a person or a script does with redis-cli: one-shot commands
 # (raw output when stdout is not a terminal, and --no-raw's typed output),
 # INFO, commands read from stdin, -x, -r, --pipe (mass insertion, which ends
-# with an ECHO of a random marker), --scan and --bigkeys; and every test
+# with an ECHO of a random marker), --scan and --bigkeys, -3 (RESP3),
+# --latency, --stat and monitor; and every test
 # redis-benchmark runs by default, briefly.  Every check is
 # bounded (timeout) and the script stops at the first failure, printing
 # what was expected and what came.  Exit 77 (skipped) without redis-cli.
@@ -113,6 +114,41 @@ if command -v redis-benchmark >/dev/null; then
     done
     expect "redis-benchmark errors" "" "$(grep -i 'error' <<<"$bench" || true)"
 fi
+
+# -3: RESP3 replies as redis-cli shows them.
+cli hset h3 f v >/dev/null
+expect "-3 --no-raw hgetall (a map)" '1# "f" => "v"' "$(cli -3 --no-raw hgetall h3)"
+expect "-3 hgetall" "f v" "$(cli -3 hgetall h3 | tr '\n' ' ' | sed 's/ $//')"
+# --latency: without a terminal it prints "min max avg samples" once.
+expect "--latency" "yes" \
+    "$(cli --latency | grep -Eq '^[0-9]+ [0-9]+ [0-9.]+ [0-9]+$' && echo yes || echo no)"
+# --stat: one line a second (here a fifth) under its header, from INFO's
+# fields; stdbuf makes its lines come out as they are printed.
+if command -v stdbuf >/dev/null; then
+    stat=$(timeout 2 stdbuf -oL redis-cli -h 127.0.0.1 -p "$port" --stat -i 0.2 2>&1 || true)
+    expect "--stat header" "yes" \
+        "$(grep -q '^keys  *mem  *clients blocked requests  *connections' <<<"$stat" && echo yes || echo "no: $stat")"
+    expect "--stat rows" "yes" \
+        "$(grep -Eq '^[0-9]+ +[0-9.]+[BKMG]? +[0-9]+ +[0-9]+ +[0-9]+ \(\+[0-9]+\) +[0-9]+' <<<"$stat" && echo yes || echo "no: $stat")"
+fi
+# monitor: the commands of other clients, as they run.
+mon="${TMPDIR:-/tmp}/cli-monitor.$$"
+timeout 3 redis-cli -h 127.0.0.1 -p "$port" monitor >"$mon" 2>&1 &
+monpid=$!
+for _ in $(seq 1 50); do
+    [ -s "$mon" ] && break
+    sleep 0.05
+done
+cli set monitored 1 >/dev/null
+for _ in $(seq 1 50); do
+    grep -q '"set" "monitored" "1"' "$mon" && break
+    sleep 0.05
+done
+kill "$monpid" 2>/dev/null || true
+wait "$monpid" 2>/dev/null || true
+expect "monitor sees set" "yes" \
+    "$(grep -Eq '^[0-9]+\.[0-9]{6} \[0 127\.0\.0\.1:[0-9]+\] "set" "monitored" "1"$' "$mon" && echo yes || echo "no: $(cat "$mon")")"
+rm -f "$mon"
 
 expect "flushall" "OK" "$(cli flushall)"
 expect "dbsize" "0" "$(cli dbsize)"

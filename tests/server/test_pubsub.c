@@ -6,7 +6,8 @@
  * land on different workers (the server hands connections out
  * round-robin, so several are opened), a subscriber that never reads
  * being closed under client-output-buffer-limit, and the registry being
- * emptied when subscribers disconnect.
+ * emptied when subscribers disconnect; MONITOR's lines (the quoting,
+ * AUTH redacted) from clients on every worker.
  */
 #include "harness.h"
 
@@ -476,6 +477,47 @@ START_TEST(disconnect_cleanup)
 }
 END_TEST
 
+/* Require that the next reply on c is a monitor line whose part after
+ * "+SECONDS.MICROS [0 ADDR]" is tail. */
+static void monitor_line(th_conn *c, const char *tail, int line)
+{
+    size_t len;
+    char *r = th_read_reply(c, &len);
+    ck_assert_msg(r != NULL, "line %d: no monitor line", line);
+    long long sec;
+    int us = -1, n = 0;
+    char *end = strstr(r, "] ");
+    ck_assert_msg(sscanf(r, "+%lld.%6d [0 %*[0-9.:]%n", &sec, &us, &n) == 2 && end != NULL &&
+                  sec > 0 && us >= 0, "line %d: %s", line, r);
+    ck_assert_msg(strcmp(end + 2, tail) == 0, "line %d: got %s, expected ...%s", line, r, tail);
+    free(r);
+}
+
+START_TEST(monitor)
+{
+    START();
+    th_conn *mon = CONNECT();
+    EXPECT(mon, "+OK\r\n", "MONITOR");
+    // Connections are handed out round-robin: some land on other workers.
+    for (int i = 0; i < 3; i++) {
+        th_conn *c = CONNECT();
+        EXPECT(c, "+OK\r\n", "SET", "k", "a\"b\n\x01");
+        monitor_line(mon, "\"SET\" \"k\" \"a\\\"b\\n\\x01\"\r\n", __LINE__);
+        th_close(c);
+    }
+    th_conn *c = CONNECT();
+    const char *const auth[] = {"AUTH", "secret"};
+    ck_assert_int_eq(th_send_cmd(c, 2, auth, NULL), 0);
+    free(th_read_reply(c, &(size_t){0}));
+    monitor_line(mon, "\"AUTH\" \"(redacted)\"\r\n", __LINE__);
+    EXPECT(c, "$1\r\na\r\n", "ECHO", "a");
+    monitor_line(mon, "\"ECHO\" \"a\"\r\n", __LINE__);
+    th_close(c);
+    th_close(mon);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_pubsub(void)
 {
     TCase *tc = tcase_create("pubsub");
@@ -489,5 +531,6 @@ TCase *tcase_pubsub(void)
     tcase_add_test(tc, across_workers);
     tcase_add_test(tc, output_limit);
     tcase_add_test(tc, disconnect_cleanup);
+    tcase_add_test(tc, monitor);
     return tc;
 }
