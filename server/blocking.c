@@ -103,6 +103,7 @@ typedef struct srv_blk_table {
     srv_dict d;                 /* key -> queue (v.ptr) */
     blk_queue *rhead, *rtail;   /* ready keys, in the order they became so */
     srv_waiter *all;            /* its WAITING waiters (unblock requests, cancels) */
+    srv_keyspace *ks;           /* the database it belongs to */
 } srv_blk_table;
 
 enum { W_WAITING, W_SERVED };
@@ -176,6 +177,9 @@ static srv_blk_table *table_get(bool create)
 {
     if (srv_ks.blk == NULL && create) {
         srv_ks.blk = calloc(1, sizeof *srv_ks.blk);
+        if (srv_ks.blk != NULL) {
+            srv_ks.blk->ks = srv_ks_cur;
+        }
     }
     return srv_ks.blk;
 }
@@ -183,10 +187,10 @@ static srv_blk_table *table_get(bool create)
 /* Free the table when nothing waits any more. */
 static void table_maybe_free(srv_blk_table *t)
 {
-    if (t->d.count == 0 && t->rhead == NULL && t->all == NULL && srv_ks.blk == t) {
+    if (t->d.count == 0 && t->rhead == NULL && t->all == NULL && t->ks->blk == t) {
+        t->ks->blk = NULL;
         srv_dict_clear(&t->d, NULL);
         free(t);
-        srv_ks.blk = NULL;
     }
 }
 
@@ -608,6 +612,17 @@ void srv_blk_touch(const char *key, size_t n)
     }
 }
 
+void srv_blk_touch_all(void)
+{
+    srv_blk_table *t = srv_ks.blk;
+    if (t == NULL) {
+        return;
+    }
+    for (srv_entry *e = t->d.first; e != NULL; e = e->onext) {
+        ready_add(t, e->v.ptr);
+    }
+}
+
 void srv_blk_serve(void)
 {
     srv_blk_table *t = srv_ks.blk;
@@ -662,12 +677,10 @@ static void on_timer(uv_timer_t *h)
     uint64_t now = srv_mono_us();
     while (w->blk_timeouts != NULL && w->blk_timeouts->deadline <= now) {
         srv_waiter *wt = w->blk_timeouts;
+        srv_blk_table *t = wt->t;
         waiter_unlink(wt);
         srv_reply_null_array(&wt->reply);
         hand_over(wt);
-    }
-    srv_blk_table *t = srv_ks.blk;
-    if (t != NULL) {
         table_maybe_free(t);
     }
     timer_arm(w);
@@ -732,17 +745,19 @@ int srv_blk_unblock(long long id, bool error)
 static void serve_unblock_requests(srv_worker *w)
 {
     srv_enter();
-    srv_blk_table *t = srv_ks.blk;
     bool any = false;
-    srv_waiter *wt = t != NULL ? t->all : NULL;
-    while (wt != NULL) {
-        srv_waiter *next = wt->anext;
-        int how = atomic_load(&wt->unblock);
-        if (how != 0 && wt->w == w) {
-            unblock_now(wt, how == 2);  // may free t: the last waiter
-            any = true;
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_blk_table *t = srv_ks_base[db].blk;
+        srv_waiter *wt = t != NULL ? t->all : NULL;
+        while (wt != NULL) {
+            srv_waiter *next = wt->anext;
+            int how = atomic_load(&wt->unblock);
+            if (how != 0 && wt->w == w) {
+                unblock_now(wt, how == 2);  // may free t: the last waiter
+                any = true;
+            }
+            wt = next;
         }
-        wt = next;
     }
     srv_leave();
     if (any) {
@@ -752,14 +767,16 @@ static void serve_unblock_requests(srv_worker *w)
 
 void srv_blk_cancel_held(srv_conn *c)
 {
-    srv_blk_table *t = srv_ks.blk;
-    for (srv_waiter *wt = t != NULL ? t->all : NULL; wt != NULL; wt = wt->anext) {
-        if (wt->msg != NULL && srv_mail_is_from(wt->msg, c)) {
-            waiter_unlink(wt);
-            srv_reply_null_array(&wt->reply);
-            hand_over(wt);  // the reply lets c's worker free it
-            table_maybe_free(t);
-            return;
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_blk_table *t = srv_ks_base[db].blk;
+        for (srv_waiter *wt = t != NULL ? t->all : NULL; wt != NULL; wt = wt->anext) {
+            if (wt->msg != NULL && srv_mail_is_from(wt->msg, c)) {
+                waiter_unlink(wt);
+                srv_reply_null_array(&wt->reply);
+                hand_over(wt);  // the reply lets c's worker free it
+                table_maybe_free(t);
+                return;
+            }
         }
     }
 }

@@ -40,6 +40,120 @@ void cmd_flushdb(ctx *x)
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
+void cmd_flushall(ctx *x)
+{
+    if (x->argc > 2 || (x->argc == 2 && !arg_is(x, 1, "ASYNC") && !arg_is(x, 1, "SYNC"))) {
+        srv_reply_error(x->out, E_SYNTAX);
+        return;
+    }
+    srv_ks_flush_all();
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
+/* The database number at argument i into *db; false after replying
+ * Redis's error (not an integer, or out of range). */
+static bool db_arg(ctx *x, size_t i, int *db)
+{
+    long long v;
+    if (!arg_ll(x, i, &v)) {
+        return false;
+    }
+    if (v < 0 || v >= srv.ndb) {
+        srv_reply_error(x->out, "ERR DB index is out of range");
+        return false;
+    }
+    *db = (int)v;
+    return true;
+}
+
+/* MOVE key db: into the same shard's database db (a key's slot, so its
+ * shard, does not depend on the database), unless it exists there. */
+void cmd_move(ctx *x)
+{
+    int db;
+    if (!db_arg(x, 2, &db)) {
+        return;
+    }
+    srv_keyspace *src = srv_ks_cur;
+    if (db == src->db) {
+        srv_reply_error(x->out, "ERR source and destination objects are the same");
+        return;
+    }
+    srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
+    if (e == NULL) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    mw_object *v = e->v.obj;
+    int64_t when = e->expire;
+    srv_ks_use(db);
+    bool moved = false;
+    if (srv_ks_find(x->argv[1], x->argl[1]) == NULL) {
+        moved = srv_ks_set(x->argv[1], x->argl[1], v, false);
+        if (moved && when >= 0) {
+            srv_ks_set_expire(srv_ks_find(x->argv[1], x->argl[1]), when);
+        }
+        if (moved) {
+            srv_blk_touch(x->argv[1], x->argl[1]);   // served with this database's waiters
+        }
+    }
+    srv_ks_cur = src;
+    if (moved) {
+        srv_ks_remove(srv_ks_find(x->argv[1], x->argl[1]));
+    }
+    srv_reply_int(x->out, moved);
+    if (moved) {
+        // Clients blocked on the key in db wait on that database's table.
+        srv_ks_use(db);
+        srv_blk_serve();
+        srv_ks_cur = src;
+    }
+}
+
+/* SWAPDB a b, on every shard: the two databases exchange their keys.
+ * Watchers of a key that exists in either before or after are touched,
+ * and clients blocked in either are served from what is there now, as
+ * Redis does (touchAllWatchedKeysInDb, scanDatabaseForReadyKeys). */
+void cmd_swapdb(ctx *x)
+{
+    int a, b;
+    long long v;
+    if (!srv_str2ll(x->argv[1], x->argl[1], &v)) {
+        srv_reply_error(x->out, "ERR invalid first DB index");
+        return;
+    }
+    if (!srv_str2ll(x->argv[2], x->argl[2], &v)) {
+        srv_reply_error(x->out, "ERR invalid second DB index");
+        return;
+    }
+    if (!db_arg(x, 1, &a) || !db_arg(x, 2, &b)) {
+        return;
+    }
+    srv_keyspace *cur = srv_ks_cur;
+    srv_keyspace *ka = srv_ks_base + a, *kb = srv_ks_base + b;
+    if (a != b) {
+        srv_ks_use(a);
+        srv_watch_flush();
+        srv_ks_use(b);
+        srv_watch_flush();
+        srv_dict d = ka->d;
+        ka->d = kb->d;
+        kb->d = d;
+        size_t ex = ka->expires;
+        ka->expires = kb->expires;
+        kb->expires = ex;
+        ka->expire_cursor = kb->expire_cursor = 0;
+        for (int i = 0; i < 2; i++) {
+            srv_ks_use(i == 0 ? a : b);
+            srv_watch_flush();
+            srv_blk_touch_all();
+            srv_blk_serve();
+        }
+    }
+    srv_ks_cur = cur;
+    srv_buf_append(x->out, "+OK\r\n", 5);
+}
+
 static bool live(srv_entry *e, int64_t now)
 {
     return e->expire < 0 || e->expire > now;
@@ -514,16 +628,13 @@ static mw_object *copy_value(mw_object *o)
 void cmd_copy(ctx *x)
 {
     bool replace = false;
+    srv_keyspace *src = srv_ks_cur;
+    int db = src->db;
     for (size_t i = 3; i < x->argc; i++) {
         if (arg_is(x, i, "REPLACE")) {
             replace = true;
         } else if (arg_is(x, i, "DB") && i + 1 < x->argc) {
-            long long db;
-            if (!arg_ll(x, i + 1, &db)) {
-                return;
-            }
-            if (db != 0) {
-                srv_reply_error(x->out, "ERR DB index is out of range");
+            if (!db_arg(x, i + 1, &db)) {
                 return;
             }
             i++;
@@ -532,12 +643,13 @@ void cmd_copy(ctx *x)
             return;
         }
     }
-    if (x->argl[1] == x->argl[2] && memcmp(x->argv[1], x->argv[2], x->argl[1]) == 0) {
+    if (db == src->db && x->argl[1] == x->argl[2] &&
+        memcmp(x->argv[1], x->argv[2], x->argl[1]) == 0) {
         srv_reply_error(x->out, "ERR source and destination objects are the same");
         return;
     }
     srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
-    if (e == NULL || (!replace && srv_ks_find(x->argv[2], x->argl[2]) != NULL)) {
+    if (e == NULL) {
         srv_reply_int(x->out, 0);
         return;
     }
@@ -548,16 +660,25 @@ void cmd_copy(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
-    bool ok = srv_ks_set(x->argv[2], x->argl[2], v, false);
+    srv_ks_use(db);     // the destination's database (the same shard: same slot)
+    long long r = 0;
+    if (replace || srv_ks_find(x->argv[2], x->argl[2]) == NULL) {
+        r = srv_ks_set(x->argv[2], x->argl[2], v, false) ? 1 : -1;
+        if (r > 0 && when >= 0) {
+            srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
+        }
+        if (r > 0 && db != src->db) {
+            srv_blk_touch(x->argv[2], x->argl[2]);
+            srv_blk_serve();    // its waiters are in that database's table
+        }
+    }
+    srv_ks_cur = src;
     mw_decref(v);
-    if (!ok) {
+    if (r < 0) {
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
-    if (when >= 0) {
-        srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
-    }
-    srv_reply_int(x->out, 1);
+    srv_reply_int(x->out, r);
 }
 
 /* TOUCH key [key ...]: keys carry no access time here, so touching is

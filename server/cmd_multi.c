@@ -89,10 +89,11 @@ typedef struct watch_reg {
     bool stale;                 /* the key had expired when it was watched */
 } watch_reg;
 
-/* A key the connection watches, and the shard it is on. */
+/* A key the connection watches, and the keyspace (the database of its
+ * shard, srv_ks_index) it is in. */
 typedef struct srv_wkey {
     struct srv_wkey *next;
-    int shard;
+    int ks;
     size_t klen;
     char key[];
 } srv_wkey;
@@ -123,9 +124,10 @@ static void watch_unref(srv_watch *w)
     }
 }
 
-static int own_shard(void)
+/* The index of the keyspace the caller holds (srv_ks_index). */
+static int own_ks(void)
 {
-    return srv.cfg.sharded ? srv_self->index : 0;
+    return srv_ks_index(srv_ks_cur);
 }
 
 /* ======================================================================
@@ -299,22 +301,16 @@ static void unwatch_all(srv_conn *conn, bool held)
         return;
     }
     atomic_store(&w->dead, true);
-    int me = held ? own_shard() : -1;
-    bool garbage[256] = {false};
+    int me = held ? own_ks() : -1;
     while (conn->wkeys != NULL) {
         srv_wkey *k = conn->wkeys;
         conn->wkeys = k->next;
-        if (k->shard == me) {
+        if (k->ks == me) {
             watch_unregister(w, k->key, k->klen);
         } else {
-            garbage[k->shard & 255] = true;
+            atomic_fetch_add(&srv.shards[k->ks].watch_garbage, 1);   // its owner sweeps it
         }
         free(k);
-    }
-    for (int i = 0; i < srv.nshards && i < 256; i++) {
-        if (garbage[i]) {
-            atomic_fetch_add(&srv.shards[i].watch_garbage, 1);
-        }
     }
     conn->watch = NULL;
     watch_unref(w);
@@ -667,9 +663,11 @@ void cmd_watch(ctx *x)
     av[0] = name;
     al[0] = (size_t)snprintf(name, sizeof name, "%cwatch %" PRIxPTR, MULTI_ROUTED, (uintptr_t)w);
     for (size_t i = 1; i < x->argc; i++) {
+        int ks = srv_ks_index(srv_ks_of(
+            srv.cfg.sharded ? srv_slot_owner[srv_key_slot(x->argv[i], x->argl[i])] : 0, conn->db));
         bool seen = false;
         for (srv_wkey *k = conn->wkeys; k != NULL && !seen; k = k->next) {
-            seen = k->klen == x->argl[i] && memcmp(k->key, x->argv[i], k->klen) == 0;
+            seen = k->ks == ks && k->klen == x->argl[i] && memcmp(k->key, x->argv[i], k->klen) == 0;
         }
         if (seen) {
             continue;
@@ -681,7 +679,7 @@ void cmd_watch(ctx *x)
         }
         k->klen = x->argl[i];
         memcpy(k->key, x->argv[i], k->klen);
-        k->shard = srv.cfg.sharded ? srv_slot_owner[srv_key_slot(k->key, k->klen)] : 0;
+        k->ks = ks;
         k->next = conn->wkeys;
         conn->wkeys = k;
         av[n] = k->key;

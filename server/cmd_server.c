@@ -104,10 +104,19 @@ void cmd_select(ctx *x)
     if (!arg_ll(x, 1, &db)) {
         return;
     }
-    if (db != 0) {
+    if (db < 0 || db >= srv.ndb) {
         srv_reply_error(x->out, "ERR DB index is out of range");
         return;
     }
+    if (srv.cfg.sharded && srv_self != NULL && x->c == srv_self->proxy) {
+        // Queued in a transaction that runs at its slot's owner: the
+        // client's own connection would not follow.
+        srv_reply_error(x->out, "ERR SELECT inside MULTI is not supported by the sharded keyspace");
+        return;
+    }
+    x->c->db = (int)db;
+    atomic_store_explicit(&x->c->pub_db, (int)db, memory_order_relaxed);
+    srv_ks_use((int)db);     // the rest of a transaction runs there too
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -379,13 +388,14 @@ static void client_line(srv_buf *b, srv_conn *c, ctx *self)
     *f = '\0';
     char line[1024];
     int n = snprintf(line, sizeof line,
-        "id=%lld addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%lld "
+        "id=%lld addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%lld "
         "psub=%lld ssub=%lld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=0 "
         "obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d\n",
         c->id, c->addr, c->laddr, c->fd, c->name != NULL ? c->name : "",
         (long long)((now - c->created_ms) / 1000),
         (long long)((now - atomic_load_explicit(&c->last_ms, memory_order_relaxed)) / 1000),
-        flags, subs[0], subs[1], subs[2], qbuf, qfree, argvmem, qbuf + qfree, obl, omem,
+        flags, atomic_load_explicit(&c->pub_db, memory_order_relaxed), subs[0], subs[1], subs[2],
+        qbuf, qfree, argvmem, qbuf + qfree, obl, omem,
         sizeof *c + qbuf + qfree + obl + omem + argvmem, cmd,
         atomic_load_explicit(&c->pub_resp, memory_order_relaxed));
     if (n > 0) {
@@ -1185,9 +1195,12 @@ static void info_shards(srv_buf *b)
         info_line(b, "shards:%d", srv.nshards);
         info_line(b, "this_worker:%d", srv_self != NULL ? srv_self->index : -1);
         for (int i = 0; i < srv.nshards; i++) {
-            srv_keyspace *k = &srv.shards[i];
-            long long keys = k == srv_ks_cur ? (long long)k->d.count
-                                             : atomic_load_explicit(&k->pub_keys, memory_order_relaxed);
+            long long keys = 0;
+            for (int db = 0; db < srv.ndb; db++) {
+                srv_keyspace *k = srv_ks_of(i, db);
+                keys += k == srv_ks_cur ? (long long)k->d.count
+                                        : atomic_load_explicit(&k->pub_keys, memory_order_relaxed);
+            }
             int lo = -1, hi = -1;
             for (int s = 0; s < SRV_SLOTS; s++) {
                 if (srv_slot_owner[s] == i || !srv.cfg.sharded) {
@@ -1215,10 +1228,12 @@ static void info_shards(srv_buf *b)
 static void info_keyspace(srv_buf *b)
 {
     info_line(b, "# Keyspace");
-    srv_ks_totals t;
-    srv_ks_get_totals(&t);
-    if (t.keys > 0) {
-        info_line(b, "db0:keys=%lld,expires=%lld,avg_ttl=0", t.keys, t.expires);
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_ks_totals t;
+        srv_ks_get_db_totals(db, &t);
+        if (t.keys > 0) {
+            info_line(b, "db%d:keys=%lld,expires=%lld,avg_ttl=0", db, t.keys, t.expires);
+        }
     }
 }
 

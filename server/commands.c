@@ -321,7 +321,7 @@ const srv_cmd cmd_table[] = {
     {"info", cmd_info, -1, F_LOADING|F_STALE, K_NONE, C_DANGEROUS, NULL},
     {"dbsize", cmd_dbsize, 1, F_READONLY|F_FAST, K_ALL(SRV_ROUTE_ALL_SUM), C_KEYSPACE, NULL},
     {"flushdb", cmd_flushdb, -1, F_WRITE, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
-    {"flushall", cmd_flushdb, -1, F_WRITE, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
+    {"flushall", cmd_flushall, -1, F_WRITE, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
     {"keys", cmd_keys, 2, F_READONLY, K_ALL(SRV_ROUTE_ALL_CONCAT), C_KEYSPACE|C_DANGEROUS, NULL},
     {"scan", cmd_scan, -2, F_READONLY, K_ALL(SRV_ROUTE_SCAN), C_KEYSPACE, NULL},
     {"type", cmd_type, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO"},
@@ -361,6 +361,8 @@ const srv_cmd cmd_table[] = {
     {"expiretime", cmd_expiretime, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
     {"pexpiretime", cmd_pexpiretime, 2, F_READONLY|F_FAST, K_1, C_KEYSPACE, "RO access"},
     {"renamenx", cmd_renamenx, 3, F_WRITE|F_FAST, {1, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RW access delete;OW insert"},
+    {"move", cmd_move, 3, F_WRITE|F_FAST, K_1, C_KEYSPACE, "RW access delete"},
+    {"swapdb", cmd_swapdb, 3, F_WRITE|F_FAST, K_ALL(SRV_ROUTE_ALL_OK), C_KEYSPACE|C_DANGEROUS, NULL},
     {"copy", cmd_copy, -3, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO access;OW update"},
     {"touch", cmd_touch, -2, F_READONLY|F_FAST, K_SPLIT(1, SRV_ROUTE_SPLIT_SUM), C_KEYSPACE, "RO"},
     {"randomkey", cmd_randomkey, 1, F_READONLY, K_NONE, C_KEYSPACE, NULL},
@@ -974,6 +976,7 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
 {
     ctx x = {.c = conn, .out = srv_conn_out(conn), .argc = argc, .argv = argv, .argl = argl};
     size_t from = x.out->len;
+    srv_ks_use(conn->db);
     // CLIENT REPLY SKIP before this one (reply_skip, which CLIENT REPLY ON
     // clears) or OFF: this reply is dropped.
     conn->mute_routed = conn->reply_skip || conn->reply_off;
@@ -1001,6 +1004,7 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
 {
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
     out->resp3 = conn->resp == 3;  // the reply goes to a client of that protocol
+    srv_ks_use(conn->db);
     if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
         return;
     }

@@ -215,25 +215,6 @@ static void format_no(char *buf, size_t cap)
     snprintf(buf, cap, "%s", "no");
 }
 
-static const char *parse_databases(const char *v, size_t n, bool at_start)
-{
-    long long d;
-    if (!srv_str2ll(v, n, &d) || d < 1 || d > INT_MAX) {
-        return "argument must be between 1 and 2147483647 inclusive";
-    }
-    if (at_start && d != 1) {
-        // redis.conf says 16: one database is served, SELECT of another
-        // is refused, so nothing is silently stored in the wrong place.
-        srv_log("databases %lld: this server has one database (0); SELECT of another is refused", d);
-    }
-    return NULL;
-}
-
-static void format_one(char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", "1");
-}
-
 static void maxmemory_changed(void)
 {
     if (srv.rt != NULL) {
@@ -294,7 +275,8 @@ static const setting settings[] = {
              &srv_min_replicas_max_lag),
     FN("save", 0, "", parse_save, format_empty, NULL),
     FN("appendonly", 0, "no", parse_appendonly, format_no, NULL),
-    FN("databases", S_IMMUTABLE, "1", parse_databases, format_one, NULL),
+    FIXED_INT("databases", "16", 1, 16384, &srv.cfg.databases,
+              "number of databases, SELECT 0 to N-1 (default 16)"),
     LIVE_MEM("hash-max-listpack-entries", "hash-max-ziplist-entries", "128", 0, LLONG_MAX,
              &enc_hash_entries),
     LIVE_MEM("hash-max-listpack-value", "hash-max-ziplist-value", "64", 0, LLONG_MAX,

@@ -60,6 +60,7 @@
 #include <time.h>
 
 __thread srv_keyspace *srv_ks_cur;
+__thread srv_keyspace *srv_ks_base;
 
 /* ======================================================================
  * Hashing and the table
@@ -820,22 +821,43 @@ void srv_ks_flush(void)
     srv_watch_sweep(true);
 }
 
-void srv_ks_publish(void)
+void srv_ks_flush_all(void)
 {
-    srv_keyspace *k = srv_ks_cur;
-    atomic_store_explicit(&k->pub_keys, (long long)k->d.count, memory_order_relaxed);
-    atomic_store_explicit(&k->pub_expires, (long long)k->expires, memory_order_relaxed);
-    atomic_store_explicit(&k->pub_hits, k->hits, memory_order_relaxed);
-    atomic_store_explicit(&k->pub_misses, k->misses, memory_order_relaxed);
-    atomic_store_explicit(&k->pub_expired, k->expired, memory_order_relaxed);
+    srv_keyspace *cur = srv_ks_cur;
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_ks_use(db);
+        srv_ks_flush();
+    }
+    srv_ks_cur = cur;
 }
 
-void srv_ks_get_totals(srv_ks_totals *t)
+void srv_ks_publish(void)
+{
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_keyspace *k = srv_ks_base + db;
+        atomic_store_explicit(&k->pub_keys, (long long)k->d.count, memory_order_relaxed);
+        atomic_store_explicit(&k->pub_expires, (long long)k->expires, memory_order_relaxed);
+        atomic_store_explicit(&k->pub_hits, k->hits, memory_order_relaxed);
+        atomic_store_explicit(&k->pub_misses, k->misses, memory_order_relaxed);
+        atomic_store_explicit(&k->pub_expired, k->expired, memory_order_relaxed);
+    }
+}
+
+/* Whether k is a database of the caller's own shard, read live. */
+static bool own_ks(const srv_keyspace *k)
+{
+    return srv_ks_base != NULL && k >= srv_ks_base && k < srv_ks_base + srv.ndb;
+}
+
+void srv_ks_get_db_totals(int db, srv_ks_totals *t)
 {
     memset(t, 0, sizeof *t);
-    for (int i = 0; i < srv.nshards; i++) {
+    for (int i = 0; i < srv.nshards * srv.ndb; i++) {
         srv_keyspace *k = &srv.shards[i];
-        bool own = k == srv_ks_cur;  // the caller's own shard is read live
+        if (db >= 0 && k->db != db) {
+            continue;
+        }
+        bool own = own_ks(k);
         t->keys += own ? (long long)k->d.count : atomic_load_explicit(&k->pub_keys, memory_order_relaxed);
         t->expires += own ? (long long)k->expires
                           : atomic_load_explicit(&k->pub_expires, memory_order_relaxed);
@@ -848,11 +870,16 @@ void srv_ks_get_totals(srv_ks_totals *t)
     }
 }
 
+void srv_ks_get_totals(srv_ks_totals *t)
+{
+    srv_ks_get_db_totals(-1, t);
+}
+
 void srv_ks_reset_stats(void)
 {
-    for (int i = 0; i < srv.nshards; i++) {
+    for (int i = 0; i < srv.nshards * srv.ndb; i++) {
         srv_keyspace *k = &srv.shards[i];
-        bool own = k == srv_ks_cur;
+        bool own = own_ks(k);
         atomic_store(&k->base_hits, own ? k->hits : atomic_load(&k->pub_hits));
         atomic_store(&k->base_misses, own ? k->misses : atomic_load(&k->pub_misses));
         atomic_store(&k->base_expired, own ? k->expired : atomic_load(&k->pub_expired));
@@ -878,7 +905,20 @@ static void expire_visit(srv_entry *e, void *arg)
 
 _Atomic(bool) srv_active_expire = true;
 
+static void active_expire_db(void);
+
 void srv_ks_active_expire(void)
+{
+    srv_keyspace *cur = srv_ks_cur;
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_ks_use(db);
+        active_expire_db();
+    }
+    srv_ks_cur = cur;
+}
+
+/* The active expiry of the current database. */
+static void active_expire_db(void)
 {
     srv_watch_sweep(false);  // the keyspace's owner, every SRV_CRON_MS
     if (srv_ks.expires == 0 ||

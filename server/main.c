@@ -98,10 +98,10 @@ static int shutdown_runtime(void)
     int r = mw_thread_attach(srv.rt);
     if (r == 0) {
         for (int i = 0; i < srv.nshards; i++) {
-            srv_ks_cur = &srv.shards[i];  // sharded: emptied by their owners already
-            srv_ks_flush();
+            srv_ks_base = srv_ks_cur = srv_ks_of(i, 0);  // sharded: emptied by their owners already
+            srv_ks_flush_all();
         }
-        srv_ks_cur = NULL;
+        srv_ks_base = srv_ks_cur = NULL;
         intptr_t n = mw_gc_collect(-1);
         if (n < 0) {
             mw_err_clear();
@@ -172,7 +172,9 @@ int main(int argc, char **argv)
     }
     memset(srv.workers, 0, sizeof(srv_worker) * (size_t)srv.nworkers);
     srv.nshards = srv.cfg.sharded ? srv.nworkers : 1;
-    srv.shards = aligned_alloc(64, sizeof(srv_keyspace) * (size_t)srv.nshards);
+    srv.ndb = (int)srv.cfg.databases;
+    size_t nks = (size_t)srv.nshards * (size_t)srv.ndb;
+    srv.shards = aligned_alloc(64, sizeof(srv_keyspace) * nks);
     if (srv.shards == NULL) {
         fprintf(stderr, "mwrt-server: out of memory\n");
         srv_listen_close();
@@ -180,7 +182,10 @@ int main(int argc, char **argv)
         mw_runtime_free(srv.rt);
         return 1;
     }
-    memset(srv.shards, 0, sizeof(srv_keyspace) * (size_t)srv.nshards);
+    memset(srv.shards, 0, sizeof(srv_keyspace) * nks);
+    for (size_t i = 0; i < nks; i++) {
+        srv.shards[i].db = (int)(i % (size_t)srv.ndb);
+    }
     srv_shards_init();
     uv_sem_t started;
     uv_sem_init(&started, 0);

@@ -991,7 +991,8 @@ static void worker_main(void *arg)
 {
     srv_worker *w = arg;
     srv_self = w;
-    srv_ks_cur = &srv.shards[srv.cfg.sharded ? w->index : 0];
+    srv_ks_base = srv_ks_of(srv.cfg.sharded ? w->index : 0, 0);
+    srv_ks_cur = srv_ks_base;
     int r = mw_thread_attach(srv.rt);
     if (r != 0) {
         w->start_error = r;
@@ -1071,7 +1072,7 @@ static void worker_main(void *arg)
     r = uv_run(&w->loop, UV_RUN_DEFAULT);
     mw_idle_end();
     if (srv.cfg.sharded) {
-        srv_ks_flush();  // the shard's values die with their owner, not elsewhere
+        srv_ks_flush_all();  // the shard's values die with their owner, not elsewhere
         srv_ks_publish();
         srv_shard_worker_fini(w);
     }

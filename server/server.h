@@ -74,6 +74,7 @@ typedef struct srv_config {
     long long querybuf_max;     /* bytes */
     long long bulk_max;         /* bytes */
     long long mbulk_max;        /* arguments */
+    long long databases;        /* SELECT 0..databases-1 */
 } srv_config;
 
 /* Settings (config.c, the one table of them).  srv_config_defaults sets
@@ -111,9 +112,12 @@ typedef struct srv_server {
     srv_worker *workers;
     int nworkers;
     /* Shards of the keyspace: nworkers of them in sharded mode (shard i
-     * is worker i's), else one, shared by every worker. */
+     * is worker i's), else one, shared by every worker; each has ndb
+     * databases, one srv_keyspace each: database d of shard i is
+     * shards[i * ndb + d] (srv_ks_of). */
     struct srv_keyspace *shards;
     int nshards;
+    int ndb;
     /* The keyspace lock, taken around command batches in free mode only
      * (in GIL mode the GIL is the lock). */
     pthread_mutex_t ks_lock;
@@ -175,6 +179,8 @@ struct srv_conn {
     bool close_after_write;     /* QUIT, protocol error, shutdown */
     bool eof;                   /* the client closed its side */
     bool authed;
+    int db;                     /* SELECT: the database its commands use */
+    _Atomic(int) pub_db;        /* the same, for CLIENT LIST on other workers */
     /* Replies that wait for other workers (sharded mode): the chain of
      * parts, oldest first, and how many of them still wait.  While the
      * chain is not empty, replies produced here are appended to its last
@@ -509,21 +515,41 @@ typedef struct srv_keyspace {
     _Atomic(long long) pub_keys, pub_expires, pub_hits, pub_misses, pub_expired;
     _Atomic(long long) base_hits, base_misses, base_expired;
     struct srv_blk_table *blk;  /* the clients blocked on its keys, or NULL */
+    int db;                     /* its database number */
 } __attribute__((aligned(64))) srv_keyspace;
 
-/* The keyspace the calling thread works on: its own shard in sharded mode,
- * the one shared keyspace otherwise. */
+/* The keyspace the calling thread works on: a database of its own shard
+ * in sharded mode, of the one shared keyspace otherwise.  srv_ks_base is
+ * that shard's database 0 (set once per thread); srv_ks_use(db) makes
+ * database db current (before each command, for the client's SELECT). */
 extern __thread srv_keyspace *srv_ks_cur;
+extern __thread srv_keyspace *srv_ks_base;
 #define srv_ks (*srv_ks_cur)
+static inline void srv_ks_use(int db)
+{
+    srv_ks_cur = srv_ks_base + db;
+}
+/* Database db of shard i; the index of keyspace k in srv.shards. */
+static inline struct srv_keyspace *srv_ks_of(int shard, int db)
+{
+    return &srv.shards[shard * srv.ndb + db];
+}
+static inline int srv_ks_index(const struct srv_keyspace *k)
+{
+    return (int)(k - srv.shards);
+}
 
 /* Keyspace figures for INFO, summed over shards. */
 typedef struct srv_ks_totals {
     long long keys, expires, hits, misses, expired;
 } srv_ks_totals;
 void srv_ks_get_totals(srv_ks_totals *t);
+/* The same for database db only (INFO keyspace). */
+void srv_ks_get_db_totals(int db, srv_ks_totals *t);
 /* CONFIG RESETSTAT: hits, misses and expired start again from zero. */
 void srv_ks_reset_stats(void);
-/* Copy this shard's figures where other threads read them. */
+/* Copy this shard's figures (every database's) where other threads read
+ * them. */
 void srv_ks_publish(void);
 
 /* Look key up, deleting it first if it expired; NULL if absent.  A found
@@ -546,8 +572,10 @@ bool srv_ks_del(const char *key, size_t n);
 void srv_ks_remove(srv_entry *e);
 /* Set or clear (-1) e's expiry. */
 void srv_ks_set_expire(srv_entry *e, int64_t when_ms);
-/* Remove every key. */
+/* Remove every key of the current database; of every database of the
+ * current shard. */
 void srv_ks_flush(void);
+void srv_ks_flush_all(void);
 /* Spend a little time deleting expired keys, unless DEBUG
  * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
@@ -642,6 +670,8 @@ void srv_blk_touch(const char *key, size_t n);
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
                         const size_t *argl);
 void srv_blk_serve(void);
+/* Note every key of the current database that clients wait on (SWAPDB). */
+void srv_blk_touch_all(void);
 /* Whether any client of this keyspace is blocked on a key (cheap). */
 bool srv_blk_waiting(void);
 /* c, which is blocked, closed its side: forget its wait (needs the

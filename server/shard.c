@@ -124,6 +124,7 @@ typedef struct srv_msg {
     struct srv_part *part;      /* the part of its chain */
     int sub;                    /* the answering worker's index */
     int resp;                   /* the client's protocol: the reply's shape */
+    int db;                     /* the client's database (SELECT) */
     bool is_reply;
     bool is_cancel;             /* conn left: drop its held request (blocking.c) */
     size_t argc;
@@ -491,6 +492,7 @@ static bool part_ask(srv_conn *c, srv_part *p, int o, size_t argc, const char *c
     m->from = self;
     m->conn = c;
     m->resp = c->resp;
+    m->db = c->db;
     m->part = p;
     m->sub = o;
     p->pending++;
@@ -806,6 +808,7 @@ size_t srv_mail_run(srv_worker *w)
             running = m;
             held = false;
             w->proxy->resp = m->resp;
+            w->proxy->db = m->db;
             srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
             running = NULL;
             if (!held) {

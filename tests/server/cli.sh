@@ -9,7 +9,7 @@
 # Checks what a person or a script does with redis-cli: one-shot commands
 # (raw output when stdout is not a terminal, and --no-raw's typed output),
 # INFO, commands read from stdin, -x, -r, --pipe (mass insertion, which ends
-# with an ECHO of a random marker), --scan and --bigkeys, -3 (RESP3),
+# with an ECHO of a random marker), --scan and --bigkeys, -n, -3 (RESP3),
 # --latency, --stat and monitor; and every test
 # redis-benchmark runs by default, briefly.  Every check is
 # bounded (timeout) and the script stops at the first failure, printing
@@ -114,6 +114,12 @@ if command -v redis-benchmark >/dev/null; then
     done
     expect "redis-benchmark errors" "" "$(grep -i 'error' <<<"$bench" || true)"
 fi
+
+# -n: another database (redis-cli sends SELECT first).
+expect "-n 1 set" "OK" "$(cli -n 1 set indb1 v)"
+expect "not in db 0" "" "$(cli get indb1)"
+expect "-n 1 get" "v" "$(cli -n 1 get indb1)"
+expect "-n 1 del" "1" "$(cli -n 1 del indb1)"
 
 # -3: RESP3 replies as redis-cli shows them.
 cli hset h3 f v >/dev/null

@@ -2,8 +2,10 @@
  * test_generic.c - connection, server and keyspace commands: PING ECHO QUIT
  * SELECT HELLO CLIENT COMMAND CONFIG INFO DBSIZE FLUSHDB FLUSHALL KEYS SCAN
  * TYPE EXISTS DEL UNLINK RENAME RENAMENX COPY TOUCH RANDOMKEY OBJECT, the
- * absolute expiries (EXPIREAT PEXPIREAT EXPIRETIME PEXPIRETIME), unknown
- * commands and arity errors.  Replies
+ * absolute expiries (EXPIREAT PEXPIREAT EXPIRETIME PEXPIRETIME), the
+ * databases (SELECT, MOVE, SWAPDB, COPY DB, FLUSHDB against FLUSHALL, INFO
+ * keyspace per database, WATCH and blocked clients in another database),
+ * unknown commands and arity errors.  Replies
  * are compared byte for byte with what Redis 7.0 sends, except where they
  * legitimately differ (ids, versions, counts, orders of unordered sets).
  */
@@ -596,6 +598,87 @@ START_TEST(randomkey_object)
 }
 END_TEST
 
+START_TEST(databases)
+{
+    START();
+    th_conn *c = CONNECT();
+    th_conn *d = CONNECT();
+    EXPECT(c, "+OK\r\n", "FLUSHALL");
+    EXPECT(c, "+OK\r\n", "SET", "k", "zero");
+    EXPECT(c, "+OK\r\n", "SELECT", "1");
+    EXPECT(c, "$-1\r\n", "GET", "k");
+    EXPECT(c, "+OK\r\n", "SET", "k", "one");
+    EXPECT(c, ":1\r\n", "DBSIZE");
+    EXPECT(c, "-ERR DB index is out of range\r\n", "SELECT", "16");
+    EXPECT(c, "-ERR DB index is out of range\r\n", "SELECT", "-1");
+    EXPECT(d, "$4\r\nzero\r\n", "GET", "k");   // another client stays in 0
+    // INFO keyspace: one line per database with keys.
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "INFO keyspace");
+    REQUIRE(r->type == REDIS_REPLY_STRING);
+    REQUIREF(strstr(r->str, "db0:keys=1,expires=0,avg_ttl=0\r\n") != NULL &&
+             strstr(r->str, "db1:keys=1,expires=0,avg_ttl=0\r\n") != NULL, "%s", r->str);
+    freeReplyObject(r);
+    // MOVE: only into a database without the key.
+    EXPECT(c, ":0\r\n", "MOVE", "k", "0");
+    EXPECT(c, "+OK\r\n", "SET", "m", "v");
+    EXPECT(c, ":1\r\n", "EXPIRE", "m", "100");
+    EXPECT(c, ":1\r\n", "MOVE", "m", "2");
+    EXPECT(c, ":0\r\n", "EXISTS", "m");
+    EXPECT(c, ":0\r\n", "MOVE", "nosuch", "2");
+    EXPECT(c, "-ERR source and destination objects are the same\r\n", "MOVE", "k", "1");
+    EXPECT(c, "-ERR DB index is out of range\r\n", "MOVE", "k", "99");
+    EXPECT(c, NOTINT_ERR, "MOVE", "k", "x");
+    EXPECT(c, "+OK\r\n", "SELECT", "2");
+    EXPECT(c, "$1\r\nv\r\n", "GET", "m");
+    EXPECT(c, ":100\r\n", "TTL", "m");
+    // COPY ... DB: the same key name may be copied to another database.
+    EXPECT(c, ":1\r\n", "COPY", "m", "m", "DB", "3");
+    EXPECT(c, ":0\r\n", "COPY", "m", "m", "DB", "3");
+    EXPECT(c, "-ERR DB index is out of range\r\n", "COPY", "m", "m", "DB", "16");
+    // SWAPDB: clients of either database see the other's keys.
+    EXPECT(c, "+OK\r\n", "SWAPDB", "0", "1");
+    EXPECT(d, "$3\r\none\r\n", "GET", "k");
+    EXPECT(c, "-ERR invalid first DB index\r\n", "SWAPDB", "x", "1");
+    EXPECT(c, "-ERR invalid second DB index\r\n", "SWAPDB", "1", "x");
+    EXPECT(c, "-ERR DB index is out of range\r\n", "SWAPDB", "0", "16");
+    // WATCH is per database: a write to the same name elsewhere is no change.
+    EXPECT(d, "+OK\r\n", "WATCH", "k");
+    EXPECT(c, "+OK\r\n", "SET", "k", "other");
+    EXPECT(d, "+OK\r\n", "MULTI");
+    EXPECT(d, "+QUEUED\r\n", "GET", "k");
+    EXPECT(d, "*1\r\n$3\r\none\r\n", "EXEC");
+    // A client blocked in database 4 is served by a push there only.
+    EXPECT(d, "+OK\r\n", "SELECT", "4");
+    const char *const blpop[] = {"BLPOP", "q", "10"};
+    ck_assert_int_eq(th_send_cmd(d, 3, blpop, NULL), 0);
+    th_sleep_ms(100);
+    EXPECT(c, "+OK\r\n", "SELECT", "0");
+    EXPECT(c, ":1\r\n", "RPUSH", "q", "wrong-db");
+    EXPECT(c, "+OK\r\n", "SELECT", "4");
+    EXPECT(c, ":1\r\n", "RPUSH", "q", "right-db");
+    size_t len;
+    char *got = th_read_reply(d, &len);
+    ck_assert_msg(got != NULL && strcmp(got, "*2\r\n$1\r\nq\r\n$8\r\nright-db\r\n") == 0,
+                  "BLPOP in db 4: %s", got != NULL ? got : "(none)");
+    free(got);
+    // FLUSHDB empties one database, FLUSHALL all of them.
+    EXPECT(c, "+OK\r\n", "SELECT", "3");
+    EXPECT(c, "+OK\r\n", "FLUSHDB");
+    EXPECT(c, ":0\r\n", "DBSIZE");
+    EXPECT(c, "+OK\r\n", "SELECT", "2");
+    EXPECT(c, ":2\r\n", "DBSIZE");    // m, and k set there while watched in 0
+    EXPECT(c, "+OK\r\n", "FLUSHALL");
+    EXPECT(c, ":0\r\n", "DBSIZE");
+    EXPECT(d, "+OK\r\n", "SELECT", "1");
+    EXPECT(d, ":0\r\n", "DBSIZE");
+    redisFree(rc);
+    th_close(c);
+    th_close(d);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_generic(void)
 {
     TCase *tc = tcase_create("generic");
@@ -609,6 +692,7 @@ TCase *tcase_generic(void)
     tcase_add_test(tc, unknown_and_arity);
     tcase_add_test(tc, expire_at);
     tcase_add_test(tc, renamenx_copy_touch);
+    tcase_add_test(tc, databases);
     tcase_add_test(tc, randomkey_object);
     return tc;
 }
