@@ -400,7 +400,7 @@ bool block_timeout_arg(ctx *x, size_t i, uint64_t *deadline)
     char *end;
     errno = 0;
     long double v = strtold(tmp, &end);
-    if (*end != '\0' || isnan(v) || (errno == ERANGE && (isinf(v) || v == 0))) {
+    if (end != tmp + n || isnan(v) || (errno == ERANGE && (isinf(v) || v == 0))) {
         srv_reply_error(x->out, "ERR timeout is not a float or out of range");
         return false;
     }

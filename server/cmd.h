@@ -164,6 +164,9 @@ mw_object *new_str(ctx *x, const char *p, size_t n);
 void reply_str(srv_buf *out, mw_object *s);
 void reply_value(srv_buf *out, mw_object *o, int depth);
 bool parse_mem(const char *p, size_t n, long long *out);
+/* Redis's long double parse (INCRBYFLOAT, HINCRBYFLOAT): the whole text,
+ * no leading space, not NaN, no overflow. */
+bool parse_long_double(const char *p, size_t n, long double *out);
 bool range_clamp(long long len, long long *start, long long *stop);
 
 /* Blocking pops (blocking.c keeps the waits; the pops are in cmd_list.c

@@ -314,33 +314,12 @@ void cmd_hsetnx(ctx *x)
     }
 }
 
-/* A long double as Redis reads one: the whole string, no leading space,
- * no NaN, no overflow. */
-static bool str2ld(const char *p, size_t n, long double *out)
-{
-    char buf[5120];
-    if (n == 0 || n >= sizeof buf) {
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    long double v = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || *end != '\0' || isnan(v) ||
-        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0))) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* HINCRBYFLOAT key field increment: the sum in long double precision,
  * written as Redis does (17 decimals, trailing zeros cut). */
 void cmd_hincrbyfloat(ctx *x)
 {
     long double by, v = 0;
-    if (!str2ld(x->argv[3], x->argl[3], &by)) {
+    if (!parse_long_double(x->argv[3], x->argl[3], &by)) {
         srv_reply_error(x->out, E_NOTFLOAT);
         return;
     }
@@ -356,7 +335,7 @@ void cmd_hincrbyfloat(ctx *x)
     if (e != NULL) {
         size_t n;
         const char *p = mw_type_of(e->v.obj) == &mw_str_type ? mw_str_data(e->v.obj, &n) : NULL;
-        if (p == NULL || !str2ld(p, n, &v)) {
+        if (p == NULL || !parse_long_double(p, n, &v)) {
             srv_reply_error(x->out, "ERR hash value is not a float");
             return;
         }

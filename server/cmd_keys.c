@@ -213,7 +213,7 @@ bool scan_cursor_arg(ctx *x, size_t i, uint64_t *cursor)
     unsigned long long c = strtoull(tmp, &end, 10);
     // Redis reads the cursor with strtoul: "-1" wraps, a leading space
     // or trailing bytes or an overflow are refused.
-    if (*end != '\0' || errno != 0 || isspace((unsigned char)tmp[0])) {
+    if (end != tmp + x->argl[i] || errno != 0 || isspace((unsigned char)tmp[0])) {
         srv_reply_error(x->out, "ERR invalid cursor");
         return false;
     }

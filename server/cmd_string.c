@@ -471,25 +471,6 @@ void cmd_msetnx(ctx *x)
  * INCRBYFLOAT
  * ====================================================================== */
 
-/* Redis's long double parse: the whole text, no leading space, not NaN. */
-static bool parse_ld(const char *p, size_t n, long double *out)
-{
-    char tmp[5 * 1024 + 1];
-    if (n == 0 || n >= sizeof tmp || isspace((unsigned char)p[0])) {
-        return false;
-    }
-    memcpy(tmp, p, n);
-    tmp[n] = '\0';
-    char *end;
-    errno = 0;
-    long double v = strtold(tmp, &end);
-    if ((size_t)(end - tmp) != n || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) ||
-        isnan(v)) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
 /* INCRBYFLOAT key increment: the result is stored and replied as Redis
  * prints it, 17 digits after the point with trailing zeros dropped. */
@@ -504,12 +485,12 @@ void cmd_incrbyfloat(ctx *x)
     if (e != NULL) {
         size_t n;
         const char *p = mw_str_data(e->v.obj, &n);
-        if (!parse_ld(p, n, &v)) {
+        if (!parse_long_double(p, n, &v)) {
             srv_reply_error(x->out, E_NOTFLOAT);
             return;
         }
     }
-    if (!parse_ld(x->argv[2], x->argl[2], &by)) {
+    if (!parse_long_double(x->argv[2], x->argl[2], &by)) {
         srv_reply_error(x->out, E_NOTFLOAT);
         return;
     }

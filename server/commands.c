@@ -250,6 +250,26 @@ bool parse_mem(const char *p, size_t n, long long *out)
     *out = v * mul;
     return true;
 }
+
+bool parse_long_double(const char *p, size_t n, long double *out)
+{
+    char tmp[5 * 1024 + 1];
+    if (n == 0 || n >= sizeof tmp || isspace((unsigned char)p[0])) {
+        return false;
+    }
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    errno = 0;
+    long double v = strtold(tmp, &end);
+    if ((size_t)(end - tmp) != n || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) ||
+        isnan(v)) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 bool random_count_arg(ctx *x, size_t i, long long *count)
 {
     if (!arg_ll(x, i, count)) {

@@ -220,23 +220,43 @@ static uint64_t rng(void)
     return rng_state * 0x2545f4914f6cdd1dull;
 }
 
+/* A uniform pick by rejection: a random bucket, then a random place
+ * among the first RANDOM_CHAIN of its chain (or all of a longer one); an
+ * empty place means try again (a sparse table is walked instead).  Every entry of a chain no longer than
+ * RANDOM_CHAIN has the same chance, 1 / (size * RANDOM_CHAIN) per try,
+ * whatever the lengths of the chains (picking a bucket and then an entry
+ * of it would favour entries of short chains).  Chains are short (the
+ * table grows at one entry per bucket), so the tries are few. */
+#define RANDOM_CHAIN 4
+
 srv_entry *srv_dict_random(srv_dict *d)
 {
     if (d->count == 0) {
         return NULL;
     }
-    srv_entry *e;
-    do {
-        e = d->buckets[rng() & (d->size - 1)];
-    } while (e == NULL);
-    size_t n = 0;
-    for (srv_entry *x = e; x != NULL; x = x->next) {
-        n++;
+    if (d->count * 16 < d->size) {
+        // A sparse table (emptied, not shrunk): walking the entries in
+        // order costs less than the expected tries.
+        srv_entry *e = d->first;
+        for (size_t k = (size_t)(rng() % d->count); k > 0; k--) {
+            e = e->onext;
+        }
+        return e;
     }
-    for (size_t k = rng() % n; k > 0; k--) {
-        e = e->next;
+    for (;;) {
+        srv_entry *e = d->buckets[rng() & (d->size - 1)];
+        size_t n = 0;
+        for (srv_entry *x = e; x != NULL; x = x->next) {
+            n++;
+        }
+        size_t k = (size_t)(rng() % (n > RANDOM_CHAIN ? n : RANDOM_CHAIN));
+        if (k < n) {
+            while (k-- > 0) {
+                e = e->next;
+            }
+            return e;
+        }
     }
-    return e;
 }
 
 static uint64_t rev64(uint64_t v)

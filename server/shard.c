@@ -584,7 +584,7 @@ static bool route_scan(srv_conn *c, size_t argc, const char **argv, const size_t
     char *end;
     errno = 0;
     unsigned long long cursor = strtoull(tmp, &end, 10);
-    if (*end != '\0' || errno != 0 || tmp[0] == '-') {
+    if (end != tmp + argl[1] || errno != 0 || tmp[0] == '-') {
         return false;
     }
     unsigned long long n = (unsigned long long)srv.nworkers;
