@@ -446,10 +446,10 @@ static bool same_key(ctx *x, size_t a, size_t b)
 void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64_t deadline)
 {
     srv_conn *c = x->c;
-    // Inside EXEC nothing waits (Redis's CLIENT_DENY_BLOCKING): EXEC runs
+    // Inside EXEC or a script nothing waits (Redis's CLIENT_DENY_BLOCKING): EXEC runs
     // with c->multi set, or, routed, as a request other than this command.
     bool held = srv.cfg.sharded && c == srv_self->proxy;
-    if (c->multi != NULL || (held && !srv_mail_is_running(x->argv))) {
+    if (c->multi != NULL || c->in_script || (held && !srv_mail_is_running(x->argv))) {
         reply_no_wait(x, s);
         return;
     }

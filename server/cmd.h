@@ -212,6 +212,16 @@ void cmd_unwatch(ctx *x);
 /* Run command c (checked, and on the shard of its keys) and touch the
  * watched keys it changed in place. */
 void cmd_run(ctx *x, const srv_cmd *c);
+/* The declared subcommand of container command c named arg, or NULL. */
+const srv_cmd *cmd_sub_entry(const srv_cmd *c, const char *arg, size_t n);
+/* Count a call of c made from a script (commandstats), failed or not. */
+void cmd_note_call(const srv_cmd *c, bool failed);
+/* script.c */
+void cmd_eval(ctx *x);
+void cmd_evalsha(ctx *x);
+void cmd_eval_ro(ctx *x);
+void cmd_evalsha_ro(ctx *x);
+void cmd_script(ctx *x);
 /* Run command c's handler, timed for SLOWLOG (commands.c). */
 void cmd_call(ctx *x, const srv_cmd *c);
 /* srv_execute's hooks.  multi_reject: a check refused c with err (no

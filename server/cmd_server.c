@@ -108,7 +108,7 @@ void cmd_select(ctx *x)
         srv_reply_error(x->out, "ERR DB index is out of range");
         return;
     }
-    if (srv.cfg.sharded && srv_self != NULL && x->c == srv_self->proxy) {
+    if (srv.cfg.sharded && srv_self != NULL && x->c == srv_self->proxy && !x->c->in_script) {
         // Queued in a transaction that runs at its slot's owner: the
         // client's own connection would not follow.
         srv_reply_error(x->out, "ERR SELECT inside MULTI is not supported by the sharded keyspace");

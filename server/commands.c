@@ -329,6 +329,15 @@ const srv_cmd cmd_table[] = {
     {"ping", cmd_ping, -1, F_FAST|F_SUBOK, K_NONE, C_CONNECTION, NULL},
     {"echo", cmd_echo, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
     {"quit", cmd_quit, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK, K_NONE, C_CONNECTION, NULL},
+    {"eval", cmd_eval, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_MAY_REPLICATE|F_NO_MANDATORY_KEYS|F_STALE|F_MOVABLE,
+     {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RW access update"},
+    {"evalsha", cmd_evalsha, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_MAY_REPLICATE|F_NO_MANDATORY_KEYS|F_STALE|F_MOVABLE,
+     {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RW access update"},
+    {"eval_ro", cmd_eval_ro, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_NO_MANDATORY_KEYS|F_STALE|F_READONLY|F_MOVABLE,
+     {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RO access"},
+    {"evalsha_ro", cmd_evalsha_ro, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_NO_MANDATORY_KEYS|F_STALE|F_READONLY|F_MOVABLE,
+     {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RO access"},
+    {"script", cmd_script, -2, 0, K_NONE, 0, NULL},
     {"monitor", cmd_monitor, 1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"shutdown", cmd_shutdown, -1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE|F_NO_MULTI|F_ALLOW_BUSY,
      K_NONE, 0, NULL},
@@ -541,6 +550,11 @@ const srv_cmd cmd_subtable[] = {
     {"object|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_KEYSPACE, NULL},
     {"object|idletime", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
     {"object|refcount", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
+    {"script|exists", NULL, -3, F_NOSCRIPT, K_NONE, C_SCRIPTING, NULL},
+    {"script|flush", NULL, -2, F_NOSCRIPT, K_NONE, C_SCRIPTING, NULL},
+    {"script|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_SCRIPTING, NULL},
+    {"script|kill", NULL, 2, F_NOSCRIPT|F_ALLOW_BUSY, K_NONE, C_SCRIPTING, NULL},
+    {"script|load", NULL, 3, F_NOSCRIPT|F_STALE, K_NONE, C_SCRIPTING, NULL},
     {"slowlog|get", NULL, -2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"slowlog|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"slowlog|len", NULL, 2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
@@ -552,7 +566,7 @@ size_t cmd_subcount(void)
     return sizeof cmd_subtable / sizeof cmd_subtable[0];
 }
 
-#define CMD_SLOTS 512
+#define CMD_SLOTS 1024
 _Static_assert(sizeof cmd_table / sizeof cmd_table[0] < CMD_SLOTS / 2,
                "keep the command table at most half full");
 static const srv_cmd *cmd_slots[CMD_SLOTS];
@@ -775,30 +789,30 @@ void cmd_unknown_subcommand(ctx *x, const char *parent)
 
 /* A declared subcommand's arity, as Redis checks it before the parent
  * runs: false after replying the error. */
-static bool sub_arity_ok(ctx *x, const srv_cmd *c)
+const srv_cmd *cmd_sub_entry(const srv_cmd *c, const char *arg, size_t n)
 {
     size_t pl = strlen(c->name);
     for (size_t i = 0; i < cmd_subcount(); i++) {
         const srv_cmd *s = &cmd_subtable[i];
-        if (strncmp(s->name, c->name, pl) != 0 || s->name[pl] != '|' ||
-            strlen(s->name + pl + 1) != x->argl[1] ||
-            strncasecmp(s->name + pl + 1, x->argv[1], x->argl[1]) != 0) {
-            continue;
+        if (strncmp(s->name, c->name, pl) == 0 && s->name[pl] == '|' &&
+            strlen(s->name + pl + 1) == n && strncasecmp(s->name + pl + 1, arg, n) == 0) {
+            return s;
         }
-        if ((s->arity > 0 && (long)x->argc != s->arity) ||
-            (s->arity < 0 && (long)x->argc < -s->arity)) {
-            srv_reply_errorf(x->out, "ERR wrong number of arguments for '%s' command", s->name);
-            return false;
-        }
-        return true;
+    }
+    return NULL;
+}
+
+static bool sub_arity_ok(ctx *x, const srv_cmd *c)
+{
+    const srv_cmd *s = cmd_sub_entry(c, x->argv[1], x->argl[1]);
+    if (s != NULL && ((s->arity > 0 && (long)x->argc != s->arity) ||
+                      (s->arity < 0 && (long)x->argc < -s->arity))) {
+        srv_reply_errorf(x->out, "ERR wrong number of arguments for '%s' command", s->name);
+        return false;
     }
     return true;
 }
 
-/* Run c for x: the one place a handler is called, and so the one place a
- * command is timed.  The clock is read only when something wants the
- * duration (now the slow log, when on; slowlog.c says which clock);
- * per-command statistics belong here too, sharing the same two readings. */
 static bool word_at(const ctx *x, size_t i, const char *w)
 {
     return i < x->argc && x->argl[i] == strlen(w) && strncasecmp(x->argv[i], w, x->argl[i]) == 0;
@@ -851,6 +865,10 @@ static void touch_keys(ctx *x, const srv_cmd *c)
     }
 }
 
+/* Run c for x: the one place a handler is called, and so the one place a
+ * command is timed.  The clock is read only when something wants the
+ * duration (now the slow log, when on; slowlog.c says which clock);
+ * per-command statistics belong here too, sharing the same two readings. */
 void cmd_call(ctx *x, const srv_cmd *c)
 {
     if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN)) &&
@@ -989,6 +1007,18 @@ rejected:
     note_error(x->out, from);
     if (st != NULL) {
         bump(&st->rejected, 1);
+    }
+}
+
+void cmd_note_call(const srv_cmd *c, bool failed)
+{
+    if (cmd_stats == NULL || c < cmd_table || c >= cmd_table + cmd_count()) {
+        return;
+    }
+    cmd_stat *st = &stat_row()[c - cmd_table];
+    bump(&st->calls, 1);
+    if (failed) {
+        bump(&st->failed, 1);
     }
 }
 

@@ -180,6 +180,7 @@ struct srv_conn {
     bool eof;                   /* the client closed its side */
     bool authed;
     int db;                     /* SELECT: the database its commands use */
+    bool in_script;             /* a script of its runs: nothing blocks */
     _Atomic(int) pub_db;        /* the same, for CLIENT LIST on other workers */
     /* Replies that wait for other workers (sharded mode): the chain of
      * parts, oldest first, and how many of them still wait.  While the

@@ -219,6 +219,7 @@ TCase *tcase_collections(void);
 TCase *tcase_protocol(void);
 TCase *tcase_limits(void);
 TCase *tcase_resp3(void);
+TCase *tcase_script(void);
 TCase *tcase_expiry(void);
 TCase *tcase_concurrency(void);
 TCase *tcase_lifecycle(void);

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_introspect());
     suite_add_tcase(s, tcase_blocking());
     suite_add_tcase(s, tcase_resp3());
+    suite_add_tcase(s, tcase_script());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
         for (int a = 0; a + 1 < th_cfg.nargs; a++) {

@@ -1,0 +1,147 @@
+/*
+ * test_script.c - EVAL, EVALSHA, EVAL_RO and SCRIPT: Lua values into
+ * replies and replies into Lua values, KEYS and ARGV, redis.call against
+ * redis.pcall on a failing command, the errors of a script (runtime,
+ * compile, unknown and refused commands, read-only scripts, globals), the
+ * cache (LOAD, EXISTS, FLUSH, NOSCRIPT), a blocking command refused,
+ * SELECT inside a script leaving the caller's database alone, and a
+ * WATCH broken by a script's write.  Replies are Redis 7.0's, byte for byte
+ * (the suite runs against redis-server too).  Keys share one hash tag so
+ * that a sharded server runs each script where all its keys are.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+START_TEST(values)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, ":100\r\n", "EVAL", "return 100.5", "0");
+    EXPECT(c, "$5\r\nhello\r\n", "EVAL", "return 'hello'", "0");
+    EXPECT(c, ":1\r\n", "EVAL", "return true", "0");
+    EXPECT(c, "$-1\r\n", "EVAL", "return false", "0");
+    EXPECT(c, "$-1\r\n", "EVAL", "return nil", "0");
+    EXPECT(c, "+fine\r\n", "EVAL", "return {ok='fine'}", "0");
+    EXPECT(c, "+fine\r\n", "EVAL", "return redis.status_reply('fine')", "0");
+    EXPECT(c, "-My Error\r\n", "EVAL", "return {err='My Error'}", "0");
+    EXPECT(c, "-My Error\r\n", "EVAL", "return redis.error_reply('My Error')", "0");
+    EXPECT(c, "*4\r\n:1\r\n:2\r\n:3\r\n$3\r\nban\r\n", "EVAL", "return {1,2,3,'ban',nil,'ana'}", "0");
+    EXPECT(c, "*2\r\n*1\r\n:1\r\n$1\r\nx\r\n", "EVAL", "return {{1},'x'}", "0");
+    EXPECT(c, "*4\r\n$4\r\n{s}a\r\n$4\r\n{s}b\r\n$1\r\nc\r\n$1\r\nd\r\n",
+           "EVAL", "return {KEYS[1],KEYS[2],ARGV[1],ARGV[2]}", "2", "{s}a", "{s}b", "c", "d");
+    EXPECT(c, "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n",
+           "EVAL", "return redis.sha1hex('')", "0");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(calls)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "{s}k", "v");
+    EXPECT(c, "$1\r\nv\r\n", "EVAL", "return redis.call('get', KEYS[1])", "1", "{s}k");
+    // Replies into Lua values, and back.
+    EXPECT(c, "$6\r\nnumber\r\n", "EVAL", "return type(redis.call('incr', KEYS[1]))", "1", "{s}n");
+    EXPECT(c, ":1\r\n", "EVAL", "return redis.call('get', KEYS[1]) == false", "1", "{s}none");
+    EXPECT(c, "$2\r\nOK\r\n", "EVAL", "return redis.call('set', KEYS[1], 'x')['ok']", "1", "{s}k");
+    EXPECT(c, "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+           "EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') return redis.call('lrange', KEYS[1], 0, -1)",
+           "1", "{s}l");
+    // Numbers as arguments are written as Redis writes them.
+    EXPECT(c, "$3\r\n1.5\r\n", "EVAL", "return redis.call('incrbyfloat', KEYS[1], 1.5)", "1", "{s}f");
+    // A failing command: call raises it, pcall returns it.
+    EXPECT(c, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+           "EVAL", "return redis.pcall('lpush', KEYS[1], 'a')", "1", "{s}k");
+    EXPECT(c, "$30\r\nWRONGTYPE Operation against a \r\n",
+           "EVAL", "return string.sub(redis.pcall('lpush', KEYS[1], 'a')['err'], 1, 30)", "1", "{s}k");
+    // Blocking commands are refused in a script, as Redis refuses them.
+    EXPECT(c, "-ERR This Redis command is not allowed from script script: "
+              "568b67191b9a419e4f4bc18c6e2081725d1dd169, on @user_script:1.\r\n",
+           "EVAL", "return redis.call('brpoplpush', KEYS[1], KEYS[2], 0)", "2", "{s}empty", "{s}dst");
+    // SELECT in a script is the script's own.
+    EXPECT(c, "+OK\r\n", "EVAL", "redis.call('select', 5) return redis.call('set', KEYS[1], 'five')",
+           "1", "{s}k5");
+    EXPECT(c, ":0\r\n", "EXISTS", "{s}k5");
+    EXPECT(c, "+OK\r\n", "SELECT", "5");
+    EXPECT(c, "$4\r\nfive\r\n", "GET", "{s}k5");
+    EXPECT(c, "+OK\r\n", "SELECT", "0");
+    // A script's write breaks a WATCH like any write.
+    th_conn *w = CONNECT();
+    EXPECT(w, "+OK\r\n", "WATCH", "{s}k");
+    EXPECT(c, "+OK\r\n", "EVAL", "return redis.call('set', KEYS[1], 'changed')", "1", "{s}k");
+    EXPECT(w, "+OK\r\n", "MULTI");
+    EXPECT(w, "+QUEUED\r\n", "GET", "{s}k");
+    EXPECT(w, "*-1\r\n", "EXEC");
+    th_close(w);
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(errors)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "-ERR user_script:1: boom script: 82903a0434f1503e152f89c03c9acd881a0e8150, on "
+              "@user_script:1.\r\n", "EVAL", "error('boom')", "0");
+    EXPECT(c, "-ERR user_script:1: Script attempted to access nonexistent global variable 'x' "
+              "script: 03c387736bb5cc009ff35151572cee04677aa374, on @user_script:1.\r\n",
+           "EVAL", "return x", "0");
+    EXPECT(c, "-ERR user_script:1: Attempt to modify a readonly table script: "
+              "34bce5f775de97f557a34088509c8bfe1ea17e52, on @user_script:1.\r\n", "EVAL", "x = 1", "0");
+    EXPECT(c, "-ERR Error compiling script (new function): user_script:1: '=' expected near '1'\r\n",
+           "EVAL", "retur 1", "0");
+    EXPECT(c, "-ERR Number of keys can't be greater than number of args\r\n", "EVAL", "return 1", "2", "a");
+    EXPECT(c, "-ERR Number of keys can't be negative\r\n", "EVAL", "return 1", "-1");
+    EXPECT(c, "-ERR value is not an integer or out of range\r\n", "EVAL", "return 1", "x");
+    EXPECT(c, "-ERR Unknown Redis command called from script script: "
+              "206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n",
+           "EVAL", "return redis.call('nosuch')", "0");
+    EXPECT(c, "-ERR Write commands are not allowed from read-only scripts. script: "
+              "98b2b88b1aa43ae891c8e2859ad7d9cd48c1c784, on @user_script:1.\r\n",
+           "EVAL_RO", "return redis.call('del', KEYS[1])", "1", "{s}a");
+    EXPECT(c, "$-1\r\n", "EVAL_RO", "return redis.call('get', KEYS[1])", "1", "{s}a");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+START_TEST(cache)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SCRIPT", "FLUSH");
+    EXPECT(c, "$40\r\nb534286061d4b9e4026607613b95c06c06015ae8\r\n", "SCRIPT", "LOAD", "return 'loaded'");
+    EXPECT(c, "$6\r\nloaded\r\n", "EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0");
+    EXPECT(c, "$6\r\nloaded\r\n", "EVALSHA", "B534286061D4B9E4026607613B95C06C06015AE8", "0");
+    EXPECT(c, "*2\r\n:1\r\n:0\r\n", "SCRIPT", "EXISTS", "b534286061d4b9e4026607613b95c06c06015ae8",
+           "ffffffffffffffffffffffffffffffffffffffff");
+    // EVAL caches what it runs.
+    EXPECT(c, ":7\r\n", "EVAL", "return 7", "0");
+    EXPECT(c, "*1\r\n:1\r\n", "SCRIPT", "EXISTS", "59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9");
+    EXPECT(c, "+OK\r\n", "SCRIPT", "FLUSH");
+    EXPECT(c, "-NOSCRIPT No matching script. Please use EVAL.\r\n",
+           "EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0");
+    EXPECT(c, "-NOSCRIPT No matching script. Please use EVAL.\r\n", "EVALSHA", "short", "0");
+    EXPECT(c, "-ERR Error compiling script (new function): user_script:1: '=' expected near '1'\r\n",
+           "SCRIPT", "LOAD", "retur 1");
+    EXPECT(c, "-NOTBUSY No scripts in execution right now.\r\n", "SCRIPT", "KILL");
+    EXPECT(c, "-ERR unknown subcommand 'bogus'. Try SCRIPT HELP.\r\n", "SCRIPT", "bogus");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
+TCase *tcase_script(void)
+{
+    TCase *tc = tcase_create("script");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, values);
+    tcase_add_test(tc, calls);
+    tcase_add_test(tc, errors);
+    tcase_add_test(tc, cache);
+    return tc;
+}
