@@ -256,9 +256,19 @@ void cmd_del(ctx *x)
 {
     long long n = 0;
     for (size_t i = 1; i < x->argc; i++) {
-        n += srv_ks_del(x->argv[i], x->argl[i]);
+        if (srv_ks_del(x->argv[i], x->argl[i])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", i);
+            n++;
+        }
     }
     srv_reply_int(x->out, n);
+}
+
+/* The events of RENAME and RENAMENX: the source, then the destination. */
+static void notify_renamed(ctx *x)
+{
+    notify_key(x, SRV_NOTIFY_GENERIC, "rename_from", 1);
+    notify_key(x, SRV_NOTIFY_GENERIC, "rename_to", 2);
 }
 
 void cmd_rename(ctx *x)
@@ -276,6 +286,8 @@ void cmd_rename(ctx *x)
     int64_t when = e->expire;
     mw_incref(v);
     srv_ks_remove(e);
+    // The destination is deleted and added again, as Redis does: "new".
+    srv_ks_del(x->argv[2], x->argl[2]);
     if (!srv_ks_set(x->argv[2], x->argl[2], v, false)) {
         mw_decref(v);
         srv_reply_error(x->out, E_NOMEM);
@@ -285,6 +297,7 @@ void cmd_rename(ctx *x)
     if (when >= 0) {
         srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
     }
+    notify_renamed(x);
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -342,8 +355,10 @@ static void generic_expire(ctx *x, long long unit, bool at, const char *name)
     }
     if (when <= now) {
         srv_ks_remove(e);
+        notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
     } else {
         srv_ks_set_expire(e, when);
+        notify_key(x, SRV_NOTIFY_GENERIC, "expire", 1);
     }
     srv_reply_int(x->out, 1);
 }
@@ -416,6 +431,7 @@ void cmd_persist(ctx *x)
         return;
     }
     srv_ks_set_expire(e, -1);
+    notify_key(x, SRV_NOTIFY_GENERIC, "persist", 1);
     srv_reply_int(x->out, 1);
 }
 
@@ -448,6 +464,7 @@ void cmd_renamenx(ctx *x)
     if (when >= 0) {
         srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
     }
+    notify_renamed(x);
     srv_reply_int(x->out, 1);
 }
 
@@ -548,6 +565,7 @@ void cmd_copy(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    srv_ks_del(x->argv[2], x->argl[2]);  // REPLACE: deleted and added ("new"), as in Redis
     bool ok = srv_ks_set(x->argv[2], x->argl[2], v, false);
     mw_decref(v);
     if (!ok) {
@@ -557,6 +575,7 @@ void cmd_copy(ctx *x)
     if (when >= 0) {
         srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
     }
+    notify_key(x, SRV_NOTIFY_GENERIC, "copy_to", 2);
     srv_reply_int(x->out, 1);
 }
 

@@ -702,7 +702,7 @@ static const encoding_setting encoding_settings[] = {
     {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
     {"hll-sparse-max-bytes", 9, 0},
 };
-#define NCONFIG_FIXED 17
+#define NCONFIG_FIXED 18
 #define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
 
 static const encoding_setting *find_encoding_setting(const char *name, size_t n)
@@ -757,6 +757,7 @@ static bool config_param(int i, const char **name, char *buf, size_t cap)
     case 14: *name = "client-output-buffer-limit"; srv_obuf_limits_format(buf, cap); return true;
     case 15: *name = "slowlog-log-slower-than"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_slower_than)); return true;
     case 16: *name = "slowlog-max-len"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_max_len)); return true;
+    case 17: *name = "notify-keyspace-events"; srv_notify_format(buf, cap); return true;
     default: return false;
     }
 }
@@ -869,6 +870,8 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
                        : "argument must be between -1 and 9223372036854775807 inclusive";
         }
         atomic_store(len ? &slowlog_max_len : &slowlog_slower_than, n);
+    } else if (arg_is(x, i, "notify-keyspace-events")) {
+        return srv_notify_set(v, vn);
     } else if (arg_is(x, i, "save")) {
         // Nothing is ever saved; accepted so tools that turn saving off work.
     } else if (arg_is(x, i, "appendonly")) {

@@ -83,6 +83,7 @@ int lookup_read(ctx *x, size_t i, const mw_type *type, mw_object **out)
     int r = lookup(x, i, type, out);
     if (r == 0) {
         srv_ks.misses++;
+        notify_key(x, SRV_NOTIFY_KEY_MISS, "keymiss", i);
     } else if (r > 0) {
         srv_ks.hits++;
     }
@@ -142,6 +143,7 @@ void drop_if_empty(ctx *x, size_t i, mw_object *o)
 {
     if (agg_len(o) == 0) {
         srv_ks_del(x->argv[i], x->argl[i]);
+        notify_key(x, SRV_NOTIFY_GENERIC, "del", i);
     }
 }
 

@@ -44,6 +44,10 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * Keyspace notifications (notify.c): srv_ks_set raises "new" when it
+ * adds a key, and both kinds of expiry raise "expired"; the events that
+ * depend on the command are the commands' own.
+ *
  * WATCH: every function here that changes what a key holds - replace
  * (and so set), remove (and so DEL, RENAME, lazy and active expiry), a TTL
  * change, flush - touches the key (srv_watch_touch, cmd_multi.c), so no
@@ -712,12 +716,20 @@ static uint32_t access_clock(void)
     return (uint32_t)ts.tv_sec;
 }
 
+/* Delete e, whose TTL ran out (lazy and active expiry): counted, and
+ * the "expired" event raised while its key bytes are still there. */
+static void expire_entry(srv_entry *e)
+{
+    srv_ks.expired++;
+    srv_notify(SRV_NOTIFY_EXPIRED, "expired", e->key, e->klen);
+    srv_ks_remove(e);
+}
+
 srv_entry *srv_ks_find_notouch(const char *key, size_t n)
 {
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, srv_hash_bytes(key, n));
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
-        srv_ks.expired++;
-        srv_ks_remove(e);
+        expire_entry(e);
         return NULL;
     }
     return e;
@@ -768,17 +780,20 @@ bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl)
     uint64_t h = srv_hash_bytes(key, n);
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, h);
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
-        srv_ks.expired++;
-        srv_ks_remove(e);
+        expire_entry(e);
         e = NULL;
     }
-    if (e == NULL) {
+    bool added = e == NULL;
+    if (added) {
         e = srv_dict_add(&srv_ks.d, key, n, h);
         if (e == NULL) {
             return false;
         }
     }
     srv_ks_replace(e, val, keepttl);
+    if (added) {
+        srv_notify(SRV_NOTIFY_NEW, "new", key, n);  // Redis's dbAdd raises it
+    }
     return true;
 }
 
@@ -898,8 +913,7 @@ void srv_ks_active_expire(void)
         b.ndead = 0;
         srv_ks.expire_cursor = srv_dict_scan(&srv_ks.d, srv_ks.expire_cursor, expire_visit, &b);
         for (size_t i = 0; i < b.ndead; i++) {
-            srv_ks.expired++;
-            srv_ks_remove(b.dead[i]);
+            expire_entry(b.dead[i]);
         }
         dead += b.ndead;
         seen = b.seen;

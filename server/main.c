@@ -174,6 +174,7 @@ static void usage(FILE *f)
         "  --requirepass PASS    require AUTH PASS first\n"
         "  --client-query-buffer-limit BYTES  (default 1gb)\n"
         "  --proto-max-bulk-len BYTES         (default 512mb)\n"
+        "  --notify-keyspace-events CLASSES  keyspace notifications (default \"\": off)\n"
         "  --config FILE         read settings from FILE, one 'name value' per line\n"
         "  --help, --version\n");
 }
@@ -309,6 +310,11 @@ static const char *set_option(const char *name, const char *value, int depth)
         c->bulk_max = v;
     } else if (strcmp(name, "client-output-buffer-limit") == 0) {
         const char *why = srv_obuf_limits_set(value, strlen(value));
+        if (why != NULL) {
+            return why;
+        }
+    } else if (strcmp(name, "notify-keyspace-events") == 0) {
+        const char *why = srv_notify_set(value, strlen(value));
         if (why != NULL) {
             return why;
         }

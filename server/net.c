@@ -970,6 +970,7 @@ static void on_cron(uv_timer_t *t)
         srv_ks_publish();
     }
     leave();
+    srv_pubsub_flush(w);  // "expired" events of the keys it expired, to its own clients
     if (w->index != 0) {
         return;
     }

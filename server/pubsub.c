@@ -64,7 +64,10 @@
  * a RESP3 client may run any command while subscribed
  * (srv_pubsub_restricted).
  *
- * Not handled: RESET (no such command yet), keyspace notifications.
+ * Keyspace notifications (notify.c) are published through the same path
+ * (srv_pubsub_publish), from whichever worker owns the key.
+ *
+ * Not handled: RESET (no such command yet).
  */
 #include "cmd.h"
 
@@ -556,6 +559,11 @@ static long long publish(int kind, const char *ch, size_t chn, const char *msg, 
     }
     pthread_mutex_unlock(&ps_lock);
     return receivers;
+}
+
+long long srv_pubsub_publish(const char *ch, size_t chn, const char *msg, size_t msgn)
+{
+    return publish(PS_CHAN, ch, chn, msg, msgn);
 }
 
 void cmd_publish(ctx *x)

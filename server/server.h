@@ -345,6 +345,59 @@ void srv_pubsub_totals(long long *channels, long long *patterns, long long *shar
  * NULL, or Redis's reason for refusing it.  Any thread. */
 void srv_obuf_limits_format(char *buf, size_t cap);
 const char *srv_obuf_limits_set(const char *v, size_t vn);
+/* Publish msg on channel ch as PUBLISH does (subscribers of ch and of
+ * every matching pattern, on any worker); the number of receivers.  Any
+ * thread, with or without the keyspace. */
+long long srv_pubsub_publish(const char *ch, size_t chn, const char *msg, size_t msgn);
+
+/* ======================================================================
+ * Keyspace notifications (notify.c)
+ * ====================================================================== */
+
+/* The classes of notify-keyspace-events, Redis's bits and letters: the
+ * two channel kinds, then the event classes. */
+#define SRV_NOTIFY_KEYSPACE (1 << 0)    /* K: __keyspace@0__:<key> <event> */
+#define SRV_NOTIFY_KEYEVENT (1 << 1)    /* E: __keyevent@0__:<event> <key> */
+#define SRV_NOTIFY_GENERIC  (1 << 2)    /* g: del, expire, rename_*, ... */
+#define SRV_NOTIFY_STRING   (1 << 3)    /* $ */
+#define SRV_NOTIFY_LIST     (1 << 4)    /* l */
+#define SRV_NOTIFY_SET      (1 << 5)    /* s */
+#define SRV_NOTIFY_HASH     (1 << 6)    /* h */
+#define SRV_NOTIFY_ZSET     (1 << 7)    /* z */
+#define SRV_NOTIFY_EXPIRED  (1 << 8)    /* x: a key's TTL ran out */
+#define SRV_NOTIFY_EVICTED  (1 << 9)    /* e: maxmemory removed a key */
+#define SRV_NOTIFY_STREAM   (1 << 10)   /* t */
+#define SRV_NOTIFY_KEY_MISS (1 << 11)   /* m: a read found no key */
+#define SRV_NOTIFY_LOADED   (1 << 12)   /* (modules only) */
+#define SRV_NOTIFY_MODULE   (1 << 13)   /* d */
+#define SRV_NOTIFY_NEW      (1 << 14)   /* n: a key was created */
+/* A: g$lshzxetd, every event class but m and n, as in Redis. */
+#define SRV_NOTIFY_ALL (SRV_NOTIFY_GENERIC | SRV_NOTIFY_STRING | SRV_NOTIFY_LIST | \
+                        SRV_NOTIFY_SET | SRV_NOTIFY_HASH | SRV_NOTIFY_ZSET | \
+                        SRV_NOTIFY_EXPIRED | SRV_NOTIFY_EVICTED | SRV_NOTIFY_STREAM | \
+                        SRV_NOTIFY_MODULE)
+
+/* The setting now; any thread reads it (relaxed: a command that runs
+ * while CONFIG SET changes it may go either way, as in Redis). */
+extern _Atomic(int) srv_notify_flags;
+/* Publish event of class cls on key (n bytes) in both channel kinds the
+ * setting asks for.  srv_notify is the one test that costs anything when
+ * notifications are off; the slow part builds the channel names and
+ * publishes (srv_pubsub_publish).  Any thread that holds the key's
+ * keyspace (the key bytes are only read). */
+void srv_notify_slow(int cls, const char *event, const char *key, size_t n);
+static inline void srv_notify(int cls, const char *event, const char *key, size_t n)
+{
+    if (__builtin_expect(atomic_load_explicit(&srv_notify_flags, memory_order_relaxed) & cls, 0)) {
+        srv_notify_slow(cls, event, key, n);
+    }
+}
+/* The setting as CONFIG GET shows it (Redis's order: "A" or the event
+ * letters, then K, E, m), into buf of at least 16 bytes; setting it from
+ * a string of letters: NULL, or Redis's reason for refusing it (the
+ * setting is unchanged then).  Any thread. */
+void srv_notify_format(char *buf, size_t cap);
+const char *srv_notify_set(const char *p, size_t n);
 
 /* ======================================================================
  * Keyspace (keyspace.c); every call here needs the keyspace (the GIL in
