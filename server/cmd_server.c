@@ -702,7 +702,7 @@ static const encoding_setting encoding_settings[] = {
     {"stream-node-max-bytes", 7, 0},     {"stream-node-max-entries", 8, 0},
     {"hll-sparse-max-bytes", 9, 0},
 };
-#define NCONFIG_FIXED 18
+#define NCONFIG_FIXED 19
 #define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
 
 static const encoding_setting *find_encoding_setting(const char *name, size_t n)
@@ -758,6 +758,7 @@ static bool config_param(int i, const char **name, char *buf, size_t cap)
     case 15: *name = "slowlog-log-slower-than"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_slower_than)); return true;
     case 16: *name = "slowlog-max-len"; snprintf(buf, cap, "%lld", atomic_load(&slowlog_max_len)); return true;
     case 17: *name = "notify-keyspace-events"; srv_notify_format(buf, cap); return true;
+    case 18: *name = "maxmemory-policy"; snprintf(buf, cap, "%s", srv_evict_policy_name()); return true;
     default: return false;
     }
 }
@@ -808,6 +809,13 @@ static const char *config_set_one(ctx *x, size_t i, bool *unknown)
         }
         atomic_store(&srv.maxmemory, n);
         atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
+        srv_ks_evict();  // at once, as Redis (other shards: at their next command or cron)
+    } else if (arg_is(x, i, "maxmemory-policy")) {
+        const char *why = srv_evict_policy_set(v, vn);
+        if (why != NULL) {
+            return why;
+        }
+        srv_ks_evict();
     } else if (arg_is(x, i, "maxclients")) {
         if (!srv_str2ll(v, vn, &n)) {
             return "argument couldn't be parsed into an integer";
@@ -920,6 +928,7 @@ void cmd_config(ctx *x)
     } else if (arg_is(x, 1, "RESETSTAT")) {
         srv_ks_reset_stats();
         srv_stats_reset();
+        atomic_store(&srv_evicted_keys, 0);
         mw_gc_reset_stats();
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else {
@@ -1160,7 +1169,7 @@ static void info_memory(srv_buf *b)
     info_line(b, "number_of_cached_scripts:0");
     info_line(b, "maxmemory:%lld", maxmem);
     info_line(b, "maxmemory_human:%s", h5);
-    info_line(b, "maxmemory_policy:noeviction");
+    info_line(b, "maxmemory_policy:%s", srv_evict_policy_name());
     info_line(b, "mem_fragmentation_ratio:%.2f", used ? (double)rss / (double)used : 0.0);
     info_line(b, "mem_fragmentation_bytes:%lld", (long long)rss - (long long)used);
     info_line(b, "mem_not_counted_for_evict:0");
@@ -1252,7 +1261,7 @@ static void info_stats(srv_buf *b)
     info_line(b, "expired_stale_perc:0.00");
     info_line(b, "expired_time_cap_reached_count:0");
     info_line(b, "expire_cycle_cpu_milliseconds:0");
-    info_line(b, "evicted_keys:0");
+    info_line(b, "evicted_keys:%lld", atomic_load(&srv_evicted_keys));
     info_line(b, "evicted_clients:0");
     info_line(b, "total_eviction_exceeded_time:0");
     info_line(b, "current_eviction_exceeded_time:0");

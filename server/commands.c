@@ -848,8 +848,12 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
         multi_reject(x, c, "NOAUTH Authentication required.");
         goto rejected;
     }
+    long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
+    if (maxmem > 0 &&
+        (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
+        srv_ks_evict();  // as Redis, before any command; a no-op under noeviction
+    }
     if ((c->flags & F_DENYOOM) || multi_denyoom(conn, c)) {
-        long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
             multi_reject(x, c, "OOM command not allowed when used memory > 'maxmemory'.");

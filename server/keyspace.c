@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 __thread srv_keyspace *srv_ks_cur;
@@ -926,6 +927,95 @@ void srv_ks_active_expire(void)
             }
         }
     }
+}
+
+/* ======================================================================
+ * Eviction (maxmemory-policy)
+ * ====================================================================== */
+
+_Atomic(int) srv_evict_policy_now = SRV_EVICT_NONE;
+_Atomic(long long) srv_evicted_keys;
+
+static const char *const policy_names[SRV_EVICT_POLICIES] = {
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
+};
+
+const char *srv_evict_policy_name(void)
+{
+    return policy_names[atomic_load_explicit(&srv_evict_policy_now, memory_order_relaxed)];
+}
+
+const char *srv_evict_policy_set(const char *v, size_t vn)
+{
+    for (int p = 0; p < SRV_EVICT_POLICIES; p++) {
+        if (strlen(policy_names[p]) == vn && strncasecmp(policy_names[p], v, vn) == 0) {
+            atomic_store(&srv_evict_policy_now, p);
+            return NULL;
+        }
+    }
+    return "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+           "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
+}
+
+/* Whether candidate c is a better victim than best under policy p. */
+static bool evict_better(int p, const srv_entry *c, const srv_entry *best)
+{
+    if (best == NULL) {
+        return true;
+    }
+    if (p == SRV_EVICT_VOLATILE_TTL) {
+        return c->expire < best->expire;
+    }
+    return c->atime < best->atime;  // LRU (and LFU, approximated): the oldest access
+}
+
+/* The key policy p evicts next, sampled as Redis does (a few random keys,
+ * the best of them), or NULL when there is none to evict. */
+static srv_entry *evict_pick(int p)
+{
+    bool volatile_only = p <= SRV_EVICT_VOLATILE_TTL;
+    if (srv_ks.d.count == 0 || (volatile_only && srv_ks.expires == 0)) {
+        return NULL;
+    }
+    bool random = p == SRV_EVICT_ALLKEYS_RANDOM || p == SRV_EVICT_VOLATILE_RANDOM;
+    int want = random ? 1 : SRV_EVICT_SAMPLES;
+    srv_entry *best = NULL;
+    // Keys with a TTL may be few: draw more, and give up after a while
+    // (the next call samples again).
+    for (int tries = 0, seen = 0; tries < 16 * SRV_EVICT_SAMPLES && seen < want; tries++) {
+        srv_entry *e = srv_dict_random(&srv_ks.d);
+        if (volatile_only && e->expire < 0) {
+            continue;
+        }
+        seen++;
+        if (evict_better(p, e, best)) {
+            best = e;
+        }
+    }
+    return best;
+}
+
+void srv_ks_evict(void)
+{
+    long long max = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
+    int p = atomic_load_explicit(&srv_evict_policy_now, memory_order_relaxed);
+    if (max <= 0 || p == SRV_EVICT_NONE) {
+        return;
+    }
+    for (int n = 0; n < SRV_EVICT_MAX_KEYS; n++) {
+        if ((long long)srv_memory_used(NULL, NULL) <= max) {
+            break;
+        }
+        srv_entry *e = evict_pick(p);
+        if (e == NULL) {
+            break;
+        }
+        srv_notify(SRV_NOTIFY_EVICTED, "evicted", e->key, e->klen);
+        srv_ks_remove(e);
+        atomic_fetch_add_explicit(&srv_evicted_keys, 1, memory_order_relaxed);
+    }
+    atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL));
 }
 
 #if SRV_DEBUG >= 2

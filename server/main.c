@@ -169,7 +169,9 @@ static void usage(FILE *f)
         "                        threading (default gil; sharded: free)\n"
         "  --gc stw|paused|off   automatic collection policy (default stw)\n"
         "  --gc-threshold A,B,C  collector thresholds (default 700,10,10)\n"
-        "  --maxmemory BYTES     refuse writes above this (0: no limit; units k kb m mb g gb)\n"
+        "  --maxmemory BYTES     limit of memory in use (0: none; units k kb m mb g gb)\n"
+        "  --maxmemory-policy P  past it: noeviction (refuse writes, default),\n"
+        "                        allkeys-lru|lfu|random, volatile-lru|lfu|random|ttl\n"
         "  --maxclients N        most clients at once (default 10000)\n"
         "  --requirepass PASS    require AUTH PASS first\n"
         "  --client-query-buffer-limit BYTES  (default 1gb)\n"
@@ -310,6 +312,11 @@ static const char *set_option(const char *name, const char *value, int depth)
         c->bulk_max = v;
     } else if (strcmp(name, "client-output-buffer-limit") == 0) {
         const char *why = srv_obuf_limits_set(value, strlen(value));
+        if (why != NULL) {
+            return why;
+        }
+    } else if (strcmp(name, "maxmemory-policy") == 0) {
+        const char *why = srv_evict_policy_set(value, strlen(value));
         if (why != NULL) {
             return why;
         }

@@ -48,12 +48,25 @@
 #ifndef SRV_SAFEPOINT_EVERY
 #define SRV_SAFEPOINT_EVERY 64
 #endif
+/* Most keys one srv_ks_evict call deletes: memory freed by another
+ * worker's objects is given back only at that worker's next safepoint,
+ * so the figure may lag and a call must not empty the keyspace on a stale
+ * reading; the next command or cron goes on. */
+#ifndef SRV_EVICT_MAX_KEYS
+#define SRV_EVICT_MAX_KEYS 64
+#endif
+/* Keys sampled to choose one victim under the LRU and TTL policies
+ * (Redis's maxmemory-samples default). */
+#ifndef SRV_EVICT_SAMPLES
+#define SRV_EVICT_SAMPLES 5
+#endif
 /* Period of the background task (active expiry, statistics), ms. */
 #ifndef SRV_CRON_MS
 #define SRV_CRON_MS 100
 #endif
 
 _Static_assert(SRV_READ_CHUNK >= 4096, "reads must not be tiny");
+_Static_assert(SRV_EVICT_MAX_KEYS >= 1 && SRV_EVICT_SAMPLES >= 1, "eviction must make progress");
 _Static_assert(SRV_SAFEPOINT_EVERY >= 1, "at least one command per turn");
 
 /* ======================================================================
@@ -580,6 +593,27 @@ void srv_ks_flush(void);
  * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
 extern _Atomic(bool) srv_active_expire;
+/* maxmemory-policy: which keys go when the memory in use is past
+ * maxmemory (Redis's names, in Redis's order).  The LFU policies choose
+ * as the LRU ones do: no access frequency is kept. */
+typedef enum srv_evict_policy {
+    SRV_EVICT_VOLATILE_LRU, SRV_EVICT_VOLATILE_LFU, SRV_EVICT_VOLATILE_RANDOM,
+    SRV_EVICT_VOLATILE_TTL, SRV_EVICT_ALLKEYS_LRU, SRV_EVICT_ALLKEYS_LFU,
+    SRV_EVICT_ALLKEYS_RANDOM, SRV_EVICT_NONE, SRV_EVICT_POLICIES
+} srv_evict_policy;
+extern _Atomic(int) srv_evict_policy_now;
+/* Keys evicted since the last CONFIG RESETSTAT (INFO evicted_keys). */
+extern _Atomic(long long) srv_evicted_keys;
+/* The policy's name; setting it by name: NULL, or Redis's reason.  Any
+ * thread. */
+const char *srv_evict_policy_name(void);
+const char *srv_evict_policy_set(const char *v, size_t vn);
+/* Past maxmemory under a policy that evicts: delete keys of this
+ * keyspace that the policy picks (raising "evicted") until the memory in
+ * use is below maxmemory, nothing is left to pick, or SRV_EVICT_MAX_KEYS
+ * went in this call; then refresh srv.memory_used.  Needs the keyspace;
+ * returns at once when there is no limit or the policy is noeviction. */
+void srv_ks_evict(void);
 #if SRV_DEBUG >= 2
 /* Check every table of the keyspace (debug builds, after each command
  * while the keyspace is small); aborts with a message on a broken one. */
