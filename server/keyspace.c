@@ -44,6 +44,12 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * Eviction: past maxmemory under a policy other than noeviction,
+ * srv_ks_evict (before a command, in the cron, at CONFIG SET) deletes
+ * keys picked from a few random samples - the oldest access for the LRU
+ * (and LFU) policies, the nearest expiry for volatile-ttl - until the
+ * allocator's figure is under the limit, a bounded number per call.
+ *
  * Keyspace notifications (notify.c): srv_ks_set raises "new" when it
  * adds a key, and both kinds of expiry raise "expired"; the events that
  * depend on the command are the commands' own.

@@ -19,7 +19,8 @@
  *
  * Where the events come from.  The keyspace functions raise those that
  * do not depend on the command: "new" when srv_ks_set adds a key,
- * "expired" for lazy and active expiry (keyspace.c), "del" when
+ * "expired" for lazy and active expiry, "evicted" (srv_ks_evict,
+ * keyspace.c), "del" when
  * drop_if_empty removes an emptied aggregate (commands.c).  Each write
  * command raises its own event (Redis's names: "set", "lpush", "zincr",
  * ...) after it changed its key, through notify_key (cmd.h).  Order
@@ -27,8 +28,11 @@
  * destination, then the pop on the source, then "del" of an emptied
  * source).
  *
- * Not handled: evicted (the server refuses writes past maxmemory and
- * never evicts), the module class (no modules), loaded (no persistence).
+ * "expired" and "evicted" raised by a cron are delivered by that worker's
+ * srv_pubsub_flush after the cron (net.c), not at the next request.
+ *
+ * Not handled: stream events (no streams), the module class (no
+ * modules), loaded (no persistence).
  */
 #include "server.h"
 
