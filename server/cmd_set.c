@@ -441,6 +441,9 @@ void cmd_smove(ctx *x)
     size_t mn = x->argl[3];
     uint64_t h = srv_hash_bytes(m, mn);
     srv_entry *e = rs > 0 ? srv_dict_find(&((srv_set *)so)->d, m, mn, h) : NULL;
+    // What changes is touched (WATCH) below, and only that, as in Redis:
+    // nothing when the member is not there or the sets are one.
+    x->touched_keys = true;
     if (e == NULL) {
         srv_reply_int(x->out, 0);
         return;
@@ -462,7 +465,6 @@ void cmd_smove(ctx *x)
     srv_dict_remove(&((srv_set *)so)->d, e);
     // The destination changed only if the member is new there: Redis
     // neither touches it (WATCH) nor notifies it otherwise.
-    x->touched_keys = true;
     srv_watch_touch(x->argv[1], x->argl[1], true);
     notify_key(x, SRV_NOTIFY_SET, "srem", 1);
     drop_if_empty(x, 1, so);
