@@ -17,6 +17,10 @@ typedef struct ctx {
     size_t argc;
     const char **argv;
     const size_t *argl;
+    /* Set by a command that touched the watched keys it changed in place
+     * itself (srv_watch_touch), so that cmd_run does not touch the others
+     * (SMOVE of a member the destination has already). */
+    bool touched_keys;
 } ctx;
 
 typedef void (*cmd_fn)(ctx *x);
@@ -161,6 +165,12 @@ mw_object *lookup_or_create(ctx *x, size_t i, const mw_type *type);
 size_t agg_len(mw_object *o);
 void drop_if_empty(ctx *x, size_t i, mw_object *o);
 mw_object *new_str(ctx *x, const char *p, size_t n);
+/* Keyspace notification of event (class cls, SRV_NOTIFY_*) on the key at
+ * argument i (notify.c): one flag test when notifications are off. */
+static inline void notify_key(ctx *x, int cls, const char *event, size_t i)
+{
+    srv_notify(cls, event, x->argv[i], x->argl[i]);
+}
 void reply_str(srv_buf *out, mw_object *s);
 void reply_value(srv_buf *out, mw_object *o, int depth);
 bool parse_mem(const char *p, size_t n, long long *out);

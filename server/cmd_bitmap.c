@@ -70,6 +70,7 @@ void cmd_setbit(ctx *x)
     bool ok = str_store(x, e, tmp, nl);
     free(tmp);
     if (ok) {
+        notify_key(x, SRV_NOTIFY_STRING, "setbit", 1);
         srv_reply_int(x->out, old);
     }
 }
@@ -300,7 +301,9 @@ void cmd_bitop(ctx *x)
     free(src);
     free(len);
     if (max == 0) {
-        srv_ks_del(x->argv[2], x->argl[2]);
+        if (srv_ks_del(x->argv[2], x->argl[2])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", 2);
+        }
         srv_reply_int(x->out, 0);
         return;
     }
@@ -315,5 +318,6 @@ void cmd_bitop(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    notify_key(x, SRV_NOTIFY_STRING, "set", 2);
     srv_reply_int(x->out, (long long)max);
 }

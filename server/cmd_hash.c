@@ -92,6 +92,7 @@ static bool hset_common(ctx *x, long long *added)
         }
         *added += r;
     }
+    notify_key(x, SRV_NOTIFY_HASH, "hset", 1);
     return true;
 }
 
@@ -157,6 +158,9 @@ void cmd_hdel(ctx *x)
             mw_decref(v);
             n++;
         }
+    }
+    if (n > 0) {
+        notify_key(x, SRV_NOTIFY_HASH, "hdel", 1);
     }
     drop_if_empty(x, 1, o);
     mw_decref(o);
@@ -257,6 +261,7 @@ void cmd_hincrby(ctx *x)
         return;
     }
     if (hash_put(x, h, 2, ns) >= 0) {
+        notify_key(x, SRV_NOTIFY_HASH, "hincrby", 1);
         srv_reply_int(x->out, v);
     }
 }
@@ -279,6 +284,7 @@ void cmd_ref_set(ctx *x)
     }
     int r = hash_put(x, h, 2, target);
     if (r >= 0) {
+        notify_key(x, SRV_NOTIFY_HASH, "hset", 1);
         srv_reply_int(x->out, r);
     }
 }
@@ -310,6 +316,7 @@ void cmd_hsetnx(ctx *x)
         return;
     }
     if (hash_put(x, h, 2, v) >= 0) {
+        notify_key(x, SRV_NOTIFY_HASH, "hset", 1);
         srv_reply_int(x->out, 1);
     }
 }
@@ -371,6 +378,7 @@ void cmd_hincrbyfloat(ctx *x)
         return;
     }
     if (hash_put(x, h, 2, ns) >= 0) {
+        notify_key(x, SRV_NOTIFY_HASH, "hincrbyfloat", 1);
         srv_reply_bulk(x->out, buf, (size_t)len);
     }
 }

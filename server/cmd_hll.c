@@ -214,6 +214,9 @@ void cmd_pfadd(ctx *x)
         return;
     }
     free(regs);
+    if (changed) {
+        notify_key(x, SRV_NOTIFY_STRING, "pfadd", 1);
+    }
     srv_reply_int(x->out, changed);
 }
 
@@ -269,6 +272,7 @@ void cmd_pfmerge(ctx *x)
         return;
     }
     if (hll_load_union(x, 1, acc, acc + HLL_REGBYTES) && hll_store(x, 1, acc)) {
+        notify_key(x, SRV_NOTIFY_STRING, "pfadd", 1);  // Redis's name for a merge too
         srv_buf_append(x->out, "+OK\r\n", 5);
     }
     free(acc);

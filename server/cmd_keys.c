@@ -370,9 +370,19 @@ void cmd_del(ctx *x)
 {
     long long n = 0;
     for (size_t i = 1; i < x->argc; i++) {
-        n += srv_ks_del(x->argv[i], x->argl[i]);
+        if (srv_ks_del(x->argv[i], x->argl[i])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", i);
+            n++;
+        }
     }
     srv_reply_int(x->out, n);
+}
+
+/* The events of RENAME and RENAMENX: the source, then the destination. */
+static void notify_renamed(ctx *x)
+{
+    notify_key(x, SRV_NOTIFY_GENERIC, "rename_from", 1);
+    notify_key(x, SRV_NOTIFY_GENERIC, "rename_to", 2);
 }
 
 void cmd_rename(ctx *x)
@@ -390,6 +400,8 @@ void cmd_rename(ctx *x)
     int64_t when = e->expire;
     mw_incref(v);
     srv_ks_remove(e);
+    // The destination is deleted and added again, as Redis does: "new".
+    srv_ks_del(x->argv[2], x->argl[2]);
     if (!srv_ks_set(x->argv[2], x->argl[2], v, false)) {
         mw_decref(v);
         srv_reply_error(x->out, E_NOMEM);
@@ -399,6 +411,7 @@ void cmd_rename(ctx *x)
     if (when >= 0) {
         srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
     }
+    notify_renamed(x);
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -456,8 +469,10 @@ static void generic_expire(ctx *x, long long unit, bool at, const char *name)
     }
     if (when <= now) {
         srv_ks_remove(e);
+        notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
     } else {
         srv_ks_set_expire(e, when);
+        notify_key(x, SRV_NOTIFY_GENERIC, "expire", 1);
     }
     srv_reply_int(x->out, 1);
 }
@@ -530,6 +545,7 @@ void cmd_persist(ctx *x)
         return;
     }
     srv_ks_set_expire(e, -1);
+    notify_key(x, SRV_NOTIFY_GENERIC, "persist", 1);
     srv_reply_int(x->out, 1);
 }
 
@@ -562,6 +578,7 @@ void cmd_renamenx(ctx *x)
     if (when >= 0) {
         srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
     }
+    notify_renamed(x);
     srv_reply_int(x->out, 1);
 }
 
@@ -663,9 +680,13 @@ void cmd_copy(ctx *x)
     srv_ks_use(db);     // the destination's database (the same shard: same slot)
     long long r = 0;
     if (replace || srv_ks_find(x->argv[2], x->argl[2]) == NULL) {
+        srv_ks_del(x->argv[2], x->argl[2]);  // REPLACE: deleted and added ("new"), as in Redis
         r = srv_ks_set(x->argv[2], x->argl[2], v, false) ? 1 : -1;
         if (r > 0 && when >= 0) {
             srv_ks_set_expire(srv_ks_find(x->argv[2], x->argl[2]), when);
+        }
+        if (r > 0) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "copy_to", 2);    // in the destination's database
         }
         if (r > 0 && db != src->db) {
             srv_blk_touch(x->argv[2], x->argl[2]);

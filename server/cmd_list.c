@@ -21,6 +21,18 @@
  * Lists
  * ====================================================================== */
 
+/* Keyspace notifications of a push or a pop at one end of the list at
+ * argument i (Redis's event names). */
+static void notify_push(ctx *x, size_t i, bool left)
+{
+    notify_key(x, SRV_NOTIFY_LIST, left ? "lpush" : "rpush", i);
+}
+
+static void notify_pop(ctx *x, size_t i, bool left)
+{
+    notify_key(x, SRV_NOTIFY_LIST, left ? "lpop" : "rpop", i);
+}
+
 static void push(ctx *x, bool left)
 {
     srv_list *l = (srv_list *)lookup_or_create(x, 1, &srv_list_type);
@@ -39,6 +51,7 @@ static void push(ctx *x, bool left)
             return;
         }
     }
+    notify_push(x, 1, left);
     srv_reply_int(x->out, (long long)l->len);
 }
 
@@ -85,6 +98,7 @@ static void pop(ctx *x, bool left)
         mw_object *v = srv_list_pop(l, left);
         reply_str(x->out, v);
         mw_decref(v);
+        notify_pop(x, 1, left);
     } else {
         size_t n = (size_t)count < l->len ? (size_t)count : l->len;
         srv_reply_array(x->out, (long long)n);
@@ -92,6 +106,9 @@ static void pop(ctx *x, bool left)
             mw_object *v = srv_list_pop(l, left);
             reply_str(x->out, v);
             mw_decref(v);
+        }
+        if (n > 0) {
+            notify_pop(x, 1, left);
         }
     }
     drop_if_empty(x, 1, o);
@@ -193,6 +210,7 @@ void cmd_lset(ctx *x)
         return;
     }
     srv_list_set(l, (size_t)i, v);
+    notify_key(x, SRV_NOTIFY_LIST, "lset", 1);
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -236,6 +254,9 @@ void cmd_lrem(ctx *x)
             }
         }
     }
+    if (removed > 0) {
+        notify_key(x, SRV_NOTIFY_LIST, "lrem", 1);
+    }
     drop_if_empty(x, 1, o);
     srv_reply_int(x->out, removed);
 }
@@ -271,6 +292,7 @@ void cmd_ltrim(ctx *x)
         for (long long i = 0; i < rtrim; i++) {
             mw_decref(srv_list_pop(l, false));
         }
+        notify_key(x, SRV_NOTIFY_LIST, "ltrim", 1);
         drop_if_empty(x, 1, o);
         mw_decref(o);
     }
@@ -324,6 +346,7 @@ void cmd_linsert(ctx *x)
                 srv_reply_error(x->out, E_NOMEM);
                 return;
             }
+            notify_key(x, SRV_NOTIFY_LIST, "linsert", 1);
             srv_reply_int(x->out, (long long)l->len);
             return;
         }
@@ -473,6 +496,8 @@ static void list_move(ctx *x, bool from_left, bool to_left)
     }
     reply_str(x->out, v);
     mw_decref(v);
+    notify_push(x, 2, to_left);  // Redis's order: the push, the pop, "del"
+    notify_pop(x, 1, from_left);
     drop_if_empty(x, 1, so);
     mw_decref(so);
 }
@@ -556,6 +581,7 @@ void list_serve(ctx *x, size_t i, const srv_blk_spec *s)
         reply_str(x->out, v);
         mw_decref(v);
     }
+    notify_pop(x, i, s->left);
     drop_if_empty(x, i, o);
     mw_decref(o);
 }

@@ -38,7 +38,8 @@
  * looked up.  Strings are never changed in place (str_store replaces
  * them).  So after every command with F_WRITE that did not
  * answer an error, cmd_run touches those of its keys (from its key spec)
- * that now hold an aggregate.  The cost when nothing is watched is one
+ * that now hold an aggregate, unless the command touched what it changed
+ * itself (ctx.touched_keys: SMOVE).  The cost when nothing is watched is one
  * load of the table's count.  A write command that changes nothing in an
  * aggregate (SADD of a member already there) still touches it: Redis does
  * not, and an EXEC may fail where Redis's would not (docs/server.md).
@@ -457,7 +458,7 @@ void cmd_run(ctx *x, const srv_cmd *c)
 {
     size_t at = x->out->len;
     cmd_call(x, c);
-    if (!(c->flags & F_WRITE) || srv_ks.watched.count == 0 ||
+    if (!(c->flags & F_WRITE) || srv_ks.watched.count == 0 || x->touched_keys ||
         (x->out->len > at && x->out->data[at] == '-')) {
         return;
     }

@@ -741,6 +741,7 @@ void cmd_config(ctx *x)
     } else if (arg_is(x, 1, "RESETSTAT") && x->argc == 2) {
         srv_ks_reset_stats();
         srv_stats_reset();
+        atomic_store(&srv_evicted_keys, 0);
         mw_gc_reset_stats();
         srv_buf_append(x->out, "+OK\r\n", 5);
     } else {
@@ -980,7 +981,7 @@ static void info_memory(srv_buf *b)
     info_line(b, "number_of_cached_scripts:0");
     info_line(b, "maxmemory:%lld", maxmem);
     info_line(b, "maxmemory_human:%s", h5);
-    info_line(b, "maxmemory_policy:noeviction");
+    info_line(b, "maxmemory_policy:%s", srv_evict_policy_name());
     info_line(b, "mem_fragmentation_ratio:%.2f", used ? (double)rss / (double)used : 0.0);
     info_line(b, "mem_fragmentation_bytes:%lld", (long long)rss - (long long)used);
     info_line(b, "mem_not_counted_for_evict:0");
@@ -1072,7 +1073,7 @@ static void info_stats(srv_buf *b)
     info_line(b, "expired_stale_perc:0.00");
     info_line(b, "expired_time_cap_reached_count:0");
     info_line(b, "expire_cycle_cpu_milliseconds:0");
-    info_line(b, "evicted_keys:0");
+    info_line(b, "evicted_keys:%lld", atomic_load(&srv_evicted_keys));
     info_line(b, "evicted_clients:0");
     info_line(b, "total_eviction_exceeded_time:0");
     info_line(b, "current_eviction_exceeded_time:0");

@@ -42,6 +42,9 @@ void cmd_sadd(ctx *x)
         }
         added++;
     }
+    if (added > 0) {
+        notify_key(x, SRV_NOTIFY_SET, "sadd", 1);
+    }
     srv_reply_int(x->out, added);
 }
 
@@ -64,6 +67,9 @@ void cmd_srem(ctx *x)
             srv_dict_remove(&s->d, e);
             n++;
         }
+    }
+    if (n > 0) {
+        notify_key(x, SRV_NOTIFY_SET, "srem", 1);
     }
     drop_if_empty(x, 1, o);
     srv_reply_int(x->out, n);
@@ -174,6 +180,9 @@ void cmd_spop(ctx *x)
         srv_entry *e = srv_dict_random(&s->d);
         srv_reply_bulk(x->out, e->key, e->klen);
         srv_dict_remove(&s->d, e);
+    }
+    if (n > 0) {
+        notify_key(x, SRV_NOTIFY_SET, "spop", 1);
     }
     drop_if_empty(x, 1, o);
     mw_decref(o);
@@ -320,12 +329,16 @@ static void set_op(ctx *x, int op, bool store)
             srv_reply_bulk(x->out, e->key, e->klen);
         }
     } else if (res->d.count == 0) {
-        srv_ks_del(x->argv[1], x->argl[1]);
+        if (srv_ks_del(x->argv[1], x->argl[1])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
+        }
         srv_reply_int(x->out, 0);
     } else if (!srv_ks_set(x->argv[1], x->argl[1], &res->ob, false)) {
         mw_err_clear();
         srv_reply_error(x->out, E_NOMEM);
     } else {
+        static const char *const events[] = {"sinterstore", "sunionstore", "sdiffstore"};
+        notify_key(x, SRV_NOTIFY_SET, events[op], 1);
         srv_reply_int(x->out, (long long)res->d.count);
     }
     mw_decref(&res->ob);
@@ -428,6 +441,9 @@ void cmd_smove(ctx *x)
     size_t mn = x->argl[3];
     uint64_t h = srv_hash_bytes(m, mn);
     srv_entry *e = rs > 0 ? srv_dict_find(&((srv_set *)so)->d, m, mn, h) : NULL;
+    // What changes is touched (WATCH) below, and only that, as in Redis:
+    // nothing when the member is not there or the sets are one.
+    x->touched_keys = true;
     if (e == NULL) {
         srv_reply_int(x->out, 0);
         return;
@@ -440,13 +456,22 @@ void cmd_smove(ctx *x)
     if (dst == NULL) {
         return;
     }
+    bool added = !set_has(dst, m, mn);
     if (!set_put(dst, m, mn)) {
         drop_if_empty(x, 2, &dst->ob);
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
     srv_dict_remove(&((srv_set *)so)->d, e);
+    // The destination changed only if the member is new there: Redis
+    // neither touches it (WATCH) nor notifies it otherwise.
+    srv_watch_touch(x->argv[1], x->argl[1], true);
+    notify_key(x, SRV_NOTIFY_SET, "srem", 1);
     drop_if_empty(x, 1, so);
+    if (added) {
+        srv_watch_touch(x->argv[2], x->argl[2], true);
+        notify_key(x, SRV_NOTIFY_SET, "sadd", 2);
+    }
     srv_reply_int(x->out, 1);
 }
 

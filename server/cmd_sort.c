@@ -315,7 +315,9 @@ static void store_items(ctx *x, size_t di, sort_item *v, long start, long end,
     long count = end - start + 1;
     long long outlen = ngets ? (long long)ngets * count : count;
     if (outlen == 0) {
-        srv_ks_del(x->argv[di], x->argl[di]);
+        if (srv_ks_del(x->argv[di], x->argl[di])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", di);
+        }
         srv_reply_int(x->out, 0);
         return;
     }
@@ -340,6 +342,7 @@ static void store_items(ctx *x, size_t di, sort_item *v, long start, long end,
         return;
     }
     mw_decref((mw_object *)l); // the keyspace holds it now
+    notify_key(x, SRV_NOTIFY_LIST, "sortstore", di);
     srv_reply_int(x->out, outlen);
 }
 
@@ -416,6 +419,7 @@ static void sort_generic(ctx *x, bool readonly)
     mw_object *src = e == NULL ? NULL : e->v.obj;
     if (src == NULL) {
         srv_ks.misses++;
+        notify_key(x, SRV_NOTIFY_KEY_MISS, "keymiss", 1);
     } else {
         srv_ks.hits++;
         const mw_type *t = mw_type_of(src);

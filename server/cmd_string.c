@@ -103,7 +103,8 @@ void cmd_set(ctx *x)
     if (v == NULL) {
         return;
     }
-    if (e == NULL) {
+    bool added = e == NULL;
+    if (added) {
         e = srv_dict_add(&srv_ks.d, x->argv[1], x->argl[1], srv_hash_bytes(x->argv[1], x->argl[1]));
         if (e == NULL) {
             mw_decref(v);
@@ -113,8 +114,13 @@ void cmd_set(ctx *x)
     }
     srv_ks_replace(e, v, keepttl);
     mw_decref(v);
+    if (added) {
+        notify_key(x, SRV_NOTIFY_NEW, "new", 1);  // as srv_ks_set would
+    }
+    notify_key(x, SRV_NOTIFY_STRING, "set", 1);
     if (when >= 0) {
         srv_ks_set_expire(e, when);
+        notify_key(x, SRV_NOTIFY_GENERIC, "expire", 1);
     }
     if (!get) {
         srv_buf_append(x->out, "+OK\r\n", 5);
@@ -137,6 +143,7 @@ void cmd_setnx(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    notify_key(x, SRV_NOTIFY_STRING, "set", 1);
     srv_reply_int(x->out, 1);
 }
 
@@ -158,6 +165,8 @@ void cmd_getset(ctx *x)
     }
     if (!srv_ks_set(x->argv[1], x->argl[1], v, false)) {
         srv_reply_error(x->out, E_NOMEM);
+    } else {
+        notify_key(x, SRV_NOTIFY_STRING, "set", 1);
     }
     mw_decref(v);
 }
@@ -179,6 +188,7 @@ void cmd_mset(ctx *x)
             srv_reply_error(x->out, E_NOMEM);
             return;
         }
+        notify_key(x, SRV_NOTIFY_STRING, "set", i);
     }
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
@@ -192,7 +202,10 @@ void cmd_mget(ctx *x)
             srv_ks.hits++;
             reply_str(x->out, e->v.obj);
         } else {
-            srv_ks.misses += e == NULL;
+            if (e == NULL) {
+                srv_ks.misses++;
+                notify_key(x, SRV_NOTIFY_KEY_MISS, "keymiss", i);
+            }
             srv_reply_null(x->out);
         }
     }
@@ -238,6 +251,7 @@ static void incr_by(ctx *x, long long by)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    notify_key(x, SRV_NOTIFY_STRING, "incrby", 1);
     srv_reply_int(x->out, v);
 }
 
@@ -304,6 +318,7 @@ void cmd_append(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    notify_key(x, SRV_NOTIFY_STRING, "append", 1);
     srv_reply_int(x->out, (long long)(n + x->argl[2]));
 }
 
@@ -353,6 +368,8 @@ static void set_with_expire(ctx *x, size_t vi, int64_t when)
         return;
     }
     srv_ks_set_expire(srv_ks_find(x->argv[1], x->argl[1]), when);
+    notify_key(x, SRV_NOTIFY_STRING, "set", 1);
+    notify_key(x, SRV_NOTIFY_GENERIC, "expire", 1);
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -412,12 +429,17 @@ void cmd_getex(ctx *x)
     reply_str(x->out, s);
     srv_entry *e = srv_ks_find(x->argv[1], x->argl[1]);
     if (kind == 5) {
-        srv_ks_set_expire(e, -1);
+        if (e->expire >= 0) {
+            srv_ks_set_expire(e, -1);
+            notify_key(x, SRV_NOTIFY_GENERIC, "persist", 1);
+        }
     } else if (kind != 0) {
         if (when <= srv_now_ms()) {
             srv_ks_remove(e);
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
         } else {
             srv_ks_set_expire(e, when);
+            notify_key(x, SRV_NOTIFY_GENERIC, "expire", 1);
         }
     }
 }
@@ -436,6 +458,7 @@ void cmd_getdel(ctx *x)
     }
     reply_str(x->out, s);
     srv_ks_del(x->argv[1], x->argl[1]);
+    notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
 }
 
 /* MSETNX key value [key value ...]: all or nothing; in sharded mode every
@@ -463,6 +486,7 @@ void cmd_msetnx(ctx *x)
             srv_reply_error(x->out, E_NOMEM);
             return;
         }
+        notify_key(x, SRV_NOTIFY_STRING, "set", i);
     }
     srv_reply_int(x->out, 1);
 }
@@ -532,6 +556,7 @@ void cmd_incrbyfloat(ctx *x)
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
+    notify_key(x, SRV_NOTIFY_STRING, "incrbyfloat", 1);
     srv_reply_bulk(x->out, buf, (size_t)len);
 }
 
@@ -643,6 +668,7 @@ void cmd_setrange(ctx *x)
     bool ok = str_store(x, e, tmp, nl);
     free(tmp);
     if (ok) {
+        notify_key(x, SRV_NOTIFY_STRING, "setrange", 1);
         srv_reply_int(x->out, (long long)nl);
     }
 }
@@ -660,6 +686,7 @@ static bool lcs_arg(ctx *x, size_t i, const char **p, size_t *n)
     srv_entry *e = srv_ks_find(x->argv[i], x->argl[i]);
     if (e == NULL) {
         srv_ks.misses++;
+        notify_key(x, SRV_NOTIFY_KEY_MISS, "keymiss", i);
         *p = "";
         *n = 0;
         return true;

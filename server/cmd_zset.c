@@ -129,6 +129,9 @@ void cmd_zadd(ctx *x)
             last = score;
         }
     }
+    if (added + changed > 0) {
+        notify_key(x, SRV_NOTIFY_ZSET, incr ? "zincr" : "zadd", 1);
+    }
     drop_if_empty(x, 1, &z->ob);
     if (incr) {
         if (skipped) {
@@ -159,10 +162,14 @@ void cmd_zincrby(ctx *x)
         drop_if_empty(x, 1, &z->ob);
         return;
     }
+    bool changed = cur == NULL || ns != cur->score;
     if (srv_zset_add(z, x->argv[3], x->argl[3], ns) < 0) {
         srv_reply_error(x->out, E_NOMEM);
         drop_if_empty(x, 1, &z->ob);
         return;
+    }
+    if (changed) {
+        notify_key(x, SRV_NOTIFY_ZSET, "zincr", 1);
     }
     srv_reply_double(x->out, ns);
 }
@@ -180,6 +187,9 @@ void cmd_zrem(ctx *x)
     long long n = 0;
     for (size_t i = 2; i < x->argc; i++) {
         n += srv_zset_del((srv_zset *)o, x->argv[i], x->argl[i]);
+    }
+    if (n > 0) {
+        notify_key(x, SRV_NOTIFY_ZSET, "zrem", 1);
     }
     drop_if_empty(x, 1, o);
     srv_reply_int(x->out, n);
@@ -268,6 +278,9 @@ static void zpop(ctx *x, bool max)
         srv_reply_bulk(x->out, node->entry->key, node->entry->klen);
         srv_reply_double(x->out, node->score);
         srv_zset_del(z, node->entry->key, node->entry->klen);
+    }
+    if (n > 0) {
+        notify_key(x, SRV_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", 1);
     }
     drop_if_empty(x, 1, o);
     mw_decref(o);
@@ -629,6 +642,11 @@ static void zremrange_generic(ctx *x, int by)
         srv_zset_del(z, node->entry->key, node->entry->klen);
         removed++;
         node = next;
+    }
+    if (removed > 0) {
+        static const char *const events[] = {"zremrangebyrank", "zremrangebyscore",
+                                             "zremrangebylex"};
+        notify_key(x, SRV_NOTIFY_ZSET, events[by], 1);
     }
     drop_if_empty(x, 1, o);
     mw_decref(o);
@@ -1004,12 +1022,15 @@ static void zsetop_generic(ctx *x, int op, bool store, const char *name)
             reply_node(x, p, scores);
         }
     } else if (res->len == 0) {
-        srv_ks_del(x->argv[1], x->argl[1]);
+        if (srv_ks_del(x->argv[1], x->argl[1])) {
+            notify_key(x, SRV_NOTIFY_GENERIC, "del", 1);
+        }
         srv_reply_int(x->out, 0);
     } else if (!srv_ks_set(x->argv[1], x->argl[1], &res->ob, false)) {
         mw_err_clear();
         srv_reply_error(x->out, E_NOMEM);
     } else {
+        notify_key(x, SRV_NOTIFY_ZSET, name, 1);  // "zunionstore", ...
         srv_reply_int(x->out, (long long)res->len);
     }
     mw_decref(&res->ob);
@@ -1147,6 +1168,7 @@ void zset_serve(ctx *x, size_t i, const srv_blk_spec *s)
         srv_reply_double(x->out, node->score);
         srv_zset_del(z, node->entry->key, node->entry->klen);
     }
+    notify_key(x, SRV_NOTIFY_ZSET, s->left ? "zpopmin" : "zpopmax", i);
     drop_if_empty(x, i, o);
     mw_decref(o);
 }

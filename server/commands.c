@@ -83,6 +83,7 @@ int lookup_read(ctx *x, size_t i, const mw_type *type, mw_object **out)
     int r = lookup(x, i, type, out);
     if (r == 0) {
         srv_ks.misses++;
+        notify_key(x, SRV_NOTIFY_KEY_MISS, "keymiss", i);
     } else if (r > 0) {
         srv_ks.hits++;
     }
@@ -142,6 +143,7 @@ void drop_if_empty(ctx *x, size_t i, mw_object *o)
 {
     if (agg_len(o) == 0) {
         srv_ks_del(x->argv[i], x->argl[i]);
+        notify_key(x, SRV_NOTIFY_GENERIC, "del", i);
     }
 }
 
@@ -950,8 +952,12 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
         multi_reject(x, c, "NOAUTH Authentication required.");
         goto rejected;
     }
+    long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
+    if (maxmem > 0 &&
+        (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
+        srv_ks_evict();  // as Redis, before any command; a no-op under noeviction
+    }
     if ((c->flags & F_DENYOOM) || multi_denyoom(conn, c)) {
-        long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
         if (maxmem > 0 &&
             (long long)atomic_load_explicit(&srv.memory_used, memory_order_relaxed) > maxmem) {
             multi_reject(x, c, "OOM command not allowed when used memory > 'maxmemory'.");

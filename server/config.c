@@ -219,7 +219,28 @@ static void maxmemory_changed(void)
 {
     if (srv.rt != NULL) {
         atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL)); // not 100 ms old
+        srv_ks_evict();  // at once, as Redis (other shards: at their next command or cron)
     }
+}
+
+static const char *parse_policy(const char *v, size_t n, bool at_start)
+{
+    const char *why = srv_evict_policy_set(v, n);
+    if (why == NULL && !at_start) {
+        srv_ks_evict();
+    }
+    return why;
+}
+
+static void format_policy(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", srv_evict_policy_name());
+}
+
+static const char *parse_notify(const char *v, size_t n, bool at_start)
+{
+    (void)at_start;
+    return srv_notify_set(v, n);
 }
 
 /* Redis's encoding settings: the sizes up to which it keeps a hash,
@@ -259,6 +280,9 @@ static const setting settings[] = {
        "A,B,C: collector thresholds (default 700,10,10)"),
     {"maxmemory", NULL, SET_MEM, 0, "0", 0, LLONG_MAX, NULL, &srv.maxmemory, NULL, NULL,
      maxmemory_changed, "refuse writes above this many bytes (0: no limit; k kb m mb g gb)"},
+    FN("maxmemory-policy", 0, "noeviction", parse_policy, format_policy,
+       "past maxmemory: noeviction (refuse writes), allkeys-lru|lfu|random,\n"
+       "                        volatile-lru|lfu|random|ttl (default noeviction)"),
     {"maxclients", NULL, SET_INT, 0, "10000", 1, 1000000, NULL, &srv.maxclients, NULL,
      NULL, NULL, "most clients at once (default 10000)"},
     FN("requirepass", S_SENSITIVE, "", parse_pass, format_pass, "require AUTH with this password"),
@@ -273,6 +297,8 @@ static const setting settings[] = {
              &srv_min_replicas_to_write),
     LIVE_INT("min-replicas-max-lag", "min-slaves-max-lag", "10", 0, INT_MAX,
              &srv_min_replicas_max_lag),
+    FN("notify-keyspace-events", 0, "", parse_notify, srv_notify_format,
+       "classes of keyspace notifications, Redis's letters (default \"\": off)"),
     FN("save", 0, "", parse_save, format_empty, NULL),
     FN("appendonly", 0, "no", parse_appendonly, format_no, NULL),
     FIXED_INT("databases", "16", 1, 16384, &srv.cfg.databases,

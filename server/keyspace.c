@@ -44,6 +44,16 @@
  * count and its skip list holds exactly one node per index entry, with
  * entry->v.ptr the node and node->entry the entry.
  *
+ * Eviction: past maxmemory under a policy other than noeviction,
+ * srv_ks_evict (before a command, in the cron, at CONFIG SET) deletes
+ * keys picked from a few random samples - the oldest access for the LRU
+ * (and LFU) policies, the nearest expiry for volatile-ttl - until the
+ * allocator's figure is under the limit, a bounded number per call.
+ *
+ * Keyspace notifications (notify.c): srv_ks_set raises "new" when it
+ * adds a key, and both kinds of expiry raise "expired"; the events that
+ * depend on the command are the commands' own.
+ *
  * WATCH: every function here that changes what a key holds - replace
  * (and so set), remove (and so DEL, RENAME, lazy and active expiry), a TTL
  * change, flush - touches the key (srv_watch_touch, cmd_multi.c), so no
@@ -57,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 __thread srv_keyspace *srv_ks_cur;
@@ -733,12 +744,20 @@ static uint32_t access_clock(void)
     return (uint32_t)ts.tv_sec;
 }
 
+/* Delete e, whose TTL ran out (lazy and active expiry): counted, and
+ * the "expired" event raised while its key bytes are still there. */
+static void expire_entry(srv_entry *e)
+{
+    srv_ks.expired++;
+    srv_notify(SRV_NOTIFY_EXPIRED, "expired", e->key, e->klen);
+    srv_ks_remove(e);
+}
+
 srv_entry *srv_ks_find_notouch(const char *key, size_t n)
 {
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, srv_hash_bytes(key, n));
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
-        srv_ks.expired++;
-        srv_ks_remove(e);
+        expire_entry(e);
         return NULL;
     }
     return e;
@@ -789,17 +808,20 @@ bool srv_ks_set(const char *key, size_t n, mw_object *val, bool keepttl)
     uint64_t h = srv_hash_bytes(key, n);
     srv_entry *e = srv_dict_find(&srv_ks.d, key, n, h);
     if (e != NULL && e->expire >= 0 && e->expire <= srv_now_ms()) {
-        srv_ks.expired++;
-        srv_ks_remove(e);
+        expire_entry(e);
         e = NULL;
     }
-    if (e == NULL) {
+    bool added = e == NULL;
+    if (added) {
         e = srv_dict_add(&srv_ks.d, key, n, h);
         if (e == NULL) {
             return false;
         }
     }
     srv_ks_replace(e, val, keepttl);
+    if (added) {
+        srv_notify(SRV_NOTIFY_NEW, "new", key, n);  // Redis's dbAdd raises it
+    }
     return true;
 }
 
@@ -958,8 +980,7 @@ static void active_expire_db(void)
         b.ndead = 0;
         srv_ks.expire_cursor = srv_dict_scan(&srv_ks.d, srv_ks.expire_cursor, expire_visit, &b);
         for (size_t i = 0; i < b.ndead; i++) {
-            srv_ks.expired++;
-            srv_ks_remove(b.dead[i]);
+            expire_entry(b.dead[i]);
         }
         dead += b.ndead;
         seen = b.seen;
@@ -972,6 +993,103 @@ static void active_expire_db(void)
             }
         }
     }
+}
+
+/* ======================================================================
+ * Eviction (maxmemory-policy)
+ * ====================================================================== */
+
+_Atomic(int) srv_evict_policy_now = SRV_EVICT_NONE;
+_Atomic(long long) srv_evicted_keys;
+
+static const char *const policy_names[SRV_EVICT_POLICIES] = {
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",
+};
+
+const char *srv_evict_policy_name(void)
+{
+    return policy_names[atomic_load_explicit(&srv_evict_policy_now, memory_order_relaxed)];
+}
+
+const char *srv_evict_policy_set(const char *v, size_t vn)
+{
+    for (int p = 0; p < SRV_EVICT_POLICIES; p++) {
+        if (strlen(policy_names[p]) == vn && strncasecmp(policy_names[p], v, vn) == 0) {
+            atomic_store(&srv_evict_policy_now, p);
+            return NULL;
+        }
+    }
+    return "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+           "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
+}
+
+/* Whether candidate c is a better victim than best under policy p. */
+static bool evict_better(int p, const srv_entry *c, const srv_entry *best)
+{
+    if (best == NULL) {
+        return true;
+    }
+    if (p == SRV_EVICT_VOLATILE_TTL) {
+        return c->expire < best->expire;
+    }
+    return c->atime < best->atime;  // LRU (and LFU, approximated): the oldest access
+}
+
+/* The key policy p evicts next, sampled as Redis does (a few random keys,
+ * the best of them), or NULL when there is none to evict. */
+static srv_entry *evict_pick(int p)
+{
+    bool volatile_only = p <= SRV_EVICT_VOLATILE_TTL;
+    if (srv_ks.d.count == 0 || (volatile_only && srv_ks.expires == 0)) {
+        return NULL;
+    }
+    bool random = p == SRV_EVICT_ALLKEYS_RANDOM || p == SRV_EVICT_VOLATILE_RANDOM;
+    int want = random ? 1 : SRV_EVICT_SAMPLES;
+    srv_entry *best = NULL;
+    // Keys with a TTL may be few: draw more, and give up after a while
+    // (the next call samples again).
+    for (int tries = 0, seen = 0; tries < 16 * SRV_EVICT_SAMPLES && seen < want; tries++) {
+        srv_entry *e = srv_dict_random(&srv_ks.d);
+        if (volatile_only && e->expire < 0) {
+            continue;
+        }
+        seen++;
+        if (evict_better(p, e, best)) {
+            best = e;
+        }
+    }
+    return best;
+}
+
+void srv_ks_evict(void)
+{
+    long long max = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);
+    int p = atomic_load_explicit(&srv_evict_policy_now, memory_order_relaxed);
+    if (max <= 0 || p == SRV_EVICT_NONE) {
+        return;
+    }
+    // Database by database of this shard, each until it has no candidate.
+    srv_keyspace *cur = srv_ks_cur;
+    int n = 0;
+    for (int db = 0; db < srv.ndb && n < SRV_EVICT_MAX_KEYS; db++) {
+        srv_ks_use(db);
+        for (; n < SRV_EVICT_MAX_KEYS; n++) {
+            if ((long long)srv_memory_used(NULL, NULL) <= max) {
+                n = SRV_EVICT_MAX_KEYS;
+                break;
+            }
+            srv_entry *e = evict_pick(p);
+            if (e == NULL) {
+                break;
+            }
+            srv_notify(SRV_NOTIFY_EVICTED, "evicted", e->key, e->klen);
+            srv_ks_remove(e);
+            atomic_fetch_add_explicit(&srv_evicted_keys, 1, memory_order_relaxed);
+        }
+    }
+    srv_ks_cur = cur;
+    atomic_store(&srv.memory_used, srv_memory_used(NULL, NULL));
 }
 
 #if SRV_DEBUG >= 2

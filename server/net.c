@@ -965,11 +965,13 @@ static void on_cron(uv_timer_t *t)
     enter();
     if (w->index == 0 || srv.cfg.sharded) {
         srv_ks_active_expire();  // each shard's owner expires its own keys
+        srv_ks_evict();          // and evicts its own past maxmemory
     }
     if (srv.cfg.sharded) {
         srv_ks_publish();
     }
     leave();
+    srv_pubsub_flush(w);  // "expired" events of the keys it expired, to its own clients
     if (w->index != 0) {
         return;
     }

@@ -69,7 +69,10 @@
  * a monitor that does not read is bounded by the pubsub output limit too.
  * With no monitor the cost per command is one relaxed load.
  *
- * Not handled: RESET (no such command yet), keyspace notifications.
+ * Keyspace notifications (notify.c) are published through the same path
+ * (srv_pubsub_publish), from whichever worker owns the key.
+ *
+ * Not handled: RESET (no such command yet).
  */
 #include "cmd.h"
 
@@ -579,6 +582,11 @@ static long long publish(int kind, const char *ch, size_t chn, const char *msg, 
     wake_receivers(wake);
     pthread_mutex_unlock(&ps_lock);
     return receivers;
+}
+
+long long srv_pubsub_publish(const char *ch, size_t chn, const char *msg, size_t msgn)
+{
+    return publish(PS_CHAN, ch, chn, msg, msgn);
 }
 
 void cmd_publish(ctx *x)

@@ -4,7 +4,9 @@
  * main.c      options, configuration file, start and stop (the essay on
  *             threads and shutdown is there)
  * net.c       worker threads, libuv loops, connections, reading and writing
- * keyspace.c  the keyspace and the value types (list, hash, set, zset)
+ * keyspace.c  the keyspace and the value types (list, hash, set, zset),
+ *             expiry and eviction
+ * notify.c    keyspace notifications (notify-keyspace-events)
  * shard.c     hash slots, which worker owns which, and the hand-over of
  *             requests and replies between workers (sharded keyspace)
  * commands.c  the command table and every command
@@ -48,12 +50,25 @@
 #ifndef SRV_SAFEPOINT_EVERY
 #define SRV_SAFEPOINT_EVERY 64
 #endif
+/* Most keys one srv_ks_evict call deletes: memory freed by another
+ * worker's objects is given back only at that worker's next safepoint,
+ * so the figure may lag and a call must not empty the keyspace on a stale
+ * reading; the next command or cron goes on. */
+#ifndef SRV_EVICT_MAX_KEYS
+#define SRV_EVICT_MAX_KEYS 64
+#endif
+/* Keys sampled to choose one victim under the LRU and TTL policies
+ * (Redis's maxmemory-samples default). */
+#ifndef SRV_EVICT_SAMPLES
+#define SRV_EVICT_SAMPLES 5
+#endif
 /* Period of the background task (active expiry, statistics), ms. */
 #ifndef SRV_CRON_MS
 #define SRV_CRON_MS 100
 #endif
 
 _Static_assert(SRV_READ_CHUNK >= 4096, "reads must not be tiny");
+_Static_assert(SRV_EVICT_MAX_KEYS >= 1 && SRV_EVICT_SAMPLES >= 1, "eviction must make progress");
 _Static_assert(SRV_SAFEPOINT_EVERY >= 1, "at least one command per turn");
 
 /* ======================================================================
@@ -377,6 +392,59 @@ void srv_pubsub_totals(long long *channels, long long *patterns, long long *shar
  * NULL, or Redis's reason for refusing it.  Any thread. */
 void srv_obuf_limits_format(char *buf, size_t cap);
 const char *srv_obuf_limits_set(const char *v, size_t vn);
+/* Publish msg on channel ch as PUBLISH does (subscribers of ch and of
+ * every matching pattern, on any worker); the number of receivers.  Any
+ * thread, with or without the keyspace. */
+long long srv_pubsub_publish(const char *ch, size_t chn, const char *msg, size_t msgn);
+
+/* ======================================================================
+ * Keyspace notifications (notify.c)
+ * ====================================================================== */
+
+/* The classes of notify-keyspace-events, Redis's bits and letters: the
+ * two channel kinds, then the event classes. */
+#define SRV_NOTIFY_KEYSPACE (1 << 0)    /* K: __keyspace@0__:<key> <event> */
+#define SRV_NOTIFY_KEYEVENT (1 << 1)    /* E: __keyevent@0__:<event> <key> */
+#define SRV_NOTIFY_GENERIC  (1 << 2)    /* g: del, expire, rename_*, ... */
+#define SRV_NOTIFY_STRING   (1 << 3)    /* $ */
+#define SRV_NOTIFY_LIST     (1 << 4)    /* l */
+#define SRV_NOTIFY_SET      (1 << 5)    /* s */
+#define SRV_NOTIFY_HASH     (1 << 6)    /* h */
+#define SRV_NOTIFY_ZSET     (1 << 7)    /* z */
+#define SRV_NOTIFY_EXPIRED  (1 << 8)    /* x: a key's TTL ran out */
+#define SRV_NOTIFY_EVICTED  (1 << 9)    /* e: maxmemory removed a key */
+#define SRV_NOTIFY_STREAM   (1 << 10)   /* t */
+#define SRV_NOTIFY_KEY_MISS (1 << 11)   /* m: a read found no key */
+#define SRV_NOTIFY_LOADED   (1 << 12)   /* (modules only) */
+#define SRV_NOTIFY_MODULE   (1 << 13)   /* d */
+#define SRV_NOTIFY_NEW      (1 << 14)   /* n: a key was created */
+/* A: g$lshzxetd, every event class but m and n, as in Redis. */
+#define SRV_NOTIFY_ALL (SRV_NOTIFY_GENERIC | SRV_NOTIFY_STRING | SRV_NOTIFY_LIST | \
+                        SRV_NOTIFY_SET | SRV_NOTIFY_HASH | SRV_NOTIFY_ZSET | \
+                        SRV_NOTIFY_EXPIRED | SRV_NOTIFY_EVICTED | SRV_NOTIFY_STREAM | \
+                        SRV_NOTIFY_MODULE)
+
+/* The setting now; any thread reads it (relaxed: a command that runs
+ * while CONFIG SET changes it may go either way, as in Redis). */
+extern _Atomic(int) srv_notify_flags;
+/* Publish event of class cls on key (n bytes) in both channel kinds the
+ * setting asks for.  srv_notify is the one test that costs anything when
+ * notifications are off; the slow part builds the channel names and
+ * publishes (srv_pubsub_publish).  Any thread that holds the key's
+ * keyspace (the key bytes are only read). */
+void srv_notify_slow(int cls, const char *event, const char *key, size_t n);
+static inline void srv_notify(int cls, const char *event, const char *key, size_t n)
+{
+    if (__builtin_expect(atomic_load_explicit(&srv_notify_flags, memory_order_relaxed) & cls, 0)) {
+        srv_notify_slow(cls, event, key, n);
+    }
+}
+/* The setting as CONFIG GET shows it (Redis's order: "A" or the event
+ * letters, then K, E, m), into buf of at least 16 bytes; setting it from
+ * a string of letters: NULL, or Redis's reason for refusing it (the
+ * setting is unchanged then).  Any thread. */
+void srv_notify_format(char *buf, size_t cap);
+const char *srv_notify_set(const char *p, size_t n);
 
 /* ======================================================================
  * Keyspace (keyspace.c); every call here needs the keyspace (the GIL in
@@ -581,6 +649,27 @@ void srv_ks_flush_all(void);
  * SET-ACTIVE-EXPIRE 0 turned active expiry off (any thread writes it). */
 void srv_ks_active_expire(void);
 extern _Atomic(bool) srv_active_expire;
+/* maxmemory-policy: which keys go when the memory in use is past
+ * maxmemory (Redis's names, in Redis's order).  The LFU policies choose
+ * as the LRU ones do: no access frequency is kept. */
+typedef enum srv_evict_policy {
+    SRV_EVICT_VOLATILE_LRU, SRV_EVICT_VOLATILE_LFU, SRV_EVICT_VOLATILE_RANDOM,
+    SRV_EVICT_VOLATILE_TTL, SRV_EVICT_ALLKEYS_LRU, SRV_EVICT_ALLKEYS_LFU,
+    SRV_EVICT_ALLKEYS_RANDOM, SRV_EVICT_NONE, SRV_EVICT_POLICIES
+} srv_evict_policy;
+extern _Atomic(int) srv_evict_policy_now;
+/* Keys evicted since the last CONFIG RESETSTAT (INFO evicted_keys). */
+extern _Atomic(long long) srv_evicted_keys;
+/* The policy's name; setting it by name: NULL, or Redis's reason.  Any
+ * thread. */
+const char *srv_evict_policy_name(void);
+const char *srv_evict_policy_set(const char *v, size_t vn);
+/* Past maxmemory under a policy that evicts: delete keys of this
+ * keyspace that the policy picks (raising "evicted") until the memory in
+ * use is below maxmemory, nothing is left to pick, or SRV_EVICT_MAX_KEYS
+ * went in this call; then refresh srv.memory_used.  Needs the keyspace;
+ * returns at once when there is no limit or the policy is noeviction. */
+void srv_ks_evict(void);
 #if SRV_DEBUG >= 2
 /* Check every table of the keyspace (debug builds, after each command
  * while the keyspace is small); aborts with a message on a broken one. */

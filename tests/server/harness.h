@@ -214,6 +214,7 @@ redisContext *th_redis_or_fail(const char *file, int line);
 
 /* The test cases, one function per file. */
 TCase *tcase_generic(void);
+TCase *tcase_notify(void);
 TCase *tcase_strings(void);
 TCase *tcase_collections(void);
 TCase *tcase_protocol(void);

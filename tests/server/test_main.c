@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_concurrency());
     suite_add_tcase(s, tcase_lifecycle());
     suite_add_tcase(s, tcase_pubsub());
+    suite_add_tcase(s, tcase_notify());
     suite_add_tcase(s, tcase_multi());
     suite_add_tcase(s, tcase_sort());
     suite_add_tcase(s, tcase_introspect());
