@@ -100,11 +100,13 @@ void cmd_move(ctx *x)
     srv_ks_cur = src;
     if (moved) {
         srv_ks_remove(srv_ks_find(x->argv[1], x->argl[1]));
+        notify_key(x, SRV_NOTIFY_GENERIC, "move_from", 1);
     }
     srv_reply_int(x->out, moved);
     if (moved) {
         // Clients blocked on the key in db wait on that database's table.
         srv_ks_use(db);
+        notify_key(x, SRV_NOTIFY_GENERIC, "move_to", 1);
         srv_blk_serve();
         srv_ks_cur = src;
     }

@@ -5,7 +5,8 @@
  * kinds), "new" only for a created key, "expired" from the background
  * cycle, "evicted" under an evicting maxmemory-policy, and events reaching
  * subscribers on every worker (connections are handed out round-robin,
- * so several are opened, and the keys spread over the shards).
+ * so several are opened, and the keys spread over the shards), and the
+ * channels naming the database of the change (SELECT, MOVE).
  */
 #include "harness.h"
 
@@ -141,6 +142,17 @@ START_TEST(family_events)
     PMSG(s, "*", "__keyevent@0__:srem", "{m}src");
     PMSG(s, "*", "__keyspace@0__:{m}dst", "sadd");
     PMSG(s, "*", "__keyevent@0__:sadd", "{m}dst");
+    // The channels name the database the change was made in.
+    set_events(rc, "KE$g");
+    ok_cmd(rc, "SELECT 3");
+    ok_cmd(rc, "SET {m}three v");
+    PMSG(s, "*", "__keyspace@3__:{m}three", "set");
+    PMSG(s, "*", "__keyevent@3__:set", "{m}three");
+    ok_cmd(rc, "MOVE {m}three 4");
+    PMSG(s, "*", "__keyspace@3__:{m}three", "move_from");
+    PMSG(s, "*", "__keyevent@3__:move_from", "{m}three");
+    PMSG(s, "*", "__keyspace@4__:{m}three", "move_to");
+    PMSG(s, "*", "__keyevent@4__:move_to", "{m}three");
     th_close(s);
     redisFree(rc);
     STOP();
