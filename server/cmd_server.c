@@ -727,6 +727,20 @@ void cmd_client(ctx *x)
 static const char *const gc_names[] = {"stw", "paused", "off"};
 static const char *const lock_names[] = {"gil", "free"};
 
+static const char *const config_help[] = {
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Print this help.",
+};
+
 void cmd_config(ctx *x)
 {
     static const char *const subs[] = {"config|get", "config|set", "config|resetstat",
@@ -738,6 +752,12 @@ void cmd_config(ctx *x)
         cmd_config_set(x);
     } else if (arg_is(x, 1, "REWRITE") && x->argc == 2) {
         cmd_config_rewrite(x);
+    } else if (arg_is(x, 1, "HELP") && x->argc == 2) {
+        size_t n = sizeof config_help / sizeof config_help[0];
+        srv_reply_array(x->out, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            srv_reply_status(x->out, config_help[i]);
+        }
     } else if (arg_is(x, 1, "RESETSTAT") && x->argc == 2) {
         srv_ks_reset_stats();
         srv_stats_reset();
