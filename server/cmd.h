@@ -388,6 +388,7 @@ void cmd_zscore(ctx *x);
 void cmd_zcard(ctx *x);
 void cmd_zrank(ctx *x);
 void cmd_zrange(ctx *x);
+void cmd_zrangestore(ctx *x);
 void cmd_zpopmin(ctx *x);
 void cmd_zrevrange(ctx *x);
 void cmd_zrangebyscore(ctx *x);

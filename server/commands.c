@@ -430,6 +430,7 @@ const srv_cmd cmd_table[] = {
     {"zscore", cmd_zscore, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
     {"zcard", cmd_zcard, 2, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO"},
     {"zrange", cmd_zrange, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrangestore", cmd_zrangestore, -5, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "OW update;RO access"},
     {"zrank", cmd_zrank, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
     {"zincrby", cmd_zincrby, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_SORTEDSET, "RW access update"},
     {"zpopmin", cmd_zpopmin, -2, F_WRITE|F_FAST, K_1, C_SORTEDSET, "RW access delete"},
