@@ -417,6 +417,18 @@ void cmd_zmpop(ctx *x);
 void cmd_bzmpop(ctx *x);
 void cmd_zscan(ctx *x);
 
+/* cmd_geo.c */
+void cmd_geoadd(ctx *x);
+void cmd_geopos(ctx *x);
+void cmd_geodist(ctx *x);
+void cmd_geohash(ctx *x);
+void cmd_georadius(ctx *x);
+void cmd_georadius_ro(ctx *x);
+void cmd_georadiusbymember(ctx *x);
+void cmd_georadiusbymember_ro(ctx *x);
+void cmd_geosearch(ctx *x);
+void cmd_geosearchstore(ctx *x);
+
 /* SCAN's cursor at argument i (false after replying "invalid cursor"),
  * and the MATCH/COUNT (and TYPE when type_ok) options from argument from
  * on (false after replying the error).  cmd_keys.c. */
