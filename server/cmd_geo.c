@@ -817,6 +817,9 @@ static void geo_store(ctx *x, size_t dst, bool storedist, const geo_shape *s, co
         mw_err_clear();
         srv_reply_error(x->out, E_NOMEM);
     } else {
+        // GEORADIUS's destination is not in its key spec: a client blocked
+        // on it (BZPOPMIN) is told here.
+        srv_blk_touch(x->argv[dst], x->argl[dst]);
         srv_reply_int(x->out, (long long)n);
     }
     mw_decref(&res->ob);
