@@ -438,6 +438,7 @@ void cmd_zscore(ctx *x);
 void cmd_zcard(ctx *x);
 void cmd_zrank(ctx *x);
 void cmd_zrange(ctx *x);
+void cmd_zrangestore(ctx *x);
 void cmd_zpopmin(ctx *x);
 void cmd_zrevrange(ctx *x);
 void cmd_zrangebyscore(ctx *x);
@@ -465,6 +466,18 @@ void cmd_bzpopmax(ctx *x);
 void cmd_zmpop(ctx *x);
 void cmd_bzmpop(ctx *x);
 void cmd_zscan(ctx *x);
+
+/* cmd_geo.c */
+void cmd_geoadd(ctx *x);
+void cmd_geopos(ctx *x);
+void cmd_geodist(ctx *x);
+void cmd_geohash(ctx *x);
+void cmd_georadius(ctx *x);
+void cmd_georadius_ro(ctx *x);
+void cmd_georadiusbymember(ctx *x);
+void cmd_georadiusbymember_ro(ctx *x);
+void cmd_geosearch(ctx *x);
+void cmd_geosearchstore(ctx *x);
 
 /* SCAN's cursor at argument i (false after replying "invalid cursor"),
  * and the MATCH/COUNT (and TYPE when type_ok) options from argument from

@@ -15,9 +15,9 @@
  *
  * Keys.  A command's keys are argv[first..last] every step-th, from its
  * key spec; a command flagged F_MOVABLE has its keys found by parsing its
- * arguments (cmd_getkeys: a count of keys, SORT's STORE, STREAMS).  For
- * those commands COMMAND reports first/last/step as Redis's legacy
- * triple: the fixed leading key if there is one, else 0 0 0.  Key-spec
+ * arguments (cmd_getkeys: a count of keys, SORT's and GEORADIUS's STORE,
+ * STREAMS).  For those commands COMMAND reports first/last/step as Redis's
+ * legacy triple: the fixed leading key if there is one, else 0 0 0.  Key-spec
  * flags are Redis's, declared per key spec in the table (keyflags); the
  * key specs COMMAND INFO shows are index/range specs built from the
  * triple, one per flag group, which are Redis's own except for commands
@@ -323,6 +323,26 @@ bool cmd_movable_keys(const srv_cmd *c, size_t argc, const char **argv, const si
                 if (*n > 2) {
                     idx[1] = idx[2];
                     *n = 2;
+                }
+            }
+        }
+        return true;
+    }
+    if (name_is(c, "georadius", "georadiusbymember")) {
+        // The source, then as Redis's two keyword key specs find them: the
+        // key after the first STORE, then the one after the first
+        // STOREDIST, looked for after the fixed arguments.
+        idx[(*n)++] = 1;
+        size_t from = strcmp(name, "georadius") == 0 ? 6 : 5;
+        static const char *const words[2] = {"store", "storedist"};
+        for (int w = 0; w < 2; w++) {
+            size_t wl = strlen(words[w]);
+            for (size_t j = from; j < argc; j++) {
+                if (argl[j] == wl && strncasecmp(argv[j], words[w], wl) == 0) {
+                    if (j + 1 < argc) {
+                        idx[(*n)++] = j + 1;
+                    }
+                    break;
                 }
             }
         }

@@ -2,7 +2,7 @@
  * server/cmd_zset.c - sorted-set commands: ZADD and its options, ZINCRBY, ZREM, ZSCORE,
  * ZMSCORE, ZCARD, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZRANGE in
  * Redis 7.0's full syntax with its older forms (ZREVRANGE, ZRANGEBYSCORE,
- * ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX), ZCOUNT, ZLEXCOUNT and the
+ * ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX) and ZRANGESTORE, ZCOUNT, ZLEXCOUNT and the
  * ZREMRANGEBY* commands, and ZUNION, ZINTER, ZDIFF with their STORE forms.
  *
  * The command table that names them, and what the helpers they share do,
@@ -438,24 +438,36 @@ static void reply_node(ctx *x, srv_znode *n, bool scores)
     }
 }
 
-/* ZRANGE and its older forms share one reader.  by: 0 rank, 1 score,
- * 2 lex (-1: chosen by BYSCORE/BYLEX); rev: the range is given in reverse
- * (-1: chosen by REV).  The range is at arguments 2 and 3, options after. */
-static void zrange_generic(ctx *x, int by, int rev)
+/* A parsed ZRANGE request (or one of its older forms, or ZRANGESTORE):
+ * by 0 rank, 1 score, 2 lex; rev: the range is given high to low. */
+typedef struct zrange_req {
+    int by;
+    bool rev, scores;
+    long long start, stop;      /* by rank */
+    long long offset, limit;    /* LIMIT (limit -1: none) */
+    zrange_spec rs;             /* by score or lex */
+} zrange_req;
+
+/* Parse the range at arguments key + 1 and key + 2 and the options after
+ * them into q.  by: 0 rank, 1 score, 2 lex (-1: chosen by BYSCORE/BYLEX);
+ * rev: -1 chosen by REV.  store (ZRANGESTORE) refuses WITHSCORES.  False
+ * after replying Redis's error. */
+static bool zrange_parse(ctx *x, size_t key, int by, int rev, bool store, zrange_req *q)
 {
-    bool scores = false, fixed_by = by >= 0, fixed_rev = rev >= 0;
-    long long offset = 0, limit = -1;
-    bool has_limit = false;
-    for (size_t i = 4; i < x->argc; i++) {
-        if (arg_is(x, i, "WITHSCORES")) {
-            scores = true;
+    bool fixed_by = by >= 0, fixed_rev = rev >= 0, has_limit = false;
+    q->scores = false;
+    q->offset = 0;
+    q->limit = -1;
+    for (size_t i = key + 3; i < x->argc; i++) {
+        if (!store && arg_is(x, i, "WITHSCORES")) {
+            q->scores = true;
         } else if (arg_is(x, i, "LIMIT") && i + 2 < x->argc) {
-            if (!arg_ll(x, i + 1, &offset) || !arg_ll(x, i + 2, &limit)) {
-                return;
+            if (!arg_ll(x, i + 1, &q->offset) || !arg_ll(x, i + 2, &q->limit)) {
+                return false;
             }
-            has_limit = limit != -1; // Redis: LIMIT x -1 is no limit at all
+            has_limit = q->limit != -1; // Redis: LIMIT x -1 is no limit at all
             i += 2;
-        } else if (!fixed_rev && rev < 0 && arg_is(x, i, "REV")) {
+        } else if (!fixed_rev && arg_is(x, i, "REV")) {
             rev = 1;
         } else if (!fixed_by && by < 0 && arg_is(x, i, "BYLEX")) {
             by = 2;
@@ -463,76 +475,131 @@ static void zrange_generic(ctx *x, int by, int rev)
             by = 1;
         } else {
             srv_reply_error(x->out, E_SYNTAX);
-            return;
+            return false;
         }
     }
-    by = by < 0 ? 0 : by;
-    rev = rev < 0 ? 0 : rev;
-    if (has_limit && by == 0) {
+    q->by = by < 0 ? 0 : by;
+    q->rev = rev > 0;
+    if (has_limit && q->by == 0) {
         srv_reply_error(x->out, "ERR syntax error, LIMIT is only supported in combination with "
                                 "either BYSCORE or BYLEX");
-        return;
+        return false;
     }
-    if (scores && by == 2) {
+    if (q->scores && q->by == 2) {
         srv_reply_error(x->out,
                         "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
-        return;
+        return false;
     }
-    long long start = 0, stop = 0;
-    zrange_spec rs;
-    if (by == 0) {
-        if (!arg_ll(x, 2, &start) || !arg_ll(x, 3, &stop)) {
-            return;
-        }
-    } else if (!parse_range(x, by == 2, rev ? 3 : 2, rev ? 2 : 3, &rs)) {
-        return;
+    if (q->by == 0) {
+        return arg_ll(x, key + 1, &q->start) && arg_ll(x, key + 2, &q->stop);
     }
-    mw_object *o;
-    int r = lookup_read(x, 1, &srv_zset_type, &o);
-    if (r < 0) {
-        return;
-    }
-    if (r == 0) {
-        srv_buf_append(x->out, "*0\r\n", 4);
-        return;
-    }
-    srv_zset *z = (srv_zset *)o;
-    if (by == 0) {
-        long long len = (long long)z->len;
+    return parse_range(x, q->by == 2, q->rev ? key + 2 : key + 1, q->rev ? key + 1 : key + 2,
+                       &q->rs);
+}
+
+static srv_znode *zstep(const zrange_req *q, srv_znode *n)
+{
+    return q->rev ? n->back : n->level[0].fwd;
+}
+
+/* The nodes of z that q selects: the first in *first (walk on with
+ * zstep), how many returned. */
+static long long zrange_select(srv_zset *z, const zrange_req *q, srv_znode **first)
+{
+    *first = NULL;
+    if (q->by == 0) {
+        long long len = (long long)z->len, start = q->start, stop = q->stop;
         if (!range_clamp(len, &start, &stop)) {
-            srv_buf_append(x->out, "*0\r\n", 4);
-            return;
+            return 0;
         }
-        long long n = stop - start + 1;
-        reply_nodes_len(x, n, scores);
-        srv_znode *node = srv_zset_at(z, (size_t)(rev ? len - 1 - start : start));
-        for (long long k = 0; k < n && node != NULL; k++) {
-            reply_node(x, node, scores);
-            node = rev ? node->back : node->level[0].fwd;
-        }
-        return;
+        *first = srv_zset_at(z, (size_t)(q->rev ? len - 1 - start : start));
+        return stop - start + 1;
     }
-    srv_znode *node = rev ? last_in_range(z, &rs) : first_in_range(z, &rs);
-    if (offset < 0) {
-        node = NULL;
+    if (q->offset < 0) {
+        return 0;
     }
-    for (long long k = 0; node != NULL && k < offset; k++) {
-        node = rev ? node->back : node->level[0].fwd;
+    srv_znode *node = q->rev ? last_in_range(z, &q->rs) : first_in_range(z, &q->rs);
+    for (long long k = 0; node != NULL && k < q->offset; k++) {
+        node = zstep(q, node);
     }
-    // Count first (the reply's length leads it), then emit.
     long long n = 0;
-    for (srv_znode *p = node; p != NULL && (limit < 0 || n < limit);
-         p = rev ? p->back : p->level[0].fwd) {
-        if (rev ? below_min(&rs, p) : above_max(&rs, p)) {
+    for (srv_znode *p = node; p != NULL && (q->limit < 0 || n < q->limit); p = zstep(q, p)) {
+        if (q->rev ? below_min(&q->rs, p) : above_max(&q->rs, p)) {
             break;
         }
         n++;
     }
-    reply_nodes_len(x, n, scores);
-    for (long long k = 0; k < n; k++) {
-        reply_node(x, node, scores);
-        node = rev ? node->back : node->level[0].fwd;
+    *first = node;
+    return n;
+}
+
+/* ZRANGE and its older forms share one reader: by and rev as for
+ * zrange_parse, the key at argv[1]. */
+static void zrange_generic(ctx *x, int by, int rev)
+{
+    zrange_req q;
+    if (!zrange_parse(x, 1, by, rev, false, &q)) {
+        return;
     }
+    mw_object *o;
+    int r = lookup_read(x, 1, &srv_zset_type, &o);
+    if (r <= 0) {
+        if (r == 0) {
+            srv_buf_append(x->out, "*0\r\n", 4);
+        }
+        return;
+    }
+    srv_znode *node;
+    long long n = zrange_select((srv_zset *)o, &q, &node);
+    reply_nodes_len(x, n, q.scores);
+    for (long long k = 0; k < n && node != NULL; k++) {
+        reply_node(x, node, q.scores);
+        node = zstep(&q, node);
+    }
+}
+
+/* ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]:
+ * ZRANGE's selection stored at dst (replacing it, or deleting it when the
+ * selection is empty), replying its size. */
+void cmd_zrangestore(ctx *x)
+{
+    zrange_req q;
+    if (!zrange_parse(x, 2, -1, -1, true, &q)) {
+        return;
+    }
+    mw_object *o;
+    int r = lookup_read(x, 2, &srv_zset_type, &o);
+    if (r < 0) {
+        return;
+    }
+    srv_znode *node = NULL;
+    long long n = r > 0 ? zrange_select((srv_zset *)o, &q, &node) : 0;
+    if (n == 0 || node == NULL) {
+        srv_ks_del(x->argv[1], x->argl[1]);
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    srv_zset *res = srv_zset_new();
+    if (res == NULL) {
+        mw_err_clear();
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    long long k = 0;
+    for (; k < n && node != NULL; k++, node = zstep(&q, node)) {
+        if (srv_zset_add(res, node->entry->key, node->entry->klen, node->score) < 0) {
+            break;
+        }
+    }
+    if (k < n && node != NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+    } else if (!srv_ks_set(x->argv[1], x->argl[1], &res->ob, false)) {
+        mw_err_clear();
+        srv_reply_error(x->out, E_NOMEM);
+    } else {
+        srv_reply_int(x->out, (long long)res->len);
+    }
+    mw_decref(&res->ob);
 }
 
 /* ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] */

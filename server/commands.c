@@ -466,6 +466,7 @@ const srv_cmd cmd_table[] = {
     {"zscore", cmd_zscore, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
     {"zcard", cmd_zcard, 2, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO"},
     {"zrange", cmd_zrange, -4, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    {"zrangestore", cmd_zrangestore, -5, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "OW update;RO access"},
     {"zrank", cmd_zrank, 3, F_READONLY|F_FAST, K_1, C_SORTEDSET, "RO access"},
     {"zincrby", cmd_zincrby, 4, F_WRITE|F_DENYOOM|F_FAST, K_1, C_SORTEDSET, "RW access update"},
     {"zpopmin", cmd_zpopmin, -2, F_WRITE|F_FAST, K_1, C_SORTEDSET, "RW access delete"},
@@ -494,6 +495,19 @@ const srv_cmd cmd_table[] = {
     {"bzpopmax", cmd_bzpopmax, -3, F_WRITE|F_NOSCRIPT|F_FAST|F_BLOCKING, {1, -2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
     {"zmpop", cmd_zmpop, -4, F_WRITE|F_MOVABLE, {2, 2, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
     {"bzmpop", cmd_bzmpop, -5, F_WRITE|F_BLOCKING|F_MOVABLE, {3, 3, 1, SRV_ROUTE_KEYS}, C_SORTEDSET, "RW access delete"},
+    // GEO (cmd_geo.c): sorted sets of geohash scores.  GEORADIUS and
+    // GEORADIUSBYMEMBER find their STORE/STOREDIST key by parsing (routed
+    // by the source; geo_search requires the destination in its slot).
+    {"geoadd", cmd_geoadd, -5, F_WRITE|F_DENYOOM, K_1, C_GEO, "RW update"},
+    {"geodist", cmd_geodist, -4, F_READONLY, K_1, C_GEO, "RO access"},
+    {"geohash", cmd_geohash, -2, F_READONLY, K_1, C_GEO, "RO access"},
+    {"geopos", cmd_geopos, -2, F_READONLY, K_1, C_GEO, "RO access"},
+    {"georadius", cmd_georadius, -6, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_GEO, "RO access;OW update"},
+    {"georadius_ro", cmd_georadius_ro, -6, F_READONLY, K_1, C_GEO, "RO access"},
+    {"georadiusbymember", cmd_georadiusbymember, -5, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_GEO, "RO access;OW update"},
+    {"georadiusbymember_ro", cmd_georadiusbymember_ro, -5, F_READONLY, K_1, C_GEO, "RO access"},
+    {"geosearch", cmd_geosearch, -7, F_READONLY, K_1, C_GEO, "RO access"},
+    {"geosearchstore", cmd_geosearchstore, -8, F_WRITE|F_DENYOOM, {1, 2, 1, SRV_ROUTE_KEYS}, C_GEO, "OW update;RO access"},
     {"sort", cmd_sort, -2, F_WRITE|F_DENYOOM|F_MOVABLE, K_1, C_SET|C_SORTEDSET|C_LIST|C_DANGEROUS, "RO access;RO access;OW update"},
     {"sort_ro", cmd_sort_ro, -2, F_READONLY|F_MOVABLE, K_1, C_SET|C_SORTEDSET|C_LIST|C_DANGEROUS, "RO access;RO access"},
     {"hscan", cmd_hscan, -3, F_READONLY, K_1, C_HASH, "RO access"},

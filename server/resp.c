@@ -114,26 +114,31 @@ bool srv_str2ll(const char *p, size_t n, long long *out)
 
 bool srv_str2d(const char *p, size_t n, double *out)
 {
-    char tmp[256];
-    if (n == 0 || n >= sizeof tmp || isspace((unsigned char)p[0])) {
+    // strtod wants a terminated string: a copy on the stack, or on the heap
+    // for the rare long one (Redis takes any length: a 309-digit DBL_MAX
+    // written out with its decimals must parse).
+    char small[256];
+    if (n == 0 || isspace((unsigned char)p[0]) || memchr(p, '\0', n) != NULL) {
+        return false;
+    }
+    char *tmp = n < sizeof small ? small : malloc(n + 1);
+    if (tmp == NULL) {
         return false;
     }
     memcpy(tmp, p, n);
     tmp[n] = '\0';
-    if (memchr(tmp, '\0', n) != NULL) {
-        return false;
-    }
     char *end;
     errno = 0;
     double v = strtod(tmp, &end);
-    if (end != tmp + n || isnan(v)) {
-        return false;
+    bool ok = end == tmp + n && !isnan(v) &&
+              !(errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0));
+    if (tmp != small) {
+        free(tmp);
     }
-    if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0)) {
-        return false;
+    if (ok) {
+        *out = v;
     }
-    *out = v;
-    return true;
+    return ok;
 }
 
 size_t srv_ll2str(char *dst, long long v)

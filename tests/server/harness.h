@@ -230,6 +230,7 @@ TCase *tcase_pubsub(void);
 TCase *tcase_multi(void);
 TCase *tcase_multi_sharded(void);
 TCase *tcase_sort(void);
+TCase *tcase_geo(void);
 TCase *tcase_introspect(void);
 TCase *tcase_blocking(void);
 

@@ -278,6 +278,12 @@ START_TEST(woken_move_and_zset)
     EXPECT(p, ":1\r\n", "DEL", "{x}k");
     EXPECT(p, ":1\r\n", "RPUSH", "{x}k", "l");
     READS(a, "*2\r\n$4\r\n{x}k\r\n$1\r\nl\r\n");
+    // BZPOPMIN woken by GEORADIUS's STORE, a key outside its key spec.
+    EXPECT(p, ":1\r\n", "GEOADD", "{z}g", "13.361389", "38.115556", "Palermo");
+    SEND(a, "BZPOPMIN", "{z}gd", "0");
+    wait_blocked(p, 1);
+    EXPECT(p, ":1\r\n", "GEORADIUS", "{z}g", "13", "38", "100", "km", "STORE", "{z}gd");
+    READS(a, "*3\r\n$5\r\n{z}gd\r\n$7\r\nPalermo\r\n$16\r\n3479099956230698\r\n");
     th_close(a);
     th_close(b);
     th_close(p);

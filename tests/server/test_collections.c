@@ -764,9 +764,42 @@ START_TEST(sorted_sets_algebra)
     EXPECT(c, "-ERR LIMIT can't be negative\r\n", "ZINTERCARD", "1", "{z}a", "LIMIT", "-1");
     EXPECT(c, "-ERR at least 1 input key is needed for 'zintercard' command\r\n",
            "ZINTERCARD", "0", "{z}a");
+    // ZRANGESTORE: ZRANGE's selection stored, an empty one deletes dst
+    EXPECT(c, ":3\r\n", "ZRANGESTORE", "{z}r", "{z}a", "0", "-1");
+    EXPECT(c, "*6\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n",
+           "ZRANGE", "{z}r", "0", "-1", "WITHSCORES");
+    EXPECT(c, ":2\r\n", "ZRANGESTORE", "{z}r", "{z}a", "5", "0", "BYSCORE", "REV", "LIMIT",
+           "0", "2");
+    EXPECT(c, "*2\r\n$1\r\ny\r\n$1\r\nz\r\n", "ZRANGE", "{z}r", "0", "-1");
+    EXPECT(c, ":1\r\n", "ZRANGESTORE", "{z}r", "{z}a", "(x", "[y", "BYLEX");
+    EXPECT(c, "*1\r\n$1\r\ny\r\n", "ZRANGE", "{z}r", "0", "-1");
+    EXPECT(c, ":1\r\n", "ZRANGESTORE", "{z}r", "{z}a", "1", "1", "REV");
+    EXPECT(c, "*1\r\n$1\r\ny\r\n", "ZRANGE", "{z}r", "0", "-1");
+    EXPECT(c, ":0\r\n", "ZRANGESTORE", "{z}r", "{z}a", "5", "6");
+    EXPECT(c, ":0\r\n", "EXISTS", "{z}r");
+    EXPECT(c, ":1\r\n", "ZADD", "{z}r", "1", "q");
+    EXPECT(c, ":0\r\n", "ZRANGESTORE", "{z}r", "{z}none", "0", "-1");
+    EXPECT(c, ":0\r\n", "EXISTS", "{z}r");
+    EXPECT(c, ":2\r\n", "ZRANGESTORE", "{z}a", "{z}a", "0", "1");  // dst is src
+    EXPECT(c, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n", "ZRANGE", "{z}a", "0", "-1");
+    EXPECT(c, ":1\r\n", "ZADD", "{z}a", "3", "z");
+    EXPECT(c, "-ERR syntax error\r\n", "ZRANGESTORE", "{z}r", "{z}a", "0", "-1", "WITHSCORES");
+    EXPECT(c, "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE "
+              "or BYLEX\r\n", "ZRANGESTORE", "{z}r", "{z}a", "0", "-1", "LIMIT", "1", "2");
+    EXPECT(c, "-ERR min or max is not a float\r\n", "ZRANGESTORE", "{z}r", "{z}a", "x", "1",
+           "BYSCORE");
+    // a score written out past 255 characters still parses (DBL_MAX)
+    {
+        char big[400];
+        int n = snprintf(big, sizeof big, "%.17f", 1.7976931348623157e308);
+        ck_assert_int_gt(n, 300);
+        EXPECT(c, ":1\r\n", "ZADD", "{z}big", big, "m");
+        EXPECT(c, "$23\r\n1.7976931348623157e+308\r\n", "ZSCORE", "{z}big", "m");
+    }
     EXPECT(c, "+OK\r\n", "SET", "{z}str", "v");
     EXPECT(c, WRONGTYPE, "ZUNIONSTORE", "{z}d", "2", "{z}a", "{z}str");
     EXPECT(c, WRONGTYPE, "ZINTERCARD", "2", "{z}a", "{z}str");
+    EXPECT(c, WRONGTYPE, "ZRANGESTORE", "{z}r", "{z}str", "0", "-1");
     EXPECT(c, WRONGTYPE, "ZINTER", "2", "{z}a", "{z}str");
     EXPECT(c, WRONGTYPE, "ZDIFF", "2", "{z}str", "{z}a");
     EXPECT(c, ":3\r\n", "ZUNIONSTORE", "{z}str", "1", "{z}a");   // overwrites a string

@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_notify());
     suite_add_tcase(s, tcase_multi());
     suite_add_tcase(s, tcase_sort());
+    suite_add_tcase(s, tcase_geo());
     suite_add_tcase(s, tcase_introspect());
     suite_add_tcase(s, tcase_blocking());
     suite_add_tcase(s, tcase_resp3());
