@@ -90,6 +90,7 @@ typedef struct blk_node {
     struct blk_node *prev, *next;
     blk_queue *q;
     srv_waiter *wt;
+    srv_sid after;              /* XREAD: entries after this ID are wanted */
 } blk_node;
 
 struct blk_queue {
@@ -125,6 +126,7 @@ struct srv_waiter {
     srv_buf reply;
     char *dst;                  /* MOVE: the destination key */
     size_t dstlen;
+    char *grp;                  /* XREADGROUP: group then consumer bytes */
     size_t nkeys;
     blk_node nodes[];           /* the key of node i is nodes[i].q->e */
 };
@@ -279,6 +281,7 @@ static void waiter_free(srv_waiter *wt)
 {
     srv_buf_free(&wt->reply);
     free(wt->dst);
+    free(wt->grp);
     free(wt);
 }
 
@@ -469,6 +472,20 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         wt->id = c->id;
     }
     wt->spec = *s;
+    wt->spec.ids = NULL;  // the caller's; copied into the nodes below
+    if (s->kind == SRV_BLK_XREAD && s->group != NULL) {
+        wt->grp = malloc(s->grouplen + s->consumerlen + 1);
+        if (wt->grp == NULL) {
+            srv_reply_error(x->out, E_NOMEM);
+            waiter_free(wt);
+            table_maybe_free(t);
+            return;
+        }
+        memcpy(wt->grp, s->group, s->grouplen);
+        memcpy(wt->grp + s->grouplen, s->consumer, s->consumerlen);
+        wt->spec.group = wt->grp;
+        wt->spec.consumer = wt->grp + s->grouplen;
+    }
     wt->state = W_WAITING;
     wt->deadline = deadline;
     wt->t = t;
@@ -526,6 +543,9 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         blk_node *node = &wt->nodes[wt->nkeys++];
         node->q = q;
         node->wt = wt;
+        if (s->ids != NULL) {
+            node->after = s->ids[i - first];
+        }
         node->prev = q->tail;
         if (q->tail != NULL) {
             q->tail->next = node;
@@ -569,12 +589,24 @@ static void serve_queue(srv_blk_table *t, blk_queue *q)
     blk_node *n = q->head;
     while (n != NULL) {
         srv_entry *e = srv_ks_find(key, klen);
-        if (e == NULL) {
-            return;
-        }
         srv_waiter *wt = n->wt;
+        blk_node *node = n;
         n = n->next;
-        if (mw_type_of(e->v.obj) != wanted_type(wt)) {
+        if (wt->spec.kind == SRV_BLK_XREAD) {
+            // Streams decide themselves: new entries, or (XREADGROUP) a
+            // stream or group gone, which ends the wait with an error.
+            const char *av[4] = {"", key, wt->spec.group, wt->spec.consumer};
+            size_t al[4] = {0, klen, wt->spec.grouplen, wt->spec.consumerlen};
+            ctx sx = {.c = wt->c != NULL ? wt->c : wt->w->proxy, .out = &wt->reply,
+                      .argc = wt->spec.group != NULL ? 4 : 2, .argv = av, .argl = al};
+            if (!stream_serve(&sx, 1, &wt->spec, &node->after)) {
+                continue;
+            }
+            waiter_unlink(wt);
+            hand_over(wt);
+            continue;
+        }
+        if (e == NULL || mw_type_of(e->v.obj) != wanted_type(wt)) {
             continue;  // Redis 7.0: a waiter of another type keeps waiting
         }
         const char *av[3] = {"", key, wt->dst};
@@ -627,6 +659,14 @@ void srv_blk_serve(void)
         queue_maybe_free(t, q);
     }
     table_maybe_free(t);
+}
+
+void srv_blk_touch_all(void)
+{
+    srv_blk_table *t = srv_ks.blk;
+    for (srv_entry *e = t != NULL ? t->d.first : NULL; e != NULL; e = e->onext) {
+        ready_add(t, e->v.ptr);
+    }
 }
 
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,

@@ -360,6 +360,25 @@ static bool movable_keys(const srv_cmd *c, size_t argc, const char **argv, const
     return false;
 }
 
+bool cmd_request_keyspec(const srv_cmd *c, size_t argc, const char **argv,
+                         const size_t *argl, srv_keyspec *ks)
+{
+    size_t small[16];
+    size_t *idx = argc <= 16 ? small : malloc(argc * sizeof *idx);
+    size_t n = 0;
+    bool ok = idx != NULL && movable_keys(c, argc, argv, argl, idx, &n) && n > 0 &&
+              idx[n - 1] - idx[0] == n - 1;
+    if (ok) {
+        ks->first = (int)idx[0];
+        ks->last = (int)idx[n - 1];
+        ks->step = 1;
+    }
+    if (idx != small) {
+        free(idx);
+    }
+    return ok;
+}
+
 /* The keys of request argv (argv[0] is *cp's name; *cp becomes the
  * subcommand's entry when argv names one): -2 wrong arity, -3
  * unparsable, else the count. */

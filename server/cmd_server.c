@@ -705,6 +705,16 @@ static const encoding_setting encoding_settings[] = {
 #define NCONFIG_FIXED 17
 #define NENCODING_SETTINGS (sizeof encoding_settings / sizeof encoding_settings[0])
 
+long long config_stream_node_max_entries(void)
+{
+    return atomic_load_explicit(&encoding_values[8], memory_order_relaxed);
+}
+
+long long config_stream_node_max_bytes(void)
+{
+    return atomic_load_explicit(&encoding_values[7], memory_order_relaxed);
+}
+
 static const encoding_setting *find_encoding_setting(const char *name, size_t n)
 {
     for (size_t k = 0; k < NENCODING_SETTINGS; k++) {

@@ -460,6 +460,65 @@ srv_set *srv_set_new(void)
 }
 
 /* ======================================================================
+ * stream: nodes of entries, consumer groups (the commands: cmd_stream.c)
+ * ====================================================================== */
+
+static void pel_free(srv_spel *p, bool nacks)
+{
+    for (size_t i = 0; nacks && i < p->n; i++) {
+        mw_free(p->v[i]);
+    }
+    mw_free(p->v);
+    p->v = NULL;
+    p->n = p->cap = 0;
+}
+
+void srv_stream_free_group(srv_sgroup *g)
+{
+    for (size_t i = 0; i < g->ncons; i++) {
+        pel_free(&g->cons[i]->pel, false);  // the NACKs are the group's
+        mw_free(g->cons[i]->name);
+        mw_free(g->cons[i]);
+    }
+    mw_free(g->cons);
+    pel_free(&g->pel, true);
+    mw_free(g->name);
+    mw_free(g);
+}
+
+static void stream_destroy(mw_object *self)
+{
+    srv_stream *s = (srv_stream *)self;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        srv_snode *nd = s->nodes[i];
+        for (size_t k = 0; k < nd->n; k++) {
+            mw_free(nd->items[k]);
+        }
+        mw_free(nd->ids);
+        mw_free(nd->items);
+        mw_free(nd);
+    }
+    mw_free(s->nodes);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        srv_stream_free_group(s->groups[i]);
+    }
+    mw_free(s->groups);
+    s->nodes = NULL;
+    s->groups = NULL;
+    s->nnodes = s->ngroups = 0;
+}
+
+/* Entries and groups hold bytes only: not a collector container. */
+const mw_type srv_stream_type = {
+    .name = "stream", .size = sizeof(srv_stream), .flags = 0, .destroy = stream_destroy,
+};
+
+srv_stream *srv_stream_new(void)
+{
+    return (srv_stream *)mw_new(&srv_stream_type);
+}
+
+/* ======================================================================
  * sorted set: member index + skip list with spans
  * ====================================================================== */
 
@@ -981,7 +1040,7 @@ void srv_ks_validate(void)
                         len, z->len, z->d.count);
                 abort();
             }
-        } else if (t != &mw_str_type && t != &srv_list_type) {
+        } else if (t != &mw_str_type && t != &srv_list_type && t != &srv_stream_type) {
             fprintf(stderr, "mwrt-server: keyspace: a value of type %s\n", t ? t->name : "NULL");
             abort();
         }
@@ -1011,6 +1070,9 @@ const char *srv_type_name(mw_object *o)
     }
     if (t == &srv_zset_type) {
         return "zset";
+    }
+    if (t == &srv_stream_type) {
+        return "stream";
     }
     return "none";
 }
