@@ -117,6 +117,7 @@ struct srv_waiter {
     bool in_reg;
     _Atomic(int) unblock;       /* CLIENT UNBLOCK from another worker: 1 timeout, 2 error */
     srv_blk_spec spec;
+    const srv_cmd *cmd;         /* the command that blocked (its statistics) */
     int state;
     uint64_t deadline;          /* srv_mono_us; 0: none */
     srv_waiter *tprev, *tnext;  /* w's timeout list (deadline != 0) */
@@ -332,6 +333,7 @@ static void waiter_unlink(srv_waiter *wt)
  * the reply goes back at the end of the round, or srv_mail_send. */
 static void hand_over(srv_waiter *wt)
 {
+    cmd_note_reply_error(wt->cmd, &wt->reply, 0);
     if (wt->msg != NULL) {
         srv_mail_release(wt->msg, &wt->reply);
         waiter_free(wt);
@@ -471,6 +473,7 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         wt->c = c;
         wt->id = c->id;
     }
+    wt->cmd = cmd_find(x->argv[0], x->argl[0]);
     wt->spec = *s;
     wt->spec.ids = NULL;  // the caller's; copied into the nodes below
     if (s->kind == SRV_BLK_XREAD && s->group != NULL) {

@@ -214,6 +214,10 @@ void cmd_unwatch(ctx *x);
 /* Run command c (checked, and on the shard of its keys) and touch the
  * watched keys it changed in place. */
 void cmd_run(ctx *x, const srv_cmd *c);
+/* A blocked client's reply (reply[from..]) is ready: if it is an error,
+ * count it in the error statistics and as a failed call of c (Redis
+ * counts a blocked command when it is answered).  commands.c. */
+void cmd_note_reply_error(const srv_cmd *c, srv_buf *reply, size_t from);
 /* Run command c's handler, timed for SLOWLOG (commands.c). */
 void cmd_call(ctx *x, const srv_cmd *c);
 /* srv_execute's hooks.  multi_reject: a check refused c with err (no

@@ -1551,11 +1551,11 @@ static void xread(ctx *x, bool group_mode)
         }
         served++;
         reply_key_header(&tmp, x->argv[ki], x->argl[ki]);
-        srv_sid start = gt;
+        srv_sid start = gt;  // both serve the entries after gt
+        sid_incr(&start);
         if (history) {
             reply_history(&tmp, s, c, &start, count);
         } else {
-            sid_incr(&start);
             reply_range(&tmp, s, &start, &SID_MAX, count, false, groups[k], c, noack);
         }
     }

@@ -647,6 +647,13 @@ static bool note_error(srv_buf *out, size_t from)
     return true;
 }
 
+void cmd_note_reply_error(const srv_cmd *c, srv_buf *reply, size_t from)
+{
+    if (note_error(reply, from) && c != NULL && c->fn != NULL && cmd_stats != NULL) {
+        bump(&stat_row()[c - cmd_table].failed, 1);
+    }
+}
+
 void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
 {
     memset(t, 0, sizeof *t);
