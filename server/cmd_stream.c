@@ -1423,9 +1423,9 @@ static void xread(ctx *x, bool group_mode)
         } else if (arg_is(x, i, "STREAMS") && more) {
             sa = i + 1;
             if ((x->argc - sa) % 2 != 0) {
-                srv_reply_errorf(x->out, "ERR Unbalanced '%s' list of streams: for each stream "
+                srv_reply_errorf(x->out, "ERR Unbalanced %s list of streams: for each stream "
                                  "key an ID or '%c' must be specified.",
-                                 group_mode ? "xreadgroup" : "xread", group_mode ? '>' : '$');
+                                 group_mode ? "XREADGROUP" : "XREAD", group_mode ? '>' : '$');
                 return;
             }
             nkeys = (x->argc - sa) / 2;

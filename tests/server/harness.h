@@ -230,5 +230,6 @@ TCase *tcase_multi_sharded(void);
 TCase *tcase_sort(void);
 TCase *tcase_introspect(void);
 TCase *tcase_blocking(void);
+TCase *tcase_stream(void);
 
 #endif

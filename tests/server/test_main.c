@@ -73,6 +73,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_sort());
     suite_add_tcase(s, tcase_introspect());
     suite_add_tcase(s, tcase_blocking());
+    suite_add_tcase(s, tcase_stream());
     suite_add_tcase(s, tcase_resp3());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
