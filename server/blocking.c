@@ -1,8 +1,17 @@
 /*
  * server/blocking.c - clients blocked by BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
- * BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP: their wait queues, how they are
- * served, their timeouts, CLIENT UNBLOCK.  The pops themselves are in
- * cmd_list.c and cmd_zset.c (list_serve, zset_serve).
+ * BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP: their wait
+ * queues, how they are served, their timeouts, CLIENT UNBLOCK.  The pops
+ * themselves are in cmd_list.c and cmd_zset.c (list_serve, zset_serve),
+ * the stream reads in cmd_stream.c (stream_serve).
+ *
+ * Streams differ in what "ready" means: a stream reader waits, per key,
+ * for an entry past an ID (kept in its node of that key's queue; for
+ * XREADGROUP the group's last delivered ID, read again when served), so
+ * a touched stream key may leave its readers waiting; stream_serve says.
+ * An XREADGROUP reader whose stream is deleted or replaced by another
+ * type, or whose group is destroyed, is answered with an error, as in
+ * Redis 7.0; FLUSHALL/FLUSHDB touch every key with waiters for that.
  *
  * Technique.  Redis 7.0's: a blocking command that finds nothing to pop
  * leaves a *waiter* on a FIFO queue per key it names (one table per

@@ -4,7 +4,8 @@
  * main.c      options, configuration file, start and stop (the essay on
  *             threads and shutdown is there)
  * net.c       worker threads, libuv loops, connections, reading and writing
- * keyspace.c  the keyspace and the value types (list, hash, set, zset)
+ * keyspace.c  the keyspace and the value types (list, hash, set, zset,
+ *             stream)
  * shard.c     hash slots, which worker owns which, and the hand-over of
  *             requests and replies between workers (sharded keyspace)
  * commands.c  the command table and every command
