@@ -2505,14 +2505,10 @@ static srv_sgroup *group_dup(const srv_sgroup *from)
             return NULL;
         }
         *nk = *fn;
-        nk->consumer = NULL;
-        for (size_t i = 0; i < from->ncons; i++) {
-            if (from->cons[i] == fn->consumer) {
-                nk->consumer = g->cons[i];
-                nk->consumer->pel.v[nk->consumer->pel.n++] = nk;
-                break;
-            }
-        }
+        bool found;
+        size_t ci = consumer_index(from, fn->consumer->name, fn->consumer->nlen, &found);
+        nk->consumer = g->cons[ci];  // the same place in the copy's array
+        nk->consumer->pel.v[nk->consumer->pel.n++] = nk;
         g->pel.v[g->pel.n++] = nk;
     }
     return g;

@@ -968,6 +968,7 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
     ctx x = {.c = conn, .out = out, .argc = argc, .argv = argv, .argl = argl};
     out->resp3 = conn->resp == 3;  // the reply goes to a client of that protocol
     if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
+        srv_blk_serve();  // an EXEC run here: the clients blocked on keys its queue touched
         return;
     }
     const srv_cmd *c = cmd_find(argv[0], argl[0]);

@@ -231,6 +231,15 @@ START_TEST(xread_blocked)
     EXPECT(p, ":1\r\n", "EXISTS", "{t}s");
     EXPECT(p, "$3\r\n2-0\r\n", "XADD", "{t}s", "2", "new", "y");
     READS(a, "*1\r\n*2\r\n$4\r\n{t}s\r\n*1\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$3\r\nnew\r\n$1\r\ny\r\n");
+    // Woken by an XADD inside a transaction, once the EXEC is done (sharded,
+    // the EXEC runs at the key's owner).
+    SEND(a, "XREAD", "BLOCK", "0", "STREAMS", "{t}s", "$");
+    wait_blocked(p, 1);
+    EXPECT(p, "+OK\r\n", "MULTI");
+    EXPECT(p, "+QUEUED\r\n", "XADD", "{t}s", "3", "in", "z");
+    EXPECT(p, "+QUEUED\r\n", "XADD", "{t}s", "MAXLEN", "1", "4", "in", "w");
+    EXPECT(p, "*2\r\n$3\r\n3-0\r\n$3\r\n4-0\r\n", "EXEC");
+    READS(a, "*1\r\n*2\r\n$4\r\n{t}s\r\n*1\r\n*2\r\n$3\r\n4-0\r\n*2\r\n$2\r\nin\r\n$1\r\nw\r\n");
     // XREAD BLOCK inside MULTI answers as if it timed out.
     EXPECT(p, "+OK\r\n", "MULTI");
     EXPECT(p, "+QUEUED\r\n", "XREAD", "BLOCK", "0", "STREAMS", "{t}s", "$");
