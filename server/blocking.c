@@ -1,8 +1,17 @@
 /*
  * server/blocking.c - clients blocked by BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
- * BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP: their wait queues, how they are
- * served, their timeouts, CLIENT UNBLOCK.  The pops themselves are in
- * cmd_list.c and cmd_zset.c (list_serve, zset_serve).
+ * BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP: their wait
+ * queues, how they are served, their timeouts, CLIENT UNBLOCK.  The pops
+ * themselves are in cmd_list.c and cmd_zset.c (list_serve, zset_serve),
+ * the stream reads in cmd_stream.c (stream_serve).
+ *
+ * Streams differ in what "ready" means: a stream reader waits, per key,
+ * for an entry past an ID (kept in its node of that key's queue; for
+ * XREADGROUP the group's last delivered ID, read again when served), so
+ * a touched stream key may leave its readers waiting; stream_serve says.
+ * An XREADGROUP reader whose stream is deleted or replaced by another
+ * type, or whose group is destroyed, is answered with an error, as in
+ * Redis 7.0; FLUSHALL/FLUSHDB touch every key with waiters for that.
  *
  * Technique.  Redis 7.0's: a blocking command that finds nothing to pop
  * leaves a *waiter* on a FIFO queue per key it names (one table per
@@ -90,6 +99,7 @@ typedef struct blk_node {
     struct blk_node *prev, *next;
     blk_queue *q;
     srv_waiter *wt;
+    srv_sid after;              /* XREAD: entries after this ID are wanted */
 } blk_node;
 
 struct blk_queue {
@@ -117,6 +127,7 @@ struct srv_waiter {
     bool in_reg;
     _Atomic(int) unblock;       /* CLIENT UNBLOCK from another worker: 1 timeout, 2 error */
     srv_blk_spec spec;
+    const srv_cmd *cmd;         /* the command that blocked (its statistics) */
     int state;
     uint64_t deadline;          /* srv_mono_us; 0: none */
     srv_waiter *tprev, *tnext;  /* w's timeout list (deadline != 0) */
@@ -126,6 +137,7 @@ struct srv_waiter {
     srv_buf reply;
     char *dst;                  /* MOVE: the destination key */
     size_t dstlen;
+    char *grp;                  /* XREADGROUP: group then consumer bytes */
     size_t nkeys;
     blk_node nodes[];           /* the key of node i is nodes[i].q->e */
 };
@@ -283,6 +295,7 @@ static void waiter_free(srv_waiter *wt)
 {
     srv_buf_free(&wt->reply);
     free(wt->dst);
+    free(wt->grp);
     free(wt);
 }
 
@@ -333,6 +346,7 @@ static void waiter_unlink(srv_waiter *wt)
  * the reply goes back at the end of the round, or srv_mail_send. */
 static void hand_over(srv_waiter *wt)
 {
+    cmd_note_reply_error(wt->cmd, &wt->reply, 0);
     if (wt->msg != NULL) {
         srv_mail_release(wt->msg, &wt->reply);
         waiter_free(wt);
@@ -472,7 +486,22 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         wt->c = c;
         wt->id = c->id;
     }
+    wt->cmd = cmd_find(x->argv[0], x->argl[0]);
     wt->spec = *s;
+    wt->spec.ids = NULL;  // the caller's; copied into the nodes below
+    if (s->kind == SRV_BLK_XREAD && s->group != NULL) {
+        wt->grp = malloc(s->grouplen + s->consumerlen + 1);
+        if (wt->grp == NULL) {
+            srv_reply_error(x->out, E_NOMEM);
+            waiter_free(wt);
+            table_maybe_free(t);
+            return;
+        }
+        memcpy(wt->grp, s->group, s->grouplen);
+        memcpy(wt->grp + s->grouplen, s->consumer, s->consumerlen);
+        wt->spec.group = wt->grp;
+        wt->spec.consumer = wt->grp + s->grouplen;
+    }
     wt->state = W_WAITING;
     wt->deadline = deadline;
     wt->t = t;
@@ -530,6 +559,9 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
         blk_node *node = &wt->nodes[wt->nkeys++];
         node->q = q;
         node->wt = wt;
+        if (s->ids != NULL) {
+            node->after = s->ids[i - first];
+        }
         node->prev = q->tail;
         if (q->tail != NULL) {
             q->tail->next = node;
@@ -573,12 +605,24 @@ static void serve_queue(srv_blk_table *t, blk_queue *q)
     blk_node *n = q->head;
     while (n != NULL) {
         srv_entry *e = srv_ks_find(key, klen);
-        if (e == NULL) {
-            return;
-        }
         srv_waiter *wt = n->wt;
+        blk_node *node = n;
         n = n->next;
-        if (mw_type_of(e->v.obj) != wanted_type(wt)) {
+        if (wt->spec.kind == SRV_BLK_XREAD) {
+            // Streams decide themselves: new entries, or (XREADGROUP) a
+            // stream or group gone, which ends the wait with an error.
+            const char *av[4] = {"", key, wt->spec.group, wt->spec.consumer};
+            size_t al[4] = {0, klen, wt->spec.grouplen, wt->spec.consumerlen};
+            ctx sx = {.c = wt->c != NULL ? wt->c : wt->w->proxy, .out = &wt->reply,
+                      .argc = wt->spec.group != NULL ? 4 : 2, .argv = av, .argl = al};
+            if (!stream_serve(&sx, 1, &wt->spec, &node->after)) {
+                continue;
+            }
+            waiter_unlink(wt);
+            hand_over(wt);
+            continue;
+        }
+        if (e == NULL || mw_type_of(e->v.obj) != wanted_type(wt)) {
             continue;  // Redis 7.0: a waiter of another type keeps waiting
         }
         const char *av[3] = {"", key, wt->dst};

@@ -188,13 +188,22 @@ typedef enum srv_blk_kind {
     SRV_BLK_MOVE,       /* BLMOVE, BRPOPLPUSH: the element, pushed to argv[2] */
     SRV_BLK_ZPOP,       /* BZPOPMIN, BZPOPMAX: [key, member, score] */
     SRV_BLK_ZMPOP,      /* BZMPOP: [key, [[member, score], ...]] */
+    SRV_BLK_XREAD,      /* XREAD, XREADGROUP: [[key, [entries]]] once an
+                           entry past the waiter's ID arrives */
 } srv_blk_kind;
 
 typedef struct srv_blk_spec {
     srv_blk_kind kind;
     bool left;          /* lists: pop the head; sorted sets: the minimum */
     bool to_left;       /* MOVE: push at the head of the destination */
-    long long count;    /* MPOP, ZMPOP: at most this many */
+    long long count;    /* MPOP, ZMPOP: at most this many; XREAD: COUNT */
+    /* XREAD, XREADGROUP: the ID after which each key (in order) waits,
+     * read by block_on_keys only; the group and consumer (XREADGROUP,
+     * else group NULL), copied by block_on_keys; NOACK. */
+    const srv_sid *ids;
+    const char *group, *consumer;
+    size_t grouplen, consumerlen;
+    bool noack;
 } srv_blk_spec;
 
 /* The timeout argument i (seconds, a double; 0: forever) as a deadline on
@@ -209,10 +218,23 @@ void block_on_keys(ctx *x, const srv_blk_spec *s, size_t first, size_t n, uint64
  * sorted sets: cmd_zset.c. */
 void list_serve(ctx *x, size_t i, const srv_blk_spec *s);
 void zset_serve(ctx *x, size_t i, const srv_blk_spec *s);
+/* Serve a client blocked by XREAD/XREADGROUP on the key at argument i
+ * (argv[i + 1], argv[i + 2]: group and consumer, for XREADGROUP) waiting
+ * for entries after *after: true if it replied (entries, or the error of
+ * a group or stream gone), false if it waits on.  cmd_stream.c. */
+bool stream_serve(ctx *x, size_t i, const srv_blk_spec *s, srv_sid *after);
+/* FLUSHALL/FLUSHDB emptied the keyspace: every key with blocked clients
+ * is looked at again (XREADGROUP's waiters learn their stream is gone). */
+void srv_blk_touch_all(void);
 /* LMPOP, BLMPOP, ZMPOP, BZMPOP: numkeys at argument nk, then the keys,
  * LEFT|RIGHT (or MIN|MAX), [COUNT n]; false after replying the error.
  * Sharded, keys of different slots answer CROSSSLOT. */
 bool mpop_args(ctx *x, size_t nk, bool zset, size_t *nkeys, srv_blk_spec *s);
+/* For a movable command declared without a fixed key (keys.first 0):
+ * its keys in this request as a span (first..last, step 1) in *ks, for
+ * routing; false (ks untouched) if they cannot be found.  cmd_command.c. */
+bool cmd_request_keyspec(const srv_cmd *c, size_t argc, const char **argv,
+                         const size_t *argl, srv_keyspec *ks);
 /* cmd_multi.c */
 void cmd_multi(ctx *x);
 void cmd_exec(ctx *x);
@@ -232,6 +254,10 @@ void cmd_evalsha(ctx *x);
 void cmd_eval_ro(ctx *x);
 void cmd_evalsha_ro(ctx *x);
 void cmd_script(ctx *x);
+/* A blocked client's reply (reply[from..]) is ready: if it is an error,
+ * count it in the error statistics and as a failed call of c (Redis
+ * counts a blocked command when it is answered).  commands.c. */
+void cmd_note_reply_error(const srv_cmd *c, srv_buf *reply, size_t from);
 /* Run command c's handler, timed for SLOWLOG (commands.c). */
 void cmd_call(ctx *x, const srv_cmd *c);
 /* srv_execute's hooks.  multi_reject: a check refused c with err (no
@@ -492,6 +518,31 @@ bool scan_opts_args(ctx *x, size_t from, bool type_ok, scan_opts *o);
 /* HSCAN, SSCAN, ZSCAN over d from the cursor at argv[2]: reply the next
  * cursor and the entries (with their values: hash fields, zset scores). */
 void scan_collection(ctx *x, srv_dict *d, int kind);
+
+/* cmd_stream.c */
+void cmd_xadd(ctx *x);
+void cmd_xlen(ctx *x);
+void cmd_xrange(ctx *x);
+void cmd_xrevrange(ctx *x);
+void cmd_xdel(ctx *x);
+void cmd_xtrim(ctx *x);
+void cmd_xread(ctx *x);
+void cmd_xreadgroup(ctx *x);
+void cmd_xsetid(ctx *x);
+void cmd_xgroup(ctx *x);
+void cmd_xack(ctx *x);
+void cmd_xpending(ctx *x);
+void cmd_xclaim(ctx *x);
+void cmd_xautoclaim(ctx *x);
+void cmd_xinfo(ctx *x);
+/* A deep copy of stream o, groups, consumers and PELs included (new
+ * reference), or NULL when out of memory (COPY); an estimate of its bytes
+ * (MEMORY USAGE). */
+mw_object *stream_dup(mw_object *o);
+size_t stream_bytes(mw_object *o);
+/* stream-node-max-entries and stream-node-max-bytes (cmd_server.c). */
+long long config_stream_node_max_entries(void);
+long long config_stream_node_max_bytes(void);
 
 /* pubsub.c */
 void cmd_subscribe(ctx *x);

@@ -210,11 +210,44 @@ static void reply_spec(srv_buf *o, const srv_cmd *c, size_t g, int index, int la
     srv_reply_int(o, 0);
 }
 
+static bool name_is(const srv_cmd *c, const char *a, const char *b);
+
 /* Key specs from first/last/step: with several flag groups, one spec per
  * leading key and the last spec for the rest (RENAME, LMOVE, BITOP...);
  * a movable command shows its fixed leading key only. */
 static void reply_keyspecs(srv_buf *o, const srv_cmd *c)
 {
+    if (name_is(c, "xread", "xreadgroup")) {
+        // Redis's keyword spec: the keys start after STREAMS (searched from
+        // argument 1, or 4 past GROUP g c) and are the first half of the rest.
+        srv_reply_array(o, 1);
+        srv_reply_map(o, 3);
+        srv_reply_bulk(o, "flags", 5);
+        reply_keyflags(o, c, 0, false, false);
+        srv_reply_bulk(o, "begin_search", 12);
+        srv_reply_map(o, 2);
+        srv_reply_bulk(o, "type", 4);
+        srv_reply_bulk(o, "keyword", 7);
+        srv_reply_bulk(o, "spec", 4);
+        srv_reply_map(o, 2);
+        srv_reply_bulk(o, "keyword", 7);
+        srv_reply_bulk(o, "STREAMS", 7);
+        srv_reply_bulk(o, "startfrom", 9);
+        srv_reply_int(o, strcmp(c->name, "xread") == 0 ? 1 : 4);
+        srv_reply_bulk(o, "find_keys", 9);
+        srv_reply_map(o, 2);
+        srv_reply_bulk(o, "type", 4);
+        srv_reply_bulk(o, "range", 5);
+        srv_reply_bulk(o, "spec", 4);
+        srv_reply_map(o, 3);
+        srv_reply_bulk(o, "lastkey", 7);
+        srv_reply_int(o, -1);
+        srv_reply_bulk(o, "keystep", 7);
+        srv_reply_int(o, 1);
+        srv_reply_bulk(o, "limit", 5);
+        srv_reply_int(o, 2);
+        return;
+    }
     int first, last, step;
     legacy_range(c, &first, &last, &step);
     if (first <= 0) {
@@ -376,6 +409,25 @@ bool cmd_movable_keys(const srv_cmd *c, size_t argc, const char **argv, const si
         return false;
     }
     return false;
+}
+
+bool cmd_request_keyspec(const srv_cmd *c, size_t argc, const char **argv,
+                         const size_t *argl, srv_keyspec *ks)
+{
+    size_t small[16];
+    size_t *idx = argc <= 16 ? small : malloc(argc * sizeof *idx);
+    size_t n = 0;
+    bool ok = idx != NULL && cmd_movable_keys(c, argc, argv, argl, idx, &n) && n > 0 &&
+              idx[n - 1] - idx[0] == n - 1;
+    if (ok) {
+        ks->first = (int)idx[0];
+        ks->last = (int)idx[n - 1];
+        ks->step = 1;
+    }
+    if (idx != small) {
+        free(idx);
+    }
+    return ok;
 }
 
 /* The keys of request argv (argv[0] is *cp's name; *cp becomes the

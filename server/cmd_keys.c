@@ -37,6 +37,7 @@ void cmd_flushdb(ctx *x)
         return;
     }
     srv_ks_flush();
+    srv_blk_touch_all();  // XREADGROUP's waiters learn their streams are gone
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
@@ -638,6 +639,9 @@ static mw_object *copy_value(mw_object *o)
         }
         return (mw_object *)z;
     }
+    if (t == &srv_stream_type) {
+        return stream_dup(o);
+    }
     mw_incref(o);
     return o;
 }
@@ -806,6 +810,9 @@ const char *object_encoding(mw_object *o)
         all_ints(&z->d, &maxlen);
         return maxlen <= 64 ? "listpack" : "skiplist";
     }
+    if (t == &srv_stream_type) {
+        return "stream";
+    }
     return "raw";
 }
 
@@ -954,6 +961,8 @@ void cmd_memory(ctx *x)
         size_t n;
         mw_str_data(v, &n);
         bytes += n;
+    } else if (t == &srv_stream_type) {
+        bytes += stream_bytes(v);
     } else if (t->traverse != NULL) {
         t->traverse(v, add_child_bytes, &bytes);
     }

@@ -454,6 +454,18 @@ static bool key_range(const srv_keyspec *ks, size_t argc, size_t *first, size_t 
     return *first <= *last;
 }
 
+/* c's key spec for this request: the declared one, or for XREAD and
+ * XREADGROUP (movable, no fixed key) the keys found after STREAMS. */
+static srv_keyspec request_keys(const srv_cmd *c, size_t argc, const char **argv,
+                                const size_t *argl)
+{
+    srv_keyspec ks = c->keys;
+    if ((c->flags & F_MOVABLE) && ks.first == 0 && ks.route == SRV_ROUTE_KEYS) {
+        cmd_request_keyspec(c, argc, argv, argl, &ks);
+    }
+    return ks;
+}
+
 void cmd_run(ctx *x, const srv_cmd *c)
 {
     size_t at = x->out->len;
@@ -463,7 +475,8 @@ void cmd_run(ctx *x, const srv_cmd *c)
         return;
     }
     size_t first, last, step;
-    if (!key_range(&c->keys, x->argc, &first, &last, &step)) {
+    srv_keyspec ks = request_keys(c, x->argc, x->argv, x->argl);
+    if (!key_range(&ks, x->argc, &first, &last, &step)) {
         return;
     }
     for (size_t i = first; i <= last; i += step) {
@@ -541,7 +554,8 @@ static bool exec_route(ctx *x)
         }
         nargs += 1 + q->argc;
         size_t first, last, step;
-        if (!key_range(&q->cmd->keys, q->argc, &first, &last, &step)) {
+        srv_keyspec ks = request_keys(q->cmd, q->argc, (const char **)q->argv, q->argl);
+        if (!key_range(&ks, q->argc, &first, &last, &step)) {
             continue;
         }
         for (size_t k = first; k <= last && slot != -2; k += step) {

@@ -2,7 +2,7 @@
  * server/commands.c - the command table, dispatch, and the helpers the
  * commands share.  The commands themselves are in one file per family
  * (cmd_server.c, cmd_keys.c, cmd_string.c, cmd_list.c, cmd_hash.c,
- * cmd_set.c, cmd_zset.c); cmd.h declares them.  The table below is the only
+ * cmd_set.c, cmd_zset.c, cmd_stream.c); cmd.h declares them.  The table below is the only
  * place a command is declared: its name, arity, flags and where its keys
  * are, which COMMAND and the shard routing (shard.c) read.
  *
@@ -513,6 +513,23 @@ const srv_cmd cmd_table[] = {
     {"hscan", cmd_hscan, -3, F_READONLY, K_1, C_HASH, "RO access"},
     {"sscan", cmd_sscan, -3, F_READONLY, K_1, C_SET, "RO access"},
     {"zscan", cmd_zscan, -3, F_READONLY, K_1, C_SORTEDSET, "RO access"},
+    // Streams (cmd_stream.c).  XREAD and XREADGROUP find their keys after
+    // STREAMS (cmd_request_keyspec routes them); the keys must share a slot.
+    {"xadd", cmd_xadd, -5, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STREAM, "RW update"},
+    {"xlen", cmd_xlen, 2, F_READONLY|F_FAST, K_1, C_STREAM, "RO"},
+    {"xrange", cmd_xrange, -4, F_READONLY, K_1, C_STREAM, "RO access"},
+    {"xrevrange", cmd_xrevrange, -4, F_READONLY, K_1, C_STREAM, "RO access"},
+    {"xdel", cmd_xdel, -3, F_WRITE|F_FAST, K_1, C_STREAM, "RW delete"},
+    {"xtrim", cmd_xtrim, -4, F_WRITE, K_1, C_STREAM, "RW delete"},
+    {"xread", cmd_xread, -4, F_READONLY|F_BLOCKING|F_MOVABLE, {0, 0, 0, SRV_ROUTE_KEYS}, C_STREAM, "RO access"},
+    {"xreadgroup", cmd_xreadgroup, -7, F_WRITE|F_BLOCKING|F_MOVABLE, {0, 0, 0, SRV_ROUTE_KEYS}, C_STREAM, "RO access"},
+    {"xsetid", cmd_xsetid, -3, F_WRITE|F_DENYOOM|F_FAST, K_1, C_STREAM, "RW update"},
+    {"xgroup", cmd_xgroup, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}, 0, NULL},
+    {"xack", cmd_xack, -4, F_WRITE|F_FAST, K_1, C_STREAM, "RW update"},
+    {"xpending", cmd_xpending, -3, F_READONLY, K_1, C_STREAM, "RO access"},
+    {"xclaim", cmd_xclaim, -6, F_WRITE|F_FAST, K_1, C_STREAM, "RW update"},
+    {"xautoclaim", cmd_xautoclaim, -6, F_WRITE|F_FAST, K_1, C_STREAM, "RW delete"},
+    {"xinfo", cmd_xinfo, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}, 0, NULL},
     {"slowlog", cmd_slowlog, -2, 0, K_NONE, 0, NULL},
     {"time", cmd_time, 1, F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
     {"lastsave", cmd_lastsave, 1, F_LOADING|F_STALE|F_FAST, K_NONE, C_ADMIN|C_DANGEROUS, NULL},
@@ -592,6 +609,16 @@ const srv_cmd cmd_subtable[] = {
     {"slowlog|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"slowlog|len", NULL, 2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"slowlog|reset", NULL, 2, F_ADMIN|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"xgroup|create", NULL, -5, F_WRITE|F_DENYOOM, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RW insert"},
+    {"xgroup|createconsumer", NULL, 5, F_WRITE|F_DENYOOM, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RW insert"},
+    {"xgroup|delconsumer", NULL, 5, F_WRITE, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RW delete"},
+    {"xgroup|destroy", NULL, 4, F_WRITE, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RW delete"},
+    {"xgroup|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_STREAM, NULL},
+    {"xgroup|setid", NULL, -5, F_WRITE, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RW update"},
+    {"xinfo|consumers", NULL, 4, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RO access"},
+    {"xinfo|groups", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RO access"},
+    {"xinfo|help", NULL, 2, F_LOADING|F_STALE, K_NONE, C_STREAM, NULL},
+    {"xinfo|stream", NULL, -3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_STREAM, "RO access"},
 };
 
 size_t cmd_subcount(void)
@@ -690,6 +717,13 @@ static bool note_error(srv_buf *out, size_t from)
     }
     count_error(out->data + from + 1, out->len - from - 1);
     return true;
+}
+
+void cmd_note_reply_error(const srv_cmd *c, srv_buf *reply, size_t from)
+{
+    if (note_error(reply, from) && c != NULL && c->fn != NULL && cmd_stats != NULL) {
+        bump(&stat_row()[c - cmd_table].failed, 1);
+    }
 }
 
 void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
@@ -1012,17 +1046,22 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
     }
     atomic_store_explicit(&conn->last_cmd, c->name, memory_order_relaxed);
     uint64_t t0 = srv_mono_us();
-    bool routed = srv.cfg.sharded && c->keys.route != SRV_ROUTE_LOCAL &&
-                  srv_route(conn, &c->keys, x->argc, x->argv, x->argl);
+    srv_keyspec ks = c->keys;
+    if (srv.cfg.sharded && (c->flags & F_MOVABLE) && ks.first == 0 &&
+        ks.route == SRV_ROUTE_KEYS) {
+        cmd_request_keyspec(c, x->argc, x->argv, x->argl, &ks);  // XREAD's STREAMS
+    }
+    bool routed = srv.cfg.sharded && ks.route != SRV_ROUTE_LOCAL &&
+                  srv_route(conn, &ks, x->argc, x->argv, x->argl);
     if (routed) {
         if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN))) {
             srv_monitor_feed(x);
         }
-        if (c->flags & F_BLOCKING) {
+        if ((c->flags & F_BLOCKING) && ks.first > 0) {
             // It may wait at the owner: what follows waits for its answer.
             conn->blk_routed = true;
-            conn->blk_owner = srv_slot_owner[srv_key_slot(x->argv[c->keys.first],
-                                                          x->argl[c->keys.first])];
+            conn->blk_owner = srv_slot_owner[srv_key_slot(x->argv[ks.first],
+                                                          x->argl[ks.first])];
         }
     } else {
         cmd_run(x, c);
@@ -1093,6 +1132,7 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
     out->resp3 = conn->resp == 3;  // the reply goes to a client of that protocol
     srv_ks_use(conn->db);
     if (argl[0] > 0 && argv[0][0] == MULTI_ROUTED && multi_routed(conn, out, argc, argv, argl)) {
+        srv_blk_serve();  // an EXEC run here: the clients blocked on keys its queue touched
         return;
     }
     const srv_cmd *c = cmd_find(argv[0], argl[0]);

@@ -254,6 +254,16 @@ static _Atomic(long long) enc_hash_entries, enc_hash_value, enc_zset_entries, en
     enc_list_size, enc_list_compress, enc_set_entries, enc_stream_bytes, enc_stream_entries,
     enc_hll_bytes;
 
+long long config_stream_node_max_entries(void)
+{
+    return atomic_load_explicit(&enc_stream_entries, memory_order_relaxed);
+}
+
+long long config_stream_node_max_bytes(void)
+{
+    return atomic_load_explicit(&enc_stream_bytes, memory_order_relaxed);
+}
+
 _Atomic(long long) srv_min_replicas_to_write;
 _Atomic(long long) srv_min_replicas_max_lag;
 

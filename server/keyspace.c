@@ -31,7 +31,10 @@
  *   - set: srv_set, member bytes only (no objects inside);
  *   - sorted set: srv_zset, a member index (srv_dict, member -> node) and a
  *     skip list ordered by (score, member bytes) with spans, so rank and
- *     index lookups are O(log n), as Redis's zset.
+ *     index lookups are O(log n), as Redis's zset;
+ *   - stream: srv_stream, entries in nodes sorted by ID (two binary
+ *     searches find one) and consumer groups with their PELs, all plain
+ *     bytes (cmd_stream.c has the commands and the essay).
  *
  * Keys expire lazily - every lookup of a key that has an expiry compares it
  * with the clock and deletes the key if it passed - and actively: worker
@@ -489,6 +492,65 @@ const mw_type srv_set_type = {
 srv_set *srv_set_new(void)
 {
     return (srv_set *)mw_new(&srv_set_type);
+}
+
+/* ======================================================================
+ * stream: nodes of entries, consumer groups (the commands: cmd_stream.c)
+ * ====================================================================== */
+
+static void pel_free(srv_spel *p, bool nacks)
+{
+    for (size_t i = 0; nacks && i < p->n; i++) {
+        mw_free(p->v[i]);
+    }
+    mw_free(p->v);
+    p->v = NULL;
+    p->n = p->cap = 0;
+}
+
+void srv_stream_free_group(srv_sgroup *g)
+{
+    for (size_t i = 0; i < g->ncons; i++) {
+        pel_free(&g->cons[i]->pel, false);  // the NACKs are the group's
+        mw_free(g->cons[i]->name);
+        mw_free(g->cons[i]);
+    }
+    mw_free(g->cons);
+    pel_free(&g->pel, true);
+    mw_free(g->name);
+    mw_free(g);
+}
+
+static void stream_destroy(mw_object *self)
+{
+    srv_stream *s = (srv_stream *)self;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        srv_snode *nd = s->nodes[i];
+        for (size_t k = 0; k < nd->n; k++) {
+            mw_free(nd->items[k]);
+        }
+        mw_free(nd->ids);
+        mw_free(nd->items);
+        mw_free(nd);
+    }
+    mw_free(s->nodes);
+    for (size_t i = 0; i < s->ngroups; i++) {
+        srv_stream_free_group(s->groups[i]);
+    }
+    mw_free(s->groups);
+    s->nodes = NULL;
+    s->groups = NULL;
+    s->nnodes = s->ngroups = 0;
+}
+
+/* Entries and groups hold bytes only: not a collector container. */
+const mw_type srv_stream_type = {
+    .name = "stream", .size = sizeof(srv_stream), .flags = 0, .destroy = stream_destroy,
+};
+
+srv_stream *srv_stream_new(void)
+{
+    return (srv_stream *)mw_new(&srv_stream_type);
 }
 
 /* ======================================================================
@@ -1122,6 +1184,72 @@ static void dict_validate(const srv_dict *d, const char *what)
     }
 }
 
+static int sid_order(const srv_sid *a, const srv_sid *b)
+{
+    if (a->ms != b->ms) {
+        return a->ms < b->ms ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void pel_validate(const srv_spel *p, const srv_sconsumer *owner)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if ((i > 0 && sid_order(&p->v[i - 1]->id, &p->v[i]->id) >= 0) ||
+            (owner != NULL && p->v[i]->consumer != owner) || p->v[i]->consumer == NULL) {
+            fprintf(stderr, "mwrt-server: stream: a PEL out of order or a NACK without its "
+                            "consumer\n");
+            abort();
+        }
+    }
+}
+
+/* Entries in ID order across nodes, no empty node, live counts that add
+ * up to the length, every PEL sorted, and a group's PEL exactly the union
+ * of its consumers'. */
+static void stream_validate(const srv_stream *s)
+{
+    size_t live = 0;
+    const srv_sid *prev = NULL;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const srv_snode *nd = s->nodes[i];
+        size_t l = 0;
+        for (size_t k = 0; k < nd->n; k++) {
+            if (prev != NULL && sid_order(prev, &nd->ids[k]) >= 0) {
+                fprintf(stderr, "mwrt-server: stream: IDs out of order\n");
+                abort();
+            }
+            prev = &nd->ids[k];
+            l += nd->items[k] != NULL;
+        }
+        if (l != nd->live || l == 0) {
+            fprintf(stderr, "mwrt-server: stream: node of %zu live entries counts %zu\n", l,
+                    nd->live);
+            abort();
+        }
+        live += l;
+    }
+    if (live != s->length || (prev != NULL && sid_order(prev, &s->last_id) > 0)) {
+        fprintf(stderr, "mwrt-server: stream: %zu live entries, length %zu, or an entry past "
+                        "the last ID\n", live, s->length);
+        abort();
+    }
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const srv_sgroup *grp = s->groups[g];
+        pel_validate(&grp->pel, NULL);
+        size_t sum = 0;
+        for (size_t c = 0; c < grp->ncons; c++) {
+            pel_validate(&grp->cons[c]->pel, grp->cons[c]);
+            sum += grp->cons[c]->pel.n;
+        }
+        if (sum != grp->pel.n) {
+            fprintf(stderr, "mwrt-server: stream: group PEL of %zu, consumers' %zu\n",
+                    grp->pel.n, sum);
+            abort();
+        }
+    }
+}
+
 void srv_ks_validate(void)
 {
     if (srv_ks.d.count > 10000) {
@@ -1159,6 +1287,8 @@ void srv_ks_validate(void)
                         len, z->len, z->d.count);
                 abort();
             }
+        } else if (t == &srv_stream_type) {
+            stream_validate((const srv_stream *)e->v.obj);
         } else if (t != &mw_str_type && t != &srv_list_type) {
             fprintf(stderr, "mwrt-server: keyspace: a value of type %s\n", t ? t->name : "NULL");
             abort();
@@ -1189,6 +1319,9 @@ const char *srv_type_name(mw_object *o)
     }
     if (t == &srv_zset_type) {
         return "zset";
+    }
+    if (t == &srv_stream_type) {
+        return "stream";
     }
     return "none";
 }

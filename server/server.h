@@ -4,8 +4,8 @@
  * main.c      options, configuration file, start and stop (the essay on
  *             threads and shutdown is there)
  * net.c       worker threads, libuv loops, connections, reading and writing
- * keyspace.c  the keyspace and the value types (list, hash, set, zset),
- *             expiry and eviction
+ * keyspace.c  the keyspace and the value types (list, hash, set, zset,
+ *             stream), expiry and eviction
  * notify.c    keyspace notifications (notify-keyspace-events)
  * shard.c     hash slots, which worker owns which, and the hand-over of
  *             requests and replies between workers (sharded keyspace)
@@ -498,6 +498,7 @@ extern const mw_type srv_list_type;
 extern const mw_type srv_hash_type;
 extern const mw_type srv_set_type;
 extern const mw_type srv_zset_type;
+extern const mw_type srv_stream_type;
 
 typedef struct srv_list {
     mw_object ob;
@@ -555,6 +556,82 @@ void srv_list_remove_at(srv_list *l, size_t i);
 srv_hash *srv_hash_new(void);
 srv_set *srv_set_new(void);
 srv_zset *srv_zset_new(void);
+
+/* A stream (cmd_stream.c has the commands and the essay).  Entries are
+ * kept in nodes of at most stream-node-max-entries entries (and about
+ * stream-node-max-bytes bytes), as Redis keeps them in listpacks under a
+ * radix tree: the nodes are an array sorted by ID, each node an array of
+ * IDs sorted too, so finding an ID is two binary searches.  A deleted
+ * entry keeps its place in its node (items[i] NULL) until the node is
+ * empty, which is what makes approximate trimming (whole nodes only) and
+ * the node counts of XINFO behave as Redis's. */
+typedef struct srv_sid {
+    uint64_t ms, seq;
+} srv_sid;
+
+/* One entry's fields and values: npairs, then 2 * npairs lengths, then
+ * the bytes one after the other (one mw_malloc block). */
+typedef struct srv_sitem {
+    uint32_t npairs;
+    uint32_t len[];
+} srv_sitem;
+
+typedef struct srv_snode {
+    size_t n, live, cap;        /* slots used (live + deleted), live, room */
+    size_t bytes;               /* Redis's listpack size, estimated */
+    srv_sid *ids;
+    srv_sitem **items;          /* NULL: deleted */
+} srv_snode;
+
+struct srv_sconsumer;
+
+/* A pending entry: in its group's PEL and its consumer's, both sorted by
+ * ID (one struct, two arrays of pointers to it). */
+typedef struct srv_snack {
+    srv_sid id;
+    int64_t delivery_time;      /* ms, wall clock */
+    uint64_t delivery_count;
+    struct srv_sconsumer *consumer;
+} srv_snack;
+
+typedef struct srv_spel {
+    srv_snack **v;
+    size_t n, cap;
+} srv_spel;
+
+typedef struct srv_sconsumer {
+    char *name;
+    size_t nlen;
+    int64_t seen_time;
+    srv_spel pel;
+} srv_sconsumer;
+
+typedef struct srv_sgroup {
+    char *name;
+    size_t nlen;
+    srv_sid last_id;
+    long long entries_read;     /* -1: not known */
+    srv_spel pel;
+    srv_sconsumer **cons;       /* sorted by name, as Redis lists them */
+    size_t ncons, ccap;
+} srv_sgroup;
+
+typedef struct srv_stream {
+    mw_object ob;
+    srv_snode **nodes;          /* sorted by their first ID */
+    size_t nnodes, ncap;
+    size_t length;              /* live entries */
+    srv_sid last_id, first_id, max_deleted;
+    uint64_t entries_added;
+    srv_sgroup **groups;        /* sorted by name */
+    size_t ngroups, gcap;
+} srv_stream;
+
+/* A new empty stream (new reference), or NULL with the runtime's error
+ * set.  Its parts are freed by its type's destroy: srv_stream_free_group
+ * frees one group with its consumers and PEL. */
+srv_stream *srv_stream_new(void);
+void srv_stream_free_group(srv_sgroup *g);
 
 /* Sorted set: insert or update member (1 added, 0 updated, -1 OOM). */
 int srv_zset_add(srv_zset *z, const char *m, size_t n, double score);

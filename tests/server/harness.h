@@ -233,5 +233,6 @@ TCase *tcase_sort(void);
 TCase *tcase_geo(void);
 TCase *tcase_introspect(void);
 TCase *tcase_blocking(void);
+TCase *tcase_stream(void);
 
 #endif

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_geo());
     suite_add_tcase(s, tcase_introspect());
     suite_add_tcase(s, tcase_blocking());
+    suite_add_tcase(s, tcase_stream());
     suite_add_tcase(s, tcase_resp3());
     suite_add_tcase(s, tcase_script());
     if (th_cfg.kind == TH_MWRT) {
