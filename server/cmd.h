@@ -246,7 +246,8 @@ void cmd_unwatch(ctx *x);
 void cmd_run(ctx *x, const srv_cmd *c);
 /* The declared subcommand of container command c named arg, or NULL. */
 const srv_cmd *cmd_sub_entry(const srv_cmd *c, const char *arg, size_t n);
-/* Count a call of c made from a script (commandstats), failed or not. */
+/* Count a call of c made from a script or EXEC (commandstats), failed or
+ * not. */
 void cmd_note_call(const srv_cmd *c, bool failed);
 /* script.c */
 void cmd_eval(ctx *x);

@@ -486,6 +486,8 @@ static void command_getkeys(ctx *x, bool flags)
         srv_reply_error(x->out, "ERR Invalid number of arguments specified for command");
     } else if (n == -3) {
         srv_reply_error(x->out, "ERR Invalid arguments specified for command");
+    } else if (n == 0 && (c->flags & F_NO_MANDATORY_KEYS)) {
+        srv_buf_append(x->out, "*0\r\n", 4);     // EVAL ... 0: no keys is an answer
     } else if (n <= 0) {
         srv_reply_error(x->out, "ERR The command has no key arguments");
     } else {

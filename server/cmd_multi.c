@@ -495,7 +495,10 @@ static void run_queue(srv_conn *conn, srv_buf *out, queued *const *q, size_t n)
     for (size_t i = 0; i < n; i++) {
         ctx y = {.c = conn, .out = out, .argc = q[i]->argc, .argv = q[i]->argv,
                  .argl = q[i]->argl};
+        size_t at = out->len;
         cmd_run(&y, q[i]->cmd);
+        // Each queued command counts as a call of its own (commandstats).
+        cmd_note_call(q[i]->cmd, out->len > at && out->data[at] == '-');
 #if SRV_DEBUG >= 2
         srv_ks_validate();
 #endif

@@ -767,10 +767,11 @@ static size_t consumer_index(const srv_sgroup *g, const char *name, size_t n, bo
     return lo;
 }
 
-/* The consumer named so, created if missing (*created), seen now when
- * `seen`; NULL when out of memory. */
-static srv_sconsumer *consumer_get(srv_sgroup *g, const char *name, size_t n, bool create,
-                                   bool seen, bool *created)
+/* The consumer named so, created if missing (*created, and the
+ * "xgroup-createconsumer" event on the stream at argument key of x), seen
+ * now when `seen`; NULL when out of memory. */
+static srv_sconsumer *consumer_get(ctx *x, size_t key, srv_sgroup *g, const char *name, size_t n,
+                                   bool create, bool seen, bool *created)
 {
     bool found;
     size_t i = consumer_index(g, name, n, &found);
@@ -808,6 +809,7 @@ static srv_sconsumer *consumer_get(srv_sgroup *g, const char *name, size_t n, bo
     if (created != NULL) {
         *created = true;
     }
+    notify_key(x, SRV_NOTIFY_STREAM, "xgroup-createconsumer", key);
     return c;
 }
 
@@ -1167,7 +1169,10 @@ void cmd_xadd(ctx *x)
         return;
     }
     reply_sid(x->out, &id);
-    stream_trim(s, &a);
+    notify_key(x, SRV_NOTIFY_STREAM, "xadd", 1);
+    if (stream_trim(s, &a) > 0) {
+        notify_key(x, SRV_NOTIFY_STREAM, "xtrim", 1);
+    }
 }
 
 void cmd_xlen(ctx *x)
@@ -1264,6 +1269,7 @@ void cmd_xdel(ctx *x)
         } else if (first) {
             s->first_id = first_valid_id(s);
         }
+        notify_key(x, SRV_NOTIFY_STREAM, "xdel", 1);
     }
     srv_reply_int(x->out, deleted);
 }
@@ -1283,7 +1289,11 @@ void cmd_xtrim(ctx *x)
         }
         return;
     }
-    srv_reply_int(x->out, stream_trim(s, &a));
+    long long trimmed = stream_trim(s, &a);
+    srv_reply_int(x->out, trimmed);
+    if (trimmed > 0) {
+        notify_key(x, SRV_NOTIFY_STREAM, "xtrim", 1);
+    }
 }
 
 /* XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id] */
@@ -1355,6 +1365,7 @@ void cmd_xsetid(ctx *x)
         s->max_deleted = maxdel;
     }
     srv_reply_status(x->out, "OK");
+    notify_key(x, SRV_NOTIFY_STREAM, "xsetid", 1);
 }
 
 /* ======================================================================
@@ -1536,7 +1547,7 @@ static void xread(ctx *x, bool group_mode)
                     gt = groups[k]->last_id;
                 }
             }
-            c = consumer_get(groups[k], x->argv[gi + 1], x->argl[gi + 1], true, true, NULL);
+            c = consumer_get(x, ki, groups[k], x->argv[gi + 1], x->argl[gi + 1], true, true, NULL);
             if (c == NULL) {
                 srv_buf_free(&tmp);
                 srv_reply_error(x->out, E_NOMEM);
@@ -1633,7 +1644,7 @@ bool stream_serve(ctx *x, size_t i, const srv_blk_spec *sp, srv_sid *after)
         return false;
     }
     if (group_mode) {
-        c = consumer_get(g, x->argv[i + 2], x->argl[i + 2], true, true, NULL);
+        c = consumer_get(x, 1, g, x->argv[i + 2], x->argl[i + 2], true, true, NULL);
         if (c == NULL) {
             srv_reply_error(x->out, E_NOMEM);
             return true;
@@ -1773,6 +1784,7 @@ void cmd_xgroup(ctx *x)
             return;
         }
         srv_reply_status(x->out, "OK");
+        notify_key(x, SRV_NOTIFY_STREAM, "xgroup-create", 2);
     } else if (setid && (x->argc == 5 || x->argc == 7)) {
         srv_sid id;
         if (x->argl[4] == 1 && x->argv[4][0] == '$') {
@@ -1783,6 +1795,7 @@ void cmd_xgroup(ctx *x)
         g->last_id = id;
         g->entries_read = entries_read;
         srv_reply_status(x->out, "OK");
+        notify_key(x, SRV_NOTIFY_STREAM, "xgroup-setid", 2);
     } else if (destroy && x->argc == 4) {
         if (g == NULL) {
             srv_reply_int(x->out, 0);
@@ -1794,11 +1807,12 @@ void cmd_xgroup(ctx *x)
         s->ngroups--;
         srv_stream_free_group(g);
         srv_reply_int(x->out, 1);
+        notify_key(x, SRV_NOTIFY_STREAM, "xgroup-destroy", 2);
         // Its blocked readers learn of it (stream_serve): the key is
         // touched by cmd_call after every command naming it.
     } else if (mkcons && x->argc == 5) {
         bool created;
-        if (consumer_get(g, x->argv[4], x->argl[4], true, false, &created) == NULL) {
+        if (consumer_get(x, 2, g, x->argv[4], x->argl[4], true, false, &created) == NULL) {
             srv_reply_error(x->out, E_NOMEM);
             return;
         }
@@ -1820,6 +1834,7 @@ void cmd_xgroup(ctx *x)
             mw_free(c);
             memmove(&g->cons[at], &g->cons[at + 1], (g->ncons - at - 1) * sizeof g->cons[0]);
             g->ncons--;
+            notify_key(x, SRV_NOTIFY_STREAM, "xgroup-delconsumer", 2);
         }
         srv_reply_int(x->out, pending);
     } else {
@@ -1955,7 +1970,7 @@ void cmd_xpending(ctx *x)
     }
     srv_spel *pel = &g->pel;
     if (cons != 0) {
-        srv_sconsumer *c = consumer_get(g, x->argv[cons], x->argl[cons], false, false, NULL);
+        srv_sconsumer *c = consumer_get(x, 1, g, x->argv[cons], x->argl[cons], false, false, NULL);
         if (c == NULL) {
             srv_reply_array(x->out, 0);
             return;
@@ -2114,7 +2129,7 @@ void cmd_xclaim(ctx *x)
             continue;
         }
         if (c == NULL) {
-            c = consumer_get(g, x->argv[3], x->argl[3], true, true, NULL);
+            c = consumer_get(x, 1, g, x->argv[3], x->argl[3], true, true, NULL);
         }
         if (c == NULL || !claim(nk, c, when, retry, justid)) {
             srv_buf_free(&tmp);
@@ -2199,7 +2214,7 @@ void cmd_xautoclaim(ctx *x)
             continue;
         }
         if (c == NULL) {
-            c = consumer_get(g, x->argv[3], x->argl[3], true, true, NULL);
+            c = consumer_get(x, 1, g, x->argv[3], x->argl[3], true, true, NULL);
         }
         if (c == NULL || !claim(nk, c, now, -1, justid)) {
             free(gone);
