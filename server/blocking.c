@@ -928,7 +928,7 @@ bool mpop_args(ctx *x, size_t nk, bool zset, size_t *nkeys, srv_blk_spec *s)
     if (s->count == -1) {
         s->count = 1;
     }
-    if (srv.cfg.sharded) {
+    if (srv_split()) {
         unsigned slot = srv_key_slot(x->argv[nk + 1], x->argl[nk + 1]);
         for (size_t k = nk + 2; k < where; k++) {
             if (srv_key_slot(x->argv[k], x->argl[k]) != slot) {

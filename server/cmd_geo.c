@@ -830,7 +830,7 @@ static void geo_store(ctx *x, size_t dst, bool storedist, const geo_shape *s, co
  * GEOSEARCHSTORE's, whose destination is at a fixed place). */
 static bool store_slot_ok(ctx *x, size_t src, size_t from)
 {
-    if (!srv.cfg.sharded) {
+    if (!srv_split()) {
         return true;
     }
     unsigned slot = srv_key_slot(x->argv[src], x->argl[src]);

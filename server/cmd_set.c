@@ -202,7 +202,7 @@ enum { OP_INTER, OP_UNION, OP_DIFF };
  * numkeys) still needs them in one slot; false after replying CROSSSLOT. */
 static bool one_slot(ctx *x, size_t first, size_t n)
 {
-    if (!srv.cfg.sharded || n < 2) {
+    if (!srv_split() || n < 2) {
         return true;
     }
     unsigned slot = srv_key_slot(x->argv[first], x->argl[first]);

@@ -354,7 +354,7 @@ static void store_items(ctx *x, size_t di, sort_item *v, long start, long end,
  * worker (see the top); true after replying the error. */
 static bool pattern_refused(ctx *x, size_t i, const char *what)
 {
-    if (!srv.cfg.sharded) {
+    if (!srv_split()) {
         return false;
     }
     if (pattern_slot(x->argv[i], x->argl[i]) == (int)srv_key_slot(x->argv[1], x->argl[1])) {
@@ -410,7 +410,7 @@ static void sort_generic(ctx *x, bool readonly)
             goto out;
         }
     }
-    if (store != 0 && srv.cfg.sharded &&
+    if (store != 0 && srv_split() &&
         srv_key_slot(x->argv[store], x->argl[store]) != srv_key_slot(x->argv[1], x->argl[1])) {
         srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");
         goto out;

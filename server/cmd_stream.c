@@ -1469,7 +1469,7 @@ static void xread(ctx *x, bool group_mode)
         srv_reply_error(x->out, "ERR Missing GROUP option for XREADGROUP");
         return;
     }
-    if (srv.cfg.sharded) {
+    if (srv_split()) {
         unsigned slot = srv_key_slot(x->argv[sa], x->argl[sa]);
         for (size_t k = 1; k < nkeys; k++) {
             if (srv_key_slot(x->argv[sa + k], x->argl[sa + k]) != slot) {

@@ -970,7 +970,7 @@ static bool visit_diff(const char *m, size_t n, double score, void *arg)
  * key outside argv[slotkey]'s slot, sharded), WRONGTYPE or OOM. */
 static zsrc *zsrc_load(ctx *x, size_t slotkey, size_t first, size_t n)
 {
-    if (srv.cfg.sharded) {
+    if (srv_split()) {
         unsigned slot = srv_key_slot(x->argv[slotkey], x->argl[slotkey]);
         for (size_t i = first; i < first + n; i++) {
             if (srv_key_slot(x->argv[i], x->argl[i]) != slot) {

@@ -219,6 +219,10 @@ int main(int argc, char **argv)
             srv.cfg.threshold[0], srv.cfg.threshold[1], srv.cfg.threshold[2],
             atomic_load(&srv.maxclients), atomic_load(&srv.maxmemory),
             srv.cfg.requirepass[0] ? ", password required" : "");
+    if (srv_split()) {
+        srv_log("keyspace split over %d shards: a request's keys must share a slot "
+                "(Redis Cluster's rule; one shard answers as a standalone Redis)", srv.nshards);
+    }
     fprintf(stderr, "mwrt-server: ready on %s:%lld\n", srv.cfg.bind, srv.cfg.port);
     fflush(stderr);
 

@@ -458,7 +458,7 @@ static int raise_error(lua_State *L, const char *err)
 /* Whether every key of c's request (x) is in a slot this worker owns. */
 static bool keys_local(const srv_cmd *c, ctx *x)
 {
-    if (!srv.cfg.sharded || srv.nworkers <= 1) {
+    if (!srv_split()) {
         return true;
     }
     size_t local[16], n = 0;
@@ -744,7 +744,7 @@ static void eval_generic(ctx *x, bool by_sha, bool readonly)
         srv_reply_error(x->out, "ERR Number of keys can't be negative");
         return;
     }
-    if (srv.cfg.sharded && srv.nworkers > 1) {
+    if (srv_split()) {
         for (long long i = 1; i < numkeys; i++) {
             if (srv_key_slot(x->argv[3 + i], x->argl[3 + i]) != srv_key_slot(x->argv[3], x->argl[3])) {
                 srv_reply_error(x->out, "CROSSSLOT Keys in request don't hash to the same slot");

@@ -155,6 +155,15 @@ typedef struct srv_server {
 
 extern srv_server srv;
 
+/* Whether the keyspace is split over two or more shards.  Only then do
+ * Redis Cluster's rules apply (the keys of one request in one slot, SORT
+ * patterns that name keys of the sorted key's slot): a keyspace of one
+ * shard, sharded or shared, is a standalone Redis's (docs/decisions.md). */
+static inline bool srv_split(void)
+{
+    return srv.cfg.sharded && srv.nshards > 1;
+}
+
 /* Log a line to stderr: "mwrt-server: <pid> <time> <message>".  Any thread. */
 void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like srv_log, but at most a few lines per second (client errors). */

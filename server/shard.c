@@ -22,7 +22,8 @@
  * the shard it is in (cursor = inner * nshards + shard).  A command whose
  * keys are in different slots and cannot be split (RENAME, REF.SET)
  * answers CROSSSLOT, as Redis Cluster does, so the answer does not depend
- * on how many workers there are; keys with a common {hash tag} share a
+ * on how many workers there are (once there are two: one shard is a
+ * standalone Redis, srv_split); keys with a common {hash tag} share a
  * slot, so values can still refer to each other.
  *
  * Mailboxes.  Each worker has one MPSC list of messages (a Treiber stack:
@@ -695,7 +696,7 @@ bool srv_route(srv_conn *c, const srv_keyspec *ks, size_t argc, const char **arg
     }
     if (ks->route == SRV_ROUTE_KEYS) {
         unsigned slot = srv_key_slot(argv[ks->first], argl[ks->first]);
-        for (size_t i = (size_t)ks->first + unit; i <= last; i += unit) {
+        for (size_t i = (size_t)ks->first + unit; srv_split() && i <= last; i += unit) {
             if (srv_key_slot(argv[i], argl[i]) != slot) {
                 srv_reply_error(srv_conn_out(c),
                                 "CROSSSLOT Keys in request don't hash to the same slot");
