@@ -139,6 +139,7 @@ struct srv_waiter {
     size_t dstlen;
     char *grp;                  /* XREADGROUP: group then consumer bytes */
     size_t nkeys;
+    void *slow;                 /* its slow-log entry, logged when answered */
     blk_node nodes[];           /* the key of node i is nodes[i].q->e */
 };
 
@@ -293,6 +294,7 @@ static void timeout_remove(srv_waiter *wt)
 
 static void waiter_free(srv_waiter *wt)
 {
+    slowlog_drop(wt->slow);
     srv_buf_free(&wt->reply);
     free(wt->dst);
     free(wt->grp);
@@ -347,6 +349,8 @@ static void waiter_unlink(srv_waiter *wt)
 static void hand_over(srv_waiter *wt)
 {
     cmd_note_reply_error(wt->cmd, &wt->reply, 0);
+    slowlog_finish(wt->slow, 0);     // answered now: Redis logs a blocked command here
+    wt->slow = NULL;
     if (wt->msg != NULL) {
         srv_mail_release(wt->msg, &wt->reply);
         waiter_free(wt);
@@ -686,6 +690,14 @@ void srv_blk_serve(void)
         queue_maybe_free(t, q);
     }
     table_maybe_free(t);
+}
+
+void srv_blk_defer_slowlog(ctx *x, const srv_cmd *c, uint64_t us)
+{
+    srv_waiter *wt = x->c->blk;
+    if (wt != NULL && wt->slow == NULL) {
+        wt->slow = slowlog_defer(x, c, us);
+    }
 }
 
 bool srv_blk_waiting(void)

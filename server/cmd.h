@@ -324,6 +324,16 @@ static inline int slowlog_clock(void)
 }
 uint64_t slowlog_now(int clock);
 void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us);
+/* A command that blocked is logged when it is answered, as in Redis:
+ * slowlog_defer copies the request (NULL: the log is off or the command
+ * is never logged), slowlog_finish adds the time of the final run and
+ * logs it if slow enough (taking the entry), slowlog_drop forgets it. */
+void *slowlog_defer(ctx *x, const srv_cmd *c, uint64_t us);
+void slowlog_finish(void *entry, uint64_t us);
+void slowlog_drop(void *entry);
+/* x's command blocked its client: keep its slow-log entry for the answer
+ * (blocking.c). */
+void srv_blk_defer_slowlog(ctx *x, const srv_cmd *c, uint64_t us);
 void cmd_slowlog(ctx *x);
 
 /* cmd_keys.c */

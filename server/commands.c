@@ -949,8 +949,14 @@ void cmd_call(ctx *x, const srv_cmd *c)
         return;
     }
     uint64_t t0 = slowlog_now(clock);
+    bool was_blocked = x->c->blk != NULL;
     c->fn(x);
-    slowlog_note(x, c, slowlog_now(clock) - t0);
+    uint64_t us = slowlog_now(clock) - t0;
+    if (!was_blocked && x->c->blk != NULL) {
+        srv_blk_defer_slowlog(x, c, us);    // logged when it is answered
+    } else {
+        slowlog_note(x, c, us);
+    }
     touch_keys(x, c);
 }
 

@@ -140,15 +140,13 @@ static slow_entry *entry_new(ctx *x, uint64_t us)
     return e;
 }
 
-void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us)
+/* Push e (taking it) if its duration reaches the threshold; else free it. */
+static void push(slow_entry *e)
 {
     long long limit = atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed);
-    if (limit < 0 || (long long)us < limit || (c->flags & F_SKIP_SLOWLOG)) {
+    if (limit < 0 || e->duration < limit) {
+        entry_free(e);
         return;
-    }
-    slow_entry *e = entry_new(x, us);
-    if (e == NULL) {
-        return;     // out of memory: the log misses one entry
     }
     long long max = atomic_load_explicit(&slowlog_max_len, memory_order_relaxed);
     pthread_mutex_lock(&slow_lock);
@@ -173,6 +171,44 @@ void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us)
         entry_free(t);
     }
     pthread_mutex_unlock(&slow_lock);
+}
+
+void slowlog_note(ctx *x, const srv_cmd *c, uint64_t us)
+{
+    long long limit = atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed);
+    if (limit < 0 || (long long)us < limit || (c->flags & F_SKIP_SLOWLOG)) {
+        return;
+    }
+    slow_entry *e = entry_new(x, us);
+    if (e != NULL) {
+        push(e);    // out of memory: the log misses one entry
+    }
+}
+
+void *slowlog_defer(ctx *x, const srv_cmd *c, uint64_t us)
+{
+    if (atomic_load_explicit(&slowlog_slower_than, memory_order_relaxed) < 0 ||
+        (c->flags & F_SKIP_SLOWLOG)) {
+        return NULL;
+    }
+    return entry_new(x, us);
+}
+
+void slowlog_finish(void *entry, uint64_t us)
+{
+    slow_entry *e = entry;
+    if (e != NULL) {
+        e->duration += (long long)us;
+        e->time = (long long)(srv_now_ms() / 1000);
+        push(e);
+    }
+}
+
+void slowlog_drop(void *entry)
+{
+    if (entry != NULL) {
+        entry_free(entry);
+    }
 }
 
 static const char *const slowlog_help[] = {
