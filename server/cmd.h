@@ -285,6 +285,8 @@ void cmd_ping(ctx *x);
 void cmd_echo(ctx *x);
 void cmd_quit(ctx *x);
 void cmd_shutdown(ctx *x);
+void cmd_reset(ctx *x);
+void cmd_role(ctx *x);
 void cmd_select(ctx *x);
 void cmd_auth(ctx *x);
 void cmd_hello(ctx *x);

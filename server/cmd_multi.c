@@ -381,7 +381,7 @@ bool multi_writes(srv_conn *conn, const srv_cmd *c)
 bool multi_queue(ctx *x, const srv_cmd *c)
 {
     if (c->fn == cmd_exec || c->fn == cmd_discard || c->fn == cmd_multi ||
-        c->fn == cmd_watch || c->fn == cmd_quit) {
+        c->fn == cmd_watch || c->fn == cmd_quit || c->fn == cmd_reset) {
         return false;
     }
     if (c->flags & F_NO_MULTI) {

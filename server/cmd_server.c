@@ -58,6 +58,41 @@ void cmd_quit(ctx *x)
     x->c->close_after_write = true;
 }
 
+/* RESET: the connection as a new one would be (Redis 7.0's list): the
+ * transaction and watched keys dropped, every subscription and MONITOR
+ * ended (messages already published are delivered first), database 0,
+ * RESP2, CLIENT REPLY ON, no name, NO-EVICT off, and not authenticated
+ * when a password is set. */
+void cmd_reset(ctx *x)
+{
+    srv_conn *c = x->c;
+    srv_multi_conn_free(c);
+    if (c->ps != NULL) {
+        srv_pubsub_drain(c->w);
+        srv_pubsub_conn_gone(c);
+    }
+    c->db = 0;
+    atomic_store_explicit(&c->pub_db, 0, memory_order_relaxed);
+    srv_ks_use(0);
+    c->resp = 2;
+    atomic_store_explicit(&c->pub_resp, 2, memory_order_relaxed);
+    x->out->resp3 = false;
+    c->reply_off = c->reply_skip = c->reply_skip_next = false;
+    c->no_evict = false;
+    srv_conn_set_name(c, NULL, 0);
+    c->authed = !atomic_load(&srv.has_pass);
+    srv_reply_status(x->out, "RESET");
+}
+
+/* ROLE: always a master without replicas (there is no replication). */
+void cmd_role(ctx *x)
+{
+    srv_reply_array(x->out, 3);
+    srv_reply_bulk(x->out, "master", 6);
+    srv_reply_int(x->out, 0);
+    srv_reply_array(x->out, 0);
+}
+
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stop as SIGTERM does (no
  * new clients, replies in flight finished, the runtime freed), without a
  * reply to this client, whose connection closes.  There is nothing to

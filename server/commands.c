@@ -330,6 +330,9 @@ bool range_clamp(long long len, long long *start, long long *stop)
 const srv_cmd cmd_table[] = {
     {"ping", cmd_ping, -1, F_FAST|F_SUBOK, K_NONE, C_CONNECTION, NULL},
     {"echo", cmd_echo, 2, F_LOADING|F_STALE|F_FAST, K_NONE, C_CONNECTION, NULL},
+    {"reset", cmd_reset, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK,
+     K_NONE, C_CONNECTION, NULL},
+    {"role", cmd_role, 1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST, K_NONE, C_ADMIN|C_DANGEROUS, NULL},
     {"quit", cmd_quit, -1, F_NOSCRIPT|F_LOADING|F_STALE|F_FAST|F_NOAUTH|F_ALLOW_BUSY|F_SUBOK, K_NONE, C_CONNECTION, NULL},
     {"eval", cmd_eval, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_MAY_REPLICATE|F_NO_MANDATORY_KEYS|F_STALE|F_MOVABLE,
      {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RW access update"},

@@ -72,7 +72,7 @@
  * Keyspace notifications (notify.c) are published through the same path
  * (srv_pubsub_publish), from whichever worker owns the key.
  *
- * Not handled: RESET (no such command yet).
+ * RESET ends every subscription of its connection (srv_pubsub_conn_gone).
  */
 #include "cmd.h"
 

@@ -5,7 +5,8 @@
  * absolute expiries (EXPIREAT PEXPIREAT EXPIRETIME PEXPIRETIME), the
  * databases (SELECT, MOVE, SWAPDB, COPY DB, FLUSHDB against FLUSHALL, INFO
  * keyspace per database, WATCH and blocked clients in another database),
- * unknown commands and arity errors.  Replies
+ * RESET (inside MULTI, while subscribed) and ROLE, unknown commands and
+ * arity errors.  Replies
  * are compared byte for byte with what Redis 7.0 sends, except where they
  * legitimately differ (ids, versions, counts, orders of unordered sets).
  */
@@ -679,6 +680,27 @@ START_TEST(databases)
 }
 END_TEST
 
+START_TEST(reset_role)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "+OK\r\n", "SELECT", "3");
+    EXPECT(c, "+OK\r\n", "CLIENT", "SETNAME", "before");
+    EXPECT(c, "+OK\r\n", "MULTI");
+    EXPECT(c, "+QUEUED\r\n", "SET", "a", "b");
+    EXPECT(c, "+RESET\r\n", "RESET");     // runs at once, even inside MULTI
+    EXPECT(c, "-ERR EXEC without MULTI\r\n", "EXEC");
+    EXPECT(c, "$-1\r\n", "CLIENT", "GETNAME");
+    EXPECT(c, "$-1\r\n", "GET", "a");
+    EXPECT(c, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", "SUBSCRIBE", "ch");
+    EXPECT(c, "+RESET\r\n", "RESET");     // allowed while subscribed, and ends it
+    EXPECT(c, "+PONG\r\n", "PING");
+    EXPECT(c, "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n", "ROLE");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_generic(void)
 {
     TCase *tc = tcase_create("generic");
@@ -693,6 +715,7 @@ TCase *tcase_generic(void)
     tcase_add_test(tc, expire_at);
     tcase_add_test(tc, renamenx_copy_touch);
     tcase_add_test(tc, databases);
+    tcase_add_test(tc, reset_role);
     tcase_add_test(tc, randomkey_object);
     return tc;
 }
