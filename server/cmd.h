@@ -249,6 +249,15 @@ const srv_cmd *cmd_sub_entry(const srv_cmd *c, const char *arg, size_t n);
 /* Count a call of c made from a script or EXEC (commandstats), failed or
  * not. */
 void cmd_note_call(const srv_cmd *c, bool failed);
+/* latency.c: latency-monitor-threshold (ms, 0 off); record a stall of
+ * event (cheap when off); LATENCY. */
+extern _Atomic(long long) srv_latency_threshold;
+static inline bool srv_latency_on(void)
+{
+    return atomic_load_explicit(&srv_latency_threshold, memory_order_relaxed) > 0;
+}
+void srv_latency_add(const char *event, long long ms);
+void cmd_latency(ctx *x);
 /* script.c */
 void cmd_eval(ctx *x);
 void cmd_evalsha(ctx *x);

@@ -343,6 +343,7 @@ const srv_cmd cmd_table[] = {
     {"evalsha_ro", cmd_evalsha_ro, -3, F_NOSCRIPT|F_SKIP_MONITOR|F_NO_MANDATORY_KEYS|F_STALE|F_READONLY|F_MOVABLE,
      {3, 3, 1, SRV_ROUTE_KEYS}, C_SCRIPTING, "RO access"},
     {"script", cmd_script, -2, 0, K_NONE, 0, NULL},
+    {"latency", cmd_latency, -2, 0, K_NONE, 0, NULL},
     {"monitor", cmd_monitor, 1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"shutdown", cmd_shutdown, -1, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE|F_NO_MULTI|F_ALLOW_BUSY,
      K_NONE, 0, NULL},
@@ -590,6 +591,11 @@ const srv_cmd cmd_subtable[] = {
     {"config|resetstat", NULL, 2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"config|rewrite", NULL, 2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"config|set", NULL, -4, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"latency|doctor", NULL, 2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"latency|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"latency|history", NULL, 3, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"latency|latest", NULL, 2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
+    {"latency|reset", NULL, -2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"memory|help", NULL, 2, F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"memory|usage", NULL, -3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, 0, "RO"},
     {"object|encoding", NULL, 3, F_READONLY, {2, 2, 1, SRV_ROUTE_KEYS}, C_KEYSPACE, "RO"},
@@ -946,10 +952,14 @@ void cmd_call(ctx *x, const srv_cmd *c)
         srv_monitor_feed(x);    // a routed request was fed where its client is
     }
     int clock = slowlog_clock();
-    if (clock < 0) {
+    bool latency = srv_latency_on();
+    if (clock < 0 && !latency) {
         c->fn(x);
         touch_keys(x, c);
         return;
+    }
+    if (clock < 0) {
+        clock = 0;      // the precise clock, for the latency monitor alone
     }
     uint64_t t0 = slowlog_now(clock);
     bool was_blocked = x->c->blk != NULL;
@@ -959,6 +969,9 @@ void cmd_call(ctx *x, const srv_cmd *c)
         srv_blk_defer_slowlog(x, c, us);    // logged when it is answered
     } else {
         slowlog_note(x, c, us);
+    }
+    if (latency) {
+        srv_latency_add((c->flags & F_FAST) ? "fast-command" : "command", (long long)(us / 1000));
     }
     touch_keys(x, c);
 }

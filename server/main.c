@@ -161,6 +161,7 @@ int main(int argc, char **argv)
         srv_listen_close();
         return 1;
     }
+    srv_latency_init();
 
     srv.nworkers = srv.cfg.workers;
     srv.workers = aligned_alloc(64, sizeof(srv_worker) * (size_t)srv.nworkers);

@@ -111,6 +111,10 @@ extern const char *srv_config_file;
 extern _Atomic(long long) srv_min_replicas_to_write;
 extern _Atomic(long long) srv_min_replicas_max_lag;
 
+/* The latency monitor watches the collector (latency.c): once, at start,
+ * after the runtime exists. */
+void srv_latency_init(void);
+
 /* The listening socket (listen.c, main thread): open it on bind:port (the
  * port the kernel gave for 0 goes back into srv.cfg.port; -1 after
  * printing why not); start accepting and handling SIGINT/SIGTERM on loop;

@@ -5,7 +5,8 @@
  * entries, trimming, RESET, errors), COMMAND (COUNT, INFO, GETKEYS,
  * LIST), TIME and LASTSAVE, CONFIG SET (several at once, all or nothing,
  * duplicate and immutable settings, min-replicas-to-write refusing writes)
- * and CONFIG REWRITE (mwrt: the file it started with, round trip).  Fixed replies are compared byte for byte
+ * and CONFIG REWRITE (mwrt: the file it started with, round trip), and
+ * the latency monitor (LATEST, HISTORY, DOCTOR, RESET of a slow script).  Fixed replies are compared byte for byte
  * with Redis 7.0's; COMMAND COUNT is checked against the table's size for
  * mwrt only (Redis has more commands).
  */
@@ -375,6 +376,50 @@ START_TEST(config_settings)
 }
 END_TEST
 
+START_TEST(latency_monitor)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "LATENCY RESET");
+    REQUIRE(r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY LATEST");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "CONFIG SET latency-monitor-threshold 5");
+    REQUIRE(r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    // A script that loops for a while: a slow command on any machine.
+    r = th_cmd(rc, "EVAL %s 0", "local i = 0 while i < 30000000 do i = i + 1 end return i");
+    REQUIREF(r->type == REDIS_REPLY_INTEGER && r->integer == 30000000, "EVAL: %d", r->type);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY LATEST");
+    REQUIREF(r->type == REDIS_REPLY_ARRAY && r->elements == 1, "LATEST: %zu events", r->elements);
+    redisReply *ev = r->element[0];
+    REQUIRE(ev->type == REDIS_REPLY_ARRAY && ev->elements == 4);
+    ck_assert_str_eq(ev->element[0]->str, "command");
+    REQUIRE(ev->element[1]->integer > 0 && ev->element[2]->integer >= 5 &&
+            ev->element[3]->integer >= ev->element[2]->integer);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY HISTORY command");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY DOCTOR");
+    REQUIRE(r->type == REDIS_REPLY_STRING);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY RESET command");
+    REQUIRE(r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY HISTORY command");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "CONFIG SET latency-monitor-threshold 0");
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_introspect(void)
 {
     TCase *tc = tcase_create("introspect");
@@ -384,5 +429,6 @@ TCase *tcase_introspect(void)
     tcase_add_test(tc, slowlog);
     tcase_add_test(tc, command_introspection);
     tcase_add_test(tc, config_settings);
+    tcase_add_test(tc, latency_monitor);
     return tc;
 }

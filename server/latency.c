@@ -1,0 +1,241 @@
+/*
+ * server/latency.c - the latency monitor: LATENCY LATEST, HISTORY, RESET,
+ * DOCTOR and HELP, as Redis's latency.c answers them.
+ *
+ * An event is a named kind of stall; a sample is (second, milliseconds).
+ * While latency-monitor-threshold is above 0, anything that took at least
+ * that many milliseconds is recorded: a command ("command", or
+ * "fast-command" for one flagged fast, timed in cmd_call) and a collection
+ * of the runtime ("gc-gen0", "gc-gen1", "gc-gen2", timed between the
+ * collector's start and stop callbacks), which is this server's own kind
+ * of stall.  Each event keeps its last LAT_SAMPLES samples in a ring (two
+ * in the same second merge into their maximum, as in Redis) and its
+ * all-time maximum.
+ *
+ * Concurrency: workers and collecting threads record at once, so the
+ * table is guarded by one mutex, taken only for a sample over the
+ * threshold and by LATENCY itself; the threshold is an atomic read first,
+ * so with the monitor off (the default) recording costs one relaxed load.
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LAT_EVENTS 32
+#define LAT_SAMPLES 160
+
+typedef struct lat_sample {
+    int64_t time;       /* seconds */
+    long long ms;
+} lat_sample;
+
+typedef struct lat_event {
+    char name[32];
+    lat_sample ring[LAT_SAMPLES];
+    int next, count;
+    long long max;
+} lat_event;
+
+_Atomic(long long) srv_latency_threshold;
+
+static pthread_mutex_t lat_lock = PTHREAD_MUTEX_INITIALIZER;
+static lat_event events[LAT_EVENTS];    /* guarded by lat_lock */
+static int nevents;
+
+void srv_latency_add(const char *event, long long ms)
+{
+    long long limit = atomic_load_explicit(&srv_latency_threshold, memory_order_relaxed);
+    if (limit <= 0 || ms < limit) {
+        return;
+    }
+    int64_t now = srv_now_ms() / 1000;
+    pthread_mutex_lock(&lat_lock);
+    lat_event *e = NULL;
+    for (int i = 0; i < nevents && e == NULL; i++) {
+        if (strcmp(events[i].name, event) == 0) {
+            e = &events[i];
+        }
+    }
+    if (e == NULL && nevents < LAT_EVENTS) {
+        e = &events[nevents++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->name, sizeof e->name, "%s", event);
+    }
+    if (e != NULL) {
+        int last = (e->next + LAT_SAMPLES - 1) % LAT_SAMPLES;
+        if (e->count > 0 && e->ring[last].time == now) {
+            if (ms > e->ring[last].ms) {
+                e->ring[last].ms = ms;
+            }
+        } else {
+            e->ring[e->next] = (lat_sample){now, ms};
+            e->next = (e->next + 1) % LAT_SAMPLES;
+            if (e->count < LAT_SAMPLES) {
+                e->count++;
+            }
+        }
+        if (ms > e->max) {
+            e->max = ms;
+        }
+    }
+    pthread_mutex_unlock(&lat_lock);
+}
+
+/* The collector's callbacks: a collection's pause is an event.  Start and
+ * stop run on the collecting thread, so the start time is thread-local. */
+static __thread uint64_t gc_started_ns;
+
+static void on_gc(const char *phase, const mw_gc_info *info, void *arg)
+{
+    (void)arg;
+    if (atomic_load_explicit(&srv_latency_threshold, memory_order_relaxed) <= 0) {
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (strcmp(phase, "start") == 0) {
+        gc_started_ns = now;
+    } else if (gc_started_ns != 0) {
+        char name[16];
+        snprintf(name, sizeof name, "gc-gen%d", info->generation);
+        srv_latency_add(name, (long long)((now - gc_started_ns) / 1000000));
+        gc_started_ns = 0;
+    }
+}
+
+void srv_latency_init(void)
+{
+    if (mw_gc_add_callback(on_gc, NULL) != 0) {
+        srv_log("latency monitor: cannot watch collections (too many callbacks)");
+    }
+}
+
+static lat_event *find(const char *p, size_t n)
+{
+    for (int i = 0; i < nevents; i++) {
+        if (strlen(events[i].name) == n && strncasecmp(events[i].name, p, n) == 0) {
+            return &events[i];
+        }
+    }
+    return NULL;
+}
+
+static const lat_sample *latest(const lat_event *e)
+{
+    return &e->ring[(e->next + LAT_SAMPLES - 1) % LAT_SAMPLES];
+}
+
+static const char *const latency_help[] = {
+    "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return a human readable latency analysis report.",
+    "HISTORY <event>",
+    "    Return time-latency samples for the <event> class.",
+    "LATEST",
+    "    Return the latest latency samples for all events.",
+    "RESET [<event> ...]",
+    "    Reset latency data of one or more <event> classes.",
+    "    (default: reset all data for all event classes)",
+    "HELP",
+    "    Prints this help.",
+};
+
+static void append_text(srv_buf *b, const char *text)
+{
+    srv_buf_append(b, text, strlen(text));
+}
+
+static void doctor(ctx *x)
+{
+    srv_buf b = {0};
+    char line[512];
+    long long limit = atomic_load(&srv_latency_threshold);
+    if (limit <= 0) {
+        append_text(&b, "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in "
+                        "this server. Set latency-monitor-threshold to a number of "
+                        "milliseconds (CONFIG SET latency-monitor-threshold 100) to enable "
+                        "it.\n");
+    } else if (nevents == 0) {
+        int n = snprintf(line, sizeof line, "Dave, no latency spike was observed during the "
+                         "lifetime of this server (threshold: %lld ms).\n", limit);
+        srv_buf_append(&b, line, (size_t)n);
+    } else {
+        int n = snprintf(line, sizeof line, "Latency spikes over %lld ms were observed for "
+                         "%d event(s):\n\n", limit, nevents);
+        srv_buf_append(&b, line, (size_t)n);
+        for (int i = 0; i < nevents; i++) {
+            const lat_event *e = &events[i];
+            long long sum = 0;
+            int first = (e->next + LAT_SAMPLES - e->count) % LAT_SAMPLES;
+            for (int k = 0; k < e->count; k++) {
+                sum += e->ring[(first + k) % LAT_SAMPLES].ms;
+            }
+            n = snprintf(line, sizeof line, "%d. %s: %d latency spikes (average %lldms, "
+                         "worst %lldms, latest %lldms).\n", i + 1, e->name, e->count,
+                         e->count ? sum / e->count : 0, e->max, latest(e)->ms);
+            srv_buf_append(&b, line, (size_t)n);
+        }
+        append_text(&b, "\nAdvice: \"command\" spikes are slow commands (see SLOWLOG); "
+                        "\"gc-gen*\" spikes are collections of the runtime: a higher "
+                        "gc-threshold, or gc paused, moves them out of requests.\n");
+    }
+    srv_reply_verbatim(x->out, b.data != NULL ? b.data : "", b.len);
+    srv_buf_free(&b);
+}
+
+void cmd_latency(ctx *x)
+{
+    pthread_mutex_lock(&lat_lock);
+    if (arg_is(x, 1, "LATEST") && x->argc == 2) {
+        srv_reply_array(x->out, nevents);
+        for (int i = 0; i < nevents; i++) {
+            const lat_event *e = &events[i];
+            srv_reply_array(x->out, 4);
+            srv_reply_bulk(x->out, e->name, strlen(e->name));
+            srv_reply_int(x->out, latest(e)->time);
+            srv_reply_int(x->out, latest(e)->ms);
+            srv_reply_int(x->out, e->max);
+        }
+    } else if (arg_is(x, 1, "HISTORY") && x->argc == 3) {
+        const lat_event *e = find(x->argv[2], x->argl[2]);
+        int n = e != NULL ? e->count : 0;
+        srv_reply_array(x->out, n);
+        for (int k = 0; k < n; k++) {
+            const lat_sample *s = &e->ring[(e->next + LAT_SAMPLES - n + k) % LAT_SAMPLES];
+            srv_reply_array(x->out, 2);
+            srv_reply_int(x->out, s->time);
+            srv_reply_int(x->out, s->ms);
+        }
+    } else if (arg_is(x, 1, "RESET")) {
+        long long reset = 0;
+        if (x->argc == 2) {
+            reset = nevents;
+            nevents = 0;
+        } else {
+            for (size_t j = 2; j < x->argc; j++) {
+                lat_event *e = find(x->argv[j], x->argl[j]);
+                if (e != NULL) {
+                    *e = events[--nevents];
+                    reset++;
+                }
+            }
+        }
+        srv_reply_int(x->out, reset);
+    } else if (arg_is(x, 1, "DOCTOR") && x->argc == 2) {
+        doctor(x);
+    } else if (arg_is(x, 1, "HELP") && x->argc == 2) {
+        size_t n = sizeof latency_help / sizeof latency_help[0];
+        srv_reply_array(x->out, (long long)n);
+        for (size_t i = 0; i < n; i++) {
+            srv_reply_status(x->out, latency_help[i]);
+        }
+    } else {
+        cmd_unknown_subcommand(x, "LATENCY");
+    }
+    pthread_mutex_unlock(&lat_lock);
+}
