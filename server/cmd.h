@@ -295,6 +295,8 @@ void cmd_echo(ctx *x);
 void cmd_quit(ctx *x);
 void cmd_shutdown(ctx *x);
 void cmd_reset(ctx *x);
+/* MEMORY STATS, DOCTOR, MALLOC-STATS, PURGE; false for another subcommand. */
+bool srv_memory_command(ctx *x);
 void cmd_role(ctx *x);
 void cmd_select(ctx *x);
 void cmd_auth(ctx *x);

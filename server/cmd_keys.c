@@ -915,6 +915,14 @@ void cmd_memory(ctx *x)
     if (x->argc == 2 && arg_is(x, 1, "HELP")) {
         static const char *const help[] = {
             "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    estimated, as mwrt keeps no per-value size.",
@@ -927,6 +935,9 @@ void cmd_memory(ctx *x)
             srv_reply_status(x->out, help[i]);
         }
         return;
+    }
+    if (srv_memory_command(x)) {
+        return;     // STATS, DOCTOR, MALLOC-STATS, PURGE (cmd_server.c)
     }
     if (!arg_is(x, 1, "USAGE")) {
         srv_reply_errorf(x->out, "ERR unknown subcommand '%.*s'. Try MEMORY HELP.",

@@ -994,17 +994,184 @@ static void info_server(srv_buf *b)
     info_line(b, "workers:%lld", srv.cfg.workers);
 }
 
+/* The peak of srv_memory_used seen by INFO and MEMORY (any thread). */
+static _Atomic(size_t) memory_peak;
+
+static size_t note_peak(size_t used)
+{
+    size_t p = atomic_load(&memory_peak);
+    while (used > p && !atomic_compare_exchange_weak(&memory_peak, &p, used)) {
+    }
+    return used > p ? used : p;
+}
+
+static void stat_int(srv_buf *b, const char *name, long long v)
+{
+    srv_reply_bulk(b, name, strlen(name));
+    srv_reply_int(b, v);
+}
+
+static void stat_double(srv_buf *b, const char *name, double v)
+{
+    srv_reply_bulk(b, name, strlen(name));
+    srv_reply_double(b, v);
+}
+
+/* MEMORY STATS: Redis's fields, from the runtime's allocator.  The
+ * per-database overheads are the keyspace entries' own bytes (the table
+ * and its entries), the dataset what the allocator holds beyond them. */
+static void memory_stats(ctx *x)
+{
+    mw_alloc_stats a;
+    size_t small;
+    size_t used = srv_memory_used(&a, &small);
+    size_t peak = note_peak(used);
+    size_t rss = rss_bytes();
+    int withkeys = 0;
+    long long keys = 0, overhead = 0;
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_ks_totals t;
+        srv_ks_get_db_totals(db, &t);
+        if (t.keys > 0) {
+            withkeys++;
+            keys += t.keys;
+        }
+    }
+    overhead = keys * (long long)sizeof(srv_entry);
+    long long dataset = (long long)used > overhead ? (long long)used - overhead : 0;
+    srv_reply_map(x->out, 27 + withkeys);
+    stat_int(x->out, "peak.allocated", (long long)peak);
+    stat_int(x->out, "total.allocated", (long long)used);
+    stat_int(x->out, "startup.allocated", 0);
+    stat_int(x->out, "replication.backlog", 0);
+    stat_int(x->out, "clients.slaves", 0);
+    stat_int(x->out, "clients.normal", 0);
+    stat_int(x->out, "cluster.links", 0);
+    stat_int(x->out, "aof.buffer", 0);
+    stat_int(x->out, "lua.caches", 0);
+    stat_int(x->out, "functions.caches", 0);
+    for (int db = 0; db < srv.ndb; db++) {
+        srv_ks_totals t;
+        srv_ks_get_db_totals(db, &t);
+        if (t.keys == 0) {
+            continue;
+        }
+        char name[32];
+        int n = snprintf(name, sizeof name, "db.%d", db);
+        srv_reply_bulk(x->out, name, (size_t)n);
+        srv_reply_map(x->out, 2);
+        stat_int(x->out, "overhead.hashtable.main", t.keys * (long long)sizeof(srv_entry));
+        stat_int(x->out, "overhead.hashtable.expires", 0);
+    }
+    stat_int(x->out, "overhead.total", overhead);
+    stat_int(x->out, "keys.count", keys);
+    stat_int(x->out, "keys.bytes-per-key", keys > 0 ? (long long)used / keys : 0);
+    stat_int(x->out, "dataset.bytes", dataset);
+    stat_double(x->out, "dataset.percentage", used ? 100.0 * (double)dataset / (double)used : 0);
+    stat_double(x->out, "peak.percentage", peak ? 100.0 * (double)used / (double)peak : 0);
+    stat_int(x->out, "allocator.allocated", (long long)used);
+    stat_int(x->out, "allocator.active", (long long)a.bytes_committed);
+    stat_int(x->out, "allocator.resident", (long long)a.bytes_from_os);
+    double afrag = used ? (double)a.bytes_committed / (double)used : 0;
+    stat_double(x->out, "allocator-fragmentation.ratio", afrag);
+    stat_int(x->out, "allocator-fragmentation.bytes", (long long)a.bytes_committed - (long long)used);
+    double arss = a.bytes_from_os ? (double)rss / (double)a.bytes_from_os : 0;
+    stat_double(x->out, "allocator.rss-ratio", arss);
+    stat_int(x->out, "allocator.rss-bytes", (long long)rss - (long long)a.bytes_from_os);
+    stat_double(x->out, "rss-overhead.ratio", used ? (double)rss / (double)used : 0);
+    stat_int(x->out, "rss-overhead.bytes", (long long)rss - (long long)used);
+    stat_double(x->out, "fragmentation", used ? (double)rss / (double)used : 0);
+    stat_int(x->out, "fragmentation.bytes", (long long)rss - (long long)used);
+}
+
+/* MEMORY DOCTOR: Redis's report, on the runtime's figures. */
+static void memory_doctor(ctx *x)
+{
+    mw_alloc_stats a;
+    size_t small;
+    size_t used = srv_memory_used(&a, &small);
+    size_t peak = note_peak(used);
+    size_t rss = rss_bytes();
+    char text[1024];
+    if (used < 5 * 1024 * 1024) {
+        snprintf(text, sizeof text, "Hi Sam, this instance is empty or is using very little "
+                 "memory, my issues detector can't be used in these conditions. Please, leave "
+                 "for your mission on Earth and fill it with some data. The new Sam and I will "
+                 "be back to our programming as soon as I finished rebooting.");
+    } else {
+        double frag = (double)rss / (double)used;
+        bool high_peak = peak > used + used / 2;
+        bool high_frag = frag > 1.4;
+        if (!high_peak && !high_frag) {
+            snprintf(text, sizeof text, "Hi Sam, I can't find any memory issue in your "
+                     "instance. I can only account for what occurs on this base.");
+        } else {
+            snprintf(text, sizeof text, "Sam, I detected a few issues in this instance memory "
+                     "implants:\n\n%s%s\nI'm here to keep you safe, Sam. I want to help you.",
+                     high_peak ? " * Peak memory: in the past this instance used more than "
+                                 "150% the memory that is currently using. The allocator is "
+                                 "normally not able to release memory after a peak, so you "
+                                 "can expect to see a big fragmentation ratio.\n" : "",
+                     high_frag ? " * High fragmentation: the resident set is more than 1.4 "
+                                 "times the memory in use; MEMORY PURGE gives empty arenas "
+                                 "back.\n" : "");
+        }
+    }
+    srv_reply_verbatim(x->out, text, strlen(text));
+}
+
+/* MEMORY MALLOC-STATS: the runtime allocator's figures, as text. */
+static void memory_malloc_stats(ctx *x)
+{
+    mw_alloc_stats a;
+    size_t small;
+    srv_memory_used(&a, &small);
+    srv_buf b = {0};
+    char line[400];
+    int n = snprintf(line, sizeof line, "mwrt allocator: %zu arenas live (%zu bytes from the "
+                     "OS, %zu committed), %zu pools in use, %zu free, %zu large blocks (%zu "
+                     "bytes), %zu heaps\nclass block_size blocks_in_use pools\n", a.arenas_live,
+                     a.bytes_from_os, a.bytes_committed, a.pools_in_use, a.pools_free,
+                     a.large_in_use, a.large_bytes, a.heaps);
+    srv_buf_append(&b, line, (size_t)n);
+    for (int i = 0; i < MW_ALLOC_NUM_CLASSES; i++) {
+        const mw_alloc_class_stats *c = &a.classes[i];
+        if (c->pools == 0 && c->blocks_in_use == 0) {
+            continue;
+        }
+        n = snprintf(line, sizeof line, "%d %zu %zu %zu\n", i, c->block_size, c->blocks_in_use,
+                     c->pools);
+        srv_buf_append(&b, line, (size_t)n);
+    }
+    srv_reply_verbatim(x->out, b.data, b.len);
+    srv_buf_free(&b);
+}
+
+bool srv_memory_command(ctx *x)
+{
+    if (arg_is(x, 1, "STATS") && x->argc == 2) {
+        memory_stats(x);
+    } else if (arg_is(x, 1, "DOCTOR") && x->argc == 2) {
+        memory_doctor(x);
+    } else if (arg_is(x, 1, "MALLOC-STATS") && x->argc == 2) {
+        memory_malloc_stats(x);
+    } else if (arg_is(x, 1, "PURGE") && x->argc == 2) {
+        int r = mw_alloc_purge();
+        (void)r;
+        srv_reply_status(x->out, "OK");
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static void info_memory(srv_buf *b)
 {
-    static _Atomic(size_t) peak;
     mw_alloc_stats a;
     size_t small;
     size_t used = srv_memory_used(&a, &small);
     size_t rss = rss_bytes();
-    size_t p = atomic_load(&peak);
-    while (used > p && !atomic_compare_exchange_weak(&peak, &p, used)) {
-    }
-    p = used > p ? used : p;
+    size_t p = note_peak(used);
     long long maxmem = atomic_load(&srv.maxmemory);
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     size_t total = pages > 0 && psize > 0 ? (size_t)pages * (size_t)psize : 0;

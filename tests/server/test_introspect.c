@@ -6,7 +6,8 @@
  * LIST), TIME and LASTSAVE, CONFIG SET (several at once, all or nothing,
  * duplicate and immutable settings, min-replicas-to-write refusing writes)
  * and CONFIG REWRITE (mwrt: the file it started with, round trip), and
- * the latency monitor (LATEST, HISTORY, DOCTOR, RESET of a slow script).  Fixed replies are compared byte for byte
+ * the latency monitor (LATEST, HISTORY, DOCTOR, RESET of a slow script),
+ * MEMORY STATS, DOCTOR, MALLOC-STATS and PURGE.  Fixed replies are compared byte for byte
  * with Redis 7.0's; COMMAND COUNT is checked against the table's size for
  * mwrt only (Redis has more commands).
  */
@@ -420,6 +421,41 @@ START_TEST(latency_monitor)
 }
 END_TEST
 
+START_TEST(memory_commands)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    redisReply *r = th_cmd(rc, "SET memkey v");
+    freeReplyObject(r);
+    r = th_cmd(rc, "MEMORY STATS");
+    REQUIREF(r->type == REDIS_REPLY_ARRAY && r->elements % 2 == 0, "MEMORY STATS: %d", r->type);
+    bool keys = false, peak = false, db0 = false;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *k = r->element[i]->str;
+        keys |= strcmp(k, "keys.count") == 0 && r->element[i + 1]->integer >= 1;
+        peak |= strcmp(k, "peak.allocated") == 0 && r->element[i + 1]->integer > 0;
+        db0 |= strcmp(k, "db.0") == 0 && r->element[i + 1]->type == REDIS_REPLY_ARRAY;
+    }
+    REQUIRE(keys && peak && db0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "MEMORY DOCTOR");
+    REQUIRE(r->type == REDIS_REPLY_STRING && strstr(r->str, "Sam") != NULL);
+    freeReplyObject(r);
+    r = th_cmd(rc, "MEMORY MALLOC-STATS");
+    REQUIRE(r->type == REDIS_REPLY_STRING && r->len > 0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "MEMORY PURGE");
+    REQUIRE(r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "MEMORY STATS extra");
+    REQUIRE(r->type == REDIS_REPLY_ERROR &&
+            strcmp(r->str, "ERR wrong number of arguments for 'memory|stats' command") == 0);
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_introspect(void)
 {
     TCase *tc = tcase_create("introspect");
@@ -430,5 +466,6 @@ TCase *tcase_introspect(void)
     tcase_add_test(tc, command_introspection);
     tcase_add_test(tc, config_settings);
     tcase_add_test(tc, latency_monitor);
+    tcase_add_test(tc, memory_commands);
     return tc;
 }
