@@ -108,6 +108,7 @@ static int shutdown_runtime(void)
         }
         mw_thread_detach();
     }
+    srv_script_fini();
     r = mw_runtime_free(srv.rt);
     if (r != 0) {
         srv_log("mw_runtime_free: %s", mw_strerror(r));

@@ -1082,6 +1082,7 @@ static void worker_main(void *arg)
     if (r != 0) {
         srv_log("worker %d: loop close: %s", w->index, uv_strerror(r));
     }
+    srv_script_thread_end();
     mw_thread_detach();
 }
 

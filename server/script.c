@@ -363,6 +363,19 @@ static lua_State *interpreter(void)
     return lua;
 }
 
+void srv_script_thread_end(void)
+{
+    if (lua != NULL) {
+        lua_close(lua);
+        lua = NULL;
+    }
+}
+
+void srv_script_fini(void)
+{
+    cache_flush();
+}
+
 /* ======================================================================
  * RESP replies into Lua values
  * ====================================================================== */

@@ -111,6 +111,11 @@ extern const char *srv_config_file;
 extern _Atomic(long long) srv_min_replicas_to_write;
 extern _Atomic(long long) srv_min_replicas_max_lag;
 
+/* Scripts (script.c): close the calling worker's interpreter (at the end
+ * of its thread); free the cache of bodies (at exit). */
+void srv_script_thread_end(void);
+void srv_script_fini(void);
+
 /* The latency monitor watches the collector (latency.c): once, at start,
  * after the runtime exists. */
 void srv_latency_init(void);
