@@ -37,6 +37,7 @@
 #include "cmd.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,12 +676,17 @@ static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
 }
 
 /* Index of the group named so, or where it would go (*found false). */
-static size_t group_index(const srv_stream *s, const char *name, size_t n, bool *found)
+/* Binary search of v, count records sorted by the name (and length) at
+ * those offsets in each, for name: the index of the match (*found), or
+ * where it would go.  Groups and consumers are both kept so. */
+static size_t name_search(void *const *v, size_t count, size_t name_at, size_t len_at,
+                          const char *name, size_t n, bool *found)
 {
-    size_t lo = 0, hi = s->ngroups;
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = name_cmp(s->groups[mid]->name, s->groups[mid]->nlen, name, n);
+        const char *rec = v[mid];
+        int c = name_cmp(*(char *const *)(rec + name_at), *(const size_t *)(rec + len_at), name, n);
         if (c == 0) {
             *found = true;
             return mid;
@@ -693,6 +699,12 @@ static size_t group_index(const srv_stream *s, const char *name, size_t n, bool 
     }
     *found = false;
     return lo;
+}
+
+static size_t group_index(const srv_stream *s, const char *name, size_t n, bool *found)
+{
+    return name_search((void *const *)s->groups, s->ngroups, offsetof(srv_sgroup, name),
+                       offsetof(srv_sgroup, nlen), name, n, found);
 }
 
 static srv_sgroup *group_find(const srv_stream *s, const char *name, size_t n)
@@ -749,22 +761,8 @@ static srv_sgroup *group_new(const char *name, size_t n, const srv_sid *last, lo
 
 static size_t consumer_index(const srv_sgroup *g, const char *name, size_t n, bool *found)
 {
-    size_t lo = 0, hi = g->ncons;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = name_cmp(g->cons[mid]->name, g->cons[mid]->nlen, name, n);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    *found = false;
-    return lo;
+    return name_search((void *const *)g->cons, g->ncons, offsetof(srv_sconsumer, name),
+                       offsetof(srv_sconsumer, nlen), name, n, found);
 }
 
 /* The consumer named so, created if missing (*created, and the
