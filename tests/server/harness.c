@@ -879,3 +879,30 @@ redisReply *th_cmd(redisContext *rc, const char *fmt, ...)
     }
     return r;
 }
+
+long th_blocked_clients(th_conn *c)
+{
+    const char *const argv[] = {"INFO", "clients"};
+    ck_assert_int_eq(th_send_cmd(c, 2, argv, NULL), 0);
+    size_t n;
+    char *r = th_read_reply(c, &n);
+    ck_assert_ptr_nonnull(r);
+    const char *p = strstr(r, "blocked_clients:");
+    ck_assert_ptr_nonnull(p);
+    long v = strtol(p + strlen("blocked_clients:"), NULL, 10);
+    free(r);
+    return v;
+}
+
+void th_wait_blocked(th_conn *c, long n, int line)
+{
+    long v = -1;
+    for (int i = 0; i < 3000; i++) {
+        v = th_blocked_clients(c);
+        if (v == n) {
+            return;
+        }
+        th_sleep_ms(10);
+    }
+    ck_abort_msg("line %d: blocked_clients never became %ld (it is %ld)", line, n, v);
+}

@@ -127,6 +127,12 @@ redisReply *th_cmd(redisContext *rc, const char *fmt, ...);
  * Returns the resulting soft limit. */
 long th_raise_nofile(long n);
 
+/* blocked_clients of INFO clients, asked on c (fails the test without
+ * it); wait_blocked(c, n): poll it (bounded) until it is n. */
+long th_blocked_clients(th_conn *c);
+#define wait_blocked(c, n) th_wait_blocked((c), (n), __LINE__)
+void th_wait_blocked(th_conn *c, long n, int line);
+
 /* Sleep for ms milliseconds. */
 void th_sleep_ms(long ms);
 

@@ -22,35 +22,6 @@
 
 #define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
-/* blocked_clients from INFO clients. */
-static long blocked(th_conn *c)
-{
-    const char *const argv[] = {"INFO", "clients"};
-    ck_assert_int_eq(th_send_cmd(c, 2, argv, NULL), 0);
-    size_t n;
-    char *r = th_read_reply(c, &n);
-    ck_assert_ptr_nonnull(r);
-    const char *p = strstr(r, "blocked_clients:");
-    ck_assert_ptr_nonnull(p);
-    long v = strtol(p + strlen("blocked_clients:"), NULL, 10);
-    free(r);
-    return v;
-}
-
-/* Wait (a bounded number of polls) until n clients are blocked. */
-#define wait_blocked(c, n) wait_blocked_at((c), (n), __LINE__)
-static void wait_blocked_at(th_conn *c, long n, int line)
-{
-    long v = -1;
-    for (int i = 0; i < 3000; i++) {
-        v = blocked(c);
-        if (v == n) {
-            return;
-        }
-        th_sleep_ms(10);
-    }
-    ck_abort_msg("line %d: blocked_clients never became %ld (it is %ld)", line, n, v);
-}
 
 /* Send a request without reading its reply. */
 #define SEND(c, ...)                                                        \
