@@ -869,6 +869,9 @@ static void close_worker_handles(srv_worker *w)
         pthread_mutex_unlock(&srv_mail_lock);
     }
     if (!uv_is_closing((uv_handle_t *)&w->async)) {
+        pthread_mutex_lock(&w->qlock);
+        w->async_open = false;      // no sender reaches it from now on
+        pthread_mutex_unlock(&w->qlock);
         uv_close((uv_handle_t *)&w->async, on_handle_closed);
     }
     if (!uv_is_closing((uv_handle_t *)&w->check)) {
@@ -1038,6 +1041,9 @@ static void worker_main(void *arg)
     if (r == 0) {
         r = uv_async_init(&w->loop, &w->async, on_async);
         w->async.data = w;
+        pthread_mutex_lock(&w->qlock);
+        w->async_open = r == 0;
+        pthread_mutex_unlock(&w->qlock);
         if (r != 0) {
             uv_loop_close(&w->loop);
         }
@@ -1097,6 +1103,12 @@ int srv_worker_start(srv_worker *w, int index, uv_sem_t *started)
 void srv_worker_give_fd(srv_worker *w, int fd)
 {
     pthread_mutex_lock(&w->qlock);
+    if (!w->async_open) {
+        pthread_mutex_unlock(&w->qlock);    // it is stopping: nobody would take fd
+        close(fd);
+        atomic_fetch_sub(&srv.clients, 1);
+        return;
+    }
     if (w->nfds == w->capfds) {
         size_t cap = w->capfds ? w->capfds * 2 : 16;
         int *f = realloc(w->fds, cap * sizeof *f);
@@ -1111,8 +1123,8 @@ void srv_worker_give_fd(srv_worker *w, int fd)
         w->capfds = cap;
     }
     w->fds[w->nfds++] = fd;
-    pthread_mutex_unlock(&w->qlock);
     int r = uv_async_send(&w->async);
+    pthread_mutex_unlock(&w->qlock);
     if (r != 0) {
         srv_log("uv_async_send: %s", uv_strerror(r));
     }
@@ -1120,7 +1132,11 @@ void srv_worker_give_fd(srv_worker *w, int fd)
 
 void srv_worker_stop(srv_worker *w)
 {
-    int r = uv_async_send(&w->async);
+    // A worker woken by something else may already have seen srv.stopping,
+    // stopped and closed its async handle: then there is nothing to wake.
+    pthread_mutex_lock(&w->qlock);
+    int r = w->async_open ? uv_async_send(&w->async) : 0;
+    pthread_mutex_unlock(&w->qlock);
     if (r != 0) {
         srv_log("worker %d: cannot be woken to stop: %s", w->index, uv_strerror(r));
     }

@@ -311,7 +311,12 @@ struct srv_worker {
     bool cron_on, stop_timer_on;
     long long last_commands;
     uint64_t last_cron_us;
-    pthread_mutex_t qlock;      /* guards the fds below */
+    pthread_mutex_t qlock;      /* guards the fds below and async_open */
+    /* Whether async may be sent to: set once it is initialized, cleared
+     * (under qlock) just before the worker closes it, so that a wake-up
+     * from another thread (srv_worker_stop, srv_worker_give_fd) never
+     * reaches a closed handle or loop. */
+    bool async_open;
     int *fds;
     size_t nfds, capfds;
     srv_conn *conns;
