@@ -56,14 +56,21 @@
  * Sharded keyspace.  WATCH sends each owner the keys it owns (one
  * sub-request per owner, "\x01watch <token>", through srv_route); the
  * message holds one token reference per key, which the registration keeps
- * or drops.  EXEC requires every key of the transaction to hash to one
- * slot (Redis Cluster's rule, so the answer does not depend on the number
- * of workers): otherwise, or with a command that spans shards (FLUSHALL,
- * DBSIZE, KEYS, SCAN), it answers CROSSSLOT and discards the transaction.
- * The whole queue then goes to the slot's owner as one request
- * ("\x01exec <token>", the slot's key, then per command "<table
- * index>:<argc>" and its arguments), which checks the token and runs the
- * queue there as one unit, on its proxy connection.
+ * or drops.  At EXEC each queued command must keep Redis Cluster's rule
+ * for a single request (its keys in one slot), and none may span shards
+ * (FLUSHALL, DBSIZE, KEYS, SCAN): otherwise EXEC answers CROSSSLOT and
+ * discards the transaction, so the answer does not depend on the number
+ * of workers.  The transaction as a whole may name any slots.  When all
+ * its commands have keys of one other worker, the whole queue goes there
+ * as one request ("\x01exec <token>", one of its keys, then per command
+ * "<table index>:<argc>" and its arguments), which checks the token and
+ * runs the queue as one unit on its proxy connection.  When it names
+ * several workers, or mixes in commands without keys, srv_txn_run
+ * (shard.c) parks every other worker it names and runs the commands one
+ * by one at their owners, the keyless ones here: atomic across shards.
+ * The token is checked once all are parked (a watched key on a shard the
+ * queue does not touch may change after that: the EXEC is then ordered
+ * before that write).
  */
 #include "cmd.h"
 
@@ -539,49 +546,44 @@ void cmd_unwatch(ctx *x)
     srv_buf_append(x->out, "+OK\r\n", 5);
 }
 
-/* Sharded EXEC: send the queue to the owner of its one slot, or run it
- * here; false if it is to run here. */
-static bool exec_route(ctx *x)
+/* EXEC's queue across shards (srv_txn_run's callbacks). */
+typedef struct exec_run {
+    ctx *x;
+    srv_multi *m;
+} exec_run;
+
+static bool exec_ready(void *arg)
+{
+    exec_run *r = arg;
+    srv_conn *conn = r->x->c;
+    bool failed = watch_failed(conn->watch);
+    unwatch_all(conn, true);
+    if (failed) {
+        srv_reply_null_array(r->x->out);
+        return false;
+    }
+    srv_reply_array(r->x->out, (long long)r->m->count);
+    return true;
+}
+
+static void exec_local(void *arg, size_t i)
+{
+    exec_run *r = arg;
+    queued *q = r->m->q[i];
+    ctx y = {.c = r->x->c, .out = r->x->out, .argc = q->argc, .argv = q->argv, .argl = q->argl};
+    size_t at = y.out->len;
+    cmd_run(&y, q->cmd);
+    cmd_note_call(q->cmd, y.out->len > at && y.out->data[at] == '-');
+}
+
+/* Send the whole queue to worker `owner` as one request, which runs it
+ * there as one unit (multi_routed); key0 is one of its keys. */
+static void exec_send(ctx *x, const char *key0, size_t key0l)
 {
     srv_multi *m = x->c->multi;
-    int slot = -1;
-    const char *key0 = NULL;
-    size_t key0l = 0, nargs = 2;
+    size_t nargs = 2;
     for (size_t i = 0; i < m->count; i++) {
-        const queued *q = m->q[i];
-        srv_route_kind r = q->cmd->keys.route;
-        if (r == SRV_ROUTE_ALL_SUM || r == SRV_ROUTE_ALL_OK || r == SRV_ROUTE_ALL_CONCAT ||
-            r == SRV_ROUTE_SCAN) {
-            slot = -2;
-            break;
-        }
-        nargs += 1 + q->argc;
-        size_t first, last, step;
-        srv_keyspec ks = request_keys(q->cmd, q->argc, (const char **)q->argv, q->argl);
-        if (!key_range(&ks, q->argc, &first, &last, &step)) {
-            continue;
-        }
-        for (size_t k = first; k <= last && slot != -2; k += step) {
-            int s = (int)srv_key_slot(q->argv[k], q->argl[k]);
-            if (slot == -1) {
-                slot = s;
-                key0 = q->argv[k];
-                key0l = q->argl[k];
-            } else if (s != slot) {
-                slot = -2;
-            }
-        }
-        if (slot == -2) {
-            break;
-        }
-    }
-    if (slot == -2) {
-        discard(x->c);
-        srv_reply_error(x->out, E_CROSSSLOT);
-        return true;
-    }
-    if (slot < 0 || srv_slot_owner[slot] == srv_self->index) {
-        return false;
+        nargs += 1 + m->q[i]->argc;
     }
     const char **av = malloc(nargs * sizeof *av);
     size_t *al = malloc(nargs * sizeof *al);
@@ -590,9 +592,8 @@ static bool exec_route(ctx *x)
         free(av);
         free(al);
         free(nums);
-        discard(x->c);
         srv_reply_error(x->out, E_NOMEM);
-        return true;
+        return;
     }
     srv_watch *w = x->c->watch;
     if (w != NULL) {
@@ -620,8 +621,80 @@ static bool exec_route(ctx *x)
     free(av);
     free(al);
     free(nums);
-    discard(x->c);
-    return true;
+}
+
+/* Sharded EXEC with two or more workers: false if the queue is to run
+ * here as it would unsharded.  Each queued command keeps Redis Cluster's
+ * rule for one request (its keys in one slot), and none may ask every
+ * shard (FLUSHALL, DBSIZE, KEYS, SCAN): else CROSSSLOT, and nothing runs.
+ * A queue whose commands all have keys of one other worker goes there
+ * as one request; one that names several workers, or mixes in commands
+ * without keys (run here, on the client's connection: SELECT, CLIENT
+ * SETNAME), runs through srv_txn_run, atomic across the shards. */
+static bool exec_route(ctx *x)
+{
+    srv_multi *m = x->c->multi;
+    int me = srv_self->index;
+    srv_txn_step *steps = malloc((m->count + 1) * sizeof *steps);
+    if (steps == NULL) {
+        discard(x->c);
+        srv_reply_error(x->out, E_NOMEM);
+        return true;
+    }
+    int one = -1;              // the owner of the keys, while there is one
+    bool several = false, keyless = false, crossslot = false;
+    const char *key0 = NULL;
+    size_t key0l = 0;
+    for (size_t i = 0; i < m->count && !crossslot; i++) {
+        const queued *q = m->q[i];
+        srv_route_kind r = q->cmd->keys.route;
+        crossslot = r == SRV_ROUTE_ALL_SUM || r == SRV_ROUTE_ALL_OK || r == SRV_ROUTE_ALL_CONCAT ||
+                    r == SRV_ROUTE_SCAN;
+        steps[i] = (srv_txn_step){me, q->argc, q->argv, q->argl};
+        size_t first, last, step;
+        srv_keyspec ks = request_keys(q->cmd, q->argc, (const char **)q->argv, q->argl);
+        if (crossslot || !key_range(&ks, q->argc, &first, &last, &step)) {
+            keyless = true;
+            continue;
+        }
+        unsigned slot = srv_key_slot(q->argv[first], q->argl[first]);
+        for (size_t k = first + step; k <= last && !crossslot; k += step) {
+            crossslot = srv_key_slot(q->argv[k], q->argl[k]) != slot;
+        }
+        steps[i].owner = srv_slot_owner[slot];
+        if (one == -1) {
+            one = steps[i].owner;
+            key0 = q->argv[first];
+            key0l = q->argl[first];
+        } else if (one != steps[i].owner) {
+            several = true;
+        }
+    }
+    bool here = false;
+    if (crossslot) {
+        srv_reply_error(x->out, E_CROSSSLOT);
+    } else if (!several && (one == -1 || one == me)) {
+        here = true;
+    } else if (!several && !keyless) {
+        exec_send(x, key0, key0l);
+    } else {
+        exec_run r = {x, m};
+        srv_txn_ops ops = {exec_ready, exec_local, &r};
+        int done = srv_txn_run(x->c, steps, m->count, &ops, x->out);
+        if (done == SRV_TXN_NOMEM) {
+            srv_reply_error(x->out, E_NOMEM);
+        }
+        for (size_t i = 0; done == SRV_TXN_RAN && i < m->count; i++) {
+            if (steps[i].owner != me) {
+                cmd_note_call(m->q[i]->cmd, false);  // a failure is counted where it ran
+            }
+        }
+    }
+    free(steps);
+    if (!here) {
+        discard(x->c);
+    }
+    return !here;
 }
 
 void cmd_exec(ctx *x)

@@ -144,8 +144,9 @@ void cmd_select(ctx *x)
         return;
     }
     if (srv.cfg.sharded && srv_self != NULL && x->c == srv_self->proxy && !x->c->in_script) {
-        // Queued in a transaction that runs at its slot's owner: the
-        // client's own connection would not follow.
+        // Run for another worker: the client's own connection would not
+        // follow.  Transactions never send it (keyless commands of a queue
+        // run on the client's worker, cmd_multi.c); this is a safety net.
         srv_reply_error(x->out, "ERR SELECT inside MULTI is not supported by the sharded keyspace");
         return;
     }

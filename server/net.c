@@ -367,8 +367,7 @@ static void on_check(uv_check_t *h)
     srv_worker *w = h->data;
     bool sharded = srv.cfg.sharded;
     srv_pubsub_flush(w);  // messages published elsewhere go before what runs now
-    if (w->pending == NULL &&
-        (!sharded || atomic_load_explicit(&w->mailbox, memory_order_relaxed) == NULL)) {
+    if (w->pending == NULL && (!sharded || !srv_mail_waiting(w))) {
         if (sharded) {
             check_drained(w);
         }
@@ -424,7 +423,7 @@ static void on_check(uv_check_t *h)
     srv_pubsub_flush(w);  // what this batch published to this worker's clients
     if (sharded) {
         atomic_store(&w->awake, false);  // then look: see srv_mail_send
-        if (w->pending != NULL || atomic_load(&w->mailbox) != NULL) {
+        if (w->pending != NULL || srv_mail_waiting(w)) {
             srv_worker_wake(w);  // more than CHECK_ROUNDS worth: come back at once
         }
         check_drained(w);

@@ -342,6 +342,9 @@ struct srv_worker {
     _Atomic(bool) awake;
     _Atomic(uint64_t) thread_id;  /* mw_thread_id once confined (INFO gc) */
     struct srv_outq *outq;      /* [nworkers]: newest first */
+    /* Messages set aside while a transaction across shards ran (oldest
+     * first; run by the next srv_mail_run).  This worker's only. */
+    struct srv_msg *stash, *stash_tail;
     long long inflight;         /* requests sent, replies not yet back */
     srv_conn *proxy;            /* runs requests on behalf of other workers */
     uv_sem_t *started;
@@ -919,6 +922,8 @@ extern __thread srv_worker *srv_self;
  * still holds. */
 size_t srv_mail_run(srv_worker *w);
 void srv_mail_send(srv_worker *w);
+/* Whether w has mail to run (in its mailbox, or set aside). */
+bool srv_mail_waiting(srv_worker *w);
 void srv_conn_free_parts(srv_conn *c);
 /* net.c: a part of conn's chain completed; run what waited behind it, or
  * free conn if it was closed meanwhile and nothing else waits. */
@@ -944,6 +949,30 @@ srv_msg *srv_mail_hold(long long *client_id);
 void srv_mail_release(srv_msg *m, srv_buf *reply);
 bool srv_mail_is_from(const srv_msg *m, const srv_conn *c);
 void srv_mail_cancel(srv_conn *c, int owner);
+
+/* A transaction across shards (shard.c): run n requests as one unit, in
+ * order, request i on worker steps[i].owner (this worker's index: by
+ * ops->local, which appends its reply to out itself).  Every other owner
+ * named is parked from before the first request until after the last,
+ * so nothing else runs on those shards in between.  ops->ready is called
+ * once they are all parked: false, and nothing runs.  The replies of the
+ * other owners' requests are appended to out in order.  Returns
+ * SRV_TXN_RAN, SRV_TXN_REFUSED (ready said no) or SRV_TXN_NOMEM (nothing
+ * ran).  Needs the keyspace; runs inside the check callback. */
+typedef struct srv_txn_step {
+    int owner;
+    size_t argc;
+    const char *const *argv;
+    const size_t *argl;
+} srv_txn_step;
+typedef struct srv_txn_ops {
+    bool (*ready)(void *arg);
+    void (*local)(void *arg, size_t i);
+    void *arg;
+} srv_txn_ops;
+enum { SRV_TXN_RAN, SRV_TXN_REFUSED, SRV_TXN_NOMEM };
+int srv_txn_run(srv_conn *c, const srv_txn_step *steps, size_t n, const srv_txn_ops *ops,
+                srv_buf *out);
 
 /* The lock that orders closing of mail handles against the last wake-up. */
 extern pthread_mutex_t srv_mail_lock;

@@ -53,6 +53,9 @@
  *     part before it has been.
  *   - Objects never cross: a message carries request bytes one way and
  *     reply bytes the other; values stay with the worker that owns them.
+ *   - EXEC of a queue over several workers parks them all and runs its
+ *     commands one by one at their owners (Transactions across shards,
+ *     below).
  *   - A blocking command that has to wait keeps its message at the owner
  *     (srv_mail_hold) until it is answered (srv_mail_release); a cancel
  *     message from the origin, whose client left, makes the owner answer
@@ -61,9 +64,11 @@
 #include "server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 uint16_t srv_slot_owner[SRV_SLOTS];
 __thread srv_worker *srv_self;
@@ -118,6 +123,10 @@ unsigned srv_key_slot(const char *key, size_t n)
  * Messages and mailboxes
  * ====================================================================== */
 
+/* Messages of a transaction across shards: park (stop running anything
+ * else until the end), one request of the transaction, the end. */
+typedef enum srv_txn_kind { TXN_NONE, TXN_PARK, TXN_STEP, TXN_END } srv_txn_kind;
+
 typedef struct srv_msg {
     struct srv_msg *next;
     srv_worker *from;           /* where the reply goes */
@@ -128,6 +137,7 @@ typedef struct srv_msg {
     int db;                     /* the client's database (SELECT) */
     bool is_reply;
     bool is_cancel;             /* conn left: drop its held request (blocking.c) */
+    srv_txn_kind txn;           /* part of a transaction across shards (below) */
     size_t argc;
     const char **argv;          /* into the message's own bytes */
     size_t *argl;
@@ -187,34 +197,41 @@ static void outq_add(srv_worker *self, int to, srv_msg *m)
     }
 }
 
+/* Push the chain head..tail (newest first) to worker `to`'s mailbox with
+ * one compare-and-swap, and wake it unless it will look anyway. */
+static void push_chain(srv_worker *self, srv_worker *to, srv_msg *head, srv_msg *tail)
+{
+    srv_msg *old = atomic_load_explicit(&to->mailbox, memory_order_relaxed);
+    do {
+        tail->next = old;
+    } while (!atomic_compare_exchange_weak_explicit(&to->mailbox, &old, head,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    bump(&self->batches);
+    // A target inside its check callback reads its mailbox again before
+    // it sleeps: it clears `awake` and then looks (net.c, and mail_wait
+    // below), we pushed and then look at `awake`, both sequentially
+    // consistent, so one of the two sees the other and no message sleeps
+    // unseen.
+    if (atomic_load(&to->awake)) {
+        return;
+    }
+    // The target's mail handle is open: it closes only after every worker
+    // is drained, and this one is not (it has something in flight, or it
+    // is answering a worker that has).
+    bump(&self->wakeups);
+    srv_worker_wake(to);
+}
+
 void srv_mail_send(srv_worker *w)
 {
     for (int t = 0; t < srv.nworkers; t++) {
         srv_outq *q = &w->outq[t];
-        if (q->head == NULL) {
-            continue;
+        if (q->head != NULL) {
+            srv_msg *head = q->head, *tail = q->tail;
+            q->head = q->tail = NULL;
+            push_chain(w, &srv.workers[t], head, tail);
         }
-        srv_worker *to = &srv.workers[t];
-        srv_msg *old = atomic_load_explicit(&to->mailbox, memory_order_relaxed);
-        do {
-            q->tail->next = old;
-        } while (!atomic_compare_exchange_weak_explicit(&to->mailbox, &old, q->head,
-                                                        memory_order_seq_cst,
-                                                        memory_order_relaxed));
-        q->head = q->tail = NULL;
-        bump(&w->batches);
-        // A target inside its check callback reads its mailbox again
-        // before it sleeps: it clears `awake` and then looks (net.c), we
-        // pushed and then look at `awake`, both sequentially consistent,
-        // so one of the two sees the other and no message sleeps unseen.
-        if (atomic_load(&to->awake)) {
-            continue;
-        }
-        // The target's mail handle is open: it closes only after every
-        // worker is drained, and this one is not (it has something in
-        // flight, or it is answering a worker that has).
-        bump(&w->wakeups);
-        srv_worker_wake(to);
     }
 }
 
@@ -786,12 +803,12 @@ void srv_mail_cancel(srv_conn *c, int owner)
     srv_mail_send(srv_self);
 }
 
-size_t srv_mail_run(srv_worker *w)
+/* ------------------------------------------------------------ the mailbox */
+
+/* Take everything in w's mailbox, oldest first; NULL if it is empty. */
+static srv_msg *mail_take(srv_worker *w)
 {
     srv_msg *m = atomic_exchange_explicit(&w->mailbox, NULL, memory_order_acquire);
-    if (m == NULL) {
-        return 0;
-    }
     srv_msg *fifo = NULL;  // the list came newest first
     while (m != NULL) {
         srv_msg *next = m->next;
@@ -799,47 +816,366 @@ size_t srv_mail_run(srv_worker *w)
         fifo = m;
         m = next;
     }
+    return fifo;
+}
+
+/* Wait, idle, up to timeout_ms for mail and take it all (NULL if none
+ * came).  For the waits of a transaction across shards, which run inside
+ * the check callback: the loop is not polling, so this polls the eventfd
+ * itself (net.c's handle then reads an empty counter, which it ignores). */
+static srv_msg *mail_wait(srv_worker *w, int timeout_ms)
+{
+    srv_msg *m = mail_take(w);
+    if (m != NULL) {
+        return m;
+    }
+    atomic_store(&w->awake, false);  // then look: see push_chain
+    if (atomic_load(&w->mailbox) == NULL && w->mail_fd >= 0) {
+        struct pollfd p = {.fd = w->mail_fd, .events = POLLIN};
+        mw_idle_begin();
+        (void)poll(&p, 1, timeout_ms);  // EINTR or a timeout: the caller looks again
+        mw_idle_end();
+        uint64_t n;
+        (void)!read(w->mail_fd, &n, sizeof n);
+    }
+    atomic_store(&w->awake, true);
+    return mail_take(w);
+}
+
+/* The list a followed by the list b. */
+static srv_msg *concat(srv_msg *a, srv_msg *b)
+{
+    if (a == NULL) {
+        return b;
+    }
+    srv_msg *t = a;
+    while (t->next != NULL) {
+        t = t->next;
+    }
+    t->next = b;
+    return a;
+}
+
+/* Set the list m aside, after what is set aside already: the next
+ * srv_mail_run (or a coordinator waiting for txn_lock) runs it before
+ * anything newer. */
+static void stash_add(srv_worker *w, srv_msg *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    if (w->stash == NULL) {
+        w->stash = m;
+    } else {
+        w->stash_tail->next = m;
+    }
+    while (m->next != NULL) {
+        m = m->next;
+    }
+    w->stash_tail = m;
+}
+
+static srv_msg *stash_take(srv_worker *w)
+{
+    srv_msg *m = w->stash;
+    w->stash = w->stash_tail = NULL;
+    return m;
+}
+
+bool srv_mail_waiting(srv_worker *w)
+{
+    // Sequentially consistent: net.c calls it after clearing `awake`.
+    return w->stash != NULL || atomic_load(&w->mailbox) != NULL;
+}
+
+static srv_msg *txn_serve(srv_worker *w, srv_msg *park);
+
+/* Run a request another worker sent: its reply goes back at the end of
+ * the round, unless a blocking command keeps it (srv_mail_hold). */
+static void run_request(srv_worker *w, srv_msg *m)
+{
+    srv_msg *was_running = running;
+    bool was_held = held;
+    running = m;
+    held = false;
+    w->proxy->resp = m->resp;
+    w->proxy->db = m->db;
+    srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
+    if (!held) {
+        m->is_reply = true;
+        outq_add(w, m->from->index, m);
+    }
+    running = was_running;
+    held = was_held;
+}
+
+/* A reply to a request this worker sent: into its part; the connection's
+ * completed parts go out. */
+static void take_reply(srv_worker *w, srv_msg *m)
+{
+    srv_part *p = m->part;
+    srv_conn *c = m->conn;
+    srv_buf t = p->sub[m->sub];
+    p->sub[m->sub] = m->reply;
+    m->reply = t;
+    p->pending--;
+    w->inflight--;
+    if (p->pending == 0) {
+        if (!p->mute) {
+            combine(p, &p->buf);
+        }
+        c->nwait--;
+        chain_drain(c);
+        srv_conn_replied(c);
+    }
+    msg_free(m);
+}
+
+/* Run the list of messages in order; the number run.  inside: called from
+ * within a command (a coordinator waiting for txn_lock, transactions
+ * below), where replies and cancels are set aside - a reply may run its
+ * connection's next requests, which must wait for the command - while
+ * requests run now, in their order: a sender's requests keep theirs. */
+static size_t run_list(srv_worker *w, srv_msg *list, bool inside)
+{
     size_t n = 0;
-    for (m = fifo; m != NULL; n++) {
-        srv_msg *next = m->next;
-        if (m->is_cancel) {
+    for (srv_msg *m = list, *next; m != NULL; m = next, n++) {
+        next = m->next;
+        m->next = NULL;
+        if (m->txn == TXN_PARK && !m->is_reply) {
+            // What came with the park ran before it; what came while the
+            // transaction ran follows the rest of this list.
+            next = concat(next, txn_serve(w, m));
+        } else if (m->txn != TXN_NONE) {
+            // Steps, ends and transaction replies are taken by the waits
+            // below only: one here is a bug.
+            srv_log("worker %d: a transaction message out of place (dropped)", w->index);
+            msg_free(m);
+        } else if (inside && (m->is_reply || m->is_cancel)) {
+            stash_add(w, m);
+        } else if (m->is_cancel) {
             srv_blk_cancel_held(m->conn);
             msg_free(m);
         } else if (!m->is_reply) {
-            running = m;
-            held = false;
-            w->proxy->resp = m->resp;
-            w->proxy->db = m->db;
-            srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
-            running = NULL;
-            if (!held) {
-                m->is_reply = true;
-                outq_add(w, m->from->index, m);
-            }
+            run_request(w, m);
             if ((n + 1) % SRV_SAFEPOINT_EVERY == 0) {
                 mw_safepoint();
             }
         } else {
-            srv_part *p = m->part;
-            srv_conn *c = m->conn;
-            srv_buf t = p->sub[m->sub];
-            p->sub[m->sub] = m->reply;
-            m->reply = t;
-            p->pending--;
-            w->inflight--;
-            if (p->pending == 0) {
-                if (!p->mute) {
-                    combine(p, &p->buf);
-                }
-                c->nwait--;
-                chain_drain(c);
-                srv_conn_replied(c);
-            }
-            msg_free(m);
+            take_reply(w, m);
         }
-        m = next;
     }
     return n;
+}
+
+size_t srv_mail_run(srv_worker *w)
+{
+    // What was set aside came before what is in the mailbox.
+    srv_msg *list = concat(stash_take(w), mail_take(w));
+    return list == NULL ? 0 : run_list(w, list, false);
+}
+
+/* ======================================================================
+ * Transactions across shards
+ *
+ * EXEC of a queue whose commands belong to two or more workers runs
+ * here.  The worker of the client (the coordinator) first sends what it
+ * has queued for other workers (so the client's earlier requests reach
+ * their owners before the transaction), takes txn_lock, asks every other
+ * worker the queue names to park and waits until all have answered; a
+ * parked worker runs nothing but the transaction's requests until the end
+ * message, setting every other message aside (its own clients wait too:
+ * it is inside its check callback).  The coordinator then runs the queue
+ * in order - its own commands here, the others one at a time at their
+ * owner, waiting for each reply - and sends the end.  So from the first
+ * command to the last no other request runs on any shard the transaction
+ * touches: a request on one of its keys runs before the transaction or
+ * after all of it.
+ *
+ * Invariants.
+ *   - One transaction across shards at a time (txn_lock).  A coordinator
+ *     waits for parked workers only, and a parked worker waits for its
+ *     coordinator only, which holds the lock; so no cycle of waits forms.
+ *     A worker that finds the lock taken waits for it without blocking
+ *     the holder: it keeps running the requests it is sent, in order, and
+ *     serves a park that comes meanwhile (run_list, inside).
+ *   - Every message of a transaction is allocated before the lock is
+ *     taken: once workers are parked, nothing can fail before the end
+ *     message releases them.
+ *   - Order.  A worker runs the messages of each sender in the order they
+ *     were sent: what it sets aside (w->stash, a parked worker's list)
+ *     runs before anything that arrived later; only replies and cancels,
+ *     whose order against requests does not matter, are set aside while
+ *     requests go on running.
+ * ====================================================================== */
+
+static pthread_mutex_t txn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Send m to worker `to` now (not at the end of the round). */
+static void push_now(srv_worker *self, int to, srv_msg *m)
+{
+    m->next = NULL;
+    push_chain(self, &srv.workers[to], m, m);
+}
+
+/* Parked for the transaction whose park message this is: answer it, run
+ * its steps until its end, and return everything else that came
+ * meanwhile, oldest first. */
+static srv_msg *txn_serve(srv_worker *w, srv_msg *park)
+{
+    int coord = park->from->index;
+    park->is_reply = true;
+    push_now(w, coord, park);
+    srv_msg *aside = NULL, *aside_tail = NULL;
+    bool done = false;
+    while (!done) {
+        for (srv_msg *m = mail_wait(w, 100), *next; m != NULL; m = next) {
+            next = m->next;
+            m->next = NULL;
+            if (!done && !m->is_reply && m->txn == TXN_STEP) {
+                // running is not this request: nothing waits inside a transaction.
+                srv_msg *was_running = running;
+                running = NULL;
+                w->proxy->resp = m->resp;
+                w->proxy->db = m->db;
+                srv_execute_routed(w->proxy, &m->reply, m->argc, m->argv, m->argl);
+                running = was_running;
+                m->is_reply = true;
+                push_now(w, coord, m);
+            } else if (!done && !m->is_reply && m->txn == TXN_END) {
+                msg_free(m);
+                done = true;
+            } else {
+                // Anything else, another park included: after this one.
+                if (aside == NULL) {
+                    aside = m;
+                } else {
+                    aside_tail->next = m;
+                }
+                aside_tail = m;
+            }
+        }
+    }
+    return aside;
+}
+
+/* Wait for the reply of kind `kind` from a parked worker; set aside
+ * everything else.  Only the lock holder waits here, so no park comes. */
+static srv_msg *txn_wait_reply(srv_worker *self, srv_txn_kind kind)
+{
+    for (;;) {
+        srv_msg *got = NULL;
+        for (srv_msg *m = mail_wait(self, 100), *next; m != NULL; m = next) {
+            next = m->next;
+            m->next = NULL;
+            if (got == NULL && m->is_reply && m->txn == kind) {
+                got = m;
+            } else {
+                stash_add(self, m);
+            }
+        }
+        if (got != NULL) {
+            return got;
+        }
+    }
+}
+
+/* Take txn_lock; while another worker holds it, go on running what is
+ * sent here (the holder may be waiting for this worker to park). */
+static void txn_lock_take(srv_worker *self)
+{
+    while (pthread_mutex_trylock(&txn_lock) != 0) {
+        srv_msg *list = stash_take(self);
+        run_list(self, concat(list, mail_wait(self, 1)), true);
+    }
+}
+
+int srv_txn_run(srv_conn *c, const srv_txn_step *steps, size_t n, const srv_txn_ops *ops,
+                srv_buf *out)
+{
+    srv_worker *self = srv_self;
+    int nw = srv.nworkers;
+    srv_msg **step = calloc(n + 1, sizeof *step);
+    srv_msg **park = calloc((size_t)nw, sizeof *park);
+    srv_msg **end = calloc((size_t)nw, sizeof *end);
+    bool ok = step != NULL && park != NULL && end != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        int o = steps[i].owner;
+        if (o == self->index) {
+            continue;
+        }
+        step[i] = msg_new(steps[i].argc, steps[i].argv, steps[i].argl);
+        if (park[o] == NULL) {
+            park[o] = msg_new(0, NULL, NULL);
+            end[o] = msg_new(0, NULL, NULL);
+        }
+        ok = step[i] != NULL && park[o] != NULL && end[o] != NULL;
+    }
+    int result = SRV_TXN_NOMEM;
+    if (ok) {
+        srv_mail_send(self);  // the client's earlier requests go first
+        txn_lock_take(self);
+        srv_ks_use(c->db);  // requests run meanwhile chose their own
+        int parked = 0;
+        for (int o = 0; o < nw; o++) {
+            if (park[o] != NULL) {
+                park[o]->txn = TXN_PARK;
+                park[o]->from = self;
+                push_now(self, o, park[o]);
+                parked++;
+            }
+        }
+        for (int i = 0; i < parked; i++) {
+            msg_free(txn_wait_reply(self, TXN_PARK));
+        }
+        result = SRV_TXN_REFUSED;
+        if (ops->ready(ops->arg)) {
+            result = SRV_TXN_RAN;
+            for (size_t i = 0; i < n; i++) {
+                if (step[i] == NULL) {
+                    ops->local(ops->arg, i);
+                    continue;
+                }
+                srv_msg *m = step[i];
+                step[i] = NULL;
+                m->txn = TXN_STEP;
+                m->from = self;
+                m->resp = c->resp;
+                m->db = c->db;  // as a SELECT queued before it left it
+                push_now(self, steps[i].owner, m);
+                m = txn_wait_reply(self, TXN_STEP);
+                srv_buf_append(out, m->reply.data, m->reply.len);
+                out->oom = out->oom || m->reply.oom;
+                msg_free(m);
+            }
+        }
+        for (int o = 0; o < nw; o++) {
+            if (end[o] != NULL) {
+                end[o]->txn = TXN_END;
+                end[o]->from = self;
+                push_now(self, o, end[o]);
+                end[o] = NULL;
+            }
+        }
+        pthread_mutex_unlock(&txn_lock);
+    }
+    for (size_t i = 0; step != NULL && i < n; i++) {
+        if (step[i] != NULL) {
+            msg_free(step[i]);
+        }
+    }
+    for (int o = 0; o < nw; o++) {
+        if (!ok && park != NULL && park[o] != NULL) {
+            msg_free(park[o]);
+        }
+        if (end != NULL && end[o] != NULL) {
+            msg_free(end[o]);
+        }
+    }
+    free(step);
+    free(park);
+    free(end);
+    return result;
 }
 
 /* Per-worker set-up and tear-down of what is here. */

@@ -8,10 +8,10 @@
  * makes EXEC answer a null array; reads do not; after EXEC or DISCARD
  * nothing is watched.  A client that leaves in the middle of a transaction
  * leaves nothing behind (the server's debug build checks its tables after
- * every command, and STOP requires a clean exit).  The sharded entry also
- * checks mwrt's own rule for transactions across slots (CROSSSLOT); the
- * other tests keep each transaction's keys in one slot ({hash tags}), so
- * they run unchanged there.
+ * every command, and STOP requires a clean exit).  Transactions over keys
+ * of several slots are atomic in every layout (sharded: across workers);
+ * the sharded entry also checks mwrt's rule that each queued command keeps
+ * its keys in one slot (CROSSSLOT).
  */
 #include "harness.h"
 
@@ -483,6 +483,101 @@ START_TEST(exec_atomic)
 }
 END_TEST
 
+/* The same across slots: {foo} and {bar} are on different workers when
+ * the keyspace is sharded.  Two writers, whose connections may be on
+ * different workers, run transactions that increment {foo}a and {bar}a,
+ * pause (a busy script, on the client's worker), then increment {foo}b and
+ * {bar}b; readers read each pair with one MGET.  Were a transaction
+ * seen half done, some MGET would find a pair unequal; and a transaction
+ * reading all four sees them equal. */
+static void *slots_writer(void *arg)
+{
+    redisContext *rc = th_redis(arg);
+    if (rc == NULL) {
+        return "no connection";
+    }
+    const char *bad = NULL;
+    for (int i = 0; i < ATOMIC_ROUNDS / 2 && bad == NULL; i++) {
+        redisAppendCommand(rc, "MULTI");
+        redisAppendCommand(rc, "INCR {foo}a");
+        redisAppendCommand(rc, "INCR {bar}a");
+        // A wider window to see into: a keyless script, run on the client's worker.
+        redisAppendCommand(rc, "EVAL %s 0", "for i = 1, 20000 do end return 1");
+        redisAppendCommand(rc, "INCR {foo}b");
+        redisAppendCommand(rc, "INCR {bar}b");
+        redisAppendCommand(rc, "EXEC");
+        for (int k = 0; k < 7; k++) {
+            redisReply *r;
+            if (redisGetReply(rc, (void **)&r) != REDIS_OK) {
+                bad = "I/O error";
+                break;
+            }
+            if (k == 6 && (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+                           r->element[0]->integer != r->element[3]->integer ||
+                           r->element[1]->integer != r->element[4]->integer)) {
+                bad = "EXEC's INCRs disagree";
+            }
+            freeReplyObject(r);
+        }
+    }
+    redisFree(rc);
+    return (void *)bad;
+}
+
+/* The integer values of a reply's elements (nil: 0). */
+static void pair_of(redisReply *r, long long *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = r->element[i]->str ? atoll(r->element[i]->str) : 0;
+    }
+}
+
+START_TEST(exec_atomic_slots)
+{
+    START();
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, slots_writer, &th_srv), 0);
+    }
+    redisContext *rc[2] = {RCONNECT(), RCONNECT()};
+    long long seen = 0, v[4];
+    for (int i = 0; i < 4 * ATOMIC_ROUNDS && seen < ATOMIC_ROUNDS; i++) {
+        redisContext *r1 = rc[i % 2];
+        redisReply *r = th_cmd(r1, i % 4 < 2 ? "MGET {foo}a {foo}b" : "MGET {bar}a {bar}b");
+        REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        pair_of(r, v, 2);
+        REQUIREF(v[0] == v[1], "%s: a=%lld b=%lld, a transaction half done",
+                 i % 4 < 2 ? "{foo}" : "{bar}", v[0], v[1]);
+        freeReplyObject(r);
+        if (i % 8 == 0) {
+            freeReplyObject(th_cmd(r1, "MULTI"));
+            freeReplyObject(th_cmd(r1, "MGET {foo}a {foo}b"));
+            freeReplyObject(th_cmd(r1, "MGET {bar}a {bar}b"));
+            r = th_cmd(r1, "EXEC");
+            REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+            pair_of(r->element[0], v, 2);
+            pair_of(r->element[1], v + 2, 2);
+            REQUIREF(v[0] == v[1] && v[1] == v[2] && v[2] == v[3],
+                     "EXEC read %lld %lld %lld %lld", v[0], v[1], v[2], v[3]);
+            seen = v[0];
+            freeReplyObject(r);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        void *err;
+        pthread_join(t[i], &err);
+        ck_assert_msg(err == NULL, "writer: %s", (const char *)err);
+    }
+    redisReply *r = th_cmd(rc[0], "MGET {foo}a {bar}b");
+    ck_assert_str_eq(r->element[0]->str, "1000");
+    ck_assert_str_eq(r->element[1]->str, "1000");
+    freeReplyObject(r);
+    redisFree(rc[0]);
+    redisFree(rc[1]);
+    STOP();
+}
+END_TEST
+
 /* Clients that leave mid-transaction, or while watching: nothing queued
  * runs, and the server keeps going (and exits cleanly). */
 START_TEST(disconnect)
@@ -532,9 +627,10 @@ START_TEST(disconnect)
 }
 END_TEST
 
-/* Sharded (mwrt only, two workers): a transaction's keys must share a
- * slot, WATCH sees writes made on any worker, and a transaction on keys of
- * the other worker runs there as a whole. */
+/* Sharded (mwrt only, two workers): a transaction may span slots and
+ * workers, each queued command keeps the one-slot rule, WATCH sees writes
+ * made on any worker, and a transaction on keys of the other worker runs
+ * there as a whole. */
 START_TEST(sharded)
 {
     START();
@@ -543,14 +639,45 @@ START_TEST(sharded)
     // "foo" (slot 12182) and "bar" (slot 5061) are on different workers.
     EXPECT(c, "+OK\r\n", "MULTI");
     EXPECT(c, "+QUEUED\r\n", "SET", "foo", "1");
-    EXPECT(c, "+QUEUED\r\n", "SET", "bar", "1");
+    EXPECT(c, "+QUEUED\r\n", "RPUSH", "bar", "a");
+    EXPECT(c, "+QUEUED\r\n", "PING");
+    EXPECT(c, "+QUEUED\r\n", "INCR", "bar");
+    EXPECT(c, "+QUEUED\r\n", "SELECT", "1");
+    EXPECT(c, "+QUEUED\r\n", "SET", "bar", "db1");
+    EXPECT(c, "+QUEUED\r\n", "GET", "foo");
+    EXPECT(c,
+           "*7\r\n+OK\r\n:1\r\n+PONG\r\n"
+           "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+           "+OK\r\n+OK\r\n$-1\r\n",
+           "EXEC");
+    // SELECT in the transaction stays, as in Redis.
+    EXPECT(c, "$3\r\ndb1\r\n", "GET", "bar");
+    EXPECT(c, "+OK\r\n", "SELECT", "0");
+    EXPECT(c, "$1\r\n1\r\n", "GET", "foo");
+    EXPECT(c, "*1\r\n$1\r\na\r\n", "LRANGE", "bar", "0", "-1");
+    // One queued command over two slots, or over every shard: refused.
+    EXPECT(c, "+OK\r\n", "MULTI");
+    EXPECT(c, "+QUEUED\r\n", "SET", "foo", "2");
+    EXPECT(c, "+QUEUED\r\n", "MGET", "foo", "bar");
     EXPECT(c, "-CROSSSLOT Keys in request don't hash to the same slot\r\n", "EXEC");
     EXPECT(c, "-ERR EXEC without MULTI\r\n", "EXEC");
-    EXPECT(c, ":0\r\n", "EXISTS", "foo");
-    EXPECT(c, ":0\r\n", "EXISTS", "bar");
+    EXPECT(c, "$1\r\n1\r\n", "GET", "foo");
     EXPECT(c, "+OK\r\n", "MULTI");
     EXPECT(c, "+QUEUED\r\n", "DBSIZE");
     EXPECT(c, "-CROSSSLOT Keys in request don't hash to the same slot\r\n", "EXEC");
+    // Watched keys on both workers, a transaction on both.
+    EXPECT(c, "+OK\r\n", "WATCH", "foo", "bar");
+    EXPECT(o, "+OK\r\n", "SET", "foo", "3");
+    EXPECT(c, "+OK\r\n", "MULTI");
+    EXPECT(c, "+QUEUED\r\n", "INCR", "foo");
+    EXPECT(c, "+QUEUED\r\n", "LPUSH", "bar", "b");
+    EXPECT(c, "*-1\r\n", "EXEC");
+    EXPECT(c, "+OK\r\n", "WATCH", "foo", "bar");
+    EXPECT(c, "+OK\r\n", "MULTI");
+    EXPECT(c, "+QUEUED\r\n", "INCR", "foo");
+    EXPECT(c, "+QUEUED\r\n", "LPUSH", "bar", "b");
+    EXPECT(c, "*2\r\n:4\r\n:2\r\n", "EXEC");
+    EXPECT(c, ":2\r\n", "DEL", "foo", "bar");
     // One slot each, on either worker: runs as one unit where the keys are.
     const char *tags[] = {"{foo}", "{bar}"};
     for (int t = 0; t < 2; t++) {
@@ -599,6 +726,7 @@ TCase *tcase_multi(void)
     tcase_add_test(tc, watch_expiry);
     tcase_add_test(tc, watch_cas);
     tcase_add_test(tc, exec_atomic);
+    tcase_add_test(tc, exec_atomic_slots);
     tcase_add_test(tc, disconnect);
     return tc;
 }
