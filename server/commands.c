@@ -893,6 +893,17 @@ static bool sub_arity_ok(ctx *x, const srv_cmd *c)
     return true;
 }
 
+/* Whether c (or its subcommand: SCRIPT KILL) may run while a script is busy. */
+static bool allow_busy(ctx *x, const srv_cmd *c)
+{
+    if (c->flags & F_ALLOW_BUSY) {
+        return true;
+    }
+    const srv_cmd *s = x->argc >= 2 && cmd_has_sub[c - cmd_table]
+                       ? cmd_sub_entry(c, x->argv[1], x->argl[1]) : NULL;
+    return s != NULL && (s->flags & F_ALLOW_BUSY);
+}
+
 static bool word_at(const ctx *x, size_t i, const char *w)
 {
     return i < x->argc && x->argl[i] == strlen(w) && strncasecmp(x->argv[i], w, x->argl[i]) == 0;
@@ -1041,6 +1052,11 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
     }
     if (!conn->authed && !(c->flags & F_NOAUTH) && atomic_load(&srv.has_pass)) {
         multi_reject(x, c, "NOAUTH Authentication required.");
+        goto rejected;
+    }
+    if (srv_script_busy() && !conn->in_script && !allow_busy(x, c)) {
+        multi_reject(x, c, "BUSY Redis is busy running a script. You can only call SCRIPT KILL "
+                           "or SHUTDOWN NOSAVE.");
         goto rejected;
     }
     long long maxmem = atomic_load_explicit(&srv.maxmemory, memory_order_relaxed);

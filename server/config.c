@@ -304,6 +304,8 @@ static const setting settings[] = {
     LIVE_INT("slowlog-log-slower-than", NULL, "10000", -1, LLONG_MAX, &slowlog_slower_than),
     LIVE_INT("slowlog-max-len", NULL, "128", 0, LONG_MAX, &slowlog_max_len),
     LIVE_INT("latency-monitor-threshold", NULL, "0", 0, LLONG_MAX, &srv_latency_threshold),
+    LIVE_INT("busy-reply-threshold", "lua-time-limit", "5000", 0, LLONG_MAX,
+             &srv_script_time_limit),
     LIVE_INT("min-replicas-to-write", "min-slaves-to-write", "0", 0, INT_MAX,
              &srv_min_replicas_to_write),
     LIVE_INT("min-replicas-max-lag", "min-slaves-max-lag", "10", 0, INT_MAX,

@@ -61,6 +61,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void close_conn(srv_conn *c);
@@ -352,6 +354,70 @@ static void process(srv_conn *c)
         srv_log_limited("client %lld (%s): out of memory for replies", c->id, c->addr);
         close_conn(c);
     }
+}
+
+/* ---------------------------------------------------------------- busy */
+
+/* Read what c's socket holds now, as libuv's read callback would. */
+static void read_now(srv_conn *c)
+{
+    uv_os_fd_t fd;
+    if (c->eof || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+        return;
+    }
+    for (int i = 0; i < 4 && !c->closing && !c->eof; i++) {
+        uv_buf_t b;
+        on_alloc((uv_handle_t *)&c->tcp, SRV_READ_CHUNK, &b);
+        if (b.base == NULL) {
+            return;
+        }
+        ssize_t n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return;  // EAGAIN, or an error libuv's own read will report
+        }
+        on_read((uv_stream_t *)&c->tcp, n > 0 ? n : UV_EOF, &b);
+        if ((size_t)n < b.len) {
+            return;
+        }
+    }
+}
+
+static void adopt_sockets(srv_worker *w);
+
+void srv_busy_poll(srv_conn *running)
+{
+    static __thread bool polling;
+    if (polling) {
+        return;
+    }
+    polling = true;
+    srv_keyspace *ks = srv_ks_cur;  // the script's database, whatever runs now
+    if (!srv.cfg.sharded) {
+        // Other workers' turn: they answer -BUSY, or run SCRIPT KILL.
+        leave();
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+        enter();
+    }
+    srv_worker *w = srv_self;
+    adopt_sockets(w);  // a new client may be the one sending SCRIPT KILL
+    for (srv_conn *c = w->conns; c != NULL; c = c->next) {
+        if (c == running || c->closing || c->in_script) {
+            continue;
+        }
+        read_now(c);
+        if (c->qstart < c->qlen || c->eof) {
+            process(c);
+        }
+        if (!c->closing) {
+            flush(c);
+        }
+    }
+    srv_ks_cur = ks;
+    polling = false;
 }
 
 static void check_drained(srv_worker *w);
@@ -928,20 +994,26 @@ static void begin_stop(srv_worker *w)
     }
 }
 
-static void on_async(uv_async_t *h)
+/* Take the sockets the main thread handed this worker. */
+static void adopt_sockets(srv_worker *w)
 {
-    srv_worker *w = h->data;
     pthread_mutex_lock(&w->qlock);
     int *fds = w->fds;
     size_t n = w->nfds;
     w->fds = NULL;
     w->nfds = w->capfds = 0;
     pthread_mutex_unlock(&w->qlock);
-    srv_blk_deliver(w);  // replies for blocked clients, served by any worker
     for (size_t i = 0; i < n; i++) {
         conn_new(w, fds[i]);
     }
     free(fds);
+}
+
+static void on_async(uv_async_t *h)
+{
+    srv_worker *w = h->data;
+    srv_blk_deliver(w);  // replies for blocked clients, served by any worker
+    adopt_sockets(w);
     pause_release(w);
     // CLIENT KILL from other workers: they flag, the owner closes.
     for (srv_conn *c = w->conns; c != NULL; c = c->next) {
@@ -965,7 +1037,8 @@ static void on_cron(uv_timer_t *t)
     srv_worker *w = t->data;
     pause_release(w);
     enter();
-    if (w->index == 0 || srv.cfg.sharded) {
+    if ((w->index == 0 || srv.cfg.sharded) && !srv_script_busy()) {
+        // (not while a script is half done: it let the others in)
         srv_ks_active_expire();  // each shard's owner expires its own keys
         srv_ks_evict();          // and evicts its own past maxmemory
     }

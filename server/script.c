@@ -34,10 +34,22 @@
  * error for a failed redis.call, "ERR Error compiling script (new
  * function): ..." for a body that does not compile.
  *
- * Not done: a time limit (a script that loops forever holds its worker:
- * SCRIPT KILL answers NOTBUSY, since nothing else runs meanwhile), the
- * cjson/cmsgpack/bit/struct libraries Redis bundles, FUNCTION, and
- * RESP3 inside scripts (redis.setresp(3) is refused).
+ * Time limit.  A count hook runs every HOOK_EVERY Lua instructions.
+ * Once a script has run for busy-reply-threshold milliseconds (Redis's
+ * lua-time-limit) it is *busy*: it is logged once, and from then on each
+ * hook lets the rest of the server in (srv_busy_poll, net.c): other
+ * workers get the GIL or the keyspace lock for a moment, and this
+ * worker's other connections are read and run.  Meanwhile every command
+ * except those flagged allow-busy (SCRIPT KILL, SHUTDOWN, MULTI, DISCARD,
+ * WATCH, AUTH, HELLO, RESET, QUIT...) answers -BUSY (srv_execute), so no
+ * key is read or written while the script is half done, and crons skip
+ * their keyspace work.  SCRIPT KILL asks a busy script that has not
+ * written to stop: its next hook raises "Script killed by user with
+ * SCRIPT KILL..."; one that has written answers -UNKILLABLE.  A server
+ * told to stop kills a busy script the same way, written or not.
+ *
+ * Not done: the cjson/cmsgpack/bit/struct libraries Redis bundles,
+ * FUNCTION, and RESP3 inside scripts (redis.setresp(3) is refused).
  */
 #include "cmd.h"
 
@@ -154,12 +166,79 @@ static void cache_flush(void)
 typedef struct run_ctx {
     ctx *caller;
     bool readonly;              /* EVAL_RO, EVALSHA_RO */
+    bool busy;                  /* past the time limit (counted in busy_total) */
+    bool wrote;                 /* ran a write command: SCRIPT KILL may not stop it */
+    bool killed;                /* every hook raises from now on (a Lua pcall may catch one) */
+    uint64_t start_us;
     char funcname[43];          /* f_<sha>: the global it is defined as */
 } run_ctx;
+
+/* The time limit (busy-reply-threshold, ms), the scripts now busy (any
+ * worker; those of them that wrote), and a SCRIPT KILL not yet taken by
+ * a busy script's hook. */
+_Atomic(long long) srv_script_time_limit = 5000;
+static _Atomic(int) busy_total, busy_written;
+static _Atomic(bool) kill_asked;
+
+/* Lua instructions between two runs of the hook. */
+#define HOOK_EVERY 100000
+
+bool srv_script_busy(void)
+{
+    return atomic_load_explicit(&busy_total, memory_order_relaxed) > 0;
+}
 
 static __thread lua_State *lua;
 static __thread long lua_epoch;
 static __thread run_ctx *running;
+
+static int raise_error(lua_State *L, const char *err);
+
+/* The count hook: see "Time limit" above. */
+static void hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    run_ctx *r = running;
+    if (r == NULL) {
+        return;
+    }
+    if (!r->busy) {
+        uint64_t ms = (srv_mono_us() - r->start_us) / 1000;
+        if ((long long)ms < atomic_load_explicit(&srv_script_time_limit, memory_order_relaxed)) {
+            return;
+        }
+        r->busy = true;
+        atomic_fetch_add(&busy_total, 1);
+        if (r->wrote) {
+            atomic_fetch_add(&busy_written, 1);
+        }
+        srv_log("Slow script detected: still in execution after %llu milliseconds. You can "
+                "try killing the script using the SCRIPT KILL command. Script name is: %s.",
+                (unsigned long long)ms, r->funcname + 2);
+    }
+    srv_busy_poll(r->caller->c);
+    if (atomic_load(&srv.stopping)) {
+        raise_error(L, "ERR Script killed because the server is shutting down");
+    }
+    if (r->killed || (!r->wrote && atomic_exchange(&kill_asked, false))) {
+        r->killed = true;
+        raise_error(L, "ERR Script killed by user with SCRIPT KILL...");
+    }
+}
+
+/* The script on this thread is over: it is no longer busy. */
+static void run_end(run_ctx *r)
+{
+    if (!r->busy) {
+        return;
+    }
+    if (r->wrote) {
+        atomic_fetch_sub(&busy_written, 1);
+    }
+    if (atomic_fetch_sub(&busy_total, 1) == 1) {
+        atomic_store(&kill_asked, false);  // asked of a script that ended first
+    }
+}
 
 static const char *const error_handler =
     "local dbg = debug\n"
@@ -360,6 +439,7 @@ static lua_State *interpreter(void)
         return NULL;
     }
     protect_globals(lua);
+    lua_sethook(lua, hook, LUA_MASKCOUNT, HOOK_EVERY);
     return lua;
 }
 
@@ -552,6 +632,12 @@ static int call_command(lua_State *L, bool raise)
     }
     srv_buf out = {0};
     y.out = &out;
+    if ((c->flags & F_WRITE) && !r->wrote) {
+        r->wrote = true;  // from now on SCRIPT KILL answers UNKILLABLE
+        if (r->busy) {
+            atomic_fetch_add(&busy_written, 1);
+        }
+    }
     cmd_run(&y, c);
     cmd_note_call(c, out.len > 0 && out.data[0] == '-');
     free(argv), free(argl), free(nums);
@@ -795,7 +881,7 @@ static void eval_generic(ctx *x, bool by_sha, bool readonly)
         srv_reply_error(x->out, "ERR cannot start the script interpreter");
         return;
     }
-    run_ctx r = {.caller = x, .readonly = readonly};
+    run_ctx r = {.caller = x, .readonly = readonly, .start_us = srv_mono_us()};
     snprintf(r.funcname, sizeof r.funcname, "f_%s", sha);
     get_function(L, "__redis__err__handler");
     get_function(L, r.funcname);
@@ -821,6 +907,7 @@ static void eval_generic(ctx *x, bool by_sha, bool readonly)
     conn->in_script = true;
     running = &r;
     int rc = lua_pcall(L, 0, 1, -2);
+    run_end(&r);
     running = outer;
     conn->in_script = was;
     if (conn->db != db) {
@@ -903,7 +990,18 @@ void cmd_script(ctx *x)
         cache_flush();
         srv_reply_status(x->out, "OK");
     } else if (arg_is(x, 1, "KILL") && x->argc == 2) {
-        srv_reply_error(x->out, "NOTBUSY No scripts in execution right now.");
+        int busy = atomic_load(&busy_total);
+        if (busy == 0) {
+            srv_reply_error(x->out, "NOTBUSY No scripts in execution right now.");
+        } else if (atomic_load(&busy_written) >= busy) {
+            srv_reply_error(x->out,
+                            "UNKILLABLE Sorry the script already executed write commands against "
+                            "the dataset. You can either wait the script termination or kill the "
+                            "server in a hard way using the SHUTDOWN NOSAVE command.");
+        } else {
+            atomic_store(&kill_asked, true);
+            srv_buf_append(x->out, "+OK\r\n", 5);
+        }
     } else if (arg_is(x, 1, "HELP") && x->argc == 2) {
         size_t n = sizeof script_help / sizeof script_help[0];
         srv_reply_array(x->out, (long long)n);

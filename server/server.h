@@ -111,10 +111,23 @@ extern const char *srv_config_file;
 extern _Atomic(long long) srv_min_replicas_to_write;
 extern _Atomic(long long) srv_min_replicas_max_lag;
 
+struct srv_conn;
+
 /* Scripts (script.c): close the calling worker's interpreter (at the end
  * of its thread); free the cache of bodies (at exit). */
 void srv_script_thread_end(void);
 void srv_script_fini(void);
+/* Whether a script somewhere has run past the time limit (then commands
+ * not flagged allow-busy answer -BUSY); the limit in ms
+ * (busy-reply-threshold).  Any thread. */
+bool srv_script_busy(void);
+extern _Atomic(long long) srv_script_time_limit;
+/* net.c: while a busy script runs on this worker for `running` (its
+ * connection, or the proxy), let the rest of the server in for a moment:
+ * other workers (the GIL or the keyspace lock is let go and taken back)
+ * and this worker's other connections (read and run now; everything they
+ * send but the allow-busy commands answers -BUSY). */
+void srv_busy_poll(struct srv_conn *running);
 
 /* The latency monitor watches the collector (latency.c): once, at start,
  * after the runtime exists. */

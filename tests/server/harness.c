@@ -906,3 +906,17 @@ void th_wait_blocked(th_conn *c, long n, int line)
     }
     ck_abort_msg("line %d: blocked_clients never became %ld (it is %ld)", line, n, v);
 }
+
+void th_reads_or_fail(th_conn *c, const char *exp, size_t n, int line)
+{
+    size_t len = 0;
+    char *r = th_read_reply(c, &len);
+    if (r == NULL) {
+        ck_abort_msg("line %d: no reply (expected %s)", line, th_escape(exp, n, 200));
+    }
+    if (len != n || memcmp(r, exp, n) != 0) {
+        ck_abort_msg("line %d: got %s, expected %s", line, th_escape(r, len, 300),
+                     th_escape(exp, n, 300));
+    }
+    free(r);
+}

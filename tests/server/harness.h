@@ -173,6 +173,18 @@ th_conn *th_connect_or_fail(const char *file, int line);
 #define RCONNECT() th_redis_or_fail(__FILE__, __LINE__)
 redisContext *th_redis_or_fail(const char *file, int line);
 
+/* SEND(conn, "CMD", "arg", ...): write one request, read nothing. */
+#define SEND(c, ...)                                                        \
+    do {                                                                    \
+        const char *const argv_[] = {__VA_ARGS__};                          \
+        ck_assert_int_eq(th_send_cmd((c), (int)(sizeof argv_ / sizeof argv_[0]), \
+                                     argv_, NULL), 0);                      \
+    } while (0)
+
+/* READS(conn, "expected reply bytes"): read one reply and compare. */
+#define READS(c, exp) th_reads_or_fail((c), (exp), sizeof(exp) - 1, __LINE__)
+void th_reads_or_fail(th_conn *c, const char *exp, size_t n, int line);
+
 /* EXPECT(conn, "expected reply bytes", "CMD", "arg", ...) */
 #define EXPECT(c, exp, ...)                                                 \
     do {                                                                    \

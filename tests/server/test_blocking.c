@@ -23,27 +23,6 @@
 #define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 
-/* Send a request without reading its reply. */
-#define SEND(c, ...)                                                        \
-    do {                                                                    \
-        const char *const argv_[] = {__VA_ARGS__};                          \
-        ck_assert_int_eq(th_send_cmd((c), (int)(sizeof argv_ / sizeof argv_[0]), \
-                                     argv_, NULL), 0);                      \
-    } while (0)
-
-/* Read one reply and compare it with exp. */
-#define READS(c, exp)                                                       \
-    do {                                                                    \
-        size_t n_;                                                          \
-        char *r_ = th_read_reply((c), &n_);                                 \
-        ck_assert_msg(r_ != NULL, "no reply where %s was expected", #exp);  \
-        if (n_ != sizeof(exp) - 1 || memcmp(r_, (exp), n_) != 0) {          \
-            char *e_ = th_escape(r_, n_, 400);                              \
-            ck_abort_msg("got \"%s\", expected %s", e_, #exp);              \
-        }                                                                   \
-        free(r_);                                                           \
-    } while (0)
-
 /* READS for an expected reply built at run time. */
 static void reads_str(th_conn *c, const char *exp)
 {

@@ -16,30 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Require that the next reply on c is exactly exp. */
-#define READS(c, exp) reads_or_fail((c), (exp), sizeof(exp) - 1, __LINE__)
-static void reads_or_fail(th_conn *c, const char *exp, size_t n, int line)
-{
-    size_t len = 0;
-    char *r = th_read_reply(c, &len);
-    if (r == NULL) {
-        ck_abort_msg("line %d: no reply (expected %s)", line, th_escape(exp, n, 200));
-    }
-    if (len != n || memcmp(r, exp, n) != 0) {
-        ck_abort_msg("line %d: got %s, expected %s", line, th_escape(r, len, 300),
-                     th_escape(exp, n, 300));
-    }
-    free(r);
-}
-
-/* Send a command and read nothing back. */
-#define SEND(c, ...)                                                         \
-    do {                                                                     \
-        const char *const argv_[] = {__VA_ARGS__};                           \
-        REQUIRE(th_send_cmd((c), (int)(sizeof argv_ / sizeof argv_[0]),      \
-                            argv_, NULL) == 0);                              \
-    } while (0)
-
 static long long int_cmd(redisContext *rc, const char *fmt, const char *a, const char *b)
 {
     redisReply *r = th_cmd(rc, fmt, a, b);

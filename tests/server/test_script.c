@@ -5,13 +5,17 @@
  * compile, unknown and refused commands, read-only scripts, globals), the
  * cache (LOAD, EXISTS, FLUSH, NOSCRIPT), a blocking command refused,
  * SELECT inside a script leaving the caller's database alone, and a
- * WATCH broken by a script's write.  Replies are Redis 7.0's, byte for byte
+ * WATCH broken by a script's write, and a script past the time limit
+ * (-BUSY for the others, SCRIPT KILL, UNKILLABLE once it has written).  Replies are Redis 7.0's, byte for byte
  * (the suite runs against redis-server too).  Keys share one hash tag so
  * that a sharded server runs each script where all its keys are.
  */
 #include "harness.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 START_TEST(values)
 {
@@ -135,6 +139,61 @@ START_TEST(cache)
 }
 END_TEST
 
+/* Ask c for PING until the answer is -BUSY (a script on another
+ * connection is past the time limit); the number of tries bounds it. */
+static void wait_busy(th_conn *c)
+{
+    for (int i = 0; i < 2000; i++) {
+        SEND(c, "PING");
+        size_t n;
+        char *r = th_read_reply(c, &n);
+        ck_assert_ptr_nonnull(r);
+        bool busy = strncmp(r, "-BUSY ", 6) == 0;
+        free(r);
+        if (busy) {
+            return;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_abort_msg("the script never made the server busy");
+}
+
+START_TEST(busy)
+{
+    START();
+    th_conn *a = CONNECT();
+    th_conn *b = CONNECT();
+    EXPECT(b, "+OK\r\n", "CONFIG", "SET", "busy-reply-threshold", "20");
+    // Past the limit, other clients get -BUSY; SCRIPT KILL ends a script
+    // that has not written, and its caller gets the error.
+    SEND(a, "EVAL", "while true do end", "0");
+    wait_busy(b);
+    EXPECT(b, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+              "SHUTDOWN NOSAVE.\r\n", "GET", "{s}k");
+    EXPECT(b, "+OK\r\n", "SCRIPT", "KILL");
+    READS(a, "-ERR Script killed by user with SCRIPT KILL... script: "
+             "694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1.\r\n");
+    EXPECT(a, "+PONG\r\n", "PING");
+    EXPECT(b, "+PONG\r\n", "PING");
+    // One that has written is not killed; it runs to its end (two to
+    // three seconds of the server's clock) and its write stays.
+    SEND(a, "EVAL", "redis.call('set', KEYS[1], 'w') local t = redis.call('time')[1] "
+                    "while redis.call('time')[1] - t < 3 do end return 1", "1", "{s}w");
+    wait_busy(b);
+    EXPECT(b, "-UNKILLABLE Sorry the script already executed write commands against the "
+              "dataset. You can either wait the script termination or kill the server in a "
+              "hard way using the SHUTDOWN NOSAVE command.\r\n", "SCRIPT", "KILL");
+    READS(a, ":1\r\n");
+    EXPECT(b, "$1\r\nw\r\n", "GET", "{s}w");
+    EXPECT(b, "-NOTBUSY No scripts in execution right now.\r\n", "SCRIPT", "KILL");
+    EXPECT(b, "+OK\r\n", "CONFIG", "SET", "busy-reply-threshold", "5000");
+    th_close(a);
+    th_close(b);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_script(void)
 {
     TCase *tc = tcase_create("script");
@@ -143,5 +202,6 @@ TCase *tcase_script(void)
     tcase_add_test(tc, calls);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, cache);
+    tcase_add_test(tc, busy);
     return tc;
 }
