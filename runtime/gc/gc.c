@@ -661,22 +661,38 @@ MW_INLINE int traverse_children(mw_object *o, mw_visit_fn visit, void *arg)
     return 0;
 }
 
+/* Step 3's visit; counts in *arg the children in the collection. */
 static int visit_decref(mw_object *child, void *arg)
 {
-    (void)arg;
     if (in_this_collection(child) && (child->ob_gc_bits & MW__GC_COLLECTING)) {
         mw__gc_head_of(child)->refs--;
+        (*(size_t *)arg)++;
     }
     return 0;
 }
 
+/*
+ * Step 3.  An object none of whose children is in the collection - a list
+ * of ints, or of dicts the collector does not track - is marked LEAF, and
+ * step 4 does not traverse it again: nothing it holds has refs to raise,
+ * and its children's headers (one cold load each, for their type) are not
+ * read twice.  Which children are in the collection cannot change between
+ * the two steps (COLLECTING is only set before step 3, only cleared in
+ * step 4), so LEAF stays true until step 4 clears it with COLLECTING;
+ * every place that clears COLLECTING clears LEAF.
+ */
 static void subtract_refs(mw__gc_head *young)
 {
     unsigned polls = 0;
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
         confined_poll(&polls);
         prefetch_next(g);
-        traverse_children(mw__gc_object_of(g), visit_decref, NULL);
+        mw_object *o = mw__gc_object_of(g);
+        size_t members = 0;
+        traverse_children(o, visit_decref, &members);
+        if (members == 0) {
+            o->ob_gc_bits |= MW__GC_LEAF;
+        }
     }
 }
 
@@ -704,6 +720,7 @@ static void subtract_refs(mw__gc_head *young)
 typedef struct fused {
     size_t early;   /* objects initialized by a referrer's traverse */
     size_t met;     /* objects the walk found initialized already */
+    size_t members; /* children of the object walked that are members */
 } fused;
 
 /* The whole count of o less the collector's own reference. */
@@ -728,6 +745,7 @@ static int visit_decref_full(mw_object *child, void *arg)
         ((fused *)arg)->early++;
     }
     g->refs--;
+    ((fused *)arg)->members++;
     return 0;
 }
 
@@ -735,7 +753,7 @@ static int visit_decref_full(mw_object *child, void *arg)
  * collection; returns the number of objects left in young. */
 static size_t update_subtract_full(mw__gc_head *young)
 {
-    fused f = {0, 0};
+    fused f = {0, 0, 0};
     size_t n = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
@@ -748,7 +766,7 @@ static size_t update_subtract_full(mw__gc_head *young)
             // counted it early: it is not a member after all.
             list_remove(g);
             o->ob_gc_bits = (uint16_t)(bits & ~(MW__GC_TRACKED | MW__GC_CONFINED |
-                                                MW__GC_COLLECTING));
+                                                MW__GC_COLLECTING | MW__GC_LEAF));
             if (bits & MW__GC_COLLECTING) {
                 f.early--;
             }
@@ -761,7 +779,13 @@ static size_t update_subtract_full(mw__gc_head *young)
             g->refs = outside_count(o);
             o->ob_gc_bits = (uint16_t)(bits | MW__GC_COLLECTING);
         }
+        f.members = 0;
         traverse_children(o, visit_decref_full, &f);
+        if (f.members == 0) {
+            // (A member untracked later in this walk still counted: LEAF
+            // is only ever too rarely set, never wrongly.)
+            o->ob_gc_bits |= MW__GC_LEAF;   // see subtract_refs
+        }
         n++;
         g = next;
     }
@@ -828,8 +852,10 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable, uns
         mw_object *o = mw__gc_object_of(g);
         prefetch_next(g);
         if (g->refs > 0) {
-            traverse_children(o, visit_reachable, &r);
-            o->ob_gc_bits &= (uint16_t)~MW__GC_COLLECTING;
+            if (!(o->ob_gc_bits & MW__GC_LEAF)) {
+                traverse_children(o, visit_reachable, &r);
+            }
+            o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_LEAF);
             next = g->next;   // traverse may have appended after g
         } else {
             o->ob_gc_bits |= MW__GC_UNREACHABLE;
@@ -868,7 +894,7 @@ static void clear_bits(mw__gc_head *list)
 {
     for (mw__gc_head *g = list->next; g != list; g = g->next) {
         mw__gc_object_of(g)->ob_gc_bits &=
-            (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+            (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
     }
 }
 
@@ -1059,7 +1085,7 @@ static intptr_t clear_unreachable(mw__gc_heap *h, mw__gc_head *unreachable, mw__
     while (!list_empty(&spared)) {
         mw__gc_head *g = spared.next;
         mw_object *o = mw__gc_object_of(g);
-        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
         uncollectable++;
         if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
             fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name, (void *)o);
@@ -1073,7 +1099,7 @@ static intptr_t clear_unreachable(mw__gc_heap *h, mw__gc_head *unreachable, mw__
     while (!list_empty(unreachable)) {
         mw__gc_head *g = unreachable->next;
         mw_object *o = mw__gc_object_of(g);
-        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
         confined_poll(&polls);
         if (saveall) {
             move_to_old(h, g, old);

@@ -147,6 +147,9 @@ typedef struct mw__gc_head {
                                     a container is tracked (the link words
                                     change under list_lock as neighbours come
                                     and go; this bit only when o itself does) */
+#define MW__GC_LEAF        0x20u /* during steps 3-4 of a collection: none of
+                                    its children is in the collection, so
+                                    step 4 need not traverse it (gc.c) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
