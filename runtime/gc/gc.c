@@ -371,7 +371,7 @@ void mw__gc_track(mw_object *o)
 void mw__gc_track_lazily(mw_object *o)
 {
     mw__tstate *t = mw__tls_tstate;
-    mw_assert_internal(mw__gc_lazy_type(o->ob_type));
+    mw_assert_internal(mw__gc_retrackable(o->ob_type));
     mw_assert_internal(t == NULL || mw__confined_elsewhere(o, t) == 0);
     bool own = t != NULL && t->gc_heap != NULL &&
                mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)t;
@@ -554,7 +554,7 @@ static bool untrackable(mw_object *o, untrack_what what)
         }
         return true;
     }
-    if (what == UNTRACK_ALL && mw__gc_lazy_type(t)) {
+    if (what == UNTRACK_ALL && mw__gc_retrackable(t)) {
         return t->traverse(o, visit_may_be_in_cycle, NULL) == 0;
     }
     return false;
@@ -661,12 +661,24 @@ MW_INLINE int traverse_children(mw_object *o, mw_visit_fn visit, void *arg)
     return 0;
 }
 
-/* Step 3's visit; counts in *arg the children in the collection. */
+/* What step 3 counts: the children of the object walked that are in the
+ * collection, and over the whole walk the references to containers of
+ * this heap that are not (in a full collection: untracked ones, each a
+ * header the walk reads for nothing; see heap_generation_due). */
+typedef struct subtract {
+    size_t members;
+    size_t outside;
+} subtract;
+
 static int visit_decref(mw_object *child, void *arg)
 {
-    if (in_this_collection(child) && (child->ob_gc_bits & MW__GC_COLLECTING)) {
-        mw__gc_head_of(child)->refs--;
-        (*(size_t *)arg)++;
+    if (in_this_collection(child)) {
+        if (child->ob_gc_bits & MW__GC_COLLECTING) {
+            mw__gc_head_of(child)->refs--;
+            ((subtract *)arg)->members++;
+        } else {
+            ((subtract *)arg)->outside++;
+        }
     }
     return 0;
 }
@@ -681,19 +693,21 @@ static int visit_decref(mw_object *child, void *arg)
  * step 4), so LEAF stays true until step 4 clears it with COLLECTING;
  * every place that clears COLLECTING clears LEAF.
  */
-static void subtract_refs(mw__gc_head *young)
+static size_t subtract_refs(mw__gc_head *young)
 {
     unsigned polls = 0;
+    subtract sub = {0, 0};
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
         confined_poll(&polls);
         prefetch_next(g);
         mw_object *o = mw__gc_object_of(g);
-        size_t members = 0;
-        traverse_children(o, visit_decref, &members);
-        if (members == 0) {
+        sub.members = 0;
+        traverse_children(o, visit_decref, &sub);
+        if (sub.members == 0) {
             o->ob_gc_bits |= MW__GC_LEAF;
         }
     }
+    return sub.outside;
 }
 
 /*
@@ -721,6 +735,7 @@ typedef struct fused {
     size_t early;   /* objects initialized by a referrer's traverse */
     size_t met;     /* objects the walk found initialized already */
     size_t members; /* children of the object walked that are members */
+    size_t outside; /* references to containers that are not (untracked) */
 } fused;
 
 /* The whole count of o less the collector's own reference. */
@@ -736,6 +751,7 @@ static int visit_decref_full(mw_object *child, void *arg)
     }
     uint16_t bits = child->ob_gc_bits;
     if ((bits & (MW__GC_TRACKED | MW__GC_CONFINED)) != MW__GC_TRACKED) {
+        ((fused *)arg)->outside++;
         return 0;
     }
     mw__gc_head *g = mw__gc_head_of(child);
@@ -750,10 +766,11 @@ static int visit_decref_full(mw_object *child, void *arg)
 }
 
 /* Steps 2-3 fused (see above), untracking as update_refs does for a full
- * collection; returns the number of objects left in young. */
-static size_t update_subtract_full(mw__gc_head *young)
+ * collection; returns the number of objects left in young, and in
+ * *outside the references to containers outside the collection. */
+static size_t update_subtract_full(mw__gc_head *young, size_t *outside)
 {
-    fused f = {0, 0, 0};
+    fused f = {0, 0, 0, 0};
     size_t n = 0;
     mw__gc_head *g = young->next;
     while (g != young) {
@@ -790,6 +807,7 @@ static size_t update_subtract_full(mw__gc_head *young)
         g = next;
     }
     mw_assert_internal(f.early == f.met);
+    *outside = f.outside;
     return n;
 }
 
@@ -874,10 +892,10 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable, uns
  * in *size; returns the number that went to unreachable. */
 static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size,
                                untrack_what what, mw__gc_head *const *log, unsigned nlog,
-                               unsigned *kinds)
+                               unsigned *kinds, size_t *outside)
 {
     *size = update_refs(list, what, log, nlog);
-    subtract_refs(list);
+    *outside = subtract_refs(list);
     return move_unreachable(list, unreachable, kinds);
 }
 
@@ -1348,15 +1366,16 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     size_t examined;
     size_t found;
     unsigned kinds = 0;
+    size_t outside = 0;   // references to untracked containers (full collection)
     if (may_fuse(h, gen)) {
-        examined = update_subtract_full(young);
+        examined = update_subtract_full(young, &outside);
         found = move_unreachable(young, &unreachable, &kinds);
     } else {
         // The young log is in young's order only when young is generation 0
         // alone; it starts again empty with the counts.
         found = find_unreachable(young, &unreachable, &examined,
                                  gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES, h->ylog,
-                                 gen == 0 ? h->nylog : 0, &kinds);
+                                 gen == 0 ? h->nylog : 0, &kinds, &outside);
     }
     h->nylog = 0;
     size_t survivors = examined - found;
@@ -1397,8 +1416,9 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_init(&garbage);
         clear_bits(&unreachable);
         size_t left;
+        size_t ignored;
         size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE, NULL, 0,
-                                       &kinds);
+                                       &kinds, &ignored);
         survivors += left - dead;
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.
@@ -1411,7 +1431,10 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_merge(&garbage, &unreachable);
     }
     if (gen == NGENS - 1) {
-        mw__atomic_store_relaxed(&h->long_lived_total, survivors);
+        // The work of the next full collection, as the schedule weighs it:
+        // its survivors, and the untracked containers they hold, whose
+        // headers it reads (heap_generation_due).
+        mw__atomic_store_relaxed(&h->long_lived_total, survivors + outside);
         mw__atomic_store_relaxed(&h->long_lived_pending, 0);
     } else if (gen == NGENS - 2) {
         mw__atomic_add_relaxed(&h->long_lived_pending, survivors);
@@ -1559,7 +1582,11 @@ static int heap_generation_due(mw__gc_heap *h)
             // one: the long-lived heap has grown by the full-growth share
             // since the last (CPython's rule with 25%, which keeps the work
             // of full collections linear in allocation; 100%, the default,
-            // halves it again).  In 64 bits: total * 10000 cannot overflow.
+            // halves it again).  The last one's size is its work: its
+            // survivors and the references they hold to untracked
+            // containers (a list of a million untracked dicts or lists is
+            // a million header loads, though one survivor).  In 64 bits:
+            // total * 10000 cannot overflow.
             if (g == NGENS - 1) {
                 uint64_t pending = mw__atomic_load_relaxed(&h->long_lived_pending);
                 uint64_t total = mw__atomic_load_relaxed(&h->long_lived_total);

@@ -549,6 +549,84 @@ START_TEST(test_user_lazy_type)
 END_TEST
 
 /* A new empty list (a container: tracked when made). */
+static mw_object *new_list(void);
+static void lappend(mw_object *l, mw_object *item);
+
+/* ======================================================================
+ * Lists
+ * ====================================================================== */
+
+/* Lists are tracked when made and stay tracked through young collections;
+ * a full collection untracks one that holds only atomic objects, and the
+ * next store of something that may be tracked (append or set) tracks it
+ * again, in generation 0.  A cycle closed through a list untracked that
+ * way is still collected. */
+START_TEST(test_lists)
+{
+    start_exact(MODE(_i));
+    mw_gc_disable();
+    ASSERT_COLLECT(2, 0);
+    size_t base = blocks_in_use_trimmed();
+    int count = gc_count0();
+    mw_object *l = new_list();
+    ck_assert(mw_gc_is_tracked(l));   // when made, as in CPython
+    ck_assert_int_eq(gc_count0(), count + 1);
+    mw_object *i = mw_int(123456789);
+    lappend(l, i);
+    lappend(l, mw_none());
+    mw_decref(i);
+    ASSERT_COLLECT(0, 0);
+    ck_assert(mw_gc_is_tracked(l));   // young collections leave it
+    ASSERT_COLLECT(1, 0);
+    ck_assert(mw_gc_is_tracked(l));
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(l));   // all atomic: untracked
+    ck_assert(!in_generation(-1, l));
+    // More atomic items keep it untracked; a container tracks it again.
+    ck_assert_int_eq(mw_list_set(l, 0, mw_true()), 0);
+    lappend(l, mw_int(3));
+    ck_assert(!mw_gc_is_tracked(l));
+    mw_object *inner = mw_dict_new();   // untracked, but may be tracked later
+    lappend(l, inner);
+    ck_assert(mw_gc_is_tracked(l));
+    ck_assert(in_generation(0, l));
+    ASSERT_COLLECT(2, 0);
+    ck_assert(mw_gc_is_tracked(l));   // holds a dict: stays tracked
+    // mw_list_set is a store too.
+    mw_object *m = new_list();
+    lappend(m, mw_none());
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(m));
+    ck_assert_int_eq(mw_list_set(m, 0, l), 0);
+    ck_assert(mw_gc_is_tracked(m));
+    // A cycle through a list that had been untracked: m -> l -> inner -> m.
+    ck_assert_int_eq(mw_list_set(m, 0, mw_none()), 0);
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(m));
+    dset(inner, "m", m);
+    ck_assert(mw_gc_is_tracked(inner));
+    ck_assert(!mw_gc_is_tracked(m));   // m holds None: nothing leads back
+    lappend(m, l);
+    ck_assert(mw_gc_is_tracked(m));
+    mw_decref(inner);
+    mw_decref(l);
+    mw_decref(m);
+    ASSERT_COLLECT(2, 3);
+    // A deep copy of an atomic list is a new list: tracked when made.
+    mw_object *a = new_list();
+    lappend(a, mw_none());
+    ASSERT_COLLECT(2, 0);
+    mw_object *c = mw_deepcopy(a);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(mw_gc_is_tracked(c));
+    mw_decref(a);
+    mw_decref(c);
+    ASSERT_COLLECT(2, 0);
+    ck_assert_uint_eq(blocks_in_use_trimmed(), base);
+    stop();
+}
+END_TEST
+
 static mw_object *new_list(void)
 {
     mw_object *l = mw_list_new();
@@ -615,7 +693,7 @@ START_TEST(test_full_collection_meets_children_early)
         ck_assert(!mw_gc_is_tracked(t));
         ck_assert(!mw_gc_is_tracked(d));
         ck_assert(mw_gc_is_tracked(later));
-        ck_assert(mw_gc_is_tracked(first));
+        ck_assert(!mw_gc_is_tracked(first));   // [None]: atomic, untracked
         ck_assert_uint_eq(mw_list_len(later), 1);
         // Nothing is left marked: young and full collections find nothing
         // more, and what they keep is intact.
@@ -650,5 +728,6 @@ TCase *tcase_untrack(void)
     tcase_add_loop_test(tc, test_sets, 0, NMODES);
     tcase_add_loop_test(tc, test_user_lazy_type, 0, NMODES);
     tcase_add_loop_test(tc, test_full_collection_meets_children_early, 0, NMODES);
+    tcase_add_loop_test(tc, test_lists, 0, NMODES);
     return tc;
 }
