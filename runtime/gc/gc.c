@@ -26,6 +26,13 @@
  *      type has no clear is uncollectable: it goes to the garbage list;
  *   8. the survivors move one generation up.
  *
+ * A full collection of the shared heap does steps 2 and 3 in one walk
+ * (update_subtract_full: every tracked container is in it, so a child's
+ * refs can be set the first time anything meets it); step 4 skips the
+ * traverse of an object step 3 found no child of in the collection (LEAF);
+ * and steps 5 and 7 skip their walks over the garbage when no type in it
+ * needs them (move_unreachable's kinds).
+ *
  * Bits borrowed: ob_gc_bits has COLLECTING (in young, so its refs mean
  * something) and UNREACHABLE (moved to the unreachable list in step 4).
  * Invariant between collections: no object has either bit, and every
@@ -47,7 +54,8 @@
  * whose items may be tracked are untracked as step 2 passes them; dicts
  * and sets are made untracked, tracked at the first store that needs it
  * (mw__gc_track_for, object/object.h), and untracked again by step 2 of a
- * full collection once all they hold is atomic.  See docs/objects.md.
+ * full collection once all they hold is atomic; lists are tracked when
+ * made, and untracked and re-tracked as dicts are.  See docs/objects.md.
  *
  * Heaps: the shared heap (MAIN) holds every unconfined thread's
  * containers; a thread that called mw_thread_confine has its own
