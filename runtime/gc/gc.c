@@ -26,6 +26,13 @@
  *      type has no clear is uncollectable: it goes to the garbage list;
  *   8. the survivors move one generation up.
  *
+ * A full collection of the shared heap does steps 2 and 3 in one walk
+ * (update_subtract_full: every tracked container is in it, so a child's
+ * refs can be set the first time anything meets it); step 4 skips the
+ * traverse of an object step 3 found no child of in the collection (LEAF);
+ * and steps 5 and 7 skip their walks over the garbage when no type in it
+ * needs them (move_unreachable's kinds).
+ *
  * Bits borrowed: ob_gc_bits has COLLECTING (in young, so its refs mean
  * something) and UNREACHABLE (moved to the unreachable list in step 4).
  * Invariant between collections: no object has either bit, and every
@@ -47,7 +54,8 @@
  * whose items may be tracked are untracked as step 2 passes them; dicts
  * and sets are made untracked, tracked at the first store that needs it
  * (mw__gc_track_for, object/object.h), and untracked again by step 2 of a
- * full collection once all they hold is atomic.  See docs/objects.md.
+ * full collection once all they hold is atomic; lists are tracked when
+ * made, and untracked and re-tracked as dicts are.  See docs/objects.md.
  *
  * Heaps: the shared heap (MAIN) holds every unconfined thread's
  * containers; a thread that called mw_thread_confine has its own
@@ -371,7 +379,7 @@ void mw__gc_track(mw_object *o)
 void mw__gc_track_lazily(mw_object *o)
 {
     mw__tstate *t = mw__tls_tstate;
-    mw_assert_internal(mw__gc_lazy_type(o->ob_type));
+    mw_assert_internal(mw__gc_retrackable(o->ob_type));
     mw_assert_internal(t == NULL || mw__confined_elsewhere(o, t) == 0);
     bool own = t != NULL && t->gc_heap != NULL &&
                mw__atomic_load_relaxed(&o->ob_owner) == (uintptr_t)t;
@@ -554,7 +562,7 @@ static bool untrackable(mw_object *o, untrack_what what)
         }
         return true;
     }
-    if (what == UNTRACK_ALL && mw__gc_lazy_type(t)) {
+    if (what == UNTRACK_ALL && mw__gc_retrackable(t)) {
         return t->traverse(o, visit_may_be_in_cycle, NULL) == 0;
     }
     return false;
@@ -661,23 +669,154 @@ MW_INLINE int traverse_children(mw_object *o, mw_visit_fn visit, void *arg)
     return 0;
 }
 
+/* What step 3 counts: the children of the object walked that are in the
+ * collection, and over the whole walk the references to containers of
+ * this heap that are not (in a full collection: untracked ones, each a
+ * header the walk reads for nothing; see heap_generation_due). */
+typedef struct subtract {
+    size_t members;
+    size_t outside;
+} subtract;
+
 static int visit_decref(mw_object *child, void *arg)
 {
-    (void)arg;
-    if (in_this_collection(child) && (child->ob_gc_bits & MW__GC_COLLECTING)) {
-        mw__gc_head_of(child)->refs--;
+    if (in_this_collection(child)) {
+        if (child->ob_gc_bits & MW__GC_COLLECTING) {
+            mw__gc_head_of(child)->refs--;
+            ((subtract *)arg)->members++;
+        } else {
+            ((subtract *)arg)->outside++;
+        }
     }
     return 0;
 }
 
-static void subtract_refs(mw__gc_head *young)
+/*
+ * Step 3.  An object none of whose children is in the collection - a list
+ * of ints, or of dicts the collector does not track - is marked LEAF, and
+ * step 4 does not traverse it again: nothing it holds has refs to raise,
+ * and its children's headers (one cold load each, for their type) are not
+ * read twice.  Which children are in the collection cannot change between
+ * the two steps (COLLECTING is only set before step 3, only cleared in
+ * step 4), so LEAF stays true until step 4 clears it with COLLECTING;
+ * every place that clears COLLECTING clears LEAF.
+ */
+static size_t subtract_refs(mw__gc_head *young)
 {
     unsigned polls = 0;
+    subtract sub = {0, 0};
     for (mw__gc_head *g = young->next; g != young; g = g->next) {
         confined_poll(&polls);
         prefetch_next(g);
-        traverse_children(mw__gc_object_of(g), visit_decref, NULL);
+        mw_object *o = mw__gc_object_of(g);
+        sub.members = 0;
+        traverse_children(o, visit_decref, &sub);
+        if (sub.members == 0) {
+            o->ob_gc_bits |= MW__GC_LEAF;
+        }
     }
+    return sub.outside;
+}
+
+/*
+ * Steps 2 and 3 in one pass, for a full collection of the shared heap
+ * with an empty permanent generation (update_subtract_full's caller
+ * decides).  Then every container that is tracked and not confined is in
+ * young: the shared heap holds no confined container, nothing in it
+ * references one (the confinement checks of every store), and the only
+ * tracked containers outside its generations - the pending garbage
+ * (drained at the start of collect()) and the one a drain in progress
+ * holds in its own list (collect() takes the three passes while
+ * h->draining) - are excluded by the caller.  So membership is a test of
+ * the child's bits, with no earlier pass needed to mark it, and a child's
+ * refs can be set from its count the first time anything meets it: by its
+ * referrer's traverse or by the walk reaching it, whichever comes first
+ * (COLLECTING says it has been).  One walk of the list instead of two: the
+ * pass that only read each header (update_refs) was a third of a large
+ * collection's misses.
+ *
+ * Invariant at the end (checked at MWRT_DEBUG): the objects first met as
+ * children are exactly the ones the walk then met already COLLECTING, so
+ * no object outside young was given the bit.
+ */
+typedef struct fused {
+    size_t early;   /* objects initialized by a referrer's traverse */
+    size_t met;     /* objects the walk found initialized already */
+    size_t members; /* children of the object walked that are members */
+    size_t outside; /* references to containers that are not (untracked) */
+} fused;
+
+/* The whole count of o less the collector's own reference. */
+MW_INLINE intptr_t outside_count(mw_object *o)
+{
+    return count_of(o) - ((o->ob_gc_bits & MW__GC_HELD) ? 1 : 0);
+}
+
+static int visit_decref_full(mw_object *child, void *arg)
+{
+    if (child == NULL || !(child->ob_type->flags & MW_TYPE_GC)) {
+        return 0;
+    }
+    uint16_t bits = child->ob_gc_bits;
+    if ((bits & (MW__GC_TRACKED | MW__GC_CONFINED)) != MW__GC_TRACKED) {
+        ((fused *)arg)->outside++;
+        return 0;
+    }
+    mw__gc_head *g = mw__gc_head_of(child);
+    if (!(bits & MW__GC_COLLECTING)) {
+        g->refs = outside_count(child);
+        child->ob_gc_bits = (uint16_t)(bits | MW__GC_COLLECTING);
+        ((fused *)arg)->early++;
+    }
+    g->refs--;
+    ((fused *)arg)->members++;
+    return 0;
+}
+
+/* Steps 2-3 fused (see above), untracking as update_refs does for a full
+ * collection; returns the number of objects left in young, and in
+ * *outside the references to containers outside the collection. */
+static size_t update_subtract_full(mw__gc_head *young, size_t *outside)
+{
+    fused f = {0, 0, 0, 0};
+    size_t n = 0;
+    mw__gc_head *g = young->next;
+    while (g != young) {
+        mw__gc_head *next = g->next;
+        mw_object *o = mw__gc_object_of(g);
+        prefetch_next(g);
+        uint16_t bits = o->ob_gc_bits;
+        if (untrackable(o, UNTRACK_ALL)) {
+            // Out of the lists; a referrer met it first (COLLECTING) and
+            // counted it early: it is not a member after all.
+            list_remove(g);
+            o->ob_gc_bits = (uint16_t)(bits & ~(MW__GC_TRACKED | MW__GC_CONFINED |
+                                                MW__GC_COLLECTING | MW__GC_LEAF));
+            if (bits & MW__GC_COLLECTING) {
+                f.early--;
+            }
+            g = next;
+            continue;
+        }
+        if (bits & MW__GC_COLLECTING) {
+            f.met++;
+        } else {
+            g->refs = outside_count(o);
+            o->ob_gc_bits = (uint16_t)(bits | MW__GC_COLLECTING);
+        }
+        f.members = 0;
+        traverse_children(o, visit_decref_full, &f);
+        if (f.members == 0) {
+            // (A member untracked later in this walk still counted: LEAF
+            // is only ever too rarely set, never wrongly.)
+            o->ob_gc_bits |= MW__GC_LEAF;   // see subtract_refs
+        }
+        n++;
+        g = next;
+    }
+    mw_assert_internal(f.early == f.met);
+    *outside = f.outside;
+    return n;
 }
 
 /* A referent of a reachable object is reachable: if it was moved to the
@@ -707,14 +846,28 @@ static int visit_reachable(mw_object *child, void *arg)
     return 0;
 }
 
+/* What the types of the objects moved to unreachable may need of steps
+ * 5 and 7 (a superset: an object moved there may come back): each is a
+ * pass over all the garbage otherwise, one cold header per object. */
+#define KIND_FINALIZE 0x1u   /* weakly referenceable, or with a finalizer */
+#define KIND_NO_CLEAR 0x2u   /* a type without clear (uncollectable) */
+
+MW_INLINE unsigned kind_of(const mw_type *t)
+{
+    return ((t->flags & MW_TYPE_WEAKREF) || t->finalize != NULL ? KIND_FINALIZE : 0u) |
+           (t->clear == NULL ? KIND_NO_CLEAR : 0u);
+}
+
 /*
  * Step 4: split young into reachable (stays) and unreachable.  A reachable
  * object loses COLLECTING as it is scanned (CPython's trick), so the
  * survivors end with no bits and need no pass of their own.  Returns the
- * number left in unreachable.
+ * number left in unreachable; ORs into *kinds the kind_of of each type
+ * moved there.
  */
-static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
+static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable, unsigned *kinds)
 {
+    unsigned k = 0;
     reach r = {.young = young};
     size_t moved = 0;
     unsigned polls = 0;
@@ -725,16 +878,20 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
         mw_object *o = mw__gc_object_of(g);
         prefetch_next(g);
         if (g->refs > 0) {
-            traverse_children(o, visit_reachable, &r);
-            o->ob_gc_bits &= (uint16_t)~MW__GC_COLLECTING;
+            if (!(o->ob_gc_bits & MW__GC_LEAF)) {
+                traverse_children(o, visit_reachable, &r);
+            }
+            o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_LEAF);
             next = g->next;   // traverse may have appended after g
         } else {
             o->ob_gc_bits |= MW__GC_UNREACHABLE;
+            k |= kind_of(o->ob_type);
             list_move(g, unreachable);
             moved++;
         }
         g = next;
     }
+    *kinds |= k;
     return moved - r.brought_back;
 }
 
@@ -742,18 +899,28 @@ static size_t move_unreachable(mw__gc_head *young, mw__gc_head *unreachable)
  * no bits; the others go to unreachable.  Stores the number in list before
  * in *size; returns the number that went to unreachable. */
 static size_t find_unreachable(mw__gc_head *list, mw__gc_head *unreachable, size_t *size,
-                               untrack_what what, mw__gc_head *const *log, unsigned nlog)
+                               untrack_what what, mw__gc_head *const *log, unsigned nlog,
+                               unsigned *kinds, size_t *outside)
 {
     *size = update_refs(list, what, log, nlog);
-    subtract_refs(list);
-    return move_unreachable(list, unreachable);
+    *outside = subtract_refs(list);
+    return move_unreachable(list, unreachable, kinds);
+}
+
+/* A full collection of h may take the fused steps 2-3: the shared heap,
+ * nothing frozen and no drain holding a pending object in its own list
+ * (update_subtract_full says why). */
+static bool may_fuse(const mw__gc_heap *h, int gen)
+{
+    return gen == NGENS - 1 && h->owner == NULL && list_empty(&h->permanent) &&
+           !h->draining && list_empty(&h->pending);
 }
 
 static void clear_bits(mw__gc_head *list)
 {
     for (mw__gc_head *g = list->next; g != list; g = g->next) {
         mw__gc_object_of(g)->ob_gc_bits &=
-            (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+            (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
     }
 }
 
@@ -926,23 +1093,25 @@ static void clear_one(mw__gc_heap *h, mw__gc_head *g, mw__gc_head *in, mw__gc_he
 
 /* Step 7: clear what is still unreachable, except what an uncollectable
  * object reaches (kept intact, the uncollectable ones in the garbage
- * list); with SAVEALL, keep everything there.  Returns the number of
+ * list); with SAVEALL, keep everything there.  may_spare: some object in
+ * unreachable may be of a type without clear (move_unreachable's kinds),
+ * else the pass that looks for them is skipped.  Returns the number of
  * uncollectable objects. */
 static intptr_t clear_unreachable(mw__gc_heap *h, mw__gc_head *unreachable, mw__gc_head *old,
-                                  bool defer)
+                                  bool defer, bool may_spare)
 {
     unsigned polls = 0;
     bool saveall = (gc.debug & MW_GC_DEBUG_SAVEALL) != 0;
     mw__gc_head spared;
     list_init(&spared);
-    if (!saveall) {
+    if (!saveall && may_spare) {
         spare_uncollectable(unreachable, &spared);
     }
     intptr_t uncollectable = 0;
     while (!list_empty(&spared)) {
         mw__gc_head *g = spared.next;
         mw_object *o = mw__gc_object_of(g);
-        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
         uncollectable++;
         if (gc.debug & MW_GC_DEBUG_UNCOLLECTABLE) {
             fprintf(stderr, "mwrt gc: uncollectable <%s %p>\n", o->ob_type->name, (void *)o);
@@ -956,7 +1125,7 @@ static intptr_t clear_unreachable(mw__gc_heap *h, mw__gc_head *unreachable, mw__
     while (!list_empty(unreachable)) {
         mw__gc_head *g = unreachable->next;
         mw_object *o = mw__gc_object_of(g);
-        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE);
+        o->ob_gc_bits &= (uint16_t)~(MW__GC_COLLECTING | MW__GC_UNREACHABLE | MW__GC_LEAF);
         confined_poll(&polls);
         if (saveall) {
             move_to_old(h, g, old);
@@ -1203,11 +1372,19 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     mw__gc_head unreachable;
     list_init(&unreachable);
     size_t examined;
-    // The young log is in young's order only when young is generation 0
-    // alone; it starts again empty with the counts.
-    size_t found = find_unreachable(young, &unreachable, &examined,
-                                    gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES, h->ylog,
-                                    gen == 0 ? h->nylog : 0);
+    size_t found;
+    unsigned kinds = 0;
+    size_t outside = 0;   // references to untracked containers (full collection)
+    if (may_fuse(h, gen)) {
+        examined = update_subtract_full(young, &outside);
+        found = move_unreachable(young, &unreachable, &kinds);
+    } else {
+        // The young log is in young's order only when young is generation 0
+        // alone; it starts again empty with the counts.
+        found = find_unreachable(young, &unreachable, &examined,
+                                 gen == NGENS - 1 ? UNTRACK_ALL : UNTRACK_TUPLES, h->ylog,
+                                 gen == 0 ? h->nylog : 0, &kinds, &outside);
+    }
     h->nylog = 0;
     size_t survivors = examined - found;
     // 8 for the reachable: up one generation.
@@ -1225,7 +1402,7 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     if (mw__free_mode) {
         hold_unreachable(&unreachable, confined);
     }
-    if (needs_finalizing(&unreachable)) {
+    if ((kinds & KIND_FINALIZE) && needs_finalizing(&unreachable)) {
         // 5a with the world stopped, 5b with it running (free mode).
         struct mw__weakref *calls = detach_weakrefs(&unreachable);
         if (h->world_stopped) {
@@ -1247,7 +1424,9 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_init(&garbage);
         clear_bits(&unreachable);
         size_t left;
-        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE, NULL, 0);
+        size_t ignored;
+        size_t dead = find_unreachable(&unreachable, &garbage, &left, UNTRACK_NONE, NULL, 0,
+                                       &kinds, &ignored);
         survivors += left - dead;
         // The resurrected were not garbage after all; those that died by
         // counting while finalizers ran were, and are gone already.
@@ -1260,7 +1439,10 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
         list_merge(&garbage, &unreachable);
     }
     if (gen == NGENS - 1) {
-        mw__atomic_store_relaxed(&h->long_lived_total, survivors);
+        // The work of the next full collection, as the schedule weighs it:
+        // its survivors, and the untracked containers they hold, whose
+        // headers it reads (heap_generation_due).
+        mw__atomic_store_relaxed(&h->long_lived_total, survivors + outside);
         mw__atomic_store_relaxed(&h->long_lived_pending, 0);
     } else if (gen == NGENS - 2) {
         mw__atomic_add_relaxed(&h->long_lived_pending, survivors);
@@ -1272,7 +1454,8 @@ static intptr_t collect(mw__gc_heap *h, int gen, mw__gc_reason reason)
     // 7: clear; what outlives its clear joins the older generation.
     bool defer = !mw__free_mode && !confined &&
                  (reason == MW__GC_AUTO || reason == MW__GC_IDLE);
-    intptr_t uncollectable = clear_unreachable(h, &unreachable, old, defer);
+    intptr_t uncollectable = clear_unreachable(h, &unreachable, old, defer,
+                                               (kinds & KIND_NO_CLEAR) != 0);
 
     uint64_t elapsed = mw__sched_now_ns() - h->began_at;
     // The pause: the world stopped (free mode), or the GIL held (all of
@@ -1407,7 +1590,11 @@ static int heap_generation_due(mw__gc_heap *h)
             // one: the long-lived heap has grown by the full-growth share
             // since the last (CPython's rule with 25%, which keeps the work
             // of full collections linear in allocation; 100%, the default,
-            // halves it again).  In 64 bits: total * 10000 cannot overflow.
+            // halves it again).  The last one's size is its work: its
+            // survivors and the references they hold to untracked
+            // containers (a list of a million untracked dicts or lists is
+            // a million header loads, though one survivor).  In 64 bits:
+            // total * 10000 cannot overflow.
             if (g == NGENS - 1) {
                 uint64_t pending = mw__atomic_load_relaxed(&h->long_lived_pending);
                 uint64_t total = mw__atomic_load_relaxed(&h->long_lived_total);

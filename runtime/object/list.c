@@ -72,6 +72,8 @@ int mw__list_append(mw__list *l, mw_object *o)
     if (list_reserve_one(l) != 0) {
         return -1;
     }
+    // A full collection may have untracked l (object.h: mw__gc_retrackable).
+    mw__gc_track_for(&l->ob, o);
     mw__incref(o);
     l->items[l->len++] = o;
     return 0;
@@ -147,6 +149,7 @@ int mw_list_set(mw_object *list, ptrdiff_t i, mw_object *o)
     if (!list_index("mw_list_set", l, i, &at)) {
         return -1;
     }
+    mw__gc_track_for(list, o);   // before the store, as mw__list_append
     mw__setref(&l->items[at], o);
     return 0;
 }

@@ -147,6 +147,9 @@ typedef struct mw__gc_head {
                                     a container is tracked (the link words
                                     change under list_lock as neighbours come
                                     and go; this bit only when o itself does) */
+#define MW__GC_LEAF        0x20u /* during steps 3-4 of a collection: none of
+                                    its children is in the collection, so
+                                    step 4 need not traverse it (gc.c) */
 
 MW_INLINE mw__gc_head *mw__gc_head_of(const mw_object *o)
 {
@@ -201,9 +204,11 @@ bool mw__gc_memory_check(size_t total);
  * Every store into one (mw_dict_set, mw_set_add, and so the copies, which
  * use them) calls mw__gc_track_for first, which tracks the container the
  * first time it is given an object that may be tracked.  A full
- * collection untracks those whose contents are all atomic again (gc.c).
+ * collection untracks those whose contents are all atomic again (gc.c),
+ * and lists too, which are tracked when made but re-tracked the same way
+ * (mw__gc_retrackable).
  *
- * Invariant: an untracked dict, set or tuple holds nothing for which
+ * Invariant: an untracked dict, set, list or tuple holds nothing for which
  * mw__gc_may_be_tracked is true, so nothing that is, or could later
  * become, part of a cycle through it (what it holds can only lose that
  * property: an untracked tuple is never tracked again).
@@ -212,6 +217,19 @@ MW_INLINE bool mw__gc_lazy_type(const mw_type *t)
 {
     // The built-in ones by identity, a user type by its flag.
     return t == &mw_dict_type || t == &mw_set_type || (t->flags & MW_TYPE_GC_LAZY) != 0;
+}
+
+/* A full collection may untrack t's instances that hold only atomic
+ * objects, and the next store that needs it tracks one again
+ * (mw__gc_track_for): the lazy types, and lists.  A list, unlike a dict,
+ * is tracked when made (as in CPython; a new list is counted, and young
+ * collections see it); only a full collection untracks one.  Every store
+ * into a list goes through mw__list_append or mw_list_set (list.c), and
+ * both call mw__gc_track_for first: that is what keeps the invariant
+ * below true for lists. */
+MW_INLINE bool mw__gc_retrackable(const mw_type *t)
+{
+    return t == &mw_list_type || mw__gc_lazy_type(t);
 }
 
 /* o may be tracked, now or later: any container, except a tuple that is
@@ -229,7 +247,7 @@ MW_INLINE bool mw__gc_may_be_tracked(const mw_object *o)
     return true;
 }
 
-/* gc.c: track container, an untracked dict or set, in generation 0 of the
+/* gc.c: track container, an untracked dict, set or list, in generation 0 of the
  * calling thread's confined heap if the caller is confined and owns it,
  * else of the shared heap. */
 void mw__gc_track_lazily(mw_object *container);

@@ -548,6 +548,174 @@ START_TEST(test_user_lazy_type)
 }
 END_TEST
 
+/* A new empty list (a container: tracked when made). */
+static mw_object *new_list(void);
+static void lappend(mw_object *l, mw_object *item);
+
+/* ======================================================================
+ * Lists
+ * ====================================================================== */
+
+/* Lists are tracked when made and stay tracked through young collections;
+ * a full collection untracks one that holds only atomic objects, and the
+ * next store of something that may be tracked (append or set) tracks it
+ * again, in generation 0.  A cycle closed through a list untracked that
+ * way is still collected. */
+START_TEST(test_lists)
+{
+    start_exact(MODE(_i));
+    mw_gc_disable();
+    ASSERT_COLLECT(2, 0);
+    size_t base = blocks_in_use_trimmed();
+    int count = gc_count0();
+    mw_object *l = new_list();
+    ck_assert(mw_gc_is_tracked(l));   // when made, as in CPython
+    ck_assert_int_eq(gc_count0(), count + 1);
+    mw_object *i = mw_int(123456789);
+    lappend(l, i);
+    lappend(l, mw_none());
+    mw_decref(i);
+    ASSERT_COLLECT(0, 0);
+    ck_assert(mw_gc_is_tracked(l));   // young collections leave it
+    ASSERT_COLLECT(1, 0);
+    ck_assert(mw_gc_is_tracked(l));
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(l));   // all atomic: untracked
+    ck_assert(!in_generation(-1, l));
+    // More atomic items keep it untracked; a container tracks it again.
+    ck_assert_int_eq(mw_list_set(l, 0, mw_true()), 0);
+    lappend(l, mw_int(3));
+    ck_assert(!mw_gc_is_tracked(l));
+    mw_object *inner = mw_dict_new();   // untracked, but may be tracked later
+    lappend(l, inner);
+    ck_assert(mw_gc_is_tracked(l));
+    ck_assert(in_generation(0, l));
+    ASSERT_COLLECT(2, 0);
+    ck_assert(mw_gc_is_tracked(l));   // holds a dict: stays tracked
+    // mw_list_set is a store too.
+    mw_object *m = new_list();
+    lappend(m, mw_none());
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(m));
+    ck_assert_int_eq(mw_list_set(m, 0, l), 0);
+    ck_assert(mw_gc_is_tracked(m));
+    // A cycle through a list that had been untracked: m -> l -> inner -> m.
+    ck_assert_int_eq(mw_list_set(m, 0, mw_none()), 0);
+    ASSERT_COLLECT(2, 0);
+    ck_assert(!mw_gc_is_tracked(m));
+    dset(inner, "m", m);
+    ck_assert(mw_gc_is_tracked(inner));
+    ck_assert(!mw_gc_is_tracked(m));   // m holds None: nothing leads back
+    lappend(m, l);
+    ck_assert(mw_gc_is_tracked(m));
+    mw_decref(inner);
+    mw_decref(l);
+    mw_decref(m);
+    ASSERT_COLLECT(2, 3);
+    // A deep copy of an atomic list is a new list: tracked when made.
+    mw_object *a = new_list();
+    lappend(a, mw_none());
+    ASSERT_COLLECT(2, 0);
+    mw_object *c = mw_deepcopy(a);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(mw_gc_is_tracked(c));
+    mw_decref(a);
+    mw_decref(c);
+    ASSERT_COLLECT(2, 0);
+    ck_assert_uint_eq(blocks_in_use_trimmed(), base);
+    stop();
+}
+END_TEST
+
+static mw_object *new_list(void)
+{
+    mw_object *l = mw_list_new();
+    REQUIRE(l != NULL);
+    return l;
+}
+
+/* l.append(item), keeping the caller's reference. */
+static void lappend(mw_object *l, mw_object *item)
+{
+    REQUIREF(mw_list_append(l, item) == 0, "mw_list_append: %s", mw_err_message());
+}
+
+/*
+ * A full collection of the shared heap counts a child's references the
+ * first time anything meets it: its referrer's traverse, if that comes
+ * first in the generation, or the walk (gc.c, update_subtract_full).
+ * Each order, in one generation: children made after their referrers, a
+ * tuple and a dict met early and then untracked, an object reachable
+ * only through one made after it, and a cycle whose second half is met
+ * early; then the same with a frozen object (the three passes), and again
+ * after unfreezing.  Every figure must come out as if counted in order.
+ */
+START_TEST(test_full_collection_meets_children_early)
+{
+    start_exact(MODE(_i));
+    mw_gc_disable();
+    ASSERT_COLLECT(2, 0);
+    size_t base = blocks_in_use_trimmed();
+    for (int round = 0; round < 3; round++) {
+        mw_object *frozen = NULL;
+        if (round == 1) {
+            frozen = new_list();
+            mw_gc_freeze();
+        }
+        // holder (made first) -> tuple of atomics, dict of atomics made
+        // after it: both met early, both untracked when the walk gets there.
+        mw_object *holder = new_list();
+        mw_object *t = int_pair(5, 6);
+        mw_object *d = mw_dict_new();
+        mw_object *l = new_list();
+        dset(d, "l", l);   // tracked ...
+        dset(d, "l", mw_int(1));   // ... and atomic again
+        mw_decref(l);
+        lappend(holder, t);
+        lappend(holder, d);
+        mw_decref(t);
+        mw_decref(d);
+        // first (made first) is reachable only through later, made after.
+        mw_object *first = new_list();
+        mw_object *later = new_list();
+        lappend(later, first);
+        mw_decref(first);
+        lappend(first, mw_none());
+        // a cycle a <-> b, b met early through a, then garbage.
+        mw_object *a = new_list();
+        mw_object *b = new_list();
+        lappend(a, b);
+        lappend(b, a);
+        mw_decref(b);
+        mw_decref(a);
+        ASSERT_COLLECT(2, 2);
+        ck_assert(mw_gc_is_tracked(holder));
+        ck_assert(!mw_gc_is_tracked(t));
+        ck_assert(!mw_gc_is_tracked(d));
+        ck_assert(mw_gc_is_tracked(later));
+        ck_assert(!mw_gc_is_tracked(first));   // [None]: atomic, untracked
+        ck_assert_uint_eq(mw_list_len(later), 1);
+        // Nothing is left marked: young and full collections find nothing
+        // more, and what they keep is intact.
+        ASSERT_COLLECT(0, 0);
+        ASSERT_COLLECT(2, 0);
+        ck_assert_uint_eq(mw_list_len(first), 1);
+        mw_decref(holder);
+        mw_decref(later);
+        ASSERT_COLLECT(2, 0);
+        if (round == 1) {
+            ck_assert(in_generation(-1, frozen) == false);
+            mw_gc_unfreeze();
+            ck_assert(in_generation(2, frozen));
+            mw_decref(frozen);
+        }
+    }
+    ASSERT_COLLECT(2, 0);
+    ck_assert_uint_eq(blocks_in_use_trimmed(), base);
+    stop();
+}
+END_TEST
+
 TCase *tcase_untrack(void)
 {
     TCase *tc = tcase_create("untrack");
@@ -559,5 +727,7 @@ TCase *tcase_untrack(void)
     tcase_add_loop_test(tc, test_dict_emptied_by_finalizer, 0, NMODES);
     tcase_add_loop_test(tc, test_sets, 0, NMODES);
     tcase_add_loop_test(tc, test_user_lazy_type, 0, NMODES);
+    tcase_add_loop_test(tc, test_full_collection_meets_children_early, 0, NMODES);
+    tcase_add_loop_test(tc, test_lists, 0, NMODES);
     return tc;
 }
