@@ -19,7 +19,9 @@
 # package versions, a table (rows = workloads, columns = allocators; each cell
 # holds Mops/s, peak RSS in MiB and, for peers, the peer/mwrt ops/s ratio),
 # and one line per workload on whether mwrt reaches 1.2x the best peer's
-# ops/s and a peak RSS no higher than the lowest peer's.
+# ops/s and a peak RSS no higher than the lowest peer's plus 10%; the peers
+# there are jemalloc, mimalloc and tcmalloc (glibc is measured, for
+# reference, but is not a goal).
 #
 # Usage: bench/alloc/run.sh [options] [BUILD_DIR [REPS]] [-- BENCH_ARGS...]
 #   see --help.
@@ -323,13 +325,14 @@ echo
 echo "Cells: median ops/s (one op = one malloc + one free) in Mops/s · median peak RSS in MiB"
 echo "· for peers, peer/mwrt ops/s (below 1.00x: mwrt is faster)."
 echo
-echo "Goal: mwrt >= 1.2x the best peer's ops/s, and peak RSS <= the lowest peer's:"
+echo "Goal: mwrt >= 1.2x the best peer's ops/s, and peak RSS <= the lowest peer's + 10%"
+echo "(peers: jemalloc, mimalloc, tcmalloc):"
 for w in $workloads; do
     mkey="$w|mwrt"
     best="" best_ops="" low="" low_rss=""
     for a in "${alloc_names[@]}"; do
         key="$w|$a"
-        if [ "$a" = mwrt ] || [ -z "${med_ops[$key]:-}" ]; then
+        if [ "$a" = mwrt ] || [ "$a" = glibc ] || [ -z "${med_ops[$key]:-}" ]; then
             continue
         fi
         if [ -z "$best" ] || [ "$(calc '%d' "${med_ops[$key]} > $best_ops")" = 1 ]; then
@@ -360,7 +363,7 @@ for w in $workloads; do
     else
         ops_ok=NO
     fi
-    if [ "$(calc '%d' "$m_rss <= $low_rss")" = 1 ]; then
+    if [ "$(calc '%d' "$m_rss <= 1.1 * $low_rss")" = 1 ]; then
         rss_ok=yes
     else
         rss_ok=NO
@@ -368,7 +371,7 @@ for w in $workloads; do
     echo "- $w: ops/s $ops_ok: mwrt $(calc '%.2f' "$m_ops / 1e6") vs best peer $best" \
          "$(calc '%.2f' "$best_ops / 1e6") Mops/s = $(calc '%.2f' "$m_ops / $best_ops")x (goal 1.20x);" \
          "RSS $rss_ok: mwrt $(calc '%.1f' "$m_rss / 1024") vs lowest peer $low" \
-         "$(calc '%.1f' "$low_rss / 1024") MiB"
+         "$(calc '%.1f' "$low_rss / 1024") MiB (bound $(calc '%.1f' "1.1 * $low_rss / 1024"))"
 done
 
 if [ ${#notes[@]} -gt 0 ]; then
