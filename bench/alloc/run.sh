@@ -3,7 +3,7 @@
 # run.sh - compare mwrt's malloc with its peers on mwrt-bench-alloc.
 #
 # What it measures: for every workload of mwrt-bench-alloc (single, prodcons,
-# larson, burst) and every allocator (glibc without preload; jemalloc, mimalloc and
+# larson, burst, xmalloc, cache-scratch) and every allocator (glibc without preload; jemalloc, mimalloc and
 # tcmalloc from their Debian packages; mwrt's libmwmalloc.so), the median
 # ops/s and the median peak RSS over REPS repetitions.
 #
@@ -36,7 +36,7 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 build=${BUILD_DIR:-build}
 reps=${BENCH_REPS:-5}
 threads=${BENCH_THREADS:-2}
-workloads=${BENCH_WORKLOADS:-"single prodcons larson burst"}
+workloads=${BENCH_WORKLOADS:-"single prodcons larson burst xmalloc cache-scratch"}
 run_timeout=${BENCH_TIMEOUT:-120}
 bench=${BENCH_BIN:-}
 mwmalloc=${MWMALLOC:-}
@@ -54,7 +54,8 @@ options (environment variable in brackets):
   -r, --reps N          repetitions (BENCH_REPS; default: 5)
   -t, --threads N       threads for prodcons and larson (BENCH_THREADS; default: 2)
   -w, --workloads LIST  space-separated workloads (BENCH_WORKLOADS;
-                        default: "single prodcons larson burst")
+                        default: "single prodcons larson burst xmalloc
+                        cache-scratch")
       --timeout SECS    limit per run (BENCH_TIMEOUT; default: 120)
       --bench PATH      benchmark binary (BENCH_BIN;
                         default: BUILD_DIR/bench/alloc/mwrt-bench-alloc)
