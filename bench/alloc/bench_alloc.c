@@ -32,6 +32,18 @@
  *             as a request handler that builds a large reply and drops it
  *             does.  An allocator that returns emptied memory to the OS at
  *             once maps and faults it in again every round; ops = blocks.
+ *   xmalloc   after xmalloc-test (Lever & Boreham): T threads each allocate
+ *             batches of 64 blocks and put them on one shared FIFO queue
+ *             (under a lock), and take the oldest batch off it and free
+ *             its blocks - mostly a batch another thread allocated, so
+ *             frees are many-to-many cross-thread.  ops = blocks.
+ *   cache-scratch  after Berger's cache-scratch (Hoard): the main thread
+ *             allocates one small block per thread, side by side, and
+ *             hands them out; each thread frees its block and then, again
+ *             and again, allocates a block of the same size, writes it 64
+ *             times and frees it.  An allocator that gives threads blocks
+ *             on one cache line (passive false sharing) is slow here.
+ *             ops = allocations.
  *
  * Every new block gets a small header (its size, and the size xor a tag) at
  * its start and a byte at its end; the header and end byte are checked when
@@ -534,6 +546,183 @@ static result_t run_burst(const options_t *o)
 }
 
 /* ------------------------------------------------------------------------ */
+/* xmalloc: batches of blocks through one shared queue, freed by any thread  */
+/* ------------------------------------------------------------------------ */
+
+#define XM_BATCH 64u    /* blocks per batch */
+#define XM_QUEUE 64u    /* batches the queue holds */
+
+typedef struct {
+    void *block[XM_BATCH];
+} xm_batch_t;
+
+typedef struct {
+    pthread_mutex_t lock;
+    xm_batch_t *batch;      /* XM_QUEUE + threads slots */
+    unsigned *free_slot;    /* stack of unused batch slots */
+    unsigned nfree;
+    unsigned queue[XM_QUEUE];   /* FIFO of filled slots */
+    unsigned head, count;
+} xm_shared_t;
+
+typedef struct {
+    xm_shared_t *shared;
+    uint64_t batches;
+    uint64_t seed;
+} xm_worker_t;
+
+static void xm_free_batch(xm_batch_t *b)
+{
+    for (unsigned i = 0; i < XM_BATCH; i++) {
+        free_block(b->block[i]);
+    }
+}
+
+static void *xmalloc_worker(void *arg)
+{
+    xm_worker_t *w = arg;
+    xm_shared_t *sh = w->shared;
+    uint64_t rng = w->seed;
+
+    for (uint64_t n = 0; n < w->batches; n++) {
+        unsigned slot, old = UINT32_MAX;
+
+        pthread_mutex_lock(&sh->lock);
+        slot = sh->free_slot[--sh->nfree];
+        pthread_mutex_unlock(&sh->lock);
+        for (unsigned i = 0; i < XM_BATCH; i++) {
+            sh->batch[slot].block[i] = alloc_block(draw_size(&rng));
+        }
+        pthread_mutex_lock(&sh->lock);
+        if (sh->count == XM_QUEUE) {
+            old = sh->queue[sh->head];
+            sh->head = (sh->head + 1) % XM_QUEUE;
+            sh->count--;
+        }
+        sh->queue[(sh->head + sh->count) % XM_QUEUE] = slot;
+        sh->count++;
+        if (old == UINT32_MAX && sh->count > XM_QUEUE / 2) {
+            old = sh->queue[sh->head];
+            sh->head = (sh->head + 1) % XM_QUEUE;
+            sh->count--;
+        }
+        pthread_mutex_unlock(&sh->lock);
+        if (old != UINT32_MAX) {
+            xm_free_batch(&sh->batch[old]);
+            pthread_mutex_lock(&sh->lock);
+            sh->free_slot[sh->nfree++] = old;
+            pthread_mutex_unlock(&sh->lock);
+        }
+    }
+    return NULL;
+}
+
+static result_t run_xmalloc(const options_t *o)
+{
+    unsigned t = o->threads >= 1 ? o->threads : 1;
+    unsigned nslots = XM_QUEUE + t;
+    xm_shared_t sh = { .nfree = nslots };
+    xm_worker_t *w = map_zeroed(t * sizeof(xm_worker_t));
+    pthread_t *thread = map_zeroed(t * sizeof(pthread_t));
+    uint64_t per_thread = o->ops / ((uint64_t)t * XM_BATCH);
+    result_t r = { .threads = t, .ops = per_thread * t * XM_BATCH };
+    double t0;
+
+    if (per_thread == 0) {
+        die("xmalloc: --ops must be at least threads * %u", XM_BATCH);
+    }
+    pthread_mutex_init(&sh.lock, NULL);
+    sh.batch = map_zeroed(nslots * sizeof(xm_batch_t));
+    sh.free_slot = map_zeroed(nslots * sizeof(unsigned));
+    for (unsigned i = 0; i < nslots; i++) {
+        sh.free_slot[i] = i;
+    }
+    t0 = read_clock();
+    for (unsigned i = 0; i < t; i++) {
+        w[i] = (xm_worker_t){ .shared = &sh, .batches = per_thread,
+                              .seed = derive_seed(o->seed, i) };
+        start_thread(&thread[i], i, xmalloc_worker, &w[i]);
+    }
+    for (unsigned i = 0; i < t; i++) {
+        pthread_join(thread[i], NULL);
+    }
+    /* The batches still queued are freed inside the timing: every block
+     * allocated is freed once, by some thread. */
+    while (sh.count > 0) {
+        xm_free_batch(&sh.batch[sh.queue[sh.head]]);
+        sh.head = (sh.head + 1) % XM_QUEUE;
+        sh.count--;
+    }
+    r.secs = read_clock() - t0;
+    pthread_mutex_destroy(&sh.lock);
+    unmap(sh.free_slot, nslots * sizeof(unsigned));
+    unmap(sh.batch, nslots * sizeof(xm_batch_t));
+    unmap(thread, t * sizeof(pthread_t));
+    unmap(w, t * sizeof(xm_worker_t));
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* cache-scratch: small blocks written hard by each thread                   */
+/* ------------------------------------------------------------------------ */
+
+#define CS_SIZE 8u       /* bytes per block, as in the original */
+#define CS_WRITES 64u    /* writes to each block before it is freed */
+
+typedef struct {
+    void *first;         /* the block the main thread allocated for it */
+    uint64_t ops;
+} cs_worker_t;
+
+static void *scratch_worker(void *arg)
+{
+    cs_worker_t *w = arg;
+
+    free(w->first);
+    for (uint64_t n = 0; n < w->ops; n++) {
+        volatile unsigned char *p = malloc(CS_SIZE);
+
+        if (p == NULL) {
+            die("malloc(%u) returned NULL", CS_SIZE);
+        }
+        for (unsigned k = 0; k < CS_WRITES; k++) {
+            p[k % CS_SIZE] = (unsigned char)(p[k % CS_SIZE] + 1);
+        }
+        free((void *)p);
+    }
+    return NULL;
+}
+
+static result_t run_cache_scratch(const options_t *o)
+{
+    unsigned t = o->threads >= 1 ? o->threads : 1;
+    cs_worker_t *w = map_zeroed(t * sizeof(cs_worker_t));
+    pthread_t *thread = map_zeroed(t * sizeof(pthread_t));
+    uint64_t per_thread = o->ops / t;
+    result_t r = { .threads = t, .ops = per_thread * t };
+    double t0;
+
+    for (unsigned i = 0; i < t; i++) {
+        w[i].first = malloc(CS_SIZE);
+        w[i].ops = per_thread;
+        if (w[i].first == NULL) {
+            die("malloc(%u) returned NULL", CS_SIZE);
+        }
+    }
+    t0 = read_clock();
+    for (unsigned i = 0; i < t; i++) {
+        start_thread(&thread[i], i, scratch_worker, &w[i]);
+    }
+    for (unsigned i = 0; i < t; i++) {
+        pthread_join(thread[i], NULL);
+    }
+    r.secs = read_clock() - t0;
+    unmap(thread, t * sizeof(pthread_t));
+    unmap(w, t * sizeof(cs_worker_t));
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Command line                                                              */
 /* ------------------------------------------------------------------------ */
 
@@ -549,12 +738,17 @@ static void print_usage(FILE *f)
           "  prodcons   producers malloc, consumers free (cross-thread free)\n"
           "  larson     threads swap block arrays and are replaced (churn)\n"
           "  burst      one thread allocates a working set and frees it, in rounds\n"
+          "  xmalloc    threads pass batches of blocks through a shared queue; any\n"
+          "             thread frees any batch (many-to-many cross-thread free)\n"
+          "  cache-scratch  threads allocate, write hard and free small blocks\n"
+          "             (false sharing between threads' blocks)\n"
           "\n"
           "options (numbers take a k, M or G suffix):\n"
           "  -t, --threads N      threads (default 2; single always uses 1;\n"
           "                       prodcons uses N/2 producer/consumer pairs)\n"
           "  -n, --ops N          malloc+free pairs to time (default:\n"
-          "                       single 3M, prodcons 5M, larson 10M, burst 5M)\n"
+          "                       single 3M, larson 10M, xmalloc 20M,\n"
+          "                       others 5M)\n"
           "  -w, --slots N        working set: single 100k blocks, larson 10k\n"
           "                       blocks per thread, burst 20k blocks per\n"
           "                       round (default)\n"
@@ -654,8 +848,11 @@ static options_t parse_args(int argc, char **argv)
         if (strcmp(o.workload, "single") == 0) {
             o.ops = 3000000;
         } else if (strcmp(o.workload, "prodcons") == 0
-                   || strcmp(o.workload, "burst") == 0) {
+                   || strcmp(o.workload, "burst") == 0
+                   || strcmp(o.workload, "cache-scratch") == 0) {
             o.ops = 5000000;
+        } else if (strcmp(o.workload, "xmalloc") == 0) {
+            o.ops = 20000000;   /* under 0.2 s at 5M with the fastest peers */
         } else {
             o.ops = 10000000;
         }
@@ -709,6 +906,10 @@ int main(int argc, char **argv)
         r = run_larson(&o);
     } else if (strcmp(o.workload, "burst") == 0) {
         r = run_burst(&o);
+    } else if (strcmp(o.workload, "xmalloc") == 0) {
+        r = run_xmalloc(&o);
+    } else if (strcmp(o.workload, "cache-scratch") == 0) {
+        r = run_cache_scratch(&o);
     } else {
         print_usage(stderr);
         die("unknown workload '%s'", o.workload);

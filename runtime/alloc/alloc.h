@@ -9,9 +9,13 @@
  * This is CPython's obmalloc (size-class pools carved from arenas) made
  * per-thread the way mimalloc is: every thread owns a heap, and a heap owns
  * its arenas and pools outright, so the owner allocates and frees without a
- * lock or an atomic read-modify-write.  A block freed by another thread goes
- * on its owner heap's lock-free "thread-free" list and is taken back by the
- * owner on its next slow path (mimalloc's thread-free list).
+ * lock or an atomic read-modify-write.  A block freed by another thread is
+ * kept in the freeing thread's cache for its own next allocation if there
+ * is room (it stays its arena's heap's); otherwise it goes, batched by the
+ * freeing thread, on one of its owner heap's lock-free "thread-free" lists,
+ * one per size class, and the owner takes a whole list back into its cache
+ * in one exchange, without walking it, when that class runs dry (heap.c
+ * has the whole story).
  *
  *     heap (one per thread)
  *      |-- used[class] --> pool <-> pool <-> pool   (pools with free blocks)
@@ -21,7 +25,11 @@
  *      |                                             newest first)
  *      |-- decommitted --> arena -> arena           (empty arenas, pages given
  *      |                                             back, still mapped)
- *      `-- thread_free --> block -> block -> ...    (remote frees, atomic)
+ *      |-- outbox[class] -> block -> block         (blocks this thread
+ *      |                                             freed for another heap,
+ *      |                                             not yet sent)
+ *      `-- thread_free[class] --> block -> ...       (remote frees, atomic,
+ *                                                    with their count)
  *
  *     arena: 256 KiB from mmap, aligned to 256 KiB, carved into 64 pools;
  *            its descriptor lives outside it (see arena.c).
@@ -49,13 +57,22 @@
  * ======================================================================
  *
  *   untouched --first use--> used <--alloc/free--> full
- *                              |  ^
- *                    last free |  | taken for a class
- *                              v  |
+ *                              |  ^ ^
+ *                    last free |  | | taken again for its class
+ *                              v  | |
+ *                              |  | kept (on heap->kept[class])
+ *                              |  |   | delay passed / bound / trim
+ *                              v  |   v
  *                             empty (on its arena's freepools list)
  *
  *   used:  0 < ref < capacity; freeblock != NULL; linked in used[szidx].
  *   full:  ref == capacity;    freeblock == NULL; on no list.
+ *   kept:  ref == 0; on heap->kept[szidx], still assigned to its class
+ *          (counted in pools[szidx]) and its free list threading all its
+ *          blocks, so the next pool of that class costs no arena work and
+ *          no formatting.  Given back (-> empty) once the purge delay has
+ *          passed since the heap's oldest kept pool was kept, beyond
+ *          MW_ALLOC_KEEP_POOLS, and on trim, flush and thread exit.
  *   empty: ref == 0; on arena->freepools; its free list still threads all
  *          its blocks, so taking it again for the same class is O(1).
  *   untouched: beyond arena->ntouched; never written, and not resident
@@ -63,12 +80,15 @@
  *          that the last pool taken was in (made resident together).
  *
  * Key invariant (a pool of class c in state used or full):
- *     ref + length(freeblock list) == capacity(c)
- * ref counts blocks the heap holds in its cache and blocks waiting on its
- * thread-free list, as well as blocks the program holds.
+ *     ref + length(freeblock list) + (capacity(c) - bump) == capacity(c)
+ * ref counts blocks the heap holds in its cache, blocks waiting on its
+ * thread-free lists or in another thread's outbox, as well as blocks the
+ * program holds.
  *
  * Above the pools, each heap keeps a small cache of freed blocks per class
- * (a LIFO list, bounded; see the tunables): free pushes there and malloc
+ * (a LIFO list, bounded; see the tunables; a thread-free list taken back
+ * whole may overfill it, and then frees go straight to their pools until
+ * allocations bring it back within its bound): free pushes there and malloc
  * pops there first, so a program that frees and allocates in turn reuses
  * the block it just freed without touching any pool header's state.  When
  * the cache of a class is empty, malloc's slow path fills it with the next
@@ -156,16 +176,21 @@
  * so that pools change state (full <-> used <-> empty) rarely: with 4 KiB
  * pools a 512-byte class holds only 7 blocks per pool, and without the
  * cache a steady churn flips a pool between full and used on almost every
- * call.  Bounded, so at most 64 * 4 KiB per heap is held back from the
- * pools, and mw_alloc_trim and thread exit give all of it back. */
+ * call.  Bounded, so at most 64 * 16 KiB per heap is held back from the
+ * pools, and mw_alloc_trim and thread exit give all of it back.  16 KiB
+ * rather than 4: the cache also keeps blocks this thread freed for other
+ * heaps (heap.c, "Remote frees", point f), and with 4 KiB most of those
+ * overflowed to the owners; in the same-run A/B of docs/alloc.md larson
+ * ran 10-20% faster in every pair with 16 KiB, and single ~7%, with no
+ * change in the object runtime's binary-trees or young collections. */
 #ifndef MW_ALLOC_CACHE_BYTES
-#define MW_ALLOC_CACHE_BYTES 4096
+#define MW_ALLOC_CACHE_BYTES 16384
 #endif
 #ifndef MW_ALLOC_CACHE_MIN
 #define MW_ALLOC_CACHE_MIN 8
 #endif
 #ifndef MW_ALLOC_CACHE_MAX
-#define MW_ALLOC_CACHE_MAX 64
+#define MW_ALLOC_CACHE_MAX 256
 #endif
 
 /* The arena cache's defaults (arena.c; MWMALLOC_PURGE_DELAY,
@@ -177,6 +202,12 @@
 #endif
 #ifndef MW_ALLOC_ARENA_CACHE
 #define MW_ALLOC_ARENA_CACHE 64
+#endif
+/* Empty pools a heap keeps formatted for their class (pool.c, "Kept
+ * pools") before it gives them back to their arenas; they go back anyway
+ * once the purge delay has passed since the first of them was kept. */
+#ifndef MW_ALLOC_KEEP_POOLS
+#define MW_ALLOC_KEEP_POOLS 2048
 #endif
 /* Untouched pools are made resident this many at a time (arena.c: one
  * madvise(MADV_POPULATE_WRITE) instead of a page fault per pool, which is
@@ -192,7 +223,15 @@
 #define MW__CACHE_REFILL 8u
 _Static_assert(MW_ALLOC_CACHE_MIN >= 2 && MW_ALLOC_CACHE_MIN <= MW_ALLOC_CACHE_MAX,
                "the cache spills half of itself, so it must hold at least 2");
-_Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "cache_room is 16 bits");
+_Static_assert(MW_ALLOC_CACHE_MAX <= 65535, "a cache's bound must fit its count");
+
+/* Blocks a thread frees for one other heap and class before it sends them
+ * (heap.c, "Remote frees"): one CAS per this many cross-thread frees. */
+#ifndef MW_ALLOC_REMOTE_BATCH
+#define MW_ALLOC_REMOTE_BATCH 16
+#endif
+_Static_assert(MW_ALLOC_REMOTE_BATCH >= 1 && MW_ALLOC_REMOTE_BATCH < 0xffff,
+               "a batch's count must fit a thread-free word's count");
 
 #define MW__POOL_SIZE       ((size_t)1 << MW_ALLOC_POOL_BITS)
 #define MW__POOL_MASK       (~(uintptr_t)(MW__POOL_SIZE - 1))
@@ -220,6 +259,25 @@ typedef struct mw__block {
 struct mw__arena;
 struct mw__heap;
 
+/* Blocks of one class freed by this thread for one other heap, waiting to
+ * be sent to its thread-free list in one CAS (heap.c).  Owner only. */
+typedef struct mw__outbox {
+    struct mw__heap *to;   /* the blocks' heap; meaningful when n > 0 */
+    mw__block *head;       /* newest first, NULL-terminated at tail */
+    mw__block *tail;
+    uint32_t n;
+} mw__outbox;
+
+/* A thread-free word: the head of a list of blocks (below 2^48, as every
+ * arena is: arena.c gives back any mapped above) in its low bits and the
+ * list's length in its top 16, saturated at MW__TF_COUNT_SAT ("count it").
+ * 0 is the empty list. */
+#define MW__TF_COUNT_SHIFT 48
+#define MW__TF_PTR_MASK    (((uintptr_t)1 << MW__TF_COUNT_SHIFT) - 1)
+#define MW__TF_COUNT_SAT   0xffffu
+_Static_assert(MW_ALLOC_ADDRESS_BITS <= MW__TF_COUNT_SHIFT,
+               "a block address must fit below a thread-free word's count");
+
 /*
  * The pool header, at the start of every touched pool.  48 bytes, a multiple
  * of 16, so the blocks of classes that are multiples of 16 are 16-aligned.
@@ -228,7 +286,10 @@ struct mw__heap;
  */
 typedef struct mw__pool {
     mw__block *freeblock;      /* free blocks; NULL iff the pool is full */
-    uint32_t ref;              /* blocks in use (including remote-pending) */
+    uint16_t ref;              /* blocks in use (including remote-pending) */
+    uint16_t bump;             /* blocks [bump, capacity) were never handed
+                                  out since the pool was last empty: free,
+                                  but on no list (see below) */
     uint16_t szidx;            /* size class, MW__NO_CLASS before first use */
     uint16_t capacity;         /* blocks in the pool for szidx */
     struct mw__pool *nextpool; /* used[] list, or the arena's freepools */
@@ -237,6 +298,14 @@ typedef struct mw__pool {
     struct mw__heap *heap;     /* owner heap, as arena->heap */
 } mw__pool;
 
+/* Blocks of a pool can be free in two ways: on the freeblock list, or
+ * beyond bump, never handed out since the pool was formatted or last
+ * emptied (obmalloc's nextoffset).  Handing out from beyond bump computes
+ * addresses instead of following links through cold memory, so a fresh or
+ * emptied pool fills without a cache miss per block.  freeblock == NULL
+ * still means full: when the list runs out and blocks remain beyond bump,
+ * the next one becomes the list (one block long).  Owner only. */
+_Static_assert(MW__POOL_SIZE / 8 <= 0xffff, "ref and bump are 16 bits");
 #define MW__POOL_HEADER_SIZE sizeof(mw__pool)
 _Static_assert(sizeof(mw__pool) == 48, "pool header must stay 48 bytes");
 _Static_assert(sizeof(mw__pool) % 16 == 0,
@@ -270,9 +339,9 @@ typedef struct mw__arena {
 _Static_assert(MW__NUM_CLASSES <= 255, "pool_class is a byte");
 
 /*
- * A heap.  The owner-only part comes first; thread_free, which other
- * threads write, has a cache line to itself so remote frees do not bounce
- * the owner's hot lines.
+ * A heap.  The owner-only part comes first; the thread-free words, which
+ * other threads write, start on a cache line of their own (eight classes
+ * to a line) so remote frees do not bounce the owner's hot lines.
  */
 typedef struct mw__heap {
     /* --- owner only --- */
@@ -283,11 +352,19 @@ typedef struct mw__heap {
     mw__arena *cached;                 /* empty arenas, committed; newest first */
     mw__arena *cached_oldest;          /* the tail of cached */
     mw__arena *decommitted;            /* empty arenas, pages given back */
+    mw__pool *kept[MW__NUM_CLASSES];   /* kept empty pools, via nextpool */
+    uint32_t nkept;                    /* pools on kept[], all classes */
+    int64_t kept_since_ms;             /* when the oldest of them was kept */
+    int64_t release_stamp_ms;          /* nonzero while kept pools go back:
+                                          the emptied time their arenas get */
     uint32_t ncached;                  /* length of cached */
     uint32_t ndecommitted;             /* length of decommitted */
+    mw__outbox outbox[MW__NUM_CLASSES]; /* remote frees not yet sent */
     /* --- single-writer counters (owner writes, anyone reads) --- */
-    _Atomic(uint16_t) cache_room[MW__NUM_CLASSES]; /* blocks each cache may
-                                                     still take */
+    _Atomic(int32_t) cache_room[MW__NUM_CLASSES]; /* blocks each cache may
+                                                    still take; below 0
+                                                    when a drained thread-
+                                                    free list overfilled it */
     mw__counter pool_inuse[MW__NUM_CLASSES]; /* blocks out of pools: held by
                                                the program or the cache */
     mw__counter pools[MW__NUM_CLASSES];  /* pools assigned per class */
@@ -298,8 +375,8 @@ typedef struct mw__heap {
     struct mw__heap *next_all;          /* all heaps; immutable once linked */
     struct mw__heap *next_abandoned;
     _Atomic(bool) abandoned;
-    /* --- written by any thread --- */
-    _Alignas(MW_CACHE_LINE) _Atomic(mw__block *) thread_free;
+    /* --- written by any thread (heap.c, "Remote frees") --- */
+    _Alignas(MW_CACHE_LINE) _Atomic(uintptr_t) thread_free[MW__NUM_CLASSES];
 } mw__heap;
 
 /* Process-wide state.  lock guards the abandoned list (and so owns the
@@ -433,9 +510,12 @@ void mw__heap_drain(mw__heap *h);
 void mw__heap_abandon(void);
 void mw__heap_reclaim_abandoned(bool wait);
 void mw__heap_take_back(void);
-void mw__free_remote(mw__heap *owner, mw__block *b);
+void mw__free_remote(mw__heap *h, mw__heap *owner, unsigned idx, mw__block *b);
+void mw__heap_outbox_flush(mw__heap *h);
+size_t mw__heap_thread_free_pending(const mw__heap *h);
 /* pool.c */
 mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx);
+void mw__pool_kept_release(mw__heap *h, bool all);
 void mw__pool_free_slow(mw__heap *h, mw__pool *pool, bool was_full);
 void mw__pool_became_full(mw__heap *h, mw__pool *pool);
 void mw__pool_check_free(mw__heap *h, mw__pool *pool, mw__block *b);
@@ -447,6 +527,7 @@ void mw__arena_prefault(mw__arena *a, unsigned first_pool);
 void mw__arena_gave_pool(mw__heap *h, mw__arena *a);
 void mw__arena_cache_purge(mw__heap *h, bool all);
 void mw__arena_settings_from_env(void);
+int64_t mw__alloc_clock_ms(void);
 bool mw__heap_arenas_are_valid(const mw__heap *h);
 /* stats.c */
 size_t mw__heap_blocks_in_use(void);
@@ -454,6 +535,12 @@ size_t mw__heap_blocks_in_use(void);
 /* ======================================================================
  * Fast paths
  * ====================================================================== */
+
+/* Block i of pool (of class szidx). */
+MW_INLINE mw__block *mw__pool_block(mw__pool *pool, unsigned i)
+{
+    return (mw__block *)((char *)pool + MW__POOL_HEADER_SIZE + (size_t)i * mw__class_size(pool->szidx));
+}
 
 /*
  * Return block b to its pool (the pool level below the heap's cache).
@@ -470,6 +557,12 @@ MW_INLINE void mw__pool_return(mw__heap *h, mw__pool *pool, mw__block *b)
     if (mw_unlikely(--pool->ref == 0 || old == NULL)) {
         mw__pool_free_slow(h, pool, old == NULL);
     }
+}
+
+/* cache_room is a single-writer counter (the owner writes, stats read). */
+MW_INLINE void mw__room_add(_Atomic(int32_t) *c, int32_t v)
+{
+    mw__atomic_store_relaxed(c, mw__atomic_load_relaxed(c) + v);
 }
 
 /* Debug builds: wipe the double-free canary of a block being handed out. */
@@ -498,7 +591,7 @@ MW_INLINE void *mw__heap_malloc_small(mw__heap *h, unsigned idx)
         return mw__heap_malloc_pool(h, idx);
     }
     h->cache[idx] = b->next;
-    mw__counter16_add(&h->cache_room[idx], 1);
+    mw__room_add(&h->cache_room[idx], 1);
     mw__debug_wipe_canary(b, idx);
     return b;
 }
@@ -514,27 +607,29 @@ MW_INLINE void mw__heap_free_local(mw__heap *h, unsigned idx, mw__block *b)
 #if MW_DEBUG >= 1
     mw__pool_check_free(h, mw__pool_of(b), b);
 #endif
-    uint16_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
-    if (mw_unlikely(room == 0)) {
+    int32_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
+    if (mw_unlikely(room <= 0)) {
         mw__heap_free_spill(h, idx, b);
         return;
     }
-    mw__atomic_store_relaxed(&h->cache_room[idx], (uint16_t)(room - 1));
+    mw__atomic_store_relaxed(&h->cache_room[idx], room - 1);
     b->next = h->cache[idx];
     h->cache[idx] = b;
 }
 
 /*
  * Free p, a block of arena a, from any thread: locally if the caller owns
- * its heap, else onto the owner's thread-free list.
+ * its heap, else into the caller's outbox for the owner (out of line).
  */
 MW_INLINE void mw__free_small(mw__arena *a, void *p)
 {
     mw__heap *h = mw__tls_heap;
-    if (mw_likely(a->heap == h)) {
-        mw__heap_free_local(h, mw__block_class(a, p), (mw__block *)p);
+    mw__heap *owner = a->heap;
+    unsigned idx = mw__block_class(a, p);
+    if (mw_likely(owner == h)) {
+        mw__heap_free_local(h, idx, (mw__block *)p);
     } else {
-        mw__free_remote(a->heap, (mw__block *)p);
+        mw__free_remote(h, owner, idx, (mw__block *)p);
     }
 }
 

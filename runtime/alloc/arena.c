@@ -335,7 +335,7 @@ static void arena_unmap(mw__heap *h, mw__arena *a, bool committed)
  * The arena cache (see the top of this file)
  * ====================================================================== */
 
-static int64_t clock_ms(void)
+int64_t mw__alloc_clock_ms(void)
 {
     if (mw_unlikely(mw__alloc_clock_hook != NULL)) {
         return mw__alloc_clock_hook();
@@ -407,6 +407,11 @@ static void cache_bound(mw__heap *h, size_t max)
  */
 void mw__arena_cache_purge(mw__heap *h, bool all)
 {
+    // Kept pools first (pool.c): giving them back may empty arenas, which
+    // then join the cache stamped with when the pools were kept.
+    if (h->nkept != 0) {
+        mw__pool_kept_release(h, all);
+    }
     if (all) {
         cache_bound(h, 0);
         return;
@@ -418,7 +423,7 @@ void mw__arena_cache_purge(mw__heap *h, bool all)
     if (delay < 0) {
         return;
     }
-    int64_t now = clock_ms();
+    int64_t now = mw__alloc_clock_ms();
     while (h->cached_oldest != NULL && now - h->cached_oldest->emptied_ms >= delay) {
         arena_decommit(h, cached_pop_oldest(h));
     }
@@ -428,7 +433,14 @@ void mw__arena_cache_purge(mw__heap *h, bool all)
  * has expired and keep the cache within its bound.  Owner only. */
 static void cache_put(mw__heap *h, mw__arena *a)
 {
-    a->emptied_ms = clock_ms();
+    // Arenas emptied by giving back kept pools carry the time the pools were
+    // kept (pool.c), but never one before the newest cached arena's: the
+    // list stays in emptied order, so the purge's walk may stop early.
+    int64_t stamp = h->release_stamp_ms != 0 ? h->release_stamp_ms : mw__alloc_clock_ms();
+    if (h->cached != NULL && stamp < h->cached->emptied_ms) {
+        stamp = h->cached->emptied_ms;
+    }
+    a->emptied_ms = stamp;
     a->prev = NULL;
     a->next = h->cached;
     if (a->next != NULL) {

@@ -3,27 +3,78 @@
  * frees, abandonment at thread exit and adoption afterwards.
  *
  * ======================================================================
- * Remote frees: the thread-free list
+ * Remote frees: outboxes and per-class thread-free lists
  * ======================================================================
  *
- * The technique is mimalloc's thread-free list, kept per heap (mimalloc
- * keeps one per page; per heap is one cache line for a producer to hit
- * instead of many, and the owner drains all of it in one exchange).
+ * The technique is mimalloc's thread-free list, with two changes that take
+ * the walk out of the owner's path.  The old design (one list per heap,
+ * which the owner took in one exchange and then walked, block by block,
+ * into its cache) spent most of a cross-thread workload's time in that
+ * walk: every block on the list was last written by another core, so each
+ * step was a cache miss the next step depended on.
  *
- *   push (any thread):  b->next = head; CAS(head: b->next -> b), release
- *   drain (owner only): list = exchange(head, NULL), acquire
+ *   1. The lists are per heap AND per size class, and each word carries
+ *      the list's length in its top 16 bits (MW__TF_COUNT_SHIFT).  When the
+ *      cache of a class runs dry, the owner takes that class's list in one
+ *      exchange and makes it the cache as it is: no walk, no pool header
+ *      touched.  The blocks are still counted in their pools' ref, as every
+ *      block out of a pool is, so nothing else changes.  The cache may then
+ *      hold more than its bound (cache_room below 0); until allocations
+ *      bring it back, frees of that class go straight to their pools.
+ *      Each block is then touched by the owner once, when malloc hands it
+ *      out - the line the program writes next anyway.
+ *   2. The freeing thread does not push each block.  It keeps, per class,
+ *      an outbox of the blocks it freed for one other heap (its own heap's
+ *      outbox[], owner-only, so no atomics), and sends the outbox whole -
+ *      one CAS - when it holds MW_ALLOC_REMOTE_BATCH blocks or when a block
+ *      of the same class for another heap comes along.  Outboxes are sent
+ *      at thread exit, mw_alloc_trim and at safepoints (mw__heap_take_back),
+ *      so at most MW_ALLOC_REMOTE_BATCH blocks per class wait in a thread
+ *      that stops freeing.
  *
- * 1. Only the owner removes nodes, and it removes the whole list at once, so
- *    there is no ABA: a pusher's CAS fails only if the head moved, and then
- *    it retries with the new head.
- * 2. The release CAS publishes the pusher's write of b->next (and every use
- *    the pusher made of the block before freeing it); the owner's acquire
- *    exchange makes them visible before it reads b->next or reuses b.
- * 3. The owner of a heap may change (abandonment, adoption) but the heap
- *    structure never goes away, so arena->heap is always a valid target and
- *    a push never races with a free of the heap itself.
- * 4. The list below a head the owner has loaded never changes (pushes only
- *    prepend), so the owner may walk it without taking it (debug checks).
+ *   send (any thread):  tail->next = ptr(old);
+ *                       CAS(word: old -> head | min(count(old) + n, SAT) << 48),
+ *                       release
+ *   take (owner only):  word = exchange(word, 0), acquire
+ *
+ * Why it is correct:
+ *   a. Only the owner removes, and it removes a whole list at once, so a
+ *      sender's CAS fails only if the word moved; then it relinks its tail
+ *      to the new head and retries.  ABA is harmless: if the word holds the
+ *      same value again, its head is the same block, and linking the tail to
+ *      that block is exactly right whatever lies below it.
+ *   b. The release CAS publishes the sender's links (written before the CAS;
+ *      the blocks are the sender's until then) and everything the program
+ *      did with the blocks before freeing them; the owner's acquire
+ *      exchange makes those visible before it reads a link or reuses a
+ *      block.
+ *   c. The count saturates instead of wrapping: a taker that reads
+ *      MW__TF_COUNT_SAT counts the list by walking it (never in practice:
+ *      65535 blocks freed to one class of one heap between two takes).
+ *   d. The owner of a heap may change (abandonment, adoption) but the heap
+ *      structure never goes away, so arena->heap and an outbox's `to` are
+ *      always valid targets.  A thread sends its outboxes before its heap
+ *      is abandoned, so an abandoned heap's outboxes are empty, and a block
+ *      in an outbox is never one of the outbox owner's own (a thread adopts
+ *      a heap only while it has none, and so no outbox; a thread without a
+ *      heap never makes or adopts one to free).
+ *   e. The list below a head the owner has loaded never changes (sends only
+ *      prepend), so the owner may walk it without taking it (debug checks).
+ *   f. Before any of that, a block freed by a thread that has a heap goes
+ *      into that heap's own cache if the cache has room, like a local free
+ *      (tcmalloc's thread cache): the next allocation of the class on that
+ *      thread hands it out again while its lines are still in this core's
+ *      cache, where the owner would get it back cold.  The block stays its
+ *      arena's heap's - nothing about its pool changes, it is simply still
+ *      out of the pool - so a cache may hold blocks of other heaps; when it
+ *      spills or is flushed, each block goes back by its pool's heap field
+ *      (fixed before the block was first handed out): to its pool if it is
+ *      the cache owner's, else to the outbox.  A heap's statistics then
+ *      count such a block as cached while its owner counts it as out of
+ *      the pool; the sums over all heaps (stats.c) come out right.
+ *
+ * A thread without a heap (one that has only ever freed) has no outbox and
+ * sends each block alone: one CAS per free, as before outboxes.
  *
  * ======================================================================
  * Abandonment and adoption
@@ -140,7 +191,7 @@ static mw__heap *heap_new(void)
     }
     mw__heap *h = p;   // zeroed by mmap: every list empty, every count 0
     for (unsigned i = 0; i < MW__NUM_CLASSES; i++) {
-        h->cache_room[i] = (uint16_t)mw__cache_limit(i);
+        h->cache_room[i] = (int32_t)mw__cache_limit(i);
     }
     pthread_mutex_lock(&mw__alloc_global.lock);
     h->next_all = mw__atomic_load_relaxed(&mw__alloc_global.all_heaps);
@@ -199,31 +250,81 @@ mw__heap *mw__heap_current(void)
  * ====================================================================== */
 
 /*
- * The cache of class idx is empty: pop a block from the class's first used
- * pool.  If there is none, get a heap if the thread has none, take back
- * blocks other threads freed, and only then take a fresh pool.  Returns a
- * block, or NULL with errno = ENOMEM.  Owner only.
+ * Take class idx's thread-free list of h whole; *n is its length.  NULL if
+ * it is empty (checked with a plain load first, so an empty list costs no
+ * read-modify-write on a line other threads write).  Owner only.
+ */
+static mw__block *thread_free_take(mw__heap *h, unsigned idx, uint32_t *n)
+{
+    if (mw__atomic_load_relaxed(&h->thread_free[idx]) == 0) {
+        return NULL;
+    }
+    // Acquire pairs with the senders' release CAS (point b above).
+    uintptr_t w = mw__atomic_exchange_acquire(&h->thread_free[idx], (uintptr_t)0);
+    mw__block *list = (mw__block *)(w & MW__TF_PTR_MASK);
+    uint32_t count = (uint32_t)(w >> MW__TF_COUNT_SHIFT);
+    if (mw_unlikely(count == MW__TF_COUNT_SAT)) {
+        count = 0;
+        for (mw__block *b = list; b != NULL; b = b->next) {
+            count++;
+        }
+    }
+    *n = count;
+    return list;
+}
+
+/*
+ * Put list (n blocks of class idx, taken from a thread-free list) in front
+ * of the class's cache.  The cache is usually empty here (the allocation
+ * slow path takes a list only then); otherwise the shorter of the two is
+ * walked to find a tail.  The cache may end up over its bound.  Owner only.
+ */
+static void cache_take_list(mw__heap *h, unsigned idx, mw__block *list, uint32_t n)
+{
+    int32_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
+    mw__block *old = h->cache[idx];
+    if (old == NULL) {
+        h->cache[idx] = list;
+    } else if ((int64_t)mw__cache_limit(idx) - room <= (int64_t)n) {
+        mw__block *tail = old;   // the cache is the shorter: list goes first
+        while (tail->next != NULL) {
+            tail = tail->next;
+        }
+        tail->next = list;
+    } else {
+        mw__block *tail = list;
+        while (tail->next != NULL) {
+            tail = tail->next;
+        }
+        tail->next = old;
+        h->cache[idx] = list;
+    }
+    mw__atomic_store_relaxed(&h->cache_room[idx], room - (int32_t)n);
+}
+
+/*
+ * The cache of class idx is empty: take back the blocks other threads
+ * freed of this class, if any, as the new cache; else pop a block from the
+ * class's first used pool, or a fresh pool.  A thread without a heap gets
+ * one first.  Returns a block, or NULL with errno = ENOMEM.  Owner only.
  */
 void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
 {
-    mw__pool *pool = h->used[idx];
-    if (mw_unlikely(pool == NULL)) {
-        if (h == &mw__heap_empty) {
-            h = heap_acquire();
-            if (h == NULL) {
-                errno = ENOMEM;
-                return NULL;
-            }
-            return mw__heap_malloc_small(h, idx);
+    if (mw_unlikely(h == &mw__heap_empty)) {
+        h = heap_acquire();
+        if (h == NULL) {
+            errno = ENOMEM;
+            return NULL;
         }
-        if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
-            mw__heap_drain(h);
-            if (h->cache[idx] != NULL) {
-                return mw__heap_malloc_small(h, idx);
-            }
-            pool = h->used[idx];
-        }
+        return mw__heap_malloc_small(h, idx);
     }
+    uint32_t nremote;
+    mw__block *remote = thread_free_take(h, idx, &nremote);
+    if (remote != NULL) {
+        cache_take_list(h, idx, remote, nremote);
+        return mw__heap_malloc_small(h, idx);
+    }
+    mw__pool *pool = h->used[idx];
     if (pool == NULL) {
         pool = mw__pool_acquire(h, idx);
         if (pool == NULL) {
@@ -237,39 +338,51 @@ void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
     // instead of coming here each time.  Cached blocks count in the pool's
     // ref and in pool_inuse, as freed ones do, and no more than the
     // cache's room (its bound) are taken.
+    // The cache's blocks come from the free list first (links to follow),
+    // then from beyond bump (addresses to compute: no reads of cold
+    // memory).  Then the list is topped up from beyond bump so that it is
+    // NULL only when the pool is full (alloc.h).
     mw__block *b = pool->freeblock;
     mw__block *next = b->next;
-    unsigned room = mw__atomic_load_relaxed(&h->cache_room[idx]);
-    unsigned take = room < MW__CACHE_REFILL ? room : MW__CACHE_REFILL;
+    int32_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
+    unsigned take = room <= 0 ? 0 : room < (int32_t)MW__CACHE_REFILL ? (unsigned)room
+                                                                      : MW__CACHE_REFILL;
     unsigned n = 0;
-    if (mw_likely(h->cache[idx] == NULL) && next != NULL && take > 0) {
-        mw__block *last = next;
-        for (n = 1; n < take && last->next != NULL; n++) {
-            last = last->next;
+    unsigned bump = pool->bump;
+    if (mw_likely(h->cache[idx] == NULL) && take > 0) {
+        mw__block *head = NULL;
+        mw__block **link = &head;
+        for (; n < take && next != NULL; n++) {
+            *link = next;
+            link = &next->next;
+            next = next->next;
         }
-        h->cache[idx] = next;
-        next = last->next;
-        last->next = NULL;
-        mw__atomic_store_relaxed(&h->cache_room[idx], (uint16_t)(room - n));
+        for (; n < take && bump < pool->capacity; n++) {
+            mw__block *c = mw__pool_block(pool, bump++);
+            *link = c;
+            link = &c->next;
+        }
+        *link = NULL;
+        h->cache[idx] = head;
+        mw__atomic_store_relaxed(&h->cache_room[idx], room - (int32_t)n);
     }
+    if (next == NULL && bump < pool->capacity) {
+        next = mw__pool_block(pool, bump++);
+        next->next = NULL;
+    }
+    pool->bump = (uint16_t)bump;
     pool->freeblock = next;
     pool->ref += 1 + n;
     mw__counter_add(&h->pool_inuse[idx], 1 + n);
     if (mw_unlikely(next == NULL)) {
         mw__pool_became_full(h, pool);
-        // Also take back remote frees each time a pool fills, not only when
-        // a class runs out of pools: a heap with free blocks in some classes
-        // would otherwise let blocks other threads freed to it pile up
-        // while it fills fresh pools of other classes.  Once per pool keeps
-        // this off the path of every allocation, where it would pull the
-        // thread-free line away from the threads pushing to it.
-        if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
-            mw__heap_drain(h);
-        }
-        // And let time pass for the arena cache (arena.c): a heap that
+        // (No take-back of other classes' remote frees here: each class's
+        // list is taken before a pool of that class is used, above, so no
+        // class fills fresh pools while blocks of its own wait.)
+        // Let time pass for the arena cache (arena.c): a heap that
         // keeps allocating from the arenas it has decommits the empty ones
         // once their delay is over.
-        if (h->cached_oldest != NULL) {
+        if (h->cached_oldest != NULL || h->nkept != 0) {
             mw__arena_cache_purge(h, false);
         }
     }
@@ -287,21 +400,49 @@ void *mw__heap_malloc_pool(mw__heap *h, unsigned idx)
  */
 void mw__heap_drain(mw__heap *h)
 {
-    // Acquire pairs with the pushers' release CAS (point 2 above).
-    mw__block *b = mw__atomic_exchange_acquire(&h->thread_free, NULL);
-    while (b != NULL) {
-        mw__block *next = b->next;
-        mw__heap_free_local(h, mw__block_class(mw__arena_of(b), b), b);
-        b = next;
+    for (unsigned idx = 0; idx < MW__NUM_CLASSES; idx++) {
+        uint32_t n;
+        mw__block *list = thread_free_take(h, idx, &n);
+        if (list != NULL) {
+            cache_take_list(h, idx, list, n);
+        }
     }
+}
+
+/* Blocks waiting on h's thread-free lists (their counts; a saturated one
+ * counts as its saturation value).  Any thread; a snapshot. */
+size_t mw__heap_thread_free_pending(const mw__heap *h)
+{
+    size_t n = 0;
+    for (unsigned idx = 0; idx < MW__NUM_CLASSES; idx++) {
+        n += mw__atomic_load_relaxed(&h->thread_free[idx]) >> MW__TF_COUNT_SHIFT;
+    }
+    return n;
 }
 
 /* ======================================================================
  * The cache of freed blocks
  * ====================================================================== */
 
-/* Return the blocks of class idx's cache after its first keep to their
- * pools. */
+static void outbox_put(mw__heap *h, mw__heap *owner, unsigned idx, mw__block *b);
+
+/* Give back b, a block of class idx that h's owner freed and does not keep
+ * in its cache: to its pool if it is h's, else to the outbox for its heap.
+ * pool->heap is fixed from the pool's first use, before any of its blocks
+ * was handed out, so reading it for a foreign live block is no race.
+ * Owner only. */
+MW_INLINE void block_give_back(mw__heap *h, unsigned idx, mw__block *b)
+{
+    mw__pool *pool = mw__pool_of(b);
+    if (mw_likely(pool->heap == h)) {
+        mw__pool_return(h, pool, b);
+    } else {
+        outbox_put(h, pool->heap, idx, b);
+    }
+}
+
+/* Give back the blocks of class idx's cache after its first keep (their
+ * own pools, or outboxes for other heaps' blocks). */
 static void cache_return(mw__heap *h, unsigned idx, unsigned keep)
 {
     mw__block **link = &h->cache[idx];
@@ -310,12 +451,14 @@ static void cache_return(mw__heap *h, unsigned idx, unsigned keep)
     }
     mw__block *b = *link;
     *link = NULL;
+    int32_t returned = 0;
     while (b != NULL) {
         mw__block *next = b->next;
-        mw__pool_return(h, mw__pool_of(b), b);
-        mw__counter16_add(&h->cache_room[idx], 1);
+        block_give_back(h, idx, b);
+        returned++;
         b = next;
     }
+    mw__room_add(&h->cache_room[idx], returned);
 }
 
 /*
@@ -329,15 +472,26 @@ static void cache_return(mw__heap *h, unsigned idx, unsigned keep)
  */
 void mw__heap_free_spill(mw__heap *h, unsigned idx, mw__block *b)
 {
+    if (mw__atomic_load_relaxed(&h->cache_room[idx]) < 0) {
+        // Overfilled by a thread-free list taken whole: those blocks go out
+        // to the program one by one, and b goes straight to its pool (its
+        // line is hot; walking the cold list to return it would not be).
+        block_give_back(h, idx, b);
+        return;
+    }
     cache_return(h, idx, 0);
     mw__heap_free_local(h, idx, b);
 }
 
-/* Return every cached block to its pool.  Owner only. */
+/* Return every cached block to its pool, and every kept empty pool to its
+ * arena (pool.c).  Owner only. */
 void mw__heap_cache_flush(mw__heap *h)
 {
     for (unsigned i = 0; i < MW__NUM_CLASSES; i++) {
         cache_return(h, i, 0);
+    }
+    if (h->nkept != 0) {
+        mw__pool_kept_release(h, true);
     }
 }
 
@@ -352,25 +506,85 @@ void mw__heap_take_back(void)
     if (h == &mw__heap_empty) {
         return;
     }
-    if (mw__atomic_load_relaxed(&h->thread_free) != NULL) {
-        mw__heap_drain(h);
-    }
-    if (h->cached_oldest != NULL) {
-        mw__arena_cache_purge(h, false);   // empty arenas past their delay
+    mw__heap_outbox_flush(h);
+    mw__heap_drain(h);
+    if (h->cached_oldest != NULL || h->nkept != 0) {
+        mw__arena_cache_purge(h, false);   // kept pools, empty arenas past their delay
     }
 }
 
 /*
- * Free b, a block of owner's, from a thread that does not own it: push it
- * on owner's thread-free list.  Lock-free; any thread.
+ * Send n blocks of class idx, head..tail linked, to owner's thread-free
+ * list in one CAS (point a above).  Lock-free; any thread that holds the
+ * blocks.
  */
-void mw__free_remote(mw__heap *owner, mw__block *b)
+static void thread_free_send(mw__heap *owner, unsigned idx, mw__block *head, mw__block *tail,
+                             uint32_t n)
+{
+    uintptr_t old = mw__atomic_load_relaxed(&owner->thread_free[idx]);
+    uintptr_t w;
+    do {
+        tail->next = (mw__block *)(old & MW__TF_PTR_MASK);
+        uint32_t count = (uint32_t)(old >> MW__TF_COUNT_SHIFT) + n;
+        if (count > MW__TF_COUNT_SAT) {
+            count = MW__TF_COUNT_SAT;
+        }
+        w = (uintptr_t)head | (uintptr_t)count << MW__TF_COUNT_SHIFT;
+    } while (!mw__atomic_cas_weak_release(&owner->thread_free[idx], &old, w));
+}
+
+/* Send outbox o (class idx) and leave it empty.  Owner of o. */
+static void outbox_send(mw__outbox *o, unsigned idx)
+{
+    if (o->n > 0) {
+        thread_free_send(o->to, idx, o->head, o->tail, o->n);
+        o->n = 0;
+        o->head = o->tail = NULL;
+    }
+}
+
+/* Send every outbox of h.  Owner only. */
+void mw__heap_outbox_flush(mw__heap *h)
+{
+    for (unsigned idx = 0; idx < MW__NUM_CLASSES; idx++) {
+        outbox_send(&h->outbox[idx], idx);
+    }
+}
+
+/* Put b (class idx, owner's, not h's) in h's outbox for owner, sending the
+ * outbox when it is full or held another heap's blocks.  Owner of h. */
+static void outbox_put(mw__heap *h, mw__heap *owner, unsigned idx, mw__block *b)
+{
+    mw__outbox *o = &h->outbox[idx];
+    if (o->n > 0 && o->to != owner) {
+        outbox_send(o, idx);
+    }
+    if (o->n == 0) {
+        o->to = owner;
+        o->tail = b;
+        b->next = NULL;
+    } else {
+        b->next = o->head;
+    }
+    o->head = b;
+    if (++o->n >= MW_ALLOC_REMOTE_BATCH) {
+        outbox_send(o, idx);
+    }
+}
+
+/*
+ * Free b, a block of class idx of owner's, from a thread that does not own
+ * it (whose heap is h, or the empty heap): keep it in h's cache if there
+ * is room, for h's next allocation of the class (point f above), else put
+ * it in h's outbox for owner.  Lock-free; any thread.
+ */
+void mw__free_remote(mw__heap *h, mw__heap *owner, unsigned idx, mw__block *b)
 {
 #if MW_DEBUG >= 1
     // b is live, so its pool's class cannot change under us; ref can (the
     // owner is allocating), so it is not read here.
     mw__pool *pool = mw__pool_of(b);
-    if (pool->szidx >= MW__NUM_CLASSES) {
+    if (pool->szidx >= MW__NUM_CLASSES || pool->szidx != idx) {
         mw__fatal("free(%p): not a live block of this allocator", (void *)b);
     }
     if (mw__class_size(pool->szidx) >= 16) {
@@ -381,10 +595,22 @@ void mw__free_remote(mw__heap *owner, mw__block *b)
         ((uintptr_t *)b)[1] = canary;
     }
 #endif
-    mw__block *head = mw__atomic_load_relaxed(&owner->thread_free);
-    do {
-        b->next = head;
-    } while (!mw__atomic_cas_weak_release(&owner->thread_free, &head, b));
+    if (mw_unlikely(h == &mw__heap_empty)) {
+        // No heap, so no outbox: send b alone.  (Taking a heap here would
+        // take an abandoned heap away from the next new thread for a
+        // thread that may only ever free.)
+        b->next = NULL;
+        thread_free_send(owner, idx, b, b, 1);
+        return;
+    }
+    int32_t room = mw__atomic_load_relaxed(&h->cache_room[idx]);
+    if (room > 0) {
+        mw__atomic_store_relaxed(&h->cache_room[idx], room - 1);
+        b->next = h->cache[idx];
+        h->cache[idx] = b;
+        return;
+    }
+    outbox_put(h, owner, idx, b);
 }
 
 /* ======================================================================
@@ -396,7 +622,8 @@ void mw__free_remote(mw__heap *owner, mw__block *b)
 static void heap_shrink(mw__heap *h)
 {
     mw__heap_drain(h);
-    mw__heap_cache_flush(h);
+    mw__heap_cache_flush(h);        // other heaps' blocks go to the outboxes
+    mw__heap_outbox_flush(h);       // and from there to their heaps
     mw__arena_cache_purge(h, true);
 }
 

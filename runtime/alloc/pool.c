@@ -41,24 +41,25 @@ static void used_unlink(mw__heap *h, mw__pool *pool)
  * ====================================================================== */
 
 /*
- * Thread every block of the pool onto its free list, in address order so a
- * fresh pool hands out ascending addresses.  The pool is one page, and it
- * is resident once its header is written (if its group was not made so
- * already: mw__arena_prefault), so touching all of it here costs no extra
- * memory.
+ * Make every block of an empty pool free: the first is the free list, the
+ * rest lie beyond bump (alloc.h), so nothing but the first block is
+ * written; they are handed out in address order.  Owner only.
  */
+static void pool_reset(mw__pool *pool)
+{
+    mw__block *first = mw__pool_block(pool, 0);
+    first->next = NULL;
+    pool->freeblock = first;
+    pool->bump = 1;
+}
+
+/* Assign a pool to class idx, all its blocks free.  Owner only. */
 static void format_pool(mw__pool *pool, unsigned idx)
 {
     size_t size = mw__class_size(idx);
-    unsigned capacity = (unsigned)((MW__POOL_SIZE - MW__POOL_HEADER_SIZE) / size);
-    char *first = (char *)pool + MW__POOL_HEADER_SIZE;
-    for (unsigned i = 0; i + 1 < capacity; i++) {
-        ((mw__block *)(first + i * size))->next = (mw__block *)(first + (i + 1) * size);
-    }
-    ((mw__block *)(first + (capacity - 1) * size))->next = NULL;
-    pool->freeblock = (mw__block *)first;
     pool->szidx = (uint16_t)idx;
-    pool->capacity = (uint16_t)capacity;
+    pool->capacity = (uint16_t)((MW__POOL_SIZE - MW__POOL_HEADER_SIZE) / size);
+    pool_reset(pool);
 }
 
 /*
@@ -68,7 +69,38 @@ static void format_pool(mw__pool *pool, unsigned idx)
  */
 mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx)
 {
+    mw__pool *kept = h->kept[idx];
+    if (kept != NULL) {
+        // Formatted for idx, every block free, still counted in pools[idx].
+        h->kept[idx] = kept->nextpool;
+        h->nkept--;
+        mw_assert_internal(kept->szidx == idx && kept->ref == 0 && kept->freeblock != NULL);
+        used_push(h, kept);
+        return kept;
+    }
     mw__arena *a = h->usable;
+    if (h->nkept != 0 && (a == NULL || a->freepools == NULL)) {
+        // No empty pool in the arenas, only untouched ones or a new arena:
+        // take a kept pool of another class instead, so that keeping pools
+        // never makes the heap touch more memory than giving them back
+        // would have.  Its arena's pool count does not change (it was
+        // never given back); only its class does.
+        for (unsigned c = 0; c < MW__NUM_CLASSES; c++) {
+            mw__pool *p = h->kept[c];
+            if (p != NULL) {
+                h->kept[c] = p->nextpool;
+                h->nkept--;
+                mw__counter_sub(&h->pools[c], 1);
+                format_pool(p, idx);
+                mw__arena *pa = p->arena;
+                pa->pool_class[((uintptr_t)p - pa->address) >> MW_ALLOC_POOL_BITS] = (uint8_t)idx;
+                p->ref = 0;
+                used_push(h, p);
+                mw__counter_add(&h->pools[idx], 1);
+                return p;
+            }
+        }
+    }
     if (a == NULL) {
         a = mw__arena_new(h);
         if (a == NULL) {
@@ -91,8 +123,8 @@ mw__pool *mw__pool_acquire(mw__heap *h, unsigned idx)
     }
     mw__arena_took_pool(h, a);
 
-    // An empty pool that last held this class still threads all its blocks
-    // (obmalloc's "luckily" case): reuse the list as it is.
+    // An empty pool that last held this class was reset when it emptied
+    // (obmalloc's "luckily" case): reuse it as it is.
     if (pool->szidx != idx) {
         format_pool(pool, idx);
     }
@@ -119,11 +151,23 @@ void mw__pool_became_full(mw__heap *h, mw__pool *pool)
     used_unlink(h, pool);
 }
 
+/* Give empty pool (on no list) back to its arena.  Owner only. */
+static void pool_release(mw__heap *h, mw__pool *pool)
+{
+    mw__counter_sub(&h->pools[pool->szidx], 1);
+    mw_assert_expensive(mw__pool_is_valid(pool));
+    mw__arena *a = pool->arena;
+    pool->nextpool = a->freepools;
+    a->freepools = pool;
+    mw__arena_gave_pool(h, a);
+}
+
 /*
  * A free made the pool leave the full state (was_full) or become empty
  * (ref == 0), or both.  A full pool goes back on its used list, at the head,
- * so the next allocation of its class fills it again; an empty pool goes
- * back to its arena, which may then be free as a whole.  Owner only.
+ * so the next allocation of its class fills it again; an empty pool is kept
+ * for its class (below), or goes back to its arena, which may then be free
+ * as a whole.  Owner only.
  */
 void mw__pool_free_slow(mw__heap *h, mw__pool *pool, bool was_full)
 {
@@ -134,12 +178,74 @@ void mw__pool_free_slow(mw__heap *h, mw__pool *pool, bool was_full)
         return;
     }
     used_unlink(h, pool);
-    mw__counter_sub(&h->pools[pool->szidx], 1);
-    mw_assert_expensive(mw__pool_is_valid(pool));
-    mw__arena *a = pool->arena;
-    pool->nextpool = a->freepools;
-    a->freepools = pool;
-    mw__arena_gave_pool(h, a);
+    pool_reset(pool);   // its blocks are all free: hand them out in order again
+    int64_t delay = mw__atomic_load_relaxed(&mw__alloc_global.purge_delay_ms);
+    if (delay == 0 || h->nkept >= MW_ALLOC_KEEP_POOLS) {
+        pool_release(h, pool);
+        return;
+    }
+    int64_t now = mw__alloc_clock_ms();
+    if (h->nkept == 0) {
+        h->kept_since_ms = now;
+    }
+    pool->nextpool = h->kept[pool->szidx];
+    h->kept[pool->szidx] = pool;
+    h->nkept++;
+    // A heap that only frees still sees the delay pass.
+    if (delay > 0 && now - h->kept_since_ms >= delay) {
+        mw__pool_kept_release(h, true);
+    }
+}
+
+/* ======================================================================
+ * Kept pools
+ * ======================================================================
+ *
+ * A program that frees a burst of blocks and allocates the next burst
+ * moments later (a request handler dropping a reply, a collection freeing
+ * its garbage) empties pools and then needs as many again, mostly of the
+ * same classes.  Giving each empty pool to its arena at once meant taking
+ * it again from the arena's free list (a cold header to read) and, when
+ * the next class differs, threading its page again.  So an empty pool is
+ * kept on its heap's kept[class] list, formatted, and the next pool of the
+ * class is taken from there first.  The memory cost is bounded twice over:
+ * at most MW_ALLOC_KEEP_POOLS pools per heap, and all of them go back to
+ * their arenas once the purge delay has passed since the first of them was
+ * kept - the arenas that empties then enter the arena cache stamped with
+ * that time, so they are decommitted on the same schedule as if the pools
+ * had gone back at once.  Time is read where the arena cache reads it
+ * (mw__arena_cache_purge) and when a pool is kept.  A delay of 0 keeps
+ * nothing.  Owner only, like the rest of the heap.
+ */
+
+/* Give back the kept pools: all of them if all, else only if the delay
+ * has passed since the oldest was kept.  Owner only. */
+void mw__pool_kept_release(mw__heap *h, bool all)
+{
+    if (h->nkept == 0) {
+        return;
+    }
+    if (!all) {
+        int64_t delay = mw__atomic_load_relaxed(&mw__alloc_global.purge_delay_ms);
+        if (delay < 0 || mw__alloc_clock_ms() - h->kept_since_ms < delay) {
+            return;
+        }
+    }
+    // Detach everything first: giving a pool back may empty its arena,
+    // whose caching calls back into the purge (and so here).
+    h->nkept = 0;
+    h->release_stamp_ms = h->kept_since_ms != 0 ? h->kept_since_ms : 1;
+    for (unsigned idx = 0; idx < MW__NUM_CLASSES; idx++) {
+        mw__pool *p = h->kept[idx];
+        h->kept[idx] = NULL;
+        while (p != NULL) {
+            mw__pool *next = p->nextpool;
+            p->nextpool = p->prevpool = NULL;
+            pool_release(h, p);
+            p = next;
+        }
+    }
+    h->release_stamp_ms = 0;
 }
 
 /* ======================================================================
@@ -159,16 +265,19 @@ bool mw__pool_is_valid(const mw__pool *pool)
     size_t size = mw__class_size(pool->szidx);
     uintptr_t first = (uintptr_t)pool + MW__POOL_HEADER_SIZE;
     size_t nfree = 0;
+    if (pool->bump > pool->capacity || (pool->freeblock == NULL && pool->bump != pool->capacity)) {
+        return false;
+    }
     for (const mw__block *b = pool->freeblock; b != NULL; b = b->next) {
         uintptr_t at = (uintptr_t)b;
-        if (at < first || (at - first) % size != 0 || (at - first) / size >= pool->capacity) {
+        if (at < first || (at - first) % size != 0 || (at - first) / size >= pool->bump) {
             return false;
         }
         if (++nfree > pool->capacity) {
             return false;   // a cycle: some block was freed twice
         }
     }
-    return pool->ref + nfree == pool->capacity;
+    return pool->ref + nfree + (pool->capacity - pool->bump) == pool->capacity;
 }
 
 static bool list_contains(const mw__block *list, const mw__block *b)
@@ -202,6 +311,9 @@ void mw__pool_check_free(mw__heap *h, mw__pool *pool, mw__block *b)
     if ((at - first) % size != 0 || (at - first) / size >= pool->capacity) {
         mw__fatal("free(%p): not the start of a %zu-byte block (interior pointer)", (void *)b, size);
     }
+    if ((at - first) / size >= pool->bump) {
+        mw__fatal("free(%p): double free (not handed out since its pool was emptied)", (void *)b);
+    }
     if (pool->ref == 0) {
         mw__fatal("free(%p): double free (its pool has no block in use)", (void *)b);
     }
@@ -211,9 +323,12 @@ void mw__pool_check_free(mw__heap *h, mw__pool *pool, mw__block *b)
             mw__fatal("free(%p): double free", (void *)b);
         }
         // The first free may still wait on the thread-free list.  Walking it
-        // is safe for the owner: only the owner removes nodes, and pushes
-        // only prepend, so the list below a loaded head never changes.
-        if (list_contains(mw__atomic_load_acquire(&h->thread_free), b)) {
+        // is safe for the owner: only the owner removes nodes, and sends
+        // only prepend, so the list below a loaded head never changes.  (A
+        // first free still in another thread's outbox is not seen here; the
+        // canary check on the remote side catches a second free there.)
+        uintptr_t w = mw__atomic_load_acquire(&h->thread_free[pool->szidx]);
+        if (list_contains((const mw__block *)(w & MW__TF_PTR_MASK), b)) {
             mw__fatal("free(%p): double free (first freed by another thread)", (void *)b);
         }
     }

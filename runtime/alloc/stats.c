@@ -24,8 +24,8 @@ int mw_alloc_get_stats(mw_alloc_stats *out)
         for (unsigned i = 0; i < MW__NUM_CLASSES; i++) {
             // Out of the pools, less what waits in the heap's cache.
             size_t out_of_pools = mw__atomic_load_relaxed(&h->pool_inuse[i]);
-            size_t room = mw__atomic_load_relaxed(&h->cache_room[i]);
-            size_t cached = h == &mw__heap_empty ? 0 : mw__cache_limit(i) - room;
+            int64_t room = mw__atomic_load_relaxed(&h->cache_room[i]);
+            size_t cached = h == &mw__heap_empty ? 0 : (size_t)((int64_t)mw__cache_limit(i) - room);
             size_t pools = mw__atomic_load_relaxed(&h->pools[i]);
             out->classes[i].blocks_in_use += out_of_pools - cached;
             out->classes[i].pools += pools;

@@ -331,6 +331,49 @@ START_TEST(burst_is_given_back_after_the_delay)
 }
 END_TEST
 
+START_TEST(kept_pools_go_back_after_the_delay)
+{
+    // Emptied pools are kept for their class: the next burst reuses them
+    // without touching another arena.  Once the delay has passed since they
+    // were kept they go back to their arenas, and the arenas that empties
+    // are decommitted at once (they carry the time the pools were kept).
+    mw__alloc_clock_hook = test_clock;
+    mw_alloc_set_purge(1000, 64);
+    test_clock_ms = 10000;
+    size_t n = arenas_worth(2);
+    void **blocks = burst_alloc(n);
+    size_t pools = stats().pools_in_use;
+    for (size_t i = 0; i < n; i++) {
+        mw_free(blocks[i]);
+    }
+    free(blocks);
+    mw_alloc_stats st = stats();
+    ck_assert_uint_eq(st.pools_in_use, pools);   // kept, still of their class
+    ck_assert_uint_eq(st.arenas_cached, 0);
+    ck_assert_uint_eq(blocks_in_use(), 0);
+    blocks = burst_alloc(n);
+    st = stats();
+    ck_assert_uint_eq(st.arenas_mapped, 2);
+    ck_assert_uint_eq(st.pools_in_use, pools);
+    for (size_t i = 0; i < n; i++) {
+        mw_free(blocks[i]);
+    }
+    free(blocks);
+    test_clock_ms += 999;
+    ck_assert_int_eq(mw_alloc_purge(), 0);
+    ck_assert_uint_eq(stats().pools_in_use, pools);
+    test_clock_ms += 1;
+    ck_assert_int_eq(mw_alloc_purge(), 0);
+    st = stats();
+    // Only the pools of the few blocks the heap's cache holds stay.
+    size_t held = mw__cache_limit(mw__size_class(512));
+    ck_assert_uint_le(st.pools_in_use, held / capacity(512) + 2);
+    ck_assert_uint_ge(st.arenas_decommitted, 1);
+    ck_assert_uint_le(st.bytes_committed, MW_ALLOC_ARENA_SIZE);
+    ck_assert(mw__heap_arenas_are_valid(mw__tls_heap));
+}
+END_TEST
+
 START_TEST(arena_cache_is_bounded)
 {
     mw__alloc_clock_hook = test_clock;
@@ -638,6 +681,51 @@ static void *allocate_one(void *arg)
     *(void **)arg = mw_malloc(32);
     return NULL;
 }
+
+static void *allocate_64_and_exit(void *arg)
+{
+    owned_blocks *ob = arg;
+    for (size_t i = 0; i < ob->n; i++) {
+        ob->blocks[i] = mw_malloc(64);
+        fill(ob->blocks[i], 64, (unsigned char)i);
+    }
+    return NULL;
+}
+
+START_TEST(remote_frees_are_reused_then_sent)
+{
+    // A thread with a heap that frees another heap's blocks keeps the
+    // first ones in its own cache and hands them out again; the rest go,
+    // in batches, to the owner's thread-free list, with their count.
+    mw_free(mw_malloc(8));   // this thread has a heap
+    owned_blocks ob = {.n = 1000};
+    pthread_t t;
+    pthread_create(&t, NULL, allocate_64_and_exit, &ob);
+    pthread_join(t, NULL);
+    mw__heap *owner = mw__arena_of(ob.blocks[0])->heap;
+    ck_assert_ptr_ne(owner, mw__tls_heap);
+    for (size_t i = 0; i < ob.n; i++) {
+        ck_assert(filled(ob.blocks[i], 64, (unsigned char)i));
+        mw_free(ob.blocks[i]);
+    }
+    size_t room = mw__cache_limit(mw__size_class(64));
+    size_t pending = mw__heap_thread_free_pending(owner);
+    ck_assert_uint_le(pending, ob.n - room);
+    ck_assert_uint_ge(pending, ob.n - room - MW_ALLOC_REMOTE_BATCH);
+    // The next allocation of the class is the block freed last into the
+    // cache, still the other heap's.
+    void *p = mw_malloc(64);
+    ck_assert_ptr_eq(p, ob.blocks[room - 1]);
+    ck_assert_ptr_eq(mw__arena_of(p)->heap, owner);
+    mw_free(p);
+    // Trimming sends the cache's and outboxes' blocks home and drains the
+    // abandoned heap: every arena goes back.
+    ck_assert_int_eq(mw_alloc_trim(), 0);
+    ck_assert_uint_eq(mw__heap_thread_free_pending(owner), 0);
+    ck_assert_uint_eq(blocks_in_use(), 0);
+    ck_assert_uint_eq(stats().arenas_live, 0);
+}
+END_TEST
 
 START_TEST(exited_heap_is_adopted)
 {
@@ -966,6 +1054,7 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, pools_return_to_free_list);
     tcase_add_test(tc, empty_arenas_are_cached);
     tcase_add_test(tc, burst_is_given_back_after_the_delay);
+    tcase_add_test(tc, kept_pools_go_back_after_the_delay);
     tcase_add_test(tc, arena_cache_is_bounded);
     tcase_add_test(tc, exiting_thread_unmaps_its_cache);
     tcase_add_test(tc, fullest_arena_first);
@@ -976,6 +1065,7 @@ static Suite *alloc_suite(void)
     tc = tcase_create("threads");
     tcase_add_test(tc, cross_thread_free);
     tcase_add_test(tc, thread_exit_with_blocks_in_use);
+    tcase_add_test(tc, remote_frees_are_reused_then_sent);
     tcase_add_test(tc, exited_heap_is_adopted);
     tcase_add_test(tc, four_thread_ring);
     tcase_set_timeout(tc, 120);
