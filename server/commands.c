@@ -957,7 +957,7 @@ static void touch_keys(ctx *x, const srv_cmd *c)
 void cmd_call(ctx *x, const srv_cmd *c)
 {
     if (c->flags & F_WRITE) {
-        atomic_fetch_add_explicit(&srv_rdb_dirty, 1, memory_order_relaxed);  // one change per write
+        srv_rdb_note_write(srv_self != NULL ? srv_self->index : -1);  // one change per write
     }
     if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN)) &&
         !(srv.cfg.sharded && x->c == srv_self->proxy)) {

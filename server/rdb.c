@@ -155,7 +155,24 @@ static char rdb_file[256] = "dump.rdb";
 static srv_save_point save_points[16];
 static int nsave_points;
 _Atomic(long long) srv_rdb_compression = 1, srv_rdb_checksum = 1, srv_rdb_stop_writes = 1;
-_Atomic(long long) srv_rdb_dirty;
+srv_rdb_slot srv_rdb_writes[SRV_RDB_SLOTS];
+static _Atomic(long long) saved_writes;         /* the sum when the last save's parts were made */
+
+/* Write commands run so far, all workers. */
+static long long writes_sum(void)
+{
+    long long s = 0;
+    for (int i = 0; i < SRV_RDB_SLOTS; i++) {
+        s += atomic_load_explicit(&srv_rdb_writes[i].n, memory_order_relaxed);
+    }
+    return s;
+}
+
+long long srv_rdb_changes(void)
+{
+    long long d = writes_sum() - atomic_load(&saved_writes);
+    return d > 0 ? d : 0;
+}
 
 static _Atomic(long long) last_save_s;          // 0: none yet (the start is reported)
 static _Atomic(long long) last_bgsave_try_s;
@@ -2238,7 +2255,7 @@ void cmd_restore(ctx *x)
 typedef struct part {
     wbuf *db;
     long long *keys, *expires;
-    long long dirty;            /* srv_rdb_dirty when it was made */
+    long long dirty;            /* writes_sum() when it was made */
 } part;
 
 static void part_free(part *p)
@@ -2266,7 +2283,7 @@ static part *part_make(int shard)
         part_free(p);
         return NULL;
     }
-    p->dirty = atomic_load(&srv_rdb_dirty);
+    p->dirty = writes_sum();
     int64_t now = srv_now_ms();
     for (int d = 0; d < srv.ndb; d++) {
         srv_keyspace *k = srv_ks_of(shard, d);
@@ -2412,7 +2429,9 @@ static void saved(part **parts, int nparts)
     for (int i = 0; i < nparts; i++) {
         dirty = parts[i]->dirty < dirty ? parts[i]->dirty : dirty;
     }
-    atomic_fetch_sub(&srv_rdb_dirty, dirty);
+    long long old = atomic_load(&saved_writes);
+    while (dirty > old && !atomic_compare_exchange_weak(&saved_writes, &old, dirty)) {
+    }
     atomic_store(&last_save_s, (long long)time(NULL));
     atomic_fetch_add(&rdb_saves, 1);
 }
@@ -2638,7 +2657,7 @@ void srv_rdb_cron(int index)
     // The save points: a background save once "secs" passed since the
     // last save with at least "changes" changes; after a failure, not
     // before 5 seconds (Redis's retry delay).
-    long long now = (long long)time(NULL), dirty = atomic_load(&srv_rdb_dirty);
+    long long now = (long long)time(NULL), dirty = srv_rdb_changes();
     long long since = now - srv_rdb_lastsave();
     if (!atomic_load(&last_bgsave_ok) && now - atomic_load(&last_bgsave_try_s) < 5) {
         return;
@@ -2973,7 +2992,7 @@ void srv_rdb_info(srv_buf *b)
     LINE("loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
          "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
          "current_save_keys_total:0\r\n");
-    LINE("rdb_changes_since_last_save:%lld\r\n", (long long)atomic_load(&srv_rdb_dirty));
+    LINE("rdb_changes_since_last_save:%lld\r\n", srv_rdb_changes());
     LINE("rdb_bgsave_in_progress:%d\r\n", running ? 1 : 0);
     LINE("rdb_last_save_time:%lld\r\n", srv_rdb_lastsave());
     LINE("rdb_last_bgsave_status:%s\r\n", atomic_load(&last_bgsave_ok) ? "ok" : "err");

@@ -5,6 +5,7 @@
 #ifndef MWRT_SERVER_RDB_H
 #define MWRT_SERVER_RDB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,9 +31,27 @@ const char *srv_rdb_set_save(const char *v, size_t n, bool at_start);
 void srv_rdb_format_save(char *buf, size_t cap);
 extern _Atomic(long long) srv_rdb_compression, srv_rdb_checksum, srv_rdb_stop_writes;
 
-/* Changes since the last successful save (rdb_changes_since_last_save);
- * commands.c adds one per write command run. */
-extern _Atomic(long long) srv_rdb_dirty;
+/* Changes since the last successful save (rdb_changes_since_last_save):
+ * commands.c counts one per write command run, in a counter of the
+ * running worker's own (no cache line shared between workers on the hot
+ * path); srv_rdb_changes sums them.  Any thread. */
+typedef struct srv_rdb_slot {
+    _Atomic(long long) n;
+    char pad[64 - sizeof(long long)];
+} srv_rdb_slot;
+#define SRV_RDB_SLOTS 257       /* --workers is at most 256; the last: others */
+extern srv_rdb_slot srv_rdb_writes[SRV_RDB_SLOTS];
+static inline void srv_rdb_note_write(int worker)
+{
+    if (worker >= 0 && worker < SRV_RDB_SLOTS - 1) {
+        _Atomic(long long) *n = &srv_rdb_writes[worker].n;   // written by its worker only
+        atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&srv_rdb_writes[SRV_RDB_SLOTS - 1].n, 1, memory_order_relaxed);
+    }
+}
+long long srv_rdb_changes(void);
 /* A write is refused after a failed background save while
  * stop-writes-on-bgsave-error is on: Redis's MISCONF error, or NULL. */
 const char *srv_rdb_write_refusal(void);
