@@ -933,8 +933,8 @@ static bool r_string(rd *r, rstr *s)
     if (!r_len(r, &clen) || !r_len(r, &len) || !r_take(r, clen, &q)) {
         return false;
     }
-    if (len > (1ULL << 32)) {
-        return fail(r, "LZF string too long");
+    if (len > (1ULL << 32) || len > clen * 300 + 64) {
+        return fail(r, "LZF string longer than its data can make");    // a back reference makes at most 264 bytes
     }
     s->heap = malloc(len ? len : 1);
     if (s->heap == NULL) {
@@ -1552,6 +1552,9 @@ static bool r_stream(rd *r, int type, srv_stream *s)
     if (length != live) {
         return fail(r, "stream length mismatch");
     }
+    if (any && sid_cmp(last, (srv_sid){lms, lseq}) > 0) {
+        return fail(r, "stream entry past the stream's last ID");
+    }
     if (type != T_STREAM_LISTPACKS_2) {
         added = length;
     }
@@ -1619,6 +1622,9 @@ static bool r_stream(rd *r, int type, srv_stream *s)
         if (!r_len(r, &npel)) {
             return false;
         }
+        if (npel > (r->n - r->pos) / 25) {
+            return fail(r, "stream PEL longer than the data");   // 16 + 8 + 1 bytes at least each
+        }
         if (g != NULL && npel > 0) {
             g->pel.v = mw_calloc(npel, sizeof *g->pel.v);
             if (g->pel.v == NULL) {
@@ -1650,6 +1656,9 @@ static bool r_stream(rd *r, int type, srv_stream *s)
         if (!r_len(r, &ncons)) {
             return false;
         }
+        if (ncons > (r->n - r->pos) / 10) {
+            return fail(r, "stream consumers more than the data");  // 1 + 8 + 1 bytes at least each
+        }
         if (g != NULL && ncons > 0) {
             g->cons = mw_calloc(ncons, sizeof *g->cons);
             if (g->cons == NULL) {
@@ -1680,6 +1689,9 @@ static bool r_stream(rd *r, int type, srv_stream *s)
             rs_free(&cname);
             if (!r_le(r, 8, &seen) || !r_len(r, &cpel)) {
                 return false;
+            }
+            if (cpel > (r->n - r->pos) / 16) {
+                return fail(r, "consumer PEL longer than the data");
             }
             if (sc != NULL) {
                 sc->seen_time = (int64_t)seen;
@@ -1734,7 +1746,10 @@ static bool r_stream(rd *r, int type, srv_stream *s)
                     srv_sconsumer *x = g->cons[b - 1], *y = g->cons[b];
                     size_t m = x->nlen < y->nlen ? x->nlen : y->nlen;
                     int cmp = memcmp(x->name, y->name, m);
-                    if (cmp < 0 || (cmp == 0 && x->nlen <= y->nlen)) {
+                    if (cmp == 0 && x->nlen == y->nlen) {
+                        return fail(r, "duplicate stream consumer");
+                    }
+                    if (cmp < 0 || (cmp == 0 && x->nlen < y->nlen)) {
                         break;
                     }
                     g->cons[b - 1] = y;
