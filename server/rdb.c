@@ -2632,7 +2632,15 @@ void srv_rdb_stop(int index)
     for (int i = 0; i < 100 && atomic_load(&bgsave_running); i++) {
         usleep(50000);  // a background save in flight finishes first
     }
+    // Shared under the free lock, other workers may still finish requests.
+    bool locked = !srv.cfg.sharded && srv.cfg.lock == MW_LOCK_FREE;
+    if (locked) {
+        pthread_mutex_lock(&srv.ks_lock);
+    }
     part *p = part_make(srv.cfg.sharded ? index : 0);
+    if (locked) {
+        pthread_mutex_unlock(&srv.ks_lock);
+    }
     if (p == NULL) {
         srv_log("Error trying to save the DB at shutdown: out of memory");
         return;
