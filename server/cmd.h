@@ -318,6 +318,12 @@ void cmd_time(ctx *x);
 void cmd_lastsave(ctx *x);
 void cmd_debug(ctx *x);
 
+/* rdb.c: DUMP, RESTORE, SAVE, BGSAVE */
+void cmd_dump(ctx *x);
+void cmd_restore(ctx *x);
+void cmd_save(ctx *x);
+void cmd_bgsave(ctx *x);
+
 /* cmd_sort.c */
 void cmd_sort(ctx *x);
 void cmd_sort_ro(ctx *x);

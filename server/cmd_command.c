@@ -27,6 +27,7 @@
  * read hints from it (redis-cli) find none and carry on.
  */
 #include "cmd.h"
+#include "rdb.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -690,11 +691,11 @@ void cmd_time(ctx *x)
     srv_reply_bulk(x->out, us, (size_t)un);
 }
 
-/* Nothing is ever saved: the last save is the start, as Redis reports
- * before its first save. */
+/* The last successful save (or load); before any, the start, as Redis
+ * reports. */
 void cmd_lastsave(ctx *x)
 {
-    srv_reply_int(x->out, srv.start_ms / 1000);
+    srv_reply_int(x->out, srv_rdb_lastsave());
 }
 
 void cmd_debug(ctx *x)

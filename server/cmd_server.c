@@ -15,6 +15,7 @@
  * and the registry's are held for a copy only).
  */
 #include "cmd.h"
+#include "rdb.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,9 +96,9 @@ void cmd_role(ctx *x)
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stop as SIGTERM does (no
  * new clients, replies in flight finished, the runtime freed), without a
- * reply to this client, whose connection closes.  There is nothing to
- * save, so SAVE is refused, as Redis refuses a shutdown whose save fails,
- * and a shutdown is never in progress for ABORT to cancel. */
+ * reply to this client, whose connection closes.  With SAVE, or with save
+ * points and no NOSAVE, the snapshot is written as the workers stop; a
+ * shutdown is never in progress for ABORT to cancel. */
 void cmd_shutdown(ctx *x)
 {
     bool save = false, nosave = false, abort = false;
@@ -123,11 +124,9 @@ void cmd_shutdown(ctx *x)
         srv_reply_error(x->out, "ERR No shutdown in progress.");
         return;
     }
-    if (save) {
-        srv_log("SHUTDOWN SAVE refused: this server has no persistence to save to");
-        srv_reply_error(x->out, "ERR Errors trying to SHUTDOWN. Check logs.");
-        return;
-    }
+    // SAVE, or save points without NOSAVE: every shard's owner adds its
+    // part as it stops and the last writes the file (rdb.c).
+    srv_rdb_save_at_stop(save || (!nosave && srv_rdb_has_save_points()));
     srv_log("SHUTDOWN from client id=%llu", (unsigned long long)x->c->id);
     x->c->close_after_write = true;
     kill(getpid(), SIGTERM);    // the main loop's handler stops the server
@@ -1232,26 +1231,8 @@ static void info_memory(srv_buf *b)
 
 static void info_persistence(srv_buf *b)
 {
-    // A server without persistence, as Redis with save "" and appendonly no.
-    static const char *const zero[] = {
-        "loading", "async_loading", "current_cow_peak", "current_cow_size",
-        "current_cow_size_age", "current_save_keys_processed", "current_save_keys_total",
-        "rdb_changes_since_last_save", "rdb_bgsave_in_progress"};
     info_line(b, "# Persistence");
-    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
-        info_line(b, "%s:0", zero[i]);
-        if (i == 4) {
-            info_line(b, "current_fork_perc:0.00");
-        }
-    }
-    info_line(b, "rdb_last_save_time:%lld", (long long)(srv.start_ms / 1000));
-    info_line(b, "rdb_last_bgsave_status:ok");
-    info_line(b, "rdb_last_bgsave_time_sec:-1");
-    info_line(b, "rdb_current_bgsave_time_sec:-1");
-    info_line(b, "rdb_saves:0");
-    info_line(b, "rdb_last_cow_size:0");
-    info_line(b, "rdb_last_load_keys_expired:0");
-    info_line(b, "rdb_last_load_keys_loaded:0");
+    srv_rdb_info(b);    // rdb.c; no AOF
     info_line(b, "aof_enabled:0");
     info_line(b, "aof_rewrite_in_progress:0");
     info_line(b, "aof_rewrite_scheduled:0");

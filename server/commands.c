@@ -29,6 +29,7 @@
  * server "mwrt", SELECT knows database 0 only).
  */
 #include "cmd.h"
+#include "rdb.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -537,6 +538,10 @@ const srv_cmd cmd_table[] = {
     {"slowlog", cmd_slowlog, -2, 0, K_NONE, 0, NULL},
     {"time", cmd_time, 1, F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
     {"lastsave", cmd_lastsave, 1, F_LOADING|F_STALE|F_FAST, K_NONE, C_ADMIN|C_DANGEROUS, NULL},
+    {"save", cmd_save, 1, F_ADMIN|F_NOSCRIPT|F_NO_MULTI, K_ALL(SRV_ROUTE_ALL_OK), C_DANGEROUS, NULL},
+    {"bgsave", cmd_bgsave, -1, F_ADMIN|F_NOSCRIPT, K_NONE, C_DANGEROUS, NULL},
+    {"dump", cmd_dump, 2, F_READONLY, K_1, C_KEYSPACE, "RO access"},
+    {"restore", cmd_restore, -4, F_WRITE|F_DENYOOM, K_1, C_KEYSPACE|C_DANGEROUS, "OW update"},
     {"debug", cmd_debug, -2, F_ADMIN|F_NOSCRIPT|F_LOADING|F_STALE, K_NONE, 0, NULL},
     {"ref.set", cmd_ref_set, 4, F_WRITE|F_DENYOOM, {1, 3, 2, SRV_ROUTE_KEYS}, 0, NULL},
     {"ref.get", cmd_ref_get, 3, F_READONLY|F_FAST, K_1, 0, NULL},
@@ -962,6 +967,9 @@ static void touch_keys(ctx *x, const srv_cmd *c)
  * per-command statistics belong here too, sharing the same two readings. */
 void cmd_call(ctx *x, const srv_cmd *c)
 {
+    if (c->flags & F_WRITE) {
+        srv_rdb_note_write(srv_self != NULL ? srv_self->index : -1);  // one change per write
+    }
     if (srv_monitoring() && !(c->flags & (F_SKIP_MONITOR | F_ADMIN)) &&
         !(srv.cfg.sharded && x->c == srv_self->proxy)) {
         srv_monitor_feed(x);    // a routed request was fed where its client is
@@ -1070,6 +1078,11 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
             multi_reject(x, c, "OOM command not allowed when used memory > 'maxmemory'.");
             goto rejected;
         }
+    }
+    const char *misconf = (c->flags & F_WRITE) || multi_writes(conn, c) ? srv_rdb_write_refusal() : NULL;
+    if (misconf != NULL) {
+        multi_reject(x, c, misconf);    // a failed background save (rdb.c)
+        goto rejected;
     }
     if (srv_min_replicas_to_write_now() && ((c->flags & F_WRITE) || multi_writes(conn, c))) {
         // No replica ever connects: with min-replicas-to-write set (and

@@ -22,6 +22,7 @@
  * kept in their text form, and restored if a later one is refused.
  */
 #include "cmd.h"
+#include "rdb.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -192,16 +193,32 @@ static const char *parse_obuf(const char *v, size_t n, bool at_start)
     return srv_obuf_limits_set(v, n);
 }
 
-static const char *parse_save(const char *v, size_t n, bool at_start)
+/* Persistence's yes/no settings (rdb.c reads them). */
+static const char *parse_yesno(_Atomic(long long) *to, const char *v, size_t n)
 {
-    (void)v, (void)n, (void)at_start;
-    return NULL;    // nothing is ever saved; accepted so that tools turning saving off work
+    if (n == 3 && strncasecmp(v, "yes", 3) == 0) {
+        atomic_store(to, 1);
+    } else if (n == 2 && strncasecmp(v, "no", 2) == 0) {
+        atomic_store(to, 0);
+    } else {
+        return "argument must be 'yes' or 'no'";
+    }
+    return NULL;
 }
 
-static void format_empty(char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", "");
-}
+#define YESNO(fn, var) \
+    static const char *parse_##fn(const char *v, size_t n, bool at_start) \
+    { \
+        (void)at_start; \
+        return parse_yesno(&(var), v, n); \
+    } \
+    static void format_##fn(char *buf, size_t cap) \
+    { \
+        snprintf(buf, cap, "%s", atomic_load(&(var)) ? "yes" : "no"); \
+    }
+YESNO(rdbcompression, srv_rdb_compression)
+YESNO(rdbchecksum, srv_rdb_checksum)
+YESNO(stop_writes, srv_rdb_stop_writes)
 
 static const char *parse_appendonly(const char *v, size_t n, bool at_start)
 {
@@ -312,7 +329,14 @@ static const setting settings[] = {
              &srv_min_replicas_max_lag),
     FN("notify-keyspace-events", 0, "", parse_notify, srv_notify_format,
        "classes of keyspace notifications, Redis's letters (default \"\": off)"),
-    FN("save", 0, "", parse_save, format_empty, NULL),
+    FN("save", 0, "", srv_rdb_set_save, srv_rdb_format_save,
+       "\"secs changes ...\": background save after secs with that many writes (default \"\": never)"),
+    FN("dir", 0, ".", srv_rdb_set_dir, srv_rdb_format_dir, "directory of the RDB file (default: the current one)"),
+    FN("dbfilename", 0, "dump.rdb", srv_rdb_set_filename, srv_rdb_format_filename,
+       "RDB file name, loaded at start if present (default dump.rdb)"),
+    FN("rdbcompression", 0, "yes", parse_rdbcompression, format_rdbcompression, NULL),
+    FN("rdbchecksum", 0, "yes", parse_rdbchecksum, format_rdbchecksum, NULL),
+    FN("stop-writes-on-bgsave-error", 0, "yes", parse_stop_writes, format_stop_writes, NULL),
     FN("appendonly", 0, "no", parse_appendonly, format_no, NULL),
     FIXED_INT("databases", "16", 1, 16384, &srv.cfg.databases,
               "number of databases, SELECT 0 to N-1 (default 16)"),

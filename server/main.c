@@ -38,6 +38,7 @@
  * exits 0.
  */
 #include "server.h"
+#include "rdb.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -189,6 +190,13 @@ int main(int argc, char **argv)
         srv.shards[i].db = (int)(i % (size_t)srv.ndb);
     }
     srv_shards_init();
+    if (!srv_rdb_load_check()) {    // a bad snapshot: refused before any key exists
+        srv_listen_close();
+        free(srv.shards);
+        free(srv.workers);
+        mw_runtime_free(srv.rt);
+        return 1;
+    }
     uv_sem_t started;
     uv_sem_init(&started, 0);
     int nstarted = 0;
@@ -201,6 +209,7 @@ int main(int argc, char **argv)
             err = srv.workers[i].start_error;
         }
     }
+    srv_rdb_load_done();
     uv_loop_t loop;
     int r = err == 0 ? uv_loop_init(&loop) : err;
     if (r == 0) {

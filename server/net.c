@@ -56,6 +56,7 @@
  * closed it closes its handles and its loop ends.
  */
 #include "server.h"
+#include "rdb.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -1042,6 +1043,7 @@ static void on_cron(uv_timer_t *t)
         srv_ks_active_expire();  // each shard's owner expires its own keys
         srv_ks_evict();          // and evicts its own past maxmemory
     }
+    srv_rdb_cron(w->index);      // its part of a background save (rdb.c)
     if (srv.cfg.sharded) {
         srv_ks_publish();
     }
@@ -1089,6 +1091,12 @@ static void worker_main(void *arg)
             return;
         }
         atomic_store(&w->thread_id, mw_thread_id());
+    }
+    if (!srv_rdb_load_worker(w->index)) {   // the keys it owns, from the snapshot
+        w->start_error = UV_EINVAL;
+        uv_sem_post(w->started);
+        mw_thread_detach();
+        return;
     }
     r = uv_loop_init(&w->loop);
     if (r == 0 && srv.cfg.sharded) {
@@ -1151,6 +1159,7 @@ static void worker_main(void *arg)
     mw_idle_begin();
     r = uv_run(&w->loop, UV_RUN_DEFAULT);
     mw_idle_end();
+    srv_rdb_stop(w->index);     // SHUTDOWN SAVE: its part of the snapshot
     if (srv.cfg.sharded) {
         srv_ks_flush_all();  // the shard's values die with their owner, not elsewhere
         srv_ks_publish();

@@ -250,6 +250,7 @@ TCase *tcase_multi_sharded(void);
 TCase *tcase_sort(void);
 TCase *tcase_geo(void);
 TCase *tcase_introspect(void);
+TCase *tcase_persist(void);
 TCase *tcase_blocking(void);
 TCase *tcase_stream(void);
 

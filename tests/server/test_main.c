@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     suite_add_tcase(s, tcase_stream());
     suite_add_tcase(s, tcase_resp3());
     suite_add_tcase(s, tcase_script());
+    suite_add_tcase(s, tcase_persist());
     if (th_cfg.kind == TH_MWRT) {
         suite_add_tcase(s, tcase_mwrt());
         for (int a = 0; a + 1 < th_cfg.nargs; a++) {
