@@ -1245,6 +1245,14 @@ static bool sink_fn(void *arg, const char *p, size_t n)
 }
 
 /* A compact encoding held as one RDB string, walked into s. */
+/* A value that could not be made: the error the load reports. */
+static mw_object *out_of_memory(rd *r)
+{
+    mw_err_clear();
+    fail(r, "out of memory");
+    return NULL;
+}
+
 static bool r_packed(rd *r, sink *s, bool ziplist)
 {
     rstr str;
@@ -1856,9 +1864,7 @@ static mw_object *r_value(rd *r, int type)
     case T_LIST_QUICKLIST:
     case T_LIST_QUICKLIST_2: {
         if (r->build && (o = (mw_object *)srv_list_new()) == NULL) {
-            mw_err_clear();
-            fail(r, "out of memory");
-            return NULL;
+            return out_of_memory(r);
         }
         s.kind = SK_LIST;
         s.o = r->build ? o : NULL;
@@ -1898,9 +1904,7 @@ static mw_object *r_value(rd *r, int type)
     case T_SET:
     case T_SET_INTSET: {
         if (r->build && (o = (mw_object *)srv_set_new()) == NULL) {
-            mw_err_clear();
-            fail(r, "out of memory");
-            return NULL;
+            return out_of_memory(r);
         }
         s.kind = SK_SET;
         s.o = r->build ? o : NULL;
@@ -1922,9 +1926,7 @@ static mw_object *r_value(rd *r, int type)
     case T_ZSET_ZIPLIST:
     case T_ZSET_LISTPACK: {
         if (r->build && (o = (mw_object *)srv_zset_new()) == NULL) {
-            mw_err_clear();
-            fail(r, "out of memory");
-            return NULL;
+            return out_of_memory(r);
         }
         s.kind = SK_ZSET;
         s.o = r->build ? o : NULL;
@@ -1977,9 +1979,7 @@ static mw_object *r_value(rd *r, int type)
     case T_HASH_LISTPACK:
     case T_MWRT_HASH_REF: {
         if (r->build && (o = (mw_object *)srv_hash_new()) == NULL) {
-            mw_err_clear();
-            fail(r, "out of memory");
-            return NULL;
+            return out_of_memory(r);
         }
         s.kind = SK_HASH;
         s.o = r->build ? o : NULL;
@@ -2028,9 +2028,7 @@ static mw_object *r_value(rd *r, int type)
     case T_STREAM_LISTPACKS:
     case T_STREAM_LISTPACKS_2: {
         if (r->build && (o = (mw_object *)srv_stream_new()) == NULL) {
-            mw_err_clear();
-            fail(r, "out of memory");
-            return NULL;
+            return out_of_memory(r);
         }
         ok = r_stream(r, type, (srv_stream *)o);
         s.count = 1;    // an empty stream is a stream

@@ -420,6 +420,25 @@ START_TEST(watch_cas)
 }
 END_TEST
 
+/* The end of a writers-and-readers test: join the writer threads (each
+ * returns NULL or what went wrong), check that mget finds both counters at
+ * 1000, close the readers' connections and stop the server. */
+static void finish_writers(pthread_t *t, int n, redisContext *rc[2], const char *mget)
+{
+    for (int i = 0; i < n; i++) {
+        void *err;
+        pthread_join(t[i], &err);
+        ck_assert_msg(err == NULL, "writer: %s", (const char *)err);
+    }
+    redisReply *r = th_cmd(rc[0], mget);
+    ck_assert_str_eq(r->element[0]->str, "1000");
+    ck_assert_str_eq(r->element[1]->str, "1000");
+    freeReplyObject(r);
+    redisFree(rc[0]);
+    redisFree(rc[1]);
+    STOP();
+}
+
 /* EXEC is atomic: while one connection increments two counters in
  * transactions, readers on other connections (other workers) never see
  * them differ. */
@@ -470,16 +489,7 @@ START_TEST(exec_atomic)
         seen = a;
         freeReplyObject(r);
     }
-    void *err;
-    pthread_join(t, &err);
-    ck_assert_msg(err == NULL, "writer: %s", (const char *)err);
-    redisReply *r = th_cmd(rc[0], "MGET {t}a {t}b");
-    ck_assert_str_eq(r->element[0]->str, "1000");
-    ck_assert_str_eq(r->element[1]->str, "1000");
-    freeReplyObject(r);
-    redisFree(rc[0]);
-    redisFree(rc[1]);
-    STOP();
+    finish_writers(&t, 1, rc, "MGET {t}a {t}b");
 }
 END_TEST
 
@@ -563,18 +573,7 @@ START_TEST(exec_atomic_slots)
             freeReplyObject(r);
         }
     }
-    for (int i = 0; i < 2; i++) {
-        void *err;
-        pthread_join(t[i], &err);
-        ck_assert_msg(err == NULL, "writer: %s", (const char *)err);
-    }
-    redisReply *r = th_cmd(rc[0], "MGET {foo}a {bar}b");
-    ck_assert_str_eq(r->element[0]->str, "1000");
-    ck_assert_str_eq(r->element[1]->str, "1000");
-    freeReplyObject(r);
-    redisFree(rc[0]);
-    redisFree(rc[1]);
-    STOP();
+    finish_writers(t, 2, rc, "MGET {foo}a {bar}b");
 }
 END_TEST
 
