@@ -417,6 +417,8 @@ void cmd_getbit(ctx *x);
 void cmd_bitcount(ctx *x);
 void cmd_bitpos(ctx *x);
 void cmd_bitop(ctx *x);
+void cmd_bitfield(ctx *x);
+void cmd_bitfield_ro(ctx *x);
 
 /* cmd_hll.c */
 void cmd_pfadd(ctx *x);

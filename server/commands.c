@@ -408,6 +408,8 @@ const srv_cmd cmd_table[] = {
     {"getbit", cmd_getbit, 3, F_READONLY|F_FAST, K_1, C_BITMAP, "RO access"},
     {"bitcount", cmd_bitcount, -2, F_READONLY, K_1, C_BITMAP, "RO access"},
     {"bitpos", cmd_bitpos, -3, F_READONLY, K_1, C_BITMAP, "RO access"},
+    {"bitfield", cmd_bitfield, -2, F_WRITE|F_DENYOOM, K_1, C_BITMAP, "RW access update"},
+    {"bitfield_ro", cmd_bitfield_ro, -2, F_READONLY|F_FAST, K_1, C_BITMAP, "RO access"},
     {"bitop", cmd_bitop, -4, F_WRITE|F_DENYOOM, {2, -1, 1, SRV_ROUTE_KEYS}, C_BITMAP, "OW update;RO access"},
     {"pfadd", cmd_pfadd, -2, F_WRITE|F_DENYOOM|F_FAST, K_1, C_HYPERLOGLOG, "RW insert"},
     {"pfcount", cmd_pfcount, -2, F_READONLY, {1, -1, 1, SRV_ROUTE_KEYS}, C_HYPERLOGLOG, "RW access"},

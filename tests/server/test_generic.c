@@ -134,7 +134,7 @@ START_TEST(command_config)
     redisContext *rc = RCONNECT();
     redisReply *r = th_cmd(rc, "COMMAND COUNT");
     ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
-    ck_assert_int_gt(r->integer, 50);   // at least the commands of the issue
+    ck_assert_int_gt(r->integer, 50);   // far more than a handful: the table is read
     freeReplyObject(r);
     redisFree(rc);
 

@@ -2,7 +2,7 @@
  * test_strings.c - string commands: SET (EX PX NX XX GET KEEPTTL) GET GETSET
  * MSET MGET INCR DECR INCRBY DECRBY APPEND STRLEN SETNX SETEX PSETEX GETEX
  * GETDEL MSETNX INCRBYFLOAT GETRANGE SUBSTR SETRANGE LCS, the bitmap commands
- * (SETBIT GETBIT BITCOUNT BITPOS BITOP) and HyperLogLog (PFADD PFCOUNT
+ * (SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD BITFIELD_RO) and HyperLogLog (PFADD PFCOUNT
  * PFMERGE), their errors and
  * WRONGTYPE against other kinds, compared byte for byte with Redis 7.0.
  */
@@ -277,6 +277,59 @@ START_TEST(ranges)
 }
 END_TEST
 
+START_TEST(bitfield)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "*1\r\n:0\r\n", "BITFIELD", "bf", "GET", "u8", "0");
+    EXPECT(c, "*2\r\n:0\r\n:255\r\n", "BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0");
+    EXPECT(c, "$1\r\n\xff\r\n", "GET", "bf");
+    // Overflow: WRAP (the default), SAT, FAIL (a null, nothing written).
+    EXPECT(c, "*2\r\n:127\r\n:-128\r\n", "BITFIELD", "bf", "INCRBY", "i8", "8", "127",
+           "INCRBY", "i8", "8", "1");
+    EXPECT(c, "*3\r\n:-128\r\n$-1\r\n:-128\r\n", "BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY",
+           "i8", "8", "-300", "OVERFLOW", "FAIL", "INCRBY", "i8", "8", "-1", "GET", "i8", "8");
+    EXPECT(c, "*2\r\n:1\r\n:3\r\n", "BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "u2", "100",
+           "1", "INCRBY", "u2", "100", "7");
+    EXPECT(c, "*3\r\n:-36028797018963968\r\n:9223372036854775807\r\n:-9223372036854775808\r\n",
+           "BITFIELD", "bf",
+           "SET", "i64", "0", "-1", "GET", "u63", "1", "INCRBY", "i64", "0", "-9223372036854775807");
+    // #N: the N-th field of the type's width; unsigned SET of a negative wraps.
+    EXPECT(c, "*3\r\n:50331648\r\n:9223372036854775803\r\n:0\r\n", "BITFIELD", "bf", "SET", "u63", "#1",
+           "-5", "GET", "u63", "#1", "GET", "i5", "#30");
+    // A write creates the key, even when FAIL refuses it; growth is zeros.
+    EXPECT(c, "*1\r\n$-1\r\n", "BITFIELD", "new", "OVERFLOW", "FAIL", "SET", "u2", "0", "9");
+    EXPECT(c, "$1\r\n\0\r\n", "GET", "new");
+    EXPECT(c, "*1\r\n:0\r\n", "BITFIELD", "new2", "SET", "u1", "17", "1");
+    EXPECT(c, "$3\r\n\0\0@\r\n", "GET", "new2");
+    EXPECT(c, "*2\r\n:0\r\n:2\r\n", "BITFIELD_RO", "new2", "GET", "u8", "0", "GET", "i16", "3");
+    EXPECT(c, "*0\r\n", "BITFIELD", "bf");
+    EXPECT(c, "*1\r\n:0\r\n", "BITFIELD_RO", "none", "GET", "i8", "0");
+    // Errors.
+    EXPECT(c, "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
+              "supported but i64 is.\r\n", "BITFIELD", "bf", "GET", "u64", "0");
+    EXPECT(c, "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
+              "supported but i64 is.\r\n", "BITFIELD", "bf", "GET", "i65", "0");
+    EXPECT(c, "-ERR bit offset is not an integer or out of range\r\n", "BITFIELD", "bf", "GET",
+           "u8", "-1");
+    EXPECT(c, "-ERR bit offset is not an integer or out of range\r\n", "BITFIELD", "bf", "GET",
+           "u8", "#-1");
+    EXPECT(c, "-ERR bit offset is not an integer or out of range\r\n", "BITFIELD", "bf", "GET",
+           "u8", "4294967296");
+    EXPECT(c, "-ERR Invalid OVERFLOW type specified\r\n", "BITFIELD", "bf", "OVERFLOW", "foo");
+    EXPECT(c, "-ERR syntax error\r\n", "BITFIELD", "bf", "FOO", "u8", "0");
+    EXPECT(c, "-ERR syntax error\r\n", "BITFIELD", "bf", "SET", "u8", "0");
+    EXPECT(c, NOTINT, "BITFIELD", "bf", "SET", "u8", "0", "x");
+    EXPECT(c, "-ERR BITFIELD_RO only supports the GET subcommand\r\n", "BITFIELD_RO", "bf", "SET",
+           "u8", "0", "1");
+    EXPECT(c, ":1\r\n", "LPUSH", "l", "a");
+    EXPECT(c, WRONGTYPE, "BITFIELD", "l", "GET", "u8", "0");
+    EXPECT(c, WRONGTYPE, "BITFIELD_RO", "l", "GET", "u8", "0");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 START_TEST(bitmaps)
 {
     START();
@@ -461,6 +514,7 @@ TCase *tcase_strings(void)
     tcase_add_test(tc, incrbyfloat);
     tcase_add_test(tc, ranges);
     tcase_add_test(tc, bitmaps);
+    tcase_add_test(tc, bitfield);
     tcase_add_test(tc, hyperloglog);
     tcase_add_test(tc, lcs);
     return tc;
