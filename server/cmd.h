@@ -126,6 +126,21 @@ typedef struct srv_cmd_totals {
     long long calls, usec, rejected, failed;
 } srv_cmd_totals;
 void srv_cmdstat_get(size_t i, srv_cmd_totals *t);
+/* Latency histograms (latency-tracking): bucket 0 is under 1024 ns, then
+ * SRV_LAT_SUB buckets per doubling up to 2^(10+SRV_LAT_OCTAVES) ns (about
+ * 17 s; longer calls count in the last).  srv_lat_bucket maps a duration
+ * to its bucket, srv_lat_bucket_top gives a bucket's largest duration;
+ * srv_cmdstat_hist fills command i's counts since the last reset and
+ * returns their sum.  Any thread. */
+#define SRV_LAT_SUB 4
+#define SRV_LAT_OCTAVES 24
+#define SRV_LAT_BUCKETS (1 + SRV_LAT_SUB * SRV_LAT_OCTAVES)
+extern _Atomic(long long) srv_latency_tracking;
+size_t srv_lat_bucket(uint64_t ns);
+uint64_t srv_lat_bucket_top(size_t b);
+long long srv_cmdstat_hist(size_t i, long long hist[SRV_LAT_BUCKETS]);
+/* latency-tracking-info-percentiles into out (at most cap): how many. */
+size_t srv_latency_percentiles(double *out, size_t cap);
 size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count);
 long long srv_total_errors(void);
 void srv_stats_reset(void);

@@ -1453,9 +1453,40 @@ static void info_modules(srv_buf *b)
     info_line(b, "# Modules");
 }
 
+/* The smallest duration (in microseconds) at or under which p percent of
+ * the total calls of h fall: its bucket's largest value. */
+static double hist_percentile(const long long *h, long long total, double p)
+{
+    long long rank = (long long)ceil(p / 100.0 * (double)total), cum = 0;
+    rank = rank < 1 ? 1 : rank;
+    for (size_t b = 0; b < SRV_LAT_BUCKETS; b++) {
+        cum += h[b];
+        if (cum >= rank) {
+            return (double)srv_lat_bucket_top(b) / 1000.0;
+        }
+    }
+    return (double)srv_lat_bucket_top(SRV_LAT_BUCKETS - 1) / 1000.0;
+}
+
 static void info_latencystats(srv_buf *b)
 {
-    info_line(b, "# Latencystats");  // per-command percentiles are not kept
+    info_line(b, "# Latencystats");
+    double pct[16];
+    size_t npct = srv_latency_percentiles(pct, 16);
+    for (size_t i = 0; i < cmd_count(); i++) {
+        long long h[SRV_LAT_BUCKETS];
+        long long total = srv_cmdstat_hist(i, h);
+        if (total == 0) {
+            continue;
+        }
+        char line[512];
+        size_t len = 0;
+        for (size_t k = 0; k < npct && len < sizeof line; k++) {
+            len += (size_t)snprintf(line + len, sizeof line - len, "%sp%g=%.3f", k ? "," : "",
+                                    pct[k], hist_percentile(h, total, pct[k]));
+        }
+        info_line(b, "latency_percentiles_usec_%s:%s", cmd_table[i].name, npct ? line : "");
+    }
 }
 
 static void info_cluster(srv_buf *b)

@@ -674,14 +674,21 @@ static uint32_t name_hash(const char *p, size_t n)
  * (ERR, WRONGTYPE, ...) in one table under stats_lock, at the one place
  * where a command's reply is known to be an error (srv_execute). */
 
+/* One worker's figures for one command.  nsec is the time in commands;
+ * hist counts calls by duration (srv_lat_bucket), unless latency-tracking
+ * is off.  Each row is written by its worker only (bump: a relaxed load
+ * and store, no read-modify-write), read by any thread. */
 typedef struct cmd_stat {
-    _Atomic(long long) calls, usec, rejected, failed;
+    _Atomic(long long) calls, nsec, rejected, failed;
+    _Atomic(long long) hist[SRV_LAT_BUCKETS];
 } cmd_stat;
 
 #define ERRORSTATS_MAX 128      /* distinct error codes kept, as Redis */
 
 static cmd_stat *cmd_stats;     /* [(workers + 1) * table size]; NULL: no memory */
 static srv_cmd_totals *cmd_stats_base;
+static long long (*hist_base)[SRV_LAT_BUCKETS];  /* at the last CONFIG RESETSTAT */
+_Atomic(long long) srv_latency_tracking = 1;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char code[32];
@@ -755,16 +762,58 @@ void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
     for (int w = 0; w <= srv.cfg.workers; w++) {
         cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
         t->calls += atomic_load_explicit(&s->calls, memory_order_relaxed);
-        t->usec += atomic_load_explicit(&s->usec, memory_order_relaxed);
+        t->usec += atomic_load_explicit(&s->nsec, memory_order_relaxed);
         t->rejected += atomic_load_explicit(&s->rejected, memory_order_relaxed);
         t->failed += atomic_load_explicit(&s->failed, memory_order_relaxed);
     }
+    t->usec /= 1000;  // summed in nanoseconds
     pthread_mutex_lock(&stats_lock);
     t->calls -= cmd_stats_base[i].calls;
     t->usec -= cmd_stats_base[i].usec;
     t->rejected -= cmd_stats_base[i].rejected;
     t->failed -= cmd_stats_base[i].failed;
     pthread_mutex_unlock(&stats_lock);
+}
+
+size_t srv_lat_bucket(uint64_t ns)
+{
+    if (ns < 1024) {
+        return 0;
+    }
+    int o = 63 - __builtin_clzll(ns) - 10;  // octave above 1024 ns
+    size_t b = 1 + (size_t)o * SRV_LAT_SUB + ((ns >> (o + 8)) & (SRV_LAT_SUB - 1));
+    return b < SRV_LAT_BUCKETS ? b : SRV_LAT_BUCKETS - 1;
+}
+
+uint64_t srv_lat_bucket_top(size_t b)
+{
+    if (b == 0) {
+        return 1023;
+    }
+    size_t o = (b - 1) / SRV_LAT_SUB, sub = (b - 1) % SRV_LAT_SUB;
+    return ((uint64_t)(SRV_LAT_SUB + sub + 1) << (o + 8)) - 1;
+}
+
+long long srv_cmdstat_hist(size_t i, long long hist[SRV_LAT_BUCKETS])
+{
+    memset(hist, 0, sizeof(long long) * SRV_LAT_BUCKETS);
+    if (cmd_stats == NULL) {
+        return 0;
+    }
+    for (int w = 0; w <= srv.cfg.workers; w++) {
+        cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
+        for (size_t b = 0; b < SRV_LAT_BUCKETS; b++) {
+            hist[b] += atomic_load_explicit(&s->hist[b], memory_order_relaxed);
+        }
+    }
+    long long total = 0;
+    pthread_mutex_lock(&stats_lock);
+    for (size_t b = 0; b < SRV_LAT_BUCKETS; b++) {
+        hist[b] -= hist_base[i][b];
+        total += hist[b];
+    }
+    pthread_mutex_unlock(&stats_lock);
+    return total;
 }
 
 size_t srv_errorstat_get(size_t i, char *code, size_t cap, long long *count)
@@ -792,11 +841,18 @@ void srv_stats_reset(void)
     srv_cmd_totals now[sizeof cmd_table / sizeof cmd_table[0]];
     for (size_t i = 0; i < cmd_count(); i++) {
         srv_cmdstat_get(i, &now[i]);  // relative to the old baseline
+        long long h[SRV_LAT_BUCKETS];
+        srv_cmdstat_hist(i, h);
+        pthread_mutex_lock(&stats_lock);
+        for (size_t b = 0; cmd_stats != NULL && b < SRV_LAT_BUCKETS; b++) {
+            hist_base[i][b] += h[b];
+        }
+        pthread_mutex_unlock(&stats_lock);
     }
     pthread_mutex_lock(&stats_lock);
     for (size_t i = 0; cmd_stats_base != NULL && i < cmd_count(); i++) {
         cmd_stats_base[i].calls += now[i].calls;
-        cmd_stats_base[i].usec += now[i].usec;
+        cmd_stats_base[i].usec += now[i].usec * 1000;  // kept in nanoseconds
         cmd_stats_base[i].rejected += now[i].rejected;
         cmd_stats_base[i].failed += now[i].failed;
     }
@@ -810,11 +866,14 @@ void srv_commands_init(void)
     slowlog_init();
     cmd_stats = calloc((size_t)(srv.cfg.workers + 1) * cmd_count(), sizeof *cmd_stats);
     cmd_stats_base = calloc(cmd_count(), sizeof *cmd_stats_base);
-    if (cmd_stats == NULL || cmd_stats_base == NULL) {
+    hist_base = calloc(cmd_count(), sizeof *hist_base);
+    if (cmd_stats == NULL || cmd_stats_base == NULL || hist_base == NULL) {
         free(cmd_stats);
         free(cmd_stats_base);
+        free(hist_base);
         cmd_stats = NULL;  // no statistics, and no crash
         cmd_stats_base = NULL;
+        hist_base = NULL;
     }
     for (size_t i = 0; i < cmd_count(); i++) {
         const char *name = cmd_table[i].name;
@@ -1102,7 +1161,7 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
         return;
     }
     atomic_store_explicit(&conn->last_cmd, c->name, memory_order_relaxed);
-    uint64_t t0 = srv_mono_us();
+    uint64_t t0 = uv_hrtime();
     srv_keyspec ks = c->keys;
     if (srv.cfg.sharded && (c->flags & F_MOVABLE) && ks.first == 0 &&
         ks.route == SRV_ROUTE_KEYS) {
@@ -1128,8 +1187,12 @@ static void dispatch(srv_conn *conn, ctx *x, const srv_cmd *c, size_t from, cmd_
 #endif
     }
     if (st != NULL) {
+        uint64_t ns = uv_hrtime() - t0;
         bump(&st->calls, 1);
-        bump(&st->usec, (long long)(srv_mono_us() - t0));
+        bump(&st->nsec, (long long)ns);
+        if (atomic_load_explicit(&srv_latency_tracking, memory_order_relaxed)) {
+            bump(&st->hist[srv_lat_bucket(ns)], 1);
+        }
         // A routed reply is written later, elsewhere: not seen here.
         if (!routed && x->out == srv_conn_out(conn) && note_error(x->out, from)) {
             bump(&st->failed, 1);

@@ -219,6 +219,66 @@ static const char *parse_yesno(_Atomic(long long) *to, const char *v, size_t n)
 YESNO(rdbcompression, srv_rdb_compression)
 YESNO(rdbchecksum, srv_rdb_checksum)
 YESNO(stop_writes, srv_rdb_stop_writes)
+YESNO(latency_tracking, srv_latency_tracking)
+
+/* latency-tracking-info-percentiles: INFO latencystats' list, replaced
+ * whole under its lock. */
+static pthread_mutex_t pct_lock = PTHREAD_MUTEX_INITIALIZER;
+static double pct[16] = {50, 99, 99.9};
+static size_t npct = 3;
+
+size_t srv_latency_percentiles(double *out, size_t cap)
+{
+    pthread_mutex_lock(&pct_lock);
+    size_t n = npct < cap ? npct : cap;
+    memcpy(out, pct, n * sizeof *out);
+    pthread_mutex_unlock(&pct_lock);
+    return n;
+}
+
+static const char *parse_percentiles(const char *v, size_t n, bool at_start)
+{
+    (void)at_start;
+    double got[16];
+    size_t k = 0;
+    const char *p = v, *end = v + n;
+    while (p < end) {
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        if (p == end) {
+            break;
+        }
+        const char *w = p;
+        while (p < end && *p != ' ') {
+            p++;
+        }
+        char word[64];
+        char *rest;
+        snprintf(word, sizeof word, "%.*s", (int)(p - w), w);
+        double d = strtod(word, &rest);
+        if ((size_t)(p - w) >= sizeof word || *rest != '\0' || !(d >= 0 && d <= 100) ||
+            k == sizeof got / sizeof got[0]) {
+            return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+        }
+        got[k++] = d;
+    }
+    pthread_mutex_lock(&pct_lock);
+    memcpy(pct, got, k * sizeof *got);
+    npct = k;
+    pthread_mutex_unlock(&pct_lock);
+    return NULL;
+}
+
+static void format_percentiles(char *buf, size_t cap)
+{
+    double d[16];
+    size_t n = srv_latency_percentiles(d, 16), len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        len += (size_t)snprintf(buf + len, cap - len, "%s%g", i ? " " : "", d[i]);
+    }
+}
 
 static const char *parse_appendonly(const char *v, size_t n, bool at_start)
 {
@@ -334,6 +394,9 @@ static const setting settings[] = {
     FN("dir", 0, ".", srv_rdb_set_dir, srv_rdb_format_dir, "directory of the RDB file (default: the current one)"),
     FN("dbfilename", 0, "dump.rdb", srv_rdb_set_filename, srv_rdb_format_filename,
        "RDB file name, loaded at start if present (default dump.rdb)"),
+    FN("latency-tracking", 0, "yes", parse_latency_tracking, format_latency_tracking, NULL),
+    FN("latency-tracking-info-percentiles", 0, "50 99 99.9", parse_percentiles,
+       format_percentiles, NULL),
     FN("rdbcompression", 0, "yes", parse_rdbcompression, format_rdbcompression, NULL),
     FN("rdbchecksum", 0, "yes", parse_rdbchecksum, format_rdbchecksum, NULL),
     FN("stop-writes-on-bgsave-error", 0, "yes", parse_stop_writes, format_stop_writes, NULL),

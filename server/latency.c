@@ -141,6 +141,9 @@ static const char *const latency_help[] = {
     "RESET [<event> ...]",
     "    Reset latency data of one or more <event> classes.",
     "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
     "HELP",
     "    Prints this help.",
 };
@@ -188,8 +191,75 @@ static void doctor(ctx *x)
     srv_buf_free(&b);
 }
 
+/* One command's entry of LATENCY HISTOGRAM: its calls, and the calls at
+ * or under each power-of-two microseconds (its buckets merged by
+ * doubling: 1 us is 1024 ns here), where the count grows. */
+static void reply_histogram(ctx *x, size_t i)
+{
+    long long h[SRV_LAT_BUCKETS];
+    long long total = srv_cmdstat_hist(i, h);
+    srv_reply_bulk(x->out, cmd_table[i].name, strlen(cmd_table[i].name));
+    srv_reply_map(x->out, 2);
+    srv_reply_bulk(x->out, "calls", 5);
+    srv_reply_int(x->out, total);
+    srv_reply_bulk(x->out, "histogram_usec", 14);
+    long long upto[SRV_LAT_OCTAVES + 1], cum = 0;
+    int n = 0;
+    for (int o = 0; o <= SRV_LAT_OCTAVES; o++) {
+        size_t from = o == 0 ? 0 : 1 + (size_t)(o - 1) * SRV_LAT_SUB;
+        size_t to = o == 0 ? 1 : from + SRV_LAT_SUB;
+        long long add = 0;
+        for (size_t b = from; b < to; b++) {
+            add += h[b];
+        }
+        cum += add;
+        upto[o] = add > 0 ? cum : -1;
+        n += add > 0;
+    }
+    srv_reply_map(x->out, n);
+    for (int o = 0; o <= SRV_LAT_OCTAVES; o++) {
+        if (upto[o] >= 0) {
+            srv_reply_int(x->out, 1LL << o);
+            srv_reply_int(x->out, upto[o]);
+        }
+    }
+}
+
+/* LATENCY HISTOGRAM [command ...]: every command called since the last
+ * reset, or the named ones that have been (unknown names are skipped). */
+static void histogram(ctx *x)
+{
+    size_t n = cmd_count(), count = 0;
+    bool *pick = calloc(n, sizeof *pick);
+    if (pick == NULL) {
+        srv_reply_error(x->out, E_NOMEM);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool named = x->argc == 2;
+        for (size_t j = 2; j < x->argc && !named; j++) {
+            named = x->argl[j] == strlen(cmd_table[i].name) &&
+                    strncasecmp(x->argv[j], cmd_table[i].name, x->argl[j]) == 0;
+        }
+        long long h[SRV_LAT_BUCKETS];
+        pick[i] = named && srv_cmdstat_hist(i, h) > 0;
+        count += pick[i];
+    }
+    srv_reply_map(x->out, (long long)count);
+    for (size_t i = 0; i < n; i++) {
+        if (pick[i]) {
+            reply_histogram(x, i);
+        }
+    }
+    free(pick);
+}
+
 void cmd_latency(ctx *x)
 {
+    if (arg_is(x, 1, "HISTOGRAM")) {
+        histogram(x);  // the command figures, not this file's events
+        return;
+    }
     pthread_mutex_lock(&lat_lock);
     if (arg_is(x, 1, "LATEST") && x->argc == 2) {
         srv_reply_array(x->out, nevents);

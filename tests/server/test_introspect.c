@@ -421,6 +421,71 @@ START_TEST(latency_monitor)
 }
 END_TEST
 
+/* Per-command latency histograms: LATENCY HISTOGRAM's shape (calls, and
+ * cumulative counts at doubling microseconds), INFO latencystats'
+ * percentiles as configured, latency-tracking off stopping the count,
+ * CONFIG RESETSTAT clearing it. */
+START_TEST(latency_histogram)
+{
+    START();
+    redisContext *rc = RCONNECT();
+    freeReplyObject(th_cmd(rc, "CONFIG RESETSTAT"));
+    for (int i = 0; i < 3; i++) {
+        freeReplyObject(th_cmd(rc, "SET {h}k v"));
+    }
+    redisReply *r = th_cmd(rc, "LATENCY HISTOGRAM set nosuchcommand");
+    REQUIREF(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "type %d, %zu", r->type,
+             r->elements);
+    ck_assert_str_eq(r->element[0]->str, "set");
+    redisReply *m = r->element[1];
+    REQUIRE(m->type == REDIS_REPLY_ARRAY && m->elements == 4);
+    ck_assert_str_eq(m->element[0]->str, "calls");
+    ck_assert_int_eq(m->element[1]->integer, 3);
+    ck_assert_str_eq(m->element[2]->str, "histogram_usec");
+    redisReply *h = m->element[3];
+    REQUIRE(h->type == REDIS_REPLY_ARRAY && h->elements >= 2 && h->elements % 2 == 0);
+    long long last_key = 0, last_count = 0;
+    for (size_t i = 0; i < h->elements; i += 2) {
+        long long key = h->element[i]->integer, count = h->element[i + 1]->integer;
+        REQUIREF(key > last_key && (key & (key - 1)) == 0, "bucket %lld after %lld", key,
+                 last_key);
+        REQUIREF(count > last_count, "cumulative %lld after %lld", count, last_count);
+        last_key = key;
+        last_count = count;
+    }
+    ck_assert_int_eq(last_count, 3);
+    freeReplyObject(r);
+    r = th_cmd(rc, "CONFIG SET latency-tracking-info-percentiles %s", "50 99.9");
+    REQUIRE(r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    r = th_cmd(rc, "INFO latencystats");
+    REQUIRE(r->type == REDIS_REPLY_STRING);
+    const char *line = strstr(r->str, "latency_percentiles_usec_set:p50=");
+    REQUIREF(line != NULL, "no line for SET in %s", r->str);
+    REQUIRE(strstr(line, ",p99.9=") != NULL && strstr(line, ",p99.9=") < strchr(line, '\n'));
+    freeReplyObject(r);
+    r = th_cmd(rc, "CONFIG SET latency-tracking-info-percentiles %s", "50 101");
+    REQUIRE(r->type == REDIS_REPLY_ERROR &&
+            strstr(r->str, "should sit between [0.0,100.0]") != NULL);
+    freeReplyObject(r);
+    freeReplyObject(th_cmd(rc, "CONFIG SET latency-tracking-info-percentiles %s", "50 99 99.9"));
+    // Off: calls are not counted in the histogram.
+    freeReplyObject(th_cmd(rc, "CONFIG SET latency-tracking no"));
+    freeReplyObject(th_cmd(rc, "SET {h}k v"));
+    freeReplyObject(th_cmd(rc, "CONFIG SET latency-tracking yes"));
+    r = th_cmd(rc, "LATENCY HISTOGRAM set");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    ck_assert_int_eq(r->element[1]->element[1]->integer, 3);
+    freeReplyObject(r);
+    freeReplyObject(th_cmd(rc, "CONFIG RESETSTAT"));
+    r = th_cmd(rc, "LATENCY HISTOGRAM set");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    freeReplyObject(r);
+    redisFree(rc);
+    STOP();
+}
+END_TEST
+
 START_TEST(memory_commands)
 {
     START();
@@ -466,6 +531,7 @@ TCase *tcase_introspect(void)
     tcase_add_test(tc, command_introspection);
     tcase_add_test(tc, config_settings);
     tcase_add_test(tc, latency_monitor);
+    tcase_add_test(tc, latency_histogram);
     tcase_add_test(tc, memory_commands);
     return tc;
 }
