@@ -7,7 +7,8 @@ packages=(
     # build
     build-essential cmake pkg-config
     # libraries
-    libuv1-dev libck-dev check libhiredis-dev liblua5.1-0-dev libssl-dev
+    libuv1-dev libck-dev check libhiredis-dev liblua5.1-0-dev
+    lua-cjson-dev lua-bitop-dev libssl-dev
     # real programs the tests drive, and the benchmarks' peers
     python3 redis-server redis-tools tcl
     # the request parser's fuzz target (libFuzzer), the latency report's plots

@@ -27,7 +27,8 @@
  * non-local key: a script never reads or writes a shard it is not on.
  *
  * The sandbox is Redis's: the base, table, string, math and debug
- * libraries, no loadfile or dofile, and the globals table read-only once
+ * libraries, cjson and bit (Debian's lua-cjson and lua-bitop, the
+ * libraries Redis bundles copies of), no loadfile or dofile, and the globals table read-only once
  * set up (a script cannot create globals; reading an undefined one is an
  * error).  Errors have Redis 7.0's shapes: "ERR user_script:1: ... script:
  * <sha>, on @user_script:1." for a runtime error, the command's own
@@ -48,12 +49,15 @@
  * SCRIPT KILL..."; one that has written answers -UNKILLABLE.  A server
  * told to stop kills a busy script the same way, written or not.
  *
- * Not done: the cjson/cmsgpack/bit/struct libraries Redis bundles,
- * FUNCTION, and RESP3 inside scripts (redis.setresp(3) is refused).
+ * Not done: the cmsgpack and struct libraries Redis also bundles (Debian
+ * packages neither for Lua 5.1), FUNCTION, and RESP3 inside scripts
+ * (redis.setresp(3) is refused).
  */
 #include "cmd.h"
 
 #include <lauxlib.h>
+#include <lua-bitop.h>
+#include <lua-cjson.h>
 #include <lua.h>
 #include <lualib.h>
 #include <openssl/evp.h>
@@ -258,10 +262,18 @@ static const char *const error_handler =
     "end\n";
 
 /* Globals are read-only once the interpreter is set up: a script cannot
- * leave state behind for the next one, and reading an undefined global is
- * an error, as in Redis.  C functions, so that the error handler (which
- * skips a C frame) reports the script's line, and the message carries the
- * script's position (luaL_where of the caller, level 1). */
+ * leave state behind for the next one, change a library another script
+ * uses, or read an undefined global (an error, as in Redis).  Stock Lua
+ * 5.1 has no read-only tables, so each protected table is reached through
+ * an empty proxy whose metatable reads from it (__index, a table: the
+ * fast path), refuses every store (__newindex) and is itself hidden
+ * (__metatable).  The thread's globals are such a proxy over the real
+ * globals, whose own __index raises the undefined-global error; the
+ * library tables inside are proxies too, and rawset refuses a proxy.  The
+ * server sets f_<sha>, KEYS and ARGV in the real table (raw_set_global).
+ * The errors are C functions, so that the error handler (which skips a C
+ * frame) reports the script's line, and the message carries the script's
+ * position (luaL_where of the caller, level 1). */
 static int globals_newindex(lua_State *L)
 {
     luaL_where(L, 1);
@@ -279,14 +291,101 @@ static int globals_index(lua_State *L)
     return lua_error(L);
 }
 
-static void protect_globals(lua_State *L)
+static const char proxy_mark;    /* registry key: the proxies' metatable set */
+static const char real_globals;  /* registry key: the real globals table */
+
+/* Replace the table on top of the stack by a read-only proxy of it. */
+static void make_proxy(lua_State *L)
 {
-    lua_newtable(L);
+    lua_newtable(L);               // table proxy
+    lua_newtable(L);               // table proxy mt
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, globals_newindex);
     lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pushlightuserdata(L, (void *)&proxy_mark);
+    lua_rawget(L, LUA_REGISTRYINDEX);  // table proxy mt marks
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);             // marks[mt] = true
+    lua_pop(L, 1);
+    lua_setmetatable(L, -2);       // table proxy
+    lua_remove(L, -2);             // proxy
+}
+
+/* rawset, except on a proxy. */
+static int safe_rawset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getmetatable(L, 1)) {
+        lua_pushlightuserdata(L, (void *)&proxy_mark);
+        lua_rawget(L, LUA_REGISTRYINDEX);
+        lua_insert(L, -2);
+        lua_rawget(L, -2);
+        if (lua_toboolean(L, -1)) {
+            return globals_newindex(L);
+        }
+        lua_pop(L, 2);
+    }
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+static void protect_globals(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&proxy_mark);
+    lua_newtable(L);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, safe_rawset);
+    lua_setglobal(L, "rawset");
+    static const char *const libs[] = {"redis", "string", "table", "math", "debug", "cjson",
+                                       "bit", "coroutine"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+        lua_getglobal(L, libs[i]);
+        if (lua_istable(L, -1)) {
+            make_proxy(L);
+            lua_setglobal(L, libs[i]);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    // Method calls on strings ("x"):upper() read the string table itself;
+    // hide the strings' metatable so that it cannot reach it either.
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, LUA_GLOBALSINDEX);  // the real globals: undefined is an error
+    lua_newtable(L);
     lua_pushcfunction(L, globals_index);
     lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, LUA_GLOBALSINDEX);
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, (void *)&real_globals);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    make_proxy(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_GLOBALSINDEX, "_G");  // _G is the proxy too
+    lua_replace(L, LUA_GLOBALSINDEX);
+}
+
+/* Set key = value (the two values on top of the stack, popped) in the
+ * real globals, past the proxy. */
+static void raw_set_global(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&real_globals);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_insert(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 static int lua_redis_call(lua_State *L);
@@ -415,6 +514,10 @@ static lua_State *interpreter(void)
     open_lib(lua, LUA_STRLIBNAME, luaopen_string);
     open_lib(lua, LUA_MATHLIBNAME, luaopen_math);
     open_lib(lua, LUA_DBLIBNAME, luaopen_debug);
+    open_lib(lua, "bit", luaopen_bit);  // registers the global itself
+    lua_pushcfunction(lua, luaopen_cjson);
+    lua_call(lua, 0, 1);  // returns the module, which Redis makes a global
+    lua_setglobal(lua, "cjson");
     lua_pushnil(lua);
     lua_setglobal(lua, "loadfile");
     lua_pushnil(lua);
@@ -803,15 +906,18 @@ static const char *compile(lua_State *L, const char *sha, const char *body, size
     snprintf(name, sizeof name, "f_%s", sha);
     lua_pushstring(L, name);
     lua_insert(L, -2);
-    lua_rawset(L, LUA_GLOBALSINDEX);
+    raw_set_global(L);
     return NULL;
 }
 
 /* Push the global function f_<sha>, or nil (a raw read: past the guard). */
 static void get_function(lua_State *L, const char *funcname)
 {
+    lua_pushlightuserdata(L, (void *)&real_globals);
+    lua_rawget(L, LUA_REGISTRYINDEX);
     lua_pushstring(L, funcname);
-    lua_rawget(L, LUA_GLOBALSINDEX);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
 }
 
 /* KEYS or ARGV: n strings from argv. */
@@ -826,7 +932,7 @@ static void set_array(lua_State *L, const char *name, const char **argv, const s
     }
     lua_pushstring(L, name);
     lua_insert(L, -2);
-    lua_rawset(L, LUA_GLOBALSINDEX);
+    raw_set_global(L);
 }
 
 static void eval_generic(ctx *x, bool by_sha, bool readonly)

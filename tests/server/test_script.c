@@ -194,6 +194,45 @@ START_TEST(busy)
 }
 END_TEST
 
+/* The libraries Redis gives scripts beyond Lua's own (cjson, bit), and
+ * the sandbox: no global, library or rawset change outlives a script. */
+START_TEST(libraries)
+{
+    START();
+    th_conn *c = CONNECT();
+    EXPECT(c, "$13\r\n[1,2,{\"a\":3}]\r\n", "EVAL", "return cjson.encode({1,2,{a=3}})", "0");
+    EXPECT(c, "$1\r\nx\r\n", "EVAL", "return cjson.decode('[1,{\"a\":\"x\"}]')[2].a", "0");
+    EXPECT(c, ":31\r\n", "EVAL", "return bit.band(0xff, 0x0f) + bit.lshift(1, 4)", "0");
+    EXPECT(c, "$8\r\n0000ffff\r\n", "EVAL", "return bit.tohex(65535)", "0");
+    EXPECT(c, "-ERR user_script:1: Attempt to modify a readonly table script: "
+              "f18cd635a4843c791eae09bf352c0edf1b386809, on @user_script:1.\r\n",
+           "EVAL", "cjson = nil", "0");
+    EXPECT(c, "-ERR user_script:1: Attempt to modify a readonly table script: "
+              "2786c35ed73d3860851cf52e0b5dfbbc0bdb4803, on @user_script:1.\r\n",
+           "EVAL", "redis.call = nil", "0");
+    EXPECT(c, "-ERR user_script:1: Attempt to modify a readonly table script: "
+              "16be132686e0477ac75b74cf44a508679d72ebc1, on @user_script:1.\r\n",
+           "EVAL", "string.upper = nil", "0");
+    // (Redis words the rawset refusal without the line: only its prefix.)
+    SEND(c, "EVAL", "rawset(_G, 'x', 1)", "0");
+    size_t n;
+    char *r = th_read_reply(c, &n);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(strncmp(r, "-ERR ", 5) == 0 && strstr(r, "Attempt to modify a readonly table"),
+                  "rawset on the globals: %s", r);
+    free(r);
+    EXPECT(c, "-ERR user_script:1: Script attempted to access nonexistent global variable 'x' "
+              "script: 03c387736bb5cc009ff35151572cee04677aa374, on @user_script:1.\r\n",
+           "EVAL", "return x", "0");
+    // Still whole for the next script; own tables stay writable.
+    EXPECT(c, "$13\r\n[1,2,{\"a\":3}]\r\n", "EVAL", "return cjson.encode({1,2,{a=3}})", "0");
+    EXPECT(c, "$3\r\nABC\r\n", "EVAL", "return ('abc'):upper()", "0");
+    EXPECT(c, ":6\r\n", "EVAL", "local t = {} rawset(t, 'a', 1) t.b = 5 return t.a + t.b", "0");
+    th_close(c);
+    STOP();
+}
+END_TEST
+
 TCase *tcase_script(void)
 {
     TCase *tc = tcase_create("script");
@@ -203,5 +242,6 @@ TCase *tcase_script(void)
     tcase_add_test(tc, errors);
     tcase_add_test(tc, cache);
     tcase_add_test(tc, busy);
+    tcase_add_test(tc, libraries);
     return tc;
 }
