@@ -331,6 +331,7 @@ void cmd_gc_policy(ctx *x);
 void cmd_command(ctx *x);
 void cmd_time(ctx *x);
 void cmd_lastsave(ctx *x);
+void cmd_lolwut(ctx *x);
 void cmd_debug(ctx *x);
 
 /* rdb.c: DUMP, RESTORE, SAVE, BGSAVE */

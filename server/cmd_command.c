@@ -30,6 +30,7 @@
 #include "rdb.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -689,6 +690,41 @@ void cmd_time(ctx *x)
     srv_reply_array(x->out, 2);
     srv_reply_bulk(x->out, s, (size_t)sn);
     srv_reply_bulk(x->out, us, (size_t)un);
+}
+
+/* LOLWUT [VERSION v]: a picture, then the version, as Redis answers (its
+ * pictures are its own; this one is a field of interfering ripples
+ * whose wavelength the version picks), as verbatim text. */
+void cmd_lolwut(ctx *x)
+{
+    long long v = 6;
+    if (x->argc >= 3 && arg_is(x, 1, "VERSION") && !arg_ll(x, 2, &v)) {
+        return;  // (other arguments are ignored, as Redis ignores them)
+    }
+    static const char shade[] = " .:-=+*#%@";
+    srv_buf b = {0};
+    double k = 0.25 + (double)((v % 7 + 7) % 7) * 0.05;
+    for (int row = 0; row < 16; row++) {
+        char line[67];
+        for (int col = 0; col < 66; col++) {
+            double dx = col / 2.0 - 8, dy = row - 4, ex = col / 2.0 - 26, ey = row - 11;
+            double z = sin(sqrt(dx * dx + dy * dy) * k * 3) + sin(sqrt(ex * ex + ey * ey) * k * 3);
+            int i = (int)((z + 2) / 4 * 9.99);
+            line[col] = shade[i < 0 ? 0 : i > 9 ? 9 : i];
+        }
+        line[66] = '\n';
+        srv_buf_append(&b, line, sizeof line);
+    }
+    char tail[128];
+    int n = snprintf(tail, sizeof tail, "\nmwrt-server ver. %s, Redis ver. %s\n", SRV_VERSION,
+                     SRV_REDIS_VERSION);
+    srv_buf_append(&b, tail, (size_t)n);
+    if (b.oom) {
+        srv_reply_error(x->out, E_NOMEM);
+    } else {
+        srv_reply_verbatim(x->out, b.data, b.len);
+    }
+    srv_buf_free(&b);
 }
 
 /* The last successful save (or load); before any, the start, as Redis

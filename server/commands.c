@@ -539,6 +539,7 @@ const srv_cmd cmd_table[] = {
     {"xinfo", cmd_xinfo, -2, 0, {2, 2, 1, SRV_ROUTE_KEYS}, 0, NULL},
     {"slowlog", cmd_slowlog, -2, 0, K_NONE, 0, NULL},
     {"time", cmd_time, 1, F_LOADING|F_STALE|F_FAST, K_NONE, 0, NULL},
+    {"lolwut", cmd_lolwut, -1, F_READONLY|F_FAST, K_NONE, 0, NULL},
     {"lastsave", cmd_lastsave, 1, F_LOADING|F_STALE|F_FAST, K_NONE, C_ADMIN|C_DANGEROUS, NULL},
     {"save", cmd_save, 1, F_ADMIN|F_NOSCRIPT|F_NO_MULTI, K_ALL(SRV_ROUTE_ALL_OK), C_DANGEROUS, NULL},
     {"bgsave", cmd_bgsave, -1, F_ADMIN|F_NOSCRIPT, K_NONE, C_DANGEROUS, NULL},

@@ -3,7 +3,7 @@
  * guarantee that a scan returns every element present for its whole run
  * even when the table grows under it), SCAN's TYPE, SLOWLOG (settings,
  * entries, trimming, RESET, errors), COMMAND (COUNT, INFO, GETKEYS,
- * LIST), TIME and LASTSAVE, CONFIG SET (several at once, all or nothing,
+ * LIST), TIME, LASTSAVE and LOLWUT, CONFIG SET (several at once, all or nothing,
  * duplicate and immutable settings, min-replicas-to-write refusing writes)
  * and CONFIG REWRITE (mwrt: the file it started with, round trip), and
  * the latency monitor (LATEST, HISTORY, DOCTOR, RESET of a slow script),
@@ -290,6 +290,18 @@ START_TEST(command_introspection)
     freeReplyObject(r);
     r = th_cmd(rc, "LASTSAVE");
     REQUIRE(r->type == REDIS_REPLY_INTEGER && r->integer > 0);
+    freeReplyObject(r);
+    // LOLWUT: some picture, then a line naming the Redis version.
+    const char *lolwut[] = {"LOLWUT", "LOLWUT VERSION 5", "LOLWUT VERSION 6 10 10"};
+    for (int i = 0; i < 3; i++) {
+        r = th_cmd(rc, lolwut[i]);
+        REQUIREF(r->type == REDIS_REPLY_STRING && strstr(r->str, "Redis ver. 7.") != NULL,
+                 "%s: type %d", lolwut[i], r->type);
+        freeReplyObject(r);
+    }
+    r = th_cmd(rc, "LOLWUT VERSION x");
+    REQUIRE(r->type == REDIS_REPLY_ERROR &&
+            strcmp(r->str, "ERR value is not an integer or out of range") == 0);
     freeReplyObject(r);
     redisFree(rc);
     STOP();
