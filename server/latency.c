@@ -19,6 +19,7 @@
  */
 #include "cmd.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,8 @@ static const char *const latency_help[] = {
     "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
     "HISTORY <event>",
     "    Return time-latency samples for the <event> class.",
     "LATEST",
@@ -188,6 +191,72 @@ static void doctor(ctx *x)
                         "gc-threshold, or gc paused, moves them out of requests.\n");
     }
     srv_reply_verbatim(x->out, b.data != NULL ? b.data : "", b.len);
+    srv_buf_free(&b);
+}
+
+/* LATENCY GRAPH event: Redis's header line, then the samples as a
+ * sparkline, GRAPH_COLS columns to a block: GRAPH_ROWS rows of height (a
+ * sample's share of the range between the lowest and highest, in steps
+ * of "_o#", "|" below the top), then each sample's age written down its
+ * column ("12s", "3m", "2h", "1d").  Called with lat_lock held. */
+#define GRAPH_COLS 80
+#define GRAPH_ROWS 4
+
+static void graph(ctx *x, const lat_event *e)
+{
+    const lat_sample *s[LAT_SAMPLES];
+    long long lo = LLONG_MAX, hi = 0;
+    for (int k = 0; k < e->count; k++) {
+        s[k] = &e->ring[(e->next + LAT_SAMPLES - e->count + k) % LAT_SAMPLES];
+        lo = s[k]->ms < lo ? s[k]->ms : lo;
+        hi = s[k]->ms > hi ? s[k]->ms : hi;
+    }
+    srv_buf b = {0};
+    char line[GRAPH_COLS + 2];
+    int n = snprintf(line, sizeof line, "%s - high %lld ms, low %lld ms (all time high %lld ms)\n",
+                     e->name, hi, lo, e->max);
+    srv_buf_append(&b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    memset(line, '-', GRAPH_COLS);
+    line[GRAPH_COLS] = '\n';
+    srv_buf_append(&b, line, GRAPH_COLS + 1);
+    static const char steps[] = "_o#";
+    const int nsteps = 3 * GRAPH_ROWS;
+    long long range = hi > lo ? hi - lo : 1;
+    time_t now = time(NULL);
+    for (int from = 0; from < e->count; from += GRAPH_COLS) {
+        int cols = e->count - from < GRAPH_COLS ? e->count - from : GRAPH_COLS;
+        char label[GRAPH_COLS][24];
+        size_t longest = 0;
+        for (int j = 0; j < cols; j++) {
+            long long age = (long long)(now - s[from + j]->time);
+            age = age < 0 ? 0 : age;
+            snprintf(label[j], sizeof label[j], "%lld%c",
+                     age < 60 ? age : age < 3600 ? age / 60 : age < 86400 ? age / 3600 : age / 86400,
+                     age < 60 ? 's' : age < 3600 ? 'm' : age < 86400 ? 'h' : 'd');
+            longest = strlen(label[j]) > longest ? strlen(label[j]) : longest;
+        }
+        for (int row = 0; row < GRAPH_ROWS + (int)longest; row++) {
+            for (int j = 0; j < cols; j++) {
+                if (row >= GRAPH_ROWS) {
+                    size_t at = (size_t)(row - GRAPH_ROWS);
+                    line[j] = at < strlen(label[j]) ? label[j][at] : ' ';
+                    continue;
+                }
+                int step = (int)((s[from + j]->ms - lo) * nsteps / range);
+                step = step >= nsteps ? nsteps - 1 : step;
+                int c = step - (GRAPH_ROWS - 1 - row) * 3;
+                line[j] = c >= 3 ? '|' : c >= 0 ? steps[c] : ' ';
+            }
+            line[cols] = '\n';
+            srv_buf_append(&b, line, (size_t)cols + 1);
+        }
+        srv_buf_append(&b, "\n", 1);
+    }
+    if (b.oom) {
+        srv_reply_error(x->out, E_NOMEM);
+    } else {
+        srv_reply_verbatim(x->out, b.data, b.len);
+    }
     srv_buf_free(&b);
 }
 
@@ -280,6 +349,14 @@ void cmd_latency(ctx *x)
             srv_reply_array(x->out, 2);
             srv_reply_int(x->out, s->time);
             srv_reply_int(x->out, s->ms);
+        }
+    } else if (arg_is(x, 1, "GRAPH") && x->argc == 3) {
+        const lat_event *e = find(x->argv[2], x->argl[2]);
+        if (e == NULL || e->count == 0) {
+            srv_reply_errorf(x->out, "ERR No samples available for event '%.*s'",
+                             (int)x->argl[2], x->argv[2]);
+        } else {
+            graph(x, e);
         }
     } else if (arg_is(x, 1, "RESET")) {
         long long reset = 0;

@@ -420,6 +420,14 @@ START_TEST(latency_monitor)
     r = th_cmd(rc, "LATENCY DOCTOR");
     REQUIRE(r->type == REDIS_REPLY_STRING);
     freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY GRAPH command");
+    REQUIREF(r->type == REDIS_REPLY_STRING && strncmp(r->str, "command - high ", 15) == 0 &&
+             strstr(r->str, "\n----------") != NULL, "GRAPH: %s", r->type == REDIS_REPLY_STRING ? r->str : "?");
+    freeReplyObject(r);
+    r = th_cmd(rc, "LATENCY GRAPH nosuch");
+    REQUIRE(r->type == REDIS_REPLY_ERROR &&
+            strcmp(r->str, "ERR No samples available for event 'nosuch'") == 0);
+    freeReplyObject(r);
     r = th_cmd(rc, "LATENCY RESET command");
     REQUIRE(r->type == REDIS_REPLY_INTEGER && r->integer == 1);
     freeReplyObject(r);
