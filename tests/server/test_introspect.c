@@ -422,7 +422,8 @@ START_TEST(latency_monitor)
     freeReplyObject(r);
     r = th_cmd(rc, "LATENCY GRAPH command");
     REQUIREF(r->type == REDIS_REPLY_STRING && strncmp(r->str, "command - high ", 15) == 0 &&
-             strstr(r->str, "\n----------") != NULL, "GRAPH: %s", r->type == REDIS_REPLY_STRING ? r->str : "?");
+                 strstr(r->str, "\n----------") != NULL,
+             "GRAPH: %s", r->type == REDIS_REPLY_STRING ? r->str : "?");
     freeReplyObject(r);
     r = th_cmd(rc, "LATENCY GRAPH nosuch");
     REQUIRE(r->type == REDIS_REPLY_ERROR &&
