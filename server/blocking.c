@@ -1,6 +1,7 @@
 /*
  * server/blocking.c - clients blocked by BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
- * BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD and XREADGROUP: their wait
+ * BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD, XREADGROUP and WAIT (which
+ * waits on no key, only for its timeout): their wait
  * queues, how they are served, their timeouts, CLIENT UNBLOCK.  The pops
  * themselves are in cmd_list.c and cmd_zset.c (list_serve, zset_serve),
  * the stream reads in cmd_stream.c (stream_serve).
@@ -446,14 +447,23 @@ bool block_timeout_arg(ctx *x, size_t i, uint64_t *deadline)
     return true;
 }
 
-/* What a blocking command answers where it may not wait (inside EXEC). */
+/* What a blocking command answers where it may not wait (inside EXEC),
+ * and at its timeout: WAIT its replica count (always 0), the rest
+ * nothing. */
+static void reply_none(srv_buf *out, srv_blk_kind kind)
+{
+    if (kind == SRV_BLK_WAIT) {
+        srv_reply_int(out, 0);
+    } else if (kind == SRV_BLK_MOVE) {
+        srv_reply_null(out);
+    } else {
+        srv_reply_null_array(out);
+    }
+}
+
 static void reply_no_wait(ctx *x, const srv_blk_spec *s)
 {
-    if (s->kind == SRV_BLK_MOVE) {
-        srv_reply_null(x->out);
-    } else {
-        srv_reply_null_array(x->out);
-    }
+    reply_none(x->out, s->kind);
 }
 
 static bool same_key(ctx *x, size_t a, size_t b)
@@ -735,7 +745,7 @@ static void on_timer(uv_timer_t *h)
         srv_waiter *wt = w->blk_timeouts;
         srv_blk_table *t = wt->t;
         waiter_unlink(wt);
-        srv_reply_null_array(&wt->reply);
+        reply_none(&wt->reply, wt->spec.kind == SRV_BLK_MOVE ? SRV_BLK_POP : wt->spec.kind);
         hand_over(wt);
         table_maybe_free(t);
     }
@@ -755,7 +765,7 @@ static void unblock_now(srv_waiter *wt, bool error)
     if (error) {
         srv_reply_error(&wt->reply, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     } else {
-        srv_reply_null_array(&wt->reply);
+        reply_none(&wt->reply, wt->spec.kind == SRV_BLK_MOVE ? SRV_BLK_POP : wt->spec.kind);
     }
     hand_over(wt);
     table_maybe_free(t);

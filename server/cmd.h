@@ -205,6 +205,7 @@ typedef enum srv_blk_kind {
     SRV_BLK_ZMPOP,      /* BZMPOP: [key, [[member, score], ...]] */
     SRV_BLK_XREAD,      /* XREAD, XREADGROUP: [[key, [entries]]] once an
                            entry past the waiter's ID arrives */
+    SRV_BLK_WAIT,       /* WAIT: no keys; the replica count (0) at the timeout */
 } srv_blk_kind;
 
 typedef struct srv_blk_spec {
@@ -313,6 +314,8 @@ void cmd_reset(ctx *x);
 /* MEMORY STATS, DOCTOR, MALLOC-STATS, PURGE; false for another subcommand. */
 bool srv_memory_command(ctx *x);
 void cmd_role(ctx *x);
+void cmd_wait(ctx *x);
+void cmd_module(ctx *x);
 void cmd_select(ctx *x);
 void cmd_auth(ctx *x);
 void cmd_hello(ctx *x);

@@ -94,6 +94,78 @@ void cmd_role(ctx *x)
     srv_reply_array(x->out, 0);
 }
 
+/* WAIT numreplicas timeout: how many replicas acknowledged this client's
+ * writes, which with no replication is 0.  As in Redis, 0 wanted (or
+ * inside MULTI) answers at once; more waits out the timeout
+ * (milliseconds, 0: for ever), a blocked client that CLIENT UNBLOCK
+ * ends too. */
+void cmd_wait(ctx *x)
+{
+    long long want, ms;
+    if (!arg_ll(x, 1, &want)) {
+        return;
+    }
+    if (!srv_str2ll(x->argv[2], x->argl[2], &ms)) {
+        srv_reply_error(x->out, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        srv_reply_error(x->out, "ERR timeout is negative");
+        return;
+    }
+    if (ms > LLONG_MAX - srv_now_ms()) {
+        srv_reply_error(x->out, "ERR timeout is out of range");
+        return;
+    }
+    if (want <= 0) {
+        srv_reply_int(x->out, 0);
+        return;
+    }
+    uint64_t now = srv_mono_us();
+    uint64_t deadline = ms == 0 ? 0
+                        : (uint64_t)ms > (UINT64_MAX - now) / 1000 ? UINT64_MAX
+                                                                    : now + (uint64_t)ms * 1000;
+    srv_blk_spec spec = {.kind = SRV_BLK_WAIT};
+    block_on_keys(x, &spec, 1, 0, deadline);
+}
+
+/* MODULE LIST | LOAD | LOADEX | UNLOAD | HELP: Redis's modules are built
+ * against Redis's own module API, which this server does not offer, so
+ * none is ever loaded: LIST is empty, and LOAD and UNLOAD answer what
+ * Redis answers by default (enable-module-command no). */
+void cmd_module(ctx *x)
+{
+    static const char *const help[] = {
+        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+        "HELP",
+        "    Prints this help.",
+    };
+    if (arg_is(x, 1, "LIST") && x->argc == 2) {
+        srv_reply_array(x->out, 0);
+    } else if (((arg_is(x, 1, "LOAD") || arg_is(x, 1, "LOADEX")) && x->argc >= 3) ||
+               (arg_is(x, 1, "UNLOAD") && x->argc == 3)) {
+        srv_reply_error(x->out, "ERR MODULE command not allowed. If the enable-module-command "
+                                "option is set to \"local\", you can run it from a local "
+                                "connection, otherwise you need to set this option in the "
+                                "configuration file, and then restart the server.");
+    } else if (arg_is(x, 1, "HELP") && x->argc == 2) {
+        srv_reply_array(x->out, (long long)(sizeof help / sizeof help[0]));
+        for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
+            srv_reply_status(x->out, help[i]);
+        }
+    } else {
+        cmd_unknown_subcommand(x, "MODULE");
+    }
+}
+
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stop as SIGTERM does (no
  * new clients, replies in flight finished, the runtime freed), without a
  * reply to this client, whose connection closes.  With SAVE, or with save

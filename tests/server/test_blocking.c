@@ -294,6 +294,19 @@ START_TEST(client_unblock)
     READS(a, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
     EXPECT(p, ":0\r\n", "CLIENT", "UNBLOCK", id, "ERROR");
     EXPECT(p, "-ERR value is not an integer or out of range\r\n", "CLIENT", "UNBLOCK", "x");
+    // WAIT for a replica there is none of: blocked until its timeout, or
+    // until CLIENT UNBLOCK; the count it answers is 0.
+    EXPECT(a, ":0\r\n", "WAIT", "0", "0");
+    EXPECT(a, ":0\r\n", "WAIT", "1", "20");
+    SEND(a, "WAIT", "1", "0");
+    wait_blocked(p, 1);
+    EXPECT(p, ":1\r\n", "CLIENT", "UNBLOCK", id);
+    READS(a, ":0\r\n");
+    EXPECT(a, "-ERR timeout is negative\r\n", "WAIT", "1", "-1");
+    EXPECT(a, "-ERR timeout is not an integer or out of range\r\n", "WAIT", "1", "0.5");
+    EXPECT(a, "+OK\r\n", "MULTI");
+    EXPECT(a, "+QUEUED\r\n", "WAIT", "1", "0");
+    EXPECT(a, "*1\r\n:0\r\n", "EXEC");
     EXPECT(a, "+PONG\r\n", "PING");
     // The client is no longer on the key's queue.
     EXPECT(p, ":1\r\n", "RPUSH", "k", "v");

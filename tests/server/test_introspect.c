@@ -3,7 +3,7 @@
  * guarantee that a scan returns every element present for its whole run
  * even when the table grows under it), SCAN's TYPE, SLOWLOG (settings,
  * entries, trimming, RESET, errors), COMMAND (COUNT, INFO, GETKEYS,
- * LIST), TIME, LASTSAVE and LOLWUT, CONFIG SET (several at once, all or nothing,
+ * LIST), TIME, LASTSAVE, LOLWUT and MODULE, CONFIG SET (several at once, all or nothing,
  * duplicate and immutable settings, min-replicas-to-write refusing writes)
  * and CONFIG REWRITE (mwrt: the file it started with, round trip), and
  * the latency monitor (LATEST, HISTORY, DOCTOR, RESET of a slow script),
@@ -299,6 +299,14 @@ START_TEST(command_introspection)
                  "%s: type %d", lolwut[i], r->type);
         freeReplyObject(r);
     }
+    // MODULE: none loaded, and loading refused as Redis refuses it by default.
+    r = th_cmd(rc, "MODULE LIST");
+    REQUIRE(r->type == REDIS_REPLY_ARRAY && r->elements == 0);
+    freeReplyObject(r);
+    r = th_cmd(rc, "MODULE LOAD /nonexistent/module.so");
+    REQUIRE(r->type == REDIS_REPLY_ERROR &&
+            strncmp(r->str, "ERR MODULE command not allowed.", 31) == 0);
+    freeReplyObject(r);
     r = th_cmd(rc, "LOLWUT VERSION x");
     REQUIRE(r->type == REDIS_REPLY_ERROR &&
             strcmp(r->str, "ERR value is not an integer or out of range") == 0);
