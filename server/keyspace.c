@@ -222,12 +222,14 @@ void srv_dict_clear(srv_dict *d, void (*drop)(srv_entry *))
     d->first = d->last = NULL;
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+/* One state per thread: in the sharded layout every worker holds its own
+ * keyspace at the same time as the others, so a shared state would be
+ * written by several threads at once. */
+static __thread uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rng(void)
 {
-    // xorshift64*; callers hold the keyspace, so the state is not shared
-    // between threads at the same time.
+    // xorshift64*
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
     rng_state ^= rng_state >> 27;
