@@ -125,6 +125,10 @@ const srv_cmd *cmd_find(const char *p, size_t n);
 typedef struct srv_cmd_totals {
     long long calls, usec, rejected, failed;
 } srv_cmd_totals;
+/* Commands and declared subcommands (config|get) have figures each:
+ * i from 0 to srv_cmdstat_count(), named srv_cmdstat_name(i). */
+size_t srv_cmdstat_count(void);
+const char *srv_cmdstat_name(size_t i);
 void srv_cmdstat_get(size_t i, srv_cmd_totals *t);
 /* Latency histograms (latency-tracking): bucket 0 is under 1024 ns, then
  * SRV_LAT_SUB buckets per doubling up to 2^(10+SRV_LAT_OCTAVES) ns (about
@@ -265,14 +269,7 @@ const srv_cmd *cmd_sub_entry(const srv_cmd *c, const char *arg, size_t n);
 /* Count a call of c made from a script or EXEC (commandstats), failed or
  * not. */
 void cmd_note_call(const srv_cmd *c, bool failed);
-/* latency.c: latency-monitor-threshold (ms, 0 off); record a stall of
- * event (cheap when off); LATENCY. */
-extern _Atomic(long long) srv_latency_threshold;
-static inline bool srv_latency_on(void)
-{
-    return atomic_load_explicit(&srv_latency_threshold, memory_order_relaxed) > 0;
-}
-void srv_latency_add(const char *event, long long ms);
+/* latency.c: LATENCY (the monitor itself is in server.h). */
 void cmd_latency(ctx *x);
 /* script.c */
 void cmd_eval(ctx *x);

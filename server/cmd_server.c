@@ -1441,14 +1441,14 @@ static void info_clients(srv_buf *b)
 static void info_commandstats(srv_buf *b)
 {
     info_line(b, "# Commandstats");
-    for (size_t i = 0; i < cmd_count(); i++) {
+    for (size_t i = 0; i < srv_cmdstat_count(); i++) {
         srv_cmd_totals t;
         srv_cmdstat_get(i, &t);
         if (t.calls == 0 && t.rejected == 0 && t.failed == 0) {
             continue;
         }
         info_line(b, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=%lld,"
-                  "failed_calls=%lld", cmd_table[i].name, t.calls, t.usec,
+                  "failed_calls=%lld", srv_cmdstat_name(i), t.calls, t.usec,
                   t.calls ? (double)t.usec / (double)t.calls : 0.0, t.rejected, t.failed);
     }
 }
@@ -1545,7 +1545,7 @@ static void info_latencystats(srv_buf *b)
     info_line(b, "# Latencystats");
     double pct[16];
     size_t npct = srv_latency_percentiles(pct, 16);
-    for (size_t i = 0; i < cmd_count(); i++) {
+    for (size_t i = 0; i < srv_cmdstat_count(); i++) {
         long long h[SRV_LAT_BUCKETS];
         long long total = srv_cmdstat_hist(i, h);
         if (total == 0) {
@@ -1557,7 +1557,7 @@ static void info_latencystats(srv_buf *b)
             len += (size_t)snprintf(line + len, sizeof line - len, "%sp%g=%.3f", k ? "," : "",
                                     pct[k], hist_percentile(h, total, pct[k]));
         }
-        info_line(b, "latency_percentiles_usec_%s:%s", cmd_table[i].name, npct ? line : "");
+        info_line(b, "latency_percentiles_usec_%s:%s", srv_cmdstat_name(i), npct ? line : "");
     }
 }
 

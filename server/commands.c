@@ -706,11 +706,33 @@ static void bump(_Atomic(long long) *n, long long by)
                           memory_order_relaxed);
 }
 
+/* Figures are kept per command and, as Redis keeps them, per declared
+ * subcommand: index i < cmd_count() is cmd_table[i], the rest
+ * cmd_subtable[i - cmd_count()]. */
+size_t srv_cmdstat_count(void)
+{
+    return cmd_count() + cmd_subcount();
+}
+
+const char *srv_cmdstat_name(size_t i)
+{
+    return i < cmd_count() ? cmd_table[i].name : cmd_subtable[i - cmd_count()].name;
+}
+
+/* The index c's call with these arguments counts at: its subcommand's,
+ * if it has that one declared. */
+static size_t stat_index(const srv_cmd *c, size_t argc, const char **argv, const size_t *argl)
+{
+    const srv_cmd *s = argc >= 2 && cmd_has_sub[c - cmd_table] ? cmd_sub_entry(c, argv[1], argl[1])
+                                                                : NULL;
+    return s != NULL ? cmd_count() + (size_t)(s - cmd_subtable) : (size_t)(c - cmd_table);
+}
+
 /* The calling thread's row: its worker's, or the last for other threads. */
 static cmd_stat *stat_row(void)
 {
     int row = srv_self != NULL ? srv_self->index : srv.cfg.workers;
-    return cmd_stats + (size_t)row * cmd_count();
+    return cmd_stats + (size_t)row * srv_cmdstat_count();
 }
 
 static void count_error(const char *p, size_t n)
@@ -763,7 +785,7 @@ void srv_cmdstat_get(size_t i, srv_cmd_totals *t)
         return;
     }
     for (int w = 0; w <= srv.cfg.workers; w++) {
-        cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
+        cmd_stat *s = &cmd_stats[(size_t)w * srv_cmdstat_count() + i];
         t->calls += atomic_load_explicit(&s->calls, memory_order_relaxed);
         t->usec += atomic_load_explicit(&s->nsec, memory_order_relaxed);
         t->rejected += atomic_load_explicit(&s->rejected, memory_order_relaxed);
@@ -804,7 +826,7 @@ long long srv_cmdstat_hist(size_t i, long long hist[SRV_LAT_BUCKETS])
         return 0;
     }
     for (int w = 0; w <= srv.cfg.workers; w++) {
-        cmd_stat *s = &cmd_stats[(size_t)w * cmd_count() + i];
+        cmd_stat *s = &cmd_stats[(size_t)w * srv_cmdstat_count() + i];
         for (size_t b = 0; b < SRV_LAT_BUCKETS; b++) {
             hist[b] += atomic_load_explicit(&s->hist[b], memory_order_relaxed);
         }
@@ -841,8 +863,9 @@ long long srv_total_errors(void)
 
 void srv_stats_reset(void)
 {
-    srv_cmd_totals now[sizeof cmd_table / sizeof cmd_table[0]];
-    for (size_t i = 0; i < cmd_count(); i++) {
+    srv_cmd_totals now[sizeof cmd_table / sizeof cmd_table[0] +
+                       sizeof cmd_subtable / sizeof cmd_subtable[0]];
+    for (size_t i = 0; i < srv_cmdstat_count(); i++) {
         srv_cmdstat_get(i, &now[i]);  // relative to the old baseline
         long long h[SRV_LAT_BUCKETS];
         srv_cmdstat_hist(i, h);
@@ -853,7 +876,7 @@ void srv_stats_reset(void)
         pthread_mutex_unlock(&stats_lock);
     }
     pthread_mutex_lock(&stats_lock);
-    for (size_t i = 0; cmd_stats_base != NULL && i < cmd_count(); i++) {
+    for (size_t i = 0; cmd_stats_base != NULL && i < srv_cmdstat_count(); i++) {
         cmd_stats_base[i].calls += now[i].calls;
         cmd_stats_base[i].usec += now[i].usec * 1000;  // kept in nanoseconds
         cmd_stats_base[i].rejected += now[i].rejected;
@@ -867,9 +890,9 @@ void srv_stats_reset(void)
 void srv_commands_init(void)
 {
     slowlog_init();
-    cmd_stats = calloc((size_t)(srv.cfg.workers + 1) * cmd_count(), sizeof *cmd_stats);
-    cmd_stats_base = calloc(cmd_count(), sizeof *cmd_stats_base);
-    hist_base = calloc(cmd_count(), sizeof *hist_base);
+    cmd_stats = calloc((size_t)(srv.cfg.workers + 1) * srv_cmdstat_count(), sizeof *cmd_stats);
+    cmd_stats_base = calloc(srv_cmdstat_count(), sizeof *cmd_stats_base);
+    hist_base = calloc(srv_cmdstat_count(), sizeof *hist_base);
     if (cmd_stats == NULL || cmd_stats_base == NULL || hist_base == NULL) {
         free(cmd_stats);
         free(cmd_stats_base);
@@ -1230,7 +1253,8 @@ void srv_execute(srv_conn *conn, size_t argc, const char **argv, const size_t *a
     // clears) or OFF: this reply is dropped.
     conn->mute_routed = conn->reply_skip || conn->reply_off;
     const srv_cmd *c = cmd_find(argv[0], argl[0]);
-    cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[c - cmd_table] : NULL;
+    cmd_stat *st = c != NULL && cmd_stats != NULL ? &stat_row()[stat_index(c, argc, argv, argl)]
+                                                  : NULL;
     dispatch(conn, &x, c, from, st);
     atomic_store_explicit(&conn->last_ms, srv_now_ms(), memory_order_relaxed);
     bool skip = conn->reply_skip;
@@ -1272,6 +1296,6 @@ void srv_execute_routed(srv_conn *conn, srv_buf *out, size_t argc, const char **
     // The origin counted the call; the failure is seen here, in this
     // worker's row (INFO adds the rows up).
     if (note_error(out, from) && cmd_stats != NULL) {
-        bump(&stat_row()[c - cmd_table].failed, 1);
+        bump(&stat_row()[stat_index(c, argc, argv, argl)].failed, 1);
     }
 }

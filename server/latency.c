@@ -267,7 +267,7 @@ static void reply_histogram(ctx *x, size_t i)
 {
     long long h[SRV_LAT_BUCKETS];
     long long total = srv_cmdstat_hist(i, h);
-    srv_reply_bulk(x->out, cmd_table[i].name, strlen(cmd_table[i].name));
+    srv_reply_bulk(x->out, srv_cmdstat_name(i), strlen(srv_cmdstat_name(i)));
     srv_reply_map(x->out, 2);
     srv_reply_bulk(x->out, "calls", 5);
     srv_reply_int(x->out, total);
@@ -294,21 +294,24 @@ static void reply_histogram(ctx *x, size_t i)
     }
 }
 
-/* LATENCY HISTOGRAM [command ...]: every command called since the last
- * reset, or the named ones that have been (unknown names are skipped). */
+/* LATENCY HISTOGRAM [command ...]: every command (and subcommand) called
+ * since the last reset, or the named ones that have been; a command with
+ * subcommands ("config") stands for them, and unknown names are skipped. */
 static void histogram(ctx *x)
 {
-    size_t n = cmd_count(), count = 0;
+    size_t n = srv_cmdstat_count(), count = 0;
     bool *pick = calloc(n, sizeof *pick);
     if (pick == NULL) {
         srv_reply_error(x->out, E_NOMEM);
         return;
     }
     for (size_t i = 0; i < n; i++) {
+        const char *name = srv_cmdstat_name(i), *bar = strchr(name, '|');
         bool named = x->argc == 2;
         for (size_t j = 2; j < x->argc && !named; j++) {
-            named = x->argl[j] == strlen(cmd_table[i].name) &&
-                    strncasecmp(x->argv[j], cmd_table[i].name, x->argl[j]) == 0;
+            named = (x->argl[j] == strlen(name) && strncasecmp(x->argv[j], name, x->argl[j]) == 0) ||
+                    (bar != NULL && x->argl[j] == (size_t)(bar - name) &&
+                     strncasecmp(x->argv[j], name, x->argl[j]) == 0);
         }
         long long h[SRV_LAT_BUCKETS];
         pick[i] = named && srv_cmdstat_hist(i, h) > 0;

@@ -1040,7 +1040,11 @@ static void on_cron(uv_timer_t *t)
     enter();
     if ((w->index == 0 || srv.cfg.sharded) && !srv_script_busy()) {
         // (not while a script is half done: it let the others in)
+        uint64_t t0 = srv_latency_on() ? srv_mono_us() : 0;
         srv_ks_active_expire();  // each shard's owner expires its own keys
+        if (t0 != 0) {
+            srv_latency_add("expire-cycle", (long long)((srv_mono_us() - t0) / 1000));
+        }
         srv_ks_evict();          // and evicts its own past maxmemory
     }
     srv_rdb_cron(w->index);      // its part of a background save (rdb.c)

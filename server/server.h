@@ -872,6 +872,15 @@ typedef struct srv_waiter srv_waiter;
  * after EXEC as a whole, Redis's MULTI isolation), serves the clients
  * blocked on the keys so noted, oldest first, while a key holds a value
  * of the type they wait for.  Needs the keyspace. */
+/* The latency monitor (latency.c): latency-monitor-threshold (ms, 0 off);
+ * record a stall of event, kept when at least the threshold (cheap when
+ * off). */
+extern _Atomic(long long) srv_latency_threshold;
+static inline bool srv_latency_on(void)
+{
+    return atomic_load_explicit(&srv_latency_threshold, memory_order_relaxed) > 0;
+}
+void srv_latency_add(const char *event, long long ms);
 void srv_blk_touch(const char *key, size_t n);
 void srv_blk_touch_keys(const srv_keyspec *ks, size_t argc, const char **argv,
                         const size_t *argl);
