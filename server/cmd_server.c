@@ -94,6 +94,21 @@ void cmd_role(ctx *x)
     srv_reply_array(x->out, 0);
 }
 
+/* A timeout in milliseconds at argument i, Redis's texts for a bad one;
+ * false after replying. */
+static bool ms_arg(ctx *x, size_t i, long long *ms)
+{
+    if (!srv_str2ll(x->argv[i], x->argl[i], ms)) {
+        srv_reply_error(x->out, "ERR timeout is not an integer or out of range");
+        return false;
+    }
+    if (*ms < 0) {
+        srv_reply_error(x->out, "ERR timeout is negative");
+        return false;
+    }
+    return true;
+}
+
 /* WAIT numreplicas timeout: how many replicas acknowledged this client's
  * writes, which with no replication is 0.  As in Redis, 0 wanted (or
  * inside MULTI) answers at once; more waits out the timeout
@@ -105,12 +120,7 @@ void cmd_wait(ctx *x)
     if (!arg_ll(x, 1, &want)) {
         return;
     }
-    if (!srv_str2ll(x->argv[2], x->argl[2], &ms)) {
-        srv_reply_error(x->out, "ERR timeout is not an integer or out of range");
-        return;
-    }
-    if (ms < 0) {
-        srv_reply_error(x->out, "ERR timeout is negative");
+    if (!ms_arg(x, 2, &ms)) {
         return;
     }
     if (ms > LLONG_MAX - srv_now_ms()) {
@@ -691,12 +701,7 @@ static void client_pause(ctx *x)
         srv_reply_error(x->out, "ERR wrong number of arguments for 'client|pause' command");
         return;
     }
-    if (!srv_str2ll(x->argv[2], x->argl[2], &ms)) {
-        srv_reply_error(x->out, "ERR timeout is not an integer or out of range");
-        return;
-    }
-    if (ms < 0) {
-        srv_reply_error(x->out, "ERR timeout is negative");
+    if (!ms_arg(x, 2, &ms)) {
         return;
     }
     bool all = true;
